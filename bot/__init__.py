@@ -1,0 +1,1 @@
+"""tsunagu, the resident side: LINE webhook, inbox, conversation, outbox and emulator."""

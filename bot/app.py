@@ -1,0 +1,77 @@
+"""FastAPI app factory: mounts the webhook and, in demo and tests, the LINE emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from linebot.v3 import WebhookParser
+
+from bot import webhook
+from bot.content import load_content
+from bot.db import make_engine, make_session_factory
+from bot.line_client import LineClient
+from bot.migrations import upgrade
+from bot.outbox import OutboxSender
+from bot.runtime import Runtime
+from bot.settings import Settings, get_settings
+from bot.worker import InboxWorker
+
+log = logging.getLogger(__name__)
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    engine = make_engine(settings.database_url)
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        sessions=make_session_factory(engine),
+        parser=WebhookParser(settings.secret),
+        line=LineClient(base_url=settings.line_api_base_url,
+                        access_token=settings.access_token,
+                        timeout_seconds=settings.line_request_timeout_seconds),
+        content=load_content(settings.content_dir),
+    )
+
+
+def create_app(settings: Settings | None = None, *, background: bool = True) -> FastAPI:
+    """The whole product. `background=False` leaves the inbox and outbox to the caller (tests)."""
+    settings = settings or get_settings()
+    runtime = build_runtime(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.is_sqlite:
+            # Zero-setup default: bring the schema up to date. PostgreSQL deployments run
+            # `tsunagu db upgrade` as their own release step.
+            await asyncio.to_thread(upgrade, settings.database_url)
+        tasks = []
+        if background:
+            tasks = [asyncio.create_task(InboxWorker(runtime).run(), name="inbox"),
+                     asyncio.create_task(OutboxSender(runtime).run(), name="outbox")]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await runtime.line.close()
+            runtime.engine.dispose()
+
+    app = FastAPI(title="tsunagu", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.runtime = runtime
+    app.include_router(webhook.router)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    if settings.emulator:
+        from bot.emulator import mount_emulator
+
+        mount_emulator(app, settings)
+    return app

@@ -1,0 +1,1 @@
+"""Conversation flows: pure functions from (event, conversation, content) to intents."""

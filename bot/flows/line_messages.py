@@ -1,0 +1,44 @@
+"""Builders of LINE message objects (plain dicts, as the Messaging API defines them)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.content import Choice, Hotline
+
+Message = dict[str, Any]
+
+
+def text(body: str, quick_replies: list[Choice] | None = None) -> Message:
+    message: Message = {"type": "text", "text": body}
+    if quick_replies:
+        message["quickReply"] = {
+            "items": [
+                {
+                    "type": "action",
+                    "action": {
+                        "type": "postback",
+                        "label": c.label,
+                        "data": c.data,
+                        "displayText": c.display,
+                    },
+                }
+                for c in quick_replies
+            ]
+        }
+    return message
+
+
+def call_buttons(prompt: str, hotlines: list[Hotline]) -> Message:
+    """Numbers as tappable `tel:` buttons; the alt text lists them for old clients."""
+    alt = prompt + "\n" + "\n".join(f"{h.label}: {h.tel}" for h in hotlines)
+    return {
+        "type": "template",
+        "altText": alt[:1500],
+        "template": {
+            "type": "buttons",
+            "text": prompt[:160],
+            "actions": [{"type": "uri", "label": h.label, "uri": f"tel:{h.tel}"}
+                        for h in hotlines],
+        },
+    }

@@ -1,0 +1,36 @@
+"""Alembic environment: the URL comes from the config the CLI builds, never from a file."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from bot.db import make_engine
+from bot.models import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def run_offline() -> None:
+    context.configure(url=config.get_main_option("sqlalchemy.url"),
+                      target_metadata=target_metadata, literal_binds=True,
+                      render_as_batch=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_online() -> None:
+    engine = make_engine(str(config.get_main_option("sqlalchemy.url")))
+    with engine.connect() as connection:
+        # Batch mode lets SQLite alter tables by copying them.
+        context.configure(connection=connection, target_metadata=target_metadata,
+                          render_as_batch=True)
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+if context.is_offline_mode():
+    run_offline()
+else:
+    run_online()

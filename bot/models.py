@@ -1,0 +1,147 @@
+"""Tables of the resident side: inbox (accepted webhook events), conversations and outbox."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    TypeDecorator,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores UTC; always hands back an aware datetime (SQLite would drop the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON,
+    }
+
+
+class InboxStatus(StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    IGNORED = "ignored"  # accepted and kept, but nothing to do (group chats, unknown types)
+    FAILED = "failed"  # handler raised repeatedly; kept for a person to look at
+
+
+class InboxEvent(Base):
+    """A webhook event as LINE sent it. Written in the webhook request, before the 200."""
+
+    __tablename__ = "inbox_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    webhook_event_id: Mapped[str] = mapped_column(String(64), unique=True)
+    # Events of one source (a user, or a group/room) are processed one at a time, in order.
+    source_key: Mapped[str] = mapped_column(String(80))
+    line_user_id: Mapped[str | None] = mapped_column(String(64))
+    event_type: Mapped[str] = mapped_column(String(40))
+    event_timestamp: Mapped[int] = mapped_column(BigInteger)
+    is_redelivery: Mapped[bool] = mapped_column(default=False)
+    payload: Mapped[dict[str, Any]]
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status: Mapped[InboxStatus] = mapped_column(String(16), default=InboxStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    processed_at: Mapped[datetime | None]
+    # Only an exception class name: message text never goes into logs or error columns.
+    error: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = (Index("ix_inbox_pending", "status", "source_key", "event_timestamp"),)
+
+
+class Conversation(Base):
+    """One resident's conversation with the bot (one LINE user id, one row)."""
+
+    __tablename__ = "conversations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    line_user_id: Mapped[str] = mapped_column(String(64), unique=True)
+    flow_id: Mapped[str] = mapped_column(String(64))
+    flow_version: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(64))
+    answers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    following: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    last_event_at: Mapped[datetime | None]
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"  # claimed by a sender until `next_attempt_at` (a lease)
+    SENT = "sent"
+    FAILED = "failed"
+
+
+def new_retry_key() -> str:
+    return str(uuid.uuid4())
+
+
+class OutboxMessage(Base):
+    """Up to five LINE messages for one resident, written before any attempt to send them."""
+
+    __tablename__ = "outbox_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    line_user_id: Mapped[str] = mapped_column(String(64))
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"))
+    source_event_id: Mapped[int | None] = mapped_column(ForeignKey("inbox_events.id"))
+    messages: Mapped[list[Any]]
+    reply_token: Mapped[str | None] = mapped_column(String(255))
+    reply_deadline: Mapped[datetime | None]
+    # One key per message, reused on every push attempt, so LINE never delivers it twice.
+    retry_key: Mapped[str] = mapped_column(String(36), default=new_retry_key)
+    status: Mapped[OutboxStatus] = mapped_column(String(16), default=OutboxStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_via: Mapped[str | None] = mapped_column(String(8))
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_user", "line_user_id", "id"),
+    )

@@ -1,0 +1,60 @@
+"""Runtime configuration, read from `TSUNAGU_*` environment variables and an optional `.env`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
+
+
+class Settings(BaseSettings):
+    """Everything deployment-specific. Secrets are `SecretStr` so they never print or log."""
+
+    model_config = SettingsConfigDict(env_prefix="TSUNAGU_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///./tsunagu.db"
+    line_channel_secret: SecretStr | None = None
+    line_channel_access_token: SecretStr | None = None
+    line_api_base_url: str = "https://api.line.me"
+    line_data_api_base_url: str = "https://api-data.line.me"
+    # When true the built-in LINE emulator is mounted at /emulator (demo and tests only).
+    emulator: bool = False
+    content_dir: Path = DEFAULT_CONTENT_DIR
+    # LINE documents that a reply token must be used within one minute; keep a safety margin.
+    reply_token_ttl_seconds: float = 50.0
+    line_request_timeout_seconds: float = 10.0
+    outbox_max_attempts: int = 12
+    worker_poll_seconds: float = 1.0
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _require_channel_outside_emulator(self) -> Settings:
+        # A real deployment without credentials would accept nothing and answer no one.
+        if not self.emulator and (not self.secret or not self.access_token):
+            raise ValueError(
+                "TSUNAGU_LINE_CHANNEL_SECRET and TSUNAGU_LINE_CHANNEL_ACCESS_TOKEN must be set "
+                "(or run `tsunagu demo`, which uses the built-in LINE emulator)"
+            )
+        return self
+
+    @property
+    def secret(self) -> str:
+        return self.line_channel_secret.get_secret_value() if self.line_channel_secret else ""
+
+    @property
+    def access_token(self) -> str:
+        token = self.line_channel_access_token
+        return token.get_secret_value() if token else ""
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

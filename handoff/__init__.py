@@ -1,0 +1,1 @@
+"""tsunagu, the counsellor side: cases, queue, console, follow-ups."""
