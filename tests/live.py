@@ -1,0 +1,132 @@
+"""The whole product on a real port: webhook, inbox worker, outbox and the LINE emulator.
+
+The bot reaches the emulator through the real line-bot-sdk over HTTP, exactly as in the demo.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import httpx
+import uvicorn
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.app import create_app
+from bot.emulator import events as line_events
+from bot.emulator.state import EmulatorState
+from bot.runtime import Runtime
+from bot.settings import Settings
+
+SECRET = "test-channel-secret"
+TOKEN = "test-channel-access-token"
+T = TypeVar("T")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(check: Callable[[], T], timeout: float = 10.0, interval: float = 0.05) -> T:
+    """Poll until `check` returns something truthy; fail the test with its last value."""
+    deadline = time.monotonic() + timeout
+    value = check()
+    while not value and time.monotonic() < deadline:
+        time.sleep(interval)
+        value = check()
+    assert value, f"condition not met within {timeout} s (last value: {value!r})"
+    return value
+
+
+class LiveApp:
+    def __init__(self, database_url: str, *, background: bool = True, **overrides: Any) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.settings = Settings(
+            database_url=database_url,
+            emulator=True,
+            line_channel_secret=SECRET,
+            line_channel_access_token=TOKEN,
+            line_api_base_url=f"{self.url}/emulator",
+            line_data_api_base_url=f"{self.url}/emulator",
+            worker_poll_seconds=0.2,
+            **overrides,
+        )
+        self.app = create_app(self.settings, background=background)
+        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port,
+                                                    log_level="warning", lifespan="on"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.http = httpx.Client(base_url=self.url, timeout=10, trust_env=False)
+
+    def start(self) -> LiveApp:
+        self.thread.start()
+        wait_for(lambda: self.server.started, timeout=20)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=20)
+        self.http.close()
+
+    @property
+    def runtime(self) -> Runtime:
+        return self.app.state.runtime  # type: ignore[no-any-return]
+
+    @property
+    def emulator(self) -> EmulatorState:
+        return self.app.state.emulator  # type: ignore[no-any-return]
+
+    def session(self) -> Session:
+        return self.runtime.sessions()
+
+    def count(self, model: type[Any], *where: Any) -> int:
+        with self.session() as s:
+            return int(s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+    def post(self, events: list[dict[str, Any]], *, secret: str = SECRET) -> httpx.Response:
+        body, headers = line_events.signed_webhook(events, secret=secret)
+        return self.http.post("/line/webhook", content=body, headers=headers)
+
+    def post_raw(self, body: bytes, *, secret: str = SECRET) -> httpx.Response:
+        headers = {"Content-Type": "application/json",
+                   "X-Line-Signature": line_events.sign(body, secret)}
+        return self.http.post("/line/webhook", content=body, headers=headers)
+
+
+class Resident:
+    """A LINE user typing to the bot; reply tokens come from the emulator, as from LINE."""
+
+    def __init__(self, live: LiveApp, user_id: str | None = None) -> None:
+        self.live = live
+        self.user_id = user_id or line_events.new_user_id()
+        live.emulator.register_user(self.user_id)
+
+    def token(self) -> str:
+        return self.live.emulator.issue_reply_token(self.user_id)
+
+    def text(self, words: str) -> dict[str, Any]:
+        return line_events.text_event(self.user_id, words, reply_token=self.token())
+
+    def follow(self) -> dict[str, Any]:
+        return line_events.follow_event(self.user_id, reply_token=self.token())
+
+    def postback(self, data: str) -> dict[str, Any]:
+        return line_events.postback_event(self.user_id, data, reply_token=self.token())
+
+    def send(self, *events: dict[str, Any]) -> httpx.Response:
+        response = self.live.post(list(events))
+        assert response.status_code == 200, response.text
+        return response
+
+    def bot_messages(self) -> list[dict[str, Any]]:
+        return self.live.emulator.bot_messages(self.user_id)
+
+    def wait_messages(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+        return wait_for(lambda: len(self.bot_messages()) >= count and self.bot_messages(),
+                        timeout)

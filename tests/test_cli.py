@@ -1,0 +1,95 @@
+"""The `tsunagu` command as a newcomer meets it: demo, serve, db upgrade."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import inspect
+
+from bot.db import make_engine
+from bot.settings import Settings
+from tests.live import free_port, wait_for
+
+TSUNAGU = str(Path(sys.executable).parent / "tsunagu")
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TSUNAGU_")}
+    return {**env, **extra}
+
+
+def test_serve_refuses_to_start_without_a_channel(tmp_path: Path) -> None:
+    result = subprocess.run([TSUNAGU, "serve"], cwd=tmp_path, env=clean_env(),
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "TSUNAGU_LINE_CHANNEL_SECRET" in result.stderr and "tsunagu demo" in result.stderr
+
+
+def test_secrets_never_print() -> None:
+    settings = Settings(line_channel_secret="s3cr3t-value", line_channel_access_token="t0k3n")
+    assert "s3cr3t-value" not in repr(settings) and "t0k3n" not in str(settings.model_dump())
+    assert settings.secret == "s3cr3t-value"
+
+
+def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/fresh.db"
+    result = subprocess.run([TSUNAGU, "db", "upgrade"], cwd=tmp_path,
+                            env=clean_env(TSUNAGU_DATABASE_URL=url),
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    engine = make_engine(url)
+    assert {"inbox_events", "conversations", "outbox_messages"} <= set(
+        inspect(engine).get_table_names())
+    engine.dispose()
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Iterator[str]:
+    port = free_port()
+    log = (tmp_path / "demo.log").open("w")
+    proc = subprocess.Popen([TSUNAGU, "demo", "--port", str(port)], cwd=tmp_path,
+                            env=clean_env(), stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        assert proc.poll() is None, (tmp_path / "demo.log").read_text()
+        try:
+            return httpx.get(f"{url}/healthz", trust_env=False).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    try:
+        wait_for(up, timeout=60, interval=0.3)
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(20)
+        log.close()
+    assert (tmp_path / "tsunagu.db").exists()  # the embedded default, in the working folder
+
+
+def test_demo_answers_a_resident_typing_in_the_emulator_page(demo: str) -> None:
+    with httpx.Client(base_url=demo, trust_env=False, timeout=10) as http:
+        page = http.get("/emulator/")
+        assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+        user = "U" + "a" * 32
+        # What the page's script does when a person types and presses send.
+        sent = http.post(f"/emulator/api/users/{user}/events",
+                         json={"type": "text", "text": "どうしたらいいかわからない"})
+        assert sent.status_code == 200 and sent.json()["status"] == 200
+
+        def answered() -> list[dict[str, object]]:
+            entries = http.get(f"/emulator/api/users/{user}/messages").json()["entries"]
+            return [e for e in entries if e["sender"] == "bot"]
+
+        bot = wait_for(answered, timeout=15)
+        assert "受け取りました" in bot[0]["message"]["text"]  # type: ignore[index]
+        assert bot[0]["via"] == "reply"
