@@ -30,6 +30,16 @@ def outbox_rows(live: LiveApp, user_id: str) -> list[OutboxMessage]:
                               .order_by(OutboxMessage.id)))
 
 
+def finished_rows(live: LiveApp, user_id: str, count: int) -> list[OutboxMessage]:
+    """The resident's outbox rows once `count` of them are done with (sent or given up): the
+    emulator shows a message a moment before the sender records it."""
+    def done() -> list[OutboxMessage]:
+        rows = outbox_rows(live, user_id)
+        finished = [r for r in rows if r.status in (OutboxStatus.SENT, OutboxStatus.FAILED)]
+        return rows if len(finished) >= count else []
+    return wait_for(done)
+
+
 def test_follow_and_text_are_answered_by_reply(live: LiveApp) -> None:
     r = Resident(live)
     r.send(r.follow())
@@ -41,7 +51,7 @@ def test_follow_and_text_are_answered_by_reply(live: LiveApp) -> None:
              {e.body.get("replyToken") for e in live.emulator.calls}]
     assert calls and all(c.path == "/v2/bot/message/reply" for c in calls)
     assert all(c.auth_ok for c in live.emulator.calls)
-    rows = outbox_rows(live, r.user_id)
+    rows = finished_rows(live, r.user_id, 2)
     assert [row.status for row in rows] == [OutboxStatus.SENT, OutboxStatus.SENT]
     assert {row.sent_via for row in rows} == {"reply"}
 
@@ -107,8 +117,7 @@ def test_events_of_one_resident_are_answered_in_order(live: LiveApp) -> None:
     second = r.postback("action=emergency")
     second["timestamp"] = first["timestamp"] + 1
     r.send(second, first)  # out of order in the body: the timestamp decides
-    wait_for(lambda: all(row.status == OutboxStatus.SENT for row in outbox_rows(live, r.user_id))
-             and len(outbox_rows(live, r.user_id)) == 2)
+    assert {row.status for row in finished_rows(live, r.user_id, 2)} == {OutboxStatus.SENT}
     messages = r.bot_messages()
     assert "ありがとう" in messages[0]["text"]
     assert messages[-1]["type"] == "template"
@@ -120,9 +129,7 @@ def test_expired_reply_token_falls_back_to_push_with_a_retry_key(live: LiveApp) 
     live.emulator.expire_reply_token(event["replyToken"])
     r.send(event)
     r.wait_messages(1)
-    [row] = outbox_rows(live, r.user_id)
-    wait_for(lambda: outbox_rows(live, r.user_id)[0].status == OutboxStatus.SENT)
-    [row] = outbox_rows(live, r.user_id)
+    [row] = finished_rows(live, r.user_id, 1)
     assert row.sent_via == "push"
     pushes = [c for c in live.emulator.deliveries() if c.path == "/v2/bot/message/push"]
     assert [c.retry_key for c in pushes] == [row.retry_key]
@@ -145,8 +152,7 @@ def test_rate_limit_then_success_delivers_once(live: LiveApp) -> None:
     live.emulator.inject_faults([429, 500])
     r.send(r.text("家賃が払えません"))
     messages = r.wait_messages(1)
-    wait_for(lambda: outbox_rows(live, r.user_id)[0].status == OutboxStatus.SENT)
-    [row] = outbox_rows(live, r.user_id)
+    [row] = finished_rows(live, r.user_id, 1)
     assert row.attempts == 3 and row.sent_via == "reply"
     texts = [m.get("text") for m in messages]
     assert len(texts) == len(set(texts))
@@ -161,8 +167,7 @@ def test_push_retries_reuse_one_retry_key_and_409_counts_as_delivered(live: Live
         s.add(OutboxMessage(line_user_id=r.user_id,
                             messages=[{"type": "text", "text": "お変わりありませんか"}]))
     live.runtime.wake_outbox()
-    wait_for(lambda: outbox_rows(live, r.user_id)[0].status == OutboxStatus.SENT)
-    [row] = outbox_rows(live, r.user_id)
+    [row] = finished_rows(live, r.user_id, 1)
     pushes = [c for c in live.emulator.calls if c.path == "/v2/bot/message/push"]
     assert [c.status for c in pushes] == [503, 200]
     assert {c.retry_key for c in pushes} == {row.retry_key}
@@ -186,7 +191,7 @@ def test_rejected_message_is_given_up_and_later_rows_still_go(live: LiveApp) -> 
     live.runtime.wake_outbox()
     r.send(r.text("つぎのメッセージ"))
     r.wait_messages(1)
-    rows = outbox_rows(live, r.user_id)
+    rows = finished_rows(live, r.user_id, 2)
     assert rows[0].status == OutboxStatus.FAILED and "400" in (rows[0].last_error or "")
     assert rows[1].status == OutboxStatus.SENT
 
