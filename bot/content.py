@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 
 class ContentError(ValueError):
@@ -55,6 +55,15 @@ class Messages(BaseModel):
             if not text.strip() or _utf16_len(text) > 5000:
                 raise ValueError("each bubble needs 1 to 5000 characters")
         return value
+
+
+    @model_validator(mode="after")
+    def _button_prompts_fit(self) -> Messages:
+        # The last bubble of these becomes a buttons template's text: LINE allows 160.
+        for name in ("emergency", "person"):
+            if len(getattr(self, name)[-1]) > 160:
+                raise ValueError(f"{name}: the last bubble is a button prompt, 160 characters max")
+        return self
 
 
 class Resources(BaseModel):

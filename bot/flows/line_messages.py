@@ -37,7 +37,7 @@ def call_buttons(prompt: str, hotlines: list[Hotline]) -> Message:
         "altText": alt[:1500],
         "template": {
             "type": "buttons",
-            "text": prompt[:160],
+            "text": prompt,
             "actions": [{"type": "uri", "label": h.label, "uri": f"tel:{h.tel}"}
                         for h in hotlines],
         },

@@ -29,6 +29,12 @@ def _with_choices(bubbles: list[str], content: Content) -> list[Message]:
     return [text(b) for b in head] + [text(last, content.messages.choices)]
 
 
+def _with_call_buttons(bubbles: list[str], content: Content) -> list[Message]:
+    """The last bubble becomes the prompt of the hotlines' `tel:` buttons."""
+    *head, last = bubbles
+    return [text(b) for b in head] + [call_buttons(last, content.resources.hotlines)]
+
+
 def _postback_action(event: dict[str, Any]) -> str:
     data = str((event.get("postback") or {}).get("data") or "")
     return (parse_qs(data).get("action") or [""])[0]
@@ -49,13 +55,9 @@ def respond(event: dict[str, Any], state: str, content: Content) -> Reaction:
     if kind == "postback":
         action = _postback_action(event)
         if action == "emergency":
-            return Reaction(
-                [text(b) for b in m.emergency[:-1]]
-                + [call_buttons(m.emergency[-1], content.resources.hotlines)],
-                state,
-            )
+            return Reaction(_with_call_buttons(m.emergency, content), state)
         if action == "person":
-            return Reaction(_with_choices(m.person, content), state)
+            return Reaction(_with_call_buttons(m.person, content), state)
         if action == "support_info":
             return Reaction(_with_choices(m.support_info, content), state)
         # A button from an older message or another flow version: still answer.

@@ -38,6 +38,7 @@ def test_shipped_content_loads() -> None:
         ("messages.yaml", lambda d: d.pop("greeting"), "greeting"),
         ("messages.yaml", lambda d: d.update(greeting=["   "]), "greeting"),
         ("messages.yaml", lambda d: d.update(greeting=["a"] * 5), "greeting"),
+        ("messages.yaml", lambda d: d.update(emergency=["あ" * 161]), "emergency"),
         ("resources.yaml", lambda d: d["hotlines"][0].update(tel="call me"), "hotlines.0.tel"),
         ("resources.yaml", lambda d: d.update(hotlines=d["hotlines"] * 2), "hotlines"),
     ],

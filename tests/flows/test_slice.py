@@ -84,3 +84,9 @@ def test_every_sample_event_gets_a_defined_reaction(content: Content) -> None:
             assert len(reaction.messages) <= 5
         else:
             assert len(respond_to_group(event, content)) <= 5
+
+
+def test_asking_for_a_person_is_honest_about_waiting_and_offers_a_phone(content: Content) -> None:
+    reaction = respond(user_event("postback", postback={"data": "action=person"}), START, content)
+    assert "お時間" in reaction.messages[0]["text"]
+    assert reaction.messages[-1]["template"]["actions"][0]["uri"].startswith("tel:")
