@@ -18,7 +18,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-sync"]
 
 
-@pytest.fixture(scope="session")
+# Function scope: Playwright's sync API keeps an event loop running while it is open, which
+# would break the asyncio tests that run after this folder.
+@pytest.fixture
 def browser() -> Iterator[playwright_api.Browser]:
     if not CHROMIUM:
         if os.environ.get("CI"):
