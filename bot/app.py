@@ -12,6 +12,7 @@ from linebot.v3 import WebhookParser
 
 from bot import webhook
 from bot.content import load_content
+from bot.conversation import FlowLibrary
 from bot.db import make_engine, make_session_factory
 from bot.line_client import LineClient
 from bot.migrations import upgrade
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 
 def build_runtime(settings: Settings) -> Runtime:
     engine = make_engine(settings.database_url)
+    content = load_content(settings.content_dir)
     return Runtime(
         settings=settings,
         engine=engine,
@@ -33,7 +35,8 @@ def build_runtime(settings: Settings) -> Runtime:
         line=LineClient(base_url=settings.line_api_base_url,
                         access_token=settings.access_token,
                         timeout_seconds=settings.line_request_timeout_seconds),
-        content=load_content(settings.content_dir),
+        content=content,
+        library=FlowLibrary(content),
     )
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import secrets
+from pathlib import Path
 
 import typer
 import uvicorn
@@ -14,6 +16,9 @@ app = typer.Typer(help="tsunagu（つなぐ）: a LINE front door to 生活困�
                   no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+content_app = typer.Typer(help="Administrator-edited content (flows, places, hotlines).",
+                          no_args_is_help=True)
+app.add_typer(content_app, name="content")
 
 
 def _configure_logging(level: str) -> None:
@@ -24,9 +29,15 @@ def _configure_logging(level: str) -> None:
 
 def _run(settings: Settings, host: str, port: int) -> None:
     from bot.app import create_app
+    from bot.content import ContentError
 
     _configure_logging(settings.log_level)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower(),
+    try:
+        app_ = create_app(settings)
+    except ContentError as e:  # an invalid flow is never served
+        typer.echo(f"tsunagu: content is not valid, not starting:\n{e}", err=True)
+        raise typer.Exit(2) from e
+    uvicorn.run(app_, host=host, port=port, log_level=settings.log_level.lower(),
                 access_log=False)
 
 
@@ -77,6 +88,50 @@ def db_upgrade(revision: str = typer.Argument("head")) -> None:
     url = Settings.model_validate({"emulator": True}).database_url
     upgrade(url, revision)
     typer.echo(f"database is at {revision}")
+
+
+def _content_dir(directory: Path | None) -> Path:
+    from bot.settings import DEFAULT_CONTENT_DIR
+
+    return directory or Path(os.environ.get("TSUNAGU_CONTENT_DIR") or DEFAULT_CONTENT_DIR)
+
+
+@content_app.command("validate")
+def content_validate(
+    directory: Path | None = typer.Argument(None, help="Content folder (default: the served one)."),
+) -> None:
+    """Check every content file; exits 1 and names file, state and problem if any is wrong."""
+    from bot.content import ContentError, load_content
+
+    folder = _content_dir(directory)
+    try:
+        content = load_content(folder)
+    except ContentError as e:
+        typer.echo(f"content is not valid:\n{e}", err=True)
+        raise typer.Exit(1) from e
+    flows = ", ".join(f"{f.flow.id} (version {f.version}, {len(f.flow.states)} states)"
+                      for f in content.flows.values())
+    typer.echo(f"content is valid: {folder}\nflows: {flows}")
+
+
+@content_app.command("diagram")
+def content_diagram(
+    flow_id: str = typer.Option("intake", "--flow", help="Which flow to draw."),
+    directory: Path | None = typer.Option(None, "--dir", help="Content folder."),
+) -> None:
+    """Print the flow as a Mermaid state diagram."""
+    from bot.content import ContentError, load_content
+    from bot.flows.diagram import mermaid
+
+    try:
+        content = load_content(_content_dir(directory))
+    except ContentError as e:
+        typer.echo(f"content is not valid:\n{e}", err=True)
+        raise typer.Exit(1) from e
+    if flow_id not in content.flows:
+        typer.echo(f"no flow '{flow_id}' (flows: {', '.join(content.flows)})", err=True)
+        raise typer.Exit(1)
+    typer.echo(mermaid(content.flows[flow_id].flow), nl=False)
 
 
 if __name__ == "__main__":

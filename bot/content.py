@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+
+from bot.flows.schema import Flow
 
 
 class ContentError(ValueError):
@@ -20,35 +23,21 @@ def _utf16_len(text: str) -> int:
 Bubbles = list[str]
 
 
-class Choice(BaseModel):
-    label: str = Field(min_length=1, max_length=20)  # LINE: action labels up to 20 characters
-    data: str = Field(min_length=1, max_length=300)  # LINE: postback data up to 300 characters
-    display: str = Field(min_length=1, max_length=300)
-
-
 class Hotline(BaseModel):
     label: str = Field(min_length=1, max_length=20)
     tel: str = Field(pattern=r"^[0-9#*+]{2,20}$")
 
 
 class Messages(BaseModel):
-    greeting: Bubbles
-    acknowledgement: Bubbles
-    non_text: Bubbles
-    person: Bubbles
-    support_info: Bubbles
-    emergency: Bubbles
+    """Copy outside any flow."""
+
     group_notice: Bubbles
     trouble: Bubbles
-    choices: list[Choice] = Field(min_length=1, max_length=13)  # LINE: up to 13 quick replies
 
-    @field_validator(
-        "greeting", "acknowledgement", "non_text", "person", "support_info", "emergency",
-        "group_notice", "trouble",
-    )
+    @field_validator("group_notice", "trouble")
     @classmethod
     def _bubbles(cls, value: Bubbles) -> Bubbles:
-        # One reply carries at most 5 messages, and the quick replies or buttons need a slot.
+        # One reply carries at most 5 messages, and the buttons need a slot.
         if not 1 <= len(value) <= 4:
             raise ValueError("1 to 4 bubbles")
         for text in value:
@@ -57,22 +46,85 @@ class Messages(BaseModel):
         return value
 
 
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+class Hours(BaseModel):
+    days: list[Weekday] = Field(min_length=1)
+    open: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    close: str = Field(pattern=r"^([01][0-9]|2[0-4]):[0-5][0-9]$")
+
     @model_validator(mode="after")
-    def _button_prompts_fit(self) -> Messages:
-        # The last bubble of these becomes a buttons template's text: LINE allows 160.
-        for name in ("emergency", "person"):
-            if len(getattr(self, name)[-1]) > 160:
-                raise ValueError(f"{name}: the last bubble is a button prompt, 160 characters max")
+    def _ordered(self) -> Hours:
+        if self.close <= self.open:
+            raise ValueError("close must be after open")
         return self
+
+
+class Team(BaseModel):
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    name: str = Field(min_length=1, max_length=60)
+    hours: Hours
+    share_with: list[str] = Field(min_length=1)
+
+
+class Municipality(BaseModel):
+    id: str = Field(pattern=r"^[a-z0-9_]+$", max_length=40)
+    name: str = Field(min_length=1, max_length=20)  # a quick-reply label
+    team: str
+
+
+class Routing(BaseModel):
+    life_areas: dict[str, list[str]] = Field(default_factory=dict)
+    urgent_needs: dict[str, list[str]] = Field(default_factory=dict)
+    always: list[str] = Field(default_factory=list)
+
+
+class Places(BaseModel):
+    retention_days: int = Field(ge=1, le=3650)
+    teams: list[Team] = Field(min_length=1)
+    municipalities: list[Municipality] = Field(min_length=1, max_length=11)
+    default_team: str
+    programmes: dict[str, str]
+    routing: Routing
+
+    @model_validator(mode="after")
+    def _references(self) -> Places:
+        teams = {t.id for t in self.teams}
+        problems = [f"municipality {m.id}: unknown team {m.team}"
+                    for m in self.municipalities if m.team not in teams]
+        if self.default_team not in teams:
+            problems.append(f"default_team: unknown team {self.default_team}")
+        mapping = [*self.routing.life_areas.items(), *self.routing.urgent_needs.items(),
+                   ("always", self.routing.always)]
+        problems += [f"routing {key}: unknown programme {p}"
+                     for key, ids in mapping for p in ids if p not in self.programmes]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def team(self, team_id: str) -> Team:
+        return next(t for t in self.teams if t.id == team_id)
 
 
 class Resources(BaseModel):
     hotlines: list[Hotline] = Field(min_length=1, max_length=4)  # a buttons template holds 4
 
 
+class LoadedFlow(BaseModel):
+    """A flow as read from its file, with the version its exact content defines."""
+
+    file: str
+    version: str
+    definition: dict[str, Any]
+    flow: Flow
+
+
 class Content(BaseModel):
     messages: Messages
     resources: Resources
+    places: Places
+    flows: dict[str, LoadedFlow]
 
 
 def _load_yaml(path: Path) -> Any:
@@ -84,18 +136,52 @@ def _load_yaml(path: Path) -> Any:
         raise ContentError(f"{path}: not valid YAML ({e})") from e
 
 
+def _problems(e: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
+                     for err in e.errors())
+
+
 def _validated(model: type[BaseModel], path: Path) -> Any:
     try:
         return model.model_validate(_load_yaml(path))
     except ValidationError as e:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in e.errors()
-        )
-        raise ContentError(f"{path}: {problems}") from e
+        raise ContentError(f"{path}: {_problems(e)}") from e
+
+
+def load_flow(path: Path) -> LoadedFlow:
+    raw = path.read_bytes()
+    # A version is the content itself: any edit makes a new one; ongoing conversations keep theirs.
+    version = hashlib.sha256(raw).hexdigest()[:12]
+    data = _load_yaml(path)
+    try:
+        flow = Flow.model_validate(data)
+    except ValidationError as e:
+        raise ContentError(f"{path}: {_problems(e)}") from e
+    return LoadedFlow(file=path.name, version=version, definition=data, flow=flow)
 
 
 def load_content(directory: Path) -> Content:
-    return Content(
+    """Everything in `content/`, checked; raises ContentError listing every problem."""
+    places: Places = _validated(Places, directory / "places.yaml")
+    flows = {}
+    for path in sorted((directory / "flows").glob("*.yaml")):
+        loaded = load_flow(path)
+        flows[loaded.flow.id] = loaded
+    content = Content(
         messages=_validated(Messages, directory / "messages.yaml"),
         resources=_validated(Resources, directory / "resources.yaml"),
+        places=places,
+        flows=flows,
     )
+    if "intake" not in flows:
+        raise ContentError(f"{directory / 'flows'}: the intake flow (id: intake) is missing")
+    from bot.flows.validate import check_flow
+    from handoff.routing import COPY_VARIABLES, option_sets
+
+    counts = {name: len(options) for name, options in option_sets(places).items()}
+    problems = [str(p) for f in flows.values() for p in check_flow(
+        f.flow, file=f"{directory.name}/flows/{f.file}", option_sets=counts,
+        variables=COPY_VARIABLES)]
+    if problems:
+        raise ContentError("\n".join(problems))
+    return content

@@ -1,35 +1,76 @@
-"""Feeds one accepted event to the resident's flow and records what follows, in the caller's
-transaction: conversation state and outbox rows are written together with the event's status."""
+"""Feeds one accepted event to the resident's flow and applies the intents it returns, in the
+caller's transaction: conversation state, cases and outbox rows commit with the event's status."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from bot.content import Content
-from bot.flows import slice as flow
-from bot.flows.line_messages import Message
-from bot.models import Conversation, InboxEvent, InboxStatus, OutboxMessage, utcnow
+from bot.content import Content, LoadedFlow
+from bot.flows import intents as it
+from bot.flows.engine import Dialogue, FlowContext, FlowRunner, Input, Step, input_of
+from bot.flows.line_messages import Message, text
+from bot.flows.schema import Flow
+from bot.models import Conversation, FlowVersion, InboxEvent, InboxStatus, OutboxMessage, utcnow
+from handoff import cases
+from handoff.routing import option_sets, variables
 
 MAX_MESSAGES_PER_REQUEST = 5  # LINE's limit for one reply or push
+INTAKE = "intake"
 
 
-def _conversation(session: Session, user_id: str) -> Conversation:
-    found = session.scalars(
-        select(Conversation).where(Conversation.line_user_id == user_id)
-    ).first()
-    if found is not None:
-        return found
-    conversation = Conversation(
-        line_user_id=user_id, flow_id=flow.FLOW_ID, flow_version=flow.FLOW_VERSION,
-        state=flow.START, answers={},
-    )
-    session.add(conversation)
-    session.flush()
-    return conversation
+class FlowLibrary:
+    """Runners for the current flow versions and, from the database, for older ones that
+    ongoing conversations still use. Versions are immutable, so runners are cached forever."""
+
+    def __init__(self, content: Content, clock: Callable[[], datetime] = utcnow) -> None:
+        self.content = content
+        places = content.places
+        self.context = FlowContext(
+            hotlines=content.resources.hotlines,
+            option_sets=option_sets(places),
+            variables=lambda answers: variables(places, answers, clock()),
+        )
+        self._runners: dict[tuple[str, str], FlowRunner] = {}
+        self._stored: set[tuple[str, str]] = set()
+
+    def current(self, session: Session, flow_id: str = INTAKE) -> tuple[str, FlowRunner]:
+        loaded = self.content.flows[flow_id]
+        self._store(session, loaded)
+        return loaded.version, self._runner(flow_id, loaded.version, loaded.flow)
+
+    def get(self, session: Session, flow_id: str, version: str) -> FlowRunner | None:
+        runner = self._runners.get((flow_id, version))
+        if runner is not None:
+            return runner
+        row = session.scalars(select(FlowVersion).where(
+            FlowVersion.flow_id == flow_id, FlowVersion.version == version)).first()
+        if row is None:
+            return None
+        return self._runner(flow_id, version, Flow.model_validate(row.definition))
+
+    def _runner(self, flow_id: str, version: str, flow: Flow) -> FlowRunner:
+        key = (flow_id, version)
+        if key not in self._runners:
+            self._runners[key] = FlowRunner(flow, self.context)
+        return self._runners[key]
+
+    def _store(self, session: Session, loaded: LoadedFlow) -> None:
+        key = (loaded.flow.id, loaded.version)
+        if key in self._stored:
+            return
+        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" \
+            else sqlite.insert
+        session.execute(insert(FlowVersion).values(
+            flow_id=loaded.flow.id, version=loaded.version, definition=loaded.definition,
+            created_at=utcnow(),
+        ).on_conflict_do_nothing(index_elements=["flow_id", "version"]))
+        self._stored.add(key)
 
 
 def reply_deadline(event: dict[str, Any], received_at: datetime, ttl_seconds: float) -> datetime:
@@ -71,34 +112,130 @@ def queue_messages(
     return rows
 
 
-def handle_event(
-    session: Session, event: InboxEvent, content: Content, *, reply_ttl_seconds: float
-) -> int:
-    """Process one pending event; returns how many outbox rows it produced."""
-    payload = event.payload
-    source = payload.get("source") or {}
-    if source.get("type") != "user" or not event.line_user_id:
-        messages = flow.respond_to_group(payload, content)
-        target = source.get("groupId") or source.get("roomId")
-        rows = []
-        if messages and target:
-            rows = queue_messages(session, user_id=str(target), messages=messages, event=event,
-                                  reply_ttl_seconds=reply_ttl_seconds)
-        event.status = InboxStatus.DONE if rows else InboxStatus.IGNORED
-        event.processed_at = utcnow()
-        return len(rows)
-
-    conversation = _conversation(session, event.line_user_id)
-    reaction = flow.respond(payload, conversation.state, content)
-    conversation.state = reaction.state
-    conversation.last_event_at = utcnow()
-    if reaction.following is not None:
-        conversation.following = reaction.following
-    rows = queue_messages(
-        session, user_id=event.line_user_id, messages=reaction.messages,
-        conversation_id=conversation.id, event=event, reply_ttl_seconds=reply_ttl_seconds,
-    ) if reaction.messages else []
-    event.status = InboxStatus.DONE if rows or reaction.following is not None else \
-        InboxStatus.IGNORED
+def _group_event(session: Session, event: InboxEvent, content: Content,
+                 reply_ttl_seconds: float) -> int:
+    """The bot does not consult in groups: on joining it says so once, then stays quiet."""
+    source = event.payload.get("source") or {}
+    target = source.get("groupId") or source.get("roomId")
+    rows = []
+    if event.event_type == "join" and target:
+        rows = queue_messages(session, user_id=str(target),
+                              messages=[text(b) for b in content.messages.group_notice],
+                              event=event, reply_ttl_seconds=reply_ttl_seconds)
+    event.status = InboxStatus.DONE if rows else InboxStatus.IGNORED
     event.processed_at = utcnow()
     return len(rows)
+
+
+def _first_step(runner: FlowRunner, inp: Input) -> Step:
+    """A new resident. One who starts by typing has answered the welcome's question already:
+    greet them, then take their words as that answer."""
+    start = runner.start()
+    if inp.kind != "text":
+        return start
+    then = runner.step(Dialogue(start.state, start.answers, start.consent), inp)
+    greeting = it.Send(runner.say(start.state, start.answers))
+    return Step(then.state, then.answers, then.consent, [greeting, *then.intents])
+
+
+def handle_event(
+    session: Session, event: InboxEvent, library: FlowLibrary, *, reply_ttl_seconds: float
+) -> int:
+    """Process one pending event; returns how many outbox rows it produced."""
+    content = library.content
+    payload = event.payload
+    if (payload.get("source") or {}).get("type") != "user" or not event.line_user_id:
+        return _group_event(session, event, content, reply_ttl_seconds)
+
+    now = utcnow()
+    inp = input_of(payload)
+    conversation = session.scalars(
+        select(Conversation).where(Conversation.line_user_id == event.line_user_id)
+    ).first()
+    if conversation is None and inp.kind in ("ignored", "unfollow"):
+        event.status, event.processed_at = InboxStatus.IGNORED, now
+        return 0
+    if conversation is None:
+        version, runner = library.current(session)
+        conversation = Conversation(line_user_id=event.line_user_id, flow_id=INTAKE,
+                                    flow_version=version, state=runner.flow.start,
+                                    answers={}, consent={})
+        session.add(conversation)
+        session.flush()
+        step = _first_step(runner, inp)
+    else:
+        runner = library.get(session, conversation.flow_id, conversation.flow_version) or \
+            _switch(session, library, conversation)
+        idle = now - conversation.last_event_at if conversation.last_event_at else None
+        step = runner.step(
+            Dialogue(conversation.state, dict(conversation.answers), _granted(conversation)),
+            inp, idle_for=idle)
+
+    if inp.kind == "unfollow":
+        conversation.following = False
+    elif inp.kind == "follow":
+        conversation.following = True
+    conversation.state = step.state
+    conversation.answers = step.answers
+    conversation.last_event_at = now
+    outgoing = apply_intents(session, conversation, step.intents, library, now)
+    rows = queue_messages(
+        session, user_id=event.line_user_id, messages=outgoing,
+        conversation_id=conversation.id, event=event, reply_ttl_seconds=reply_ttl_seconds,
+    ) if outgoing else []
+    event.status = InboxStatus.DONE if inp.kind != "ignored" else InboxStatus.IGNORED
+    event.processed_at = now
+    return len(rows)
+
+
+def _switch(session: Session, library: FlowLibrary, conversation: Conversation) -> FlowRunner:
+    """The conversation's version is gone (never stored): move it to the current one."""
+    version, runner = library.current(session, conversation.flow_id)
+    conversation.flow_version = version
+    if conversation.state not in runner.flow.states:
+        conversation.state = runner.flow.start
+    return runner
+
+
+def _granted(conversation: Conversation) -> dict[str, bool]:
+    return {scope: bool(v.get("granted")) for scope, v in (conversation.consent or {}).items()}
+
+
+def apply_intents(
+    session: Session, conversation: Conversation, intents: list[it.Intent],
+    library: FlowLibrary, now: datetime,
+) -> list[Message]:
+    """Records what the flow decided; returns the messages to send, in order."""
+    places = library.content.places
+    messages: list[Message] = []
+    for intent in intents:
+        if isinstance(intent, it.Send):
+            messages += intent.messages
+        elif isinstance(intent, it.SetConsent):
+            consent = dict(conversation.consent or {})
+            consent[intent.scope] = {"granted": intent.granted, "at": now.isoformat()}
+            conversation.consent = consent
+            if intent.granted:
+                conversation.consent_withdrawn_at = conversation.delete_after = None
+        elif isinstance(intent, it.WithdrawConsent):
+            conversation.consent = {
+                scope: {"granted": False, "at": now.isoformat()}
+                for scope in ("counsellor", "share")
+            }
+            conversation.consent_withdrawn_at = now
+            conversation.delete_after = now + timedelta(days=places.retention_days)
+            case = cases.open_case_of(session=session, conversation_id=conversation.id)
+            if case is not None:
+                case.consent = dict(conversation.consent)
+        elif isinstance(intent, it.OpenCase):
+            cases.open_or_update_case(session=session, conversation=conversation,
+                                      places=places)
+        elif isinstance(intent, it.ForwardToCase):
+            case = cases.open_case_of(session=session, conversation_id=conversation.id) or \
+                cases.open_or_update_case(session=session, conversation=conversation,
+                                          places=places)
+            cases.add_resident_message(session=session, case=case, text=intent.text)
+        elif isinstance(intent, it.SwitchToCurrentVersion):
+            version, _ = library.current(session, conversation.flow_id)
+            conversation.flow_version = version
+    return messages

@@ -17,6 +17,7 @@ from sqlalchemy import (
     MetaData,
     String,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -102,10 +103,29 @@ class Conversation(Base):
     flow_version: Mapped[str] = mapped_column(String(64))
     state: Mapped[str] = mapped_column(String(64))
     answers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Scope -> {"granted": bool, "at": iso time}: explicit, scoped, revocable.
+    consent: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    consent_withdrawn_at: Mapped[datetime | None]
+    # Set when consent is withdrawn: the retention job deletes the data after this time.
+    delete_after: Mapped[datetime | None]
     following: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     last_event_at: Mapped[datetime | None]
+
+
+class FlowVersion(Base):
+    """An immutable copy of a flow as served, so a conversation can finish on its version."""
+
+    __tablename__ = "flow_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    flow_id: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(64))
+    definition: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("flow_id", "version"),)
 
 
 class OutboxStatus(StrEnum):

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.content import Content
+from bot.conversation import FlowLibrary
 from bot.line_client import LineClient
 from bot.settings import Settings
 
@@ -23,6 +24,7 @@ class Runtime:
     parser: WebhookParser
     line: LineClient
     content: Content
+    library: FlowLibrary
     worker_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     outbox_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
 

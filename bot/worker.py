@@ -12,7 +12,7 @@ import logging
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.content import Content
-from bot.conversation import handle_event, queue_messages
+from bot.conversation import FlowLibrary, handle_event, queue_messages
 from bot.db import transaction
 from bot.flows.line_messages import text
 from bot.inbox import lock_source, mark, next_pending, pending_sources
@@ -33,7 +33,7 @@ def _fail(session: Session, event: InboxEvent, content: Content, error: str) -> 
 
 
 def process_source(
-    sessions: sessionmaker[Session], key: str, content: Content, *, reply_ttl_seconds: float
+    sessions: sessionmaker[Session], key: str, library: FlowLibrary, *, reply_ttl_seconds: float
 ) -> int:
     """Process a source's pending events one transaction each; returns how many were handled."""
     handled = 0
@@ -47,13 +47,13 @@ def process_source(
             event.attempts += 1
             try:
                 with session.begin_nested():
-                    handle_event(session, event, content, reply_ttl_seconds=reply_ttl_seconds)
+                    handle_event(session, event, library, reply_ttl_seconds=reply_ttl_seconds)
             except Exception as e:
                 # Logged with the event id only: the payload holds the resident's words.
                 log.exception("inbox event %s failed (attempt %d)", event.id, event.attempts)
                 if event.attempts < MAX_ATTEMPTS:
                     return handled  # stays pending; the next drain tries again
-                _fail(session, event, content, type(e).__name__)
+                _fail(session, event, library.content, type(e).__name__)
             handled += 1
 
 
@@ -84,7 +84,7 @@ class InboxWorker:
         try:
             async with self._slots:
                 handled = await asyncio.to_thread(
-                    process_source, rt.sessions, key, rt.content,
+                    process_source, rt.sessions, key, rt.library,
                     reply_ttl_seconds=rt.settings.reply_token_ttl_seconds,
                 )
         finally:

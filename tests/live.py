@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from bot.app import create_app
 from bot.emulator import events as line_events
 from bot.emulator.state import EmulatorState
+from bot.models import InboxEvent, InboxStatus, OutboxMessage, OutboxStatus
 from bot.runtime import Runtime
 from bot.settings import Settings
 
@@ -123,6 +124,41 @@ class Resident:
         response = self.live.post(list(events))
         assert response.status_code == 200, response.text
         return response
+
+    def sticker(self) -> dict[str, Any]:
+        return line_events.sticker_event(self.user_id, reply_token=self.token())
+
+    def tap(self, label: str, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """Tap a button the bot's latest answer offers; returns the bot's answer to it."""
+        offered = [
+            action for m in self.bot_messages()[-5:]
+            for action in [i["action"] for i in (m.get("quickReply") or {}).get("items", [])]
+            + list((m.get("template") or {}).get("actions", []))
+            if action.get("label") == label
+        ]
+        assert offered, f"no button {label!r} in {self.bot_messages()[-1:]}"
+        action = offered[-1]
+        event = self.postback(action["data"]) if action["type"] == "postback" else \
+            self.text(action["text"])
+        return self.say_event(event, timeout)
+
+    def say(self, words: str, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """Type words; returns the bot's answer to them."""
+        return self.say_event(self.text(words), timeout)
+
+    def say_event(self, event: dict[str, Any], timeout: float = 10.0) -> list[dict[str, Any]]:
+        before = len(self.bot_messages())
+        self.send(event)
+        # An answer of more than five messages goes out in two requests: wait for both.
+        wait_for(lambda: len(self.bot_messages()) > before and self.all_sent(), timeout)
+        return self.bot_messages()[before:]
+
+    def all_sent(self) -> bool:
+        unfinished = (OutboxStatus.PENDING, OutboxStatus.SENDING)
+        return self.live.count(InboxEvent, InboxEvent.line_user_id == self.user_id,
+                               InboxEvent.status == InboxStatus.PENDING) == 0 and \
+            self.live.count(OutboxMessage, OutboxMessage.line_user_id == self.user_id,
+                            OutboxMessage.status.in_(unfinished)) == 0
 
     def bot_messages(self) -> list[dict[str, Any]]:
         return self.live.emulator.bot_messages(self.user_id)

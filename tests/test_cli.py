@@ -91,5 +91,55 @@ def test_demo_answers_a_resident_typing_in_the_emulator_page(demo: str) -> None:
             return [e for e in entries if e["sender"] == "bot"]
 
         bot = wait_for(answered, timeout=15)
-        assert "受け取りました" in bot[0]["message"]["text"]  # type: ignore[index]
+        assert "ありがとう" in bot[0]["message"]["text"]  # type: ignore[index]
         assert bot[0]["via"] == "reply"
+
+
+def test_content_validate_accepts_the_shipped_content(tmp_path: Path) -> None:
+    result = subprocess.run([TSUNAGU, "content", "validate"], cwd=tmp_path, env=clean_env(),
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "content is valid" in result.stdout and "intake (version" in result.stdout
+
+
+def test_content_validate_names_file_state_and_problem(tmp_path: Path) -> None:
+    import shutil
+
+    from bot.settings import DEFAULT_CONTENT_DIR
+
+    content = tmp_path / "content"
+    shutil.copytree(DEFAULT_CONTENT_DIR, content)
+    flow = content / "flows" / "intake.yaml"
+    flow.write_text(flow.read_text().replace("next: consent_share", "next: consent_shar"))
+    result = subprocess.run([TSUNAGU, "content", "validate", str(content)], env=clean_env(),
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "content/flows/intake.yaml: state 'consent_counsel': choice 'agree': unknown " \
+           "target state 'consent_shar'" in result.stderr
+    assert "state 'consent_share': unreachable" in result.stderr
+
+
+def test_content_diagram_prints_mermaid(tmp_path: Path) -> None:
+    result = subprocess.run([TSUNAGU, "content", "diagram"], cwd=tmp_path, env=clean_env(),
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("---") and "stateDiagram-v2" in result.stdout
+    assert "consent_counsel --> consent_share: choose__agree" in result.stdout
+    assert "人と話したい → consent_counsel" in result.stdout
+
+
+def test_serve_refuses_broken_content(tmp_path: Path) -> None:
+    import shutil
+
+    from bot.settings import DEFAULT_CONTENT_DIR
+
+    content = tmp_path / "content"
+    shutil.copytree(DEFAULT_CONTENT_DIR, content)
+    (content / "flows" / "intake.yaml").write_text("id: intake\nstart: nowhere\n")
+    env = clean_env(TSUNAGU_CONTENT_DIR=str(content), TSUNAGU_LINE_CHANNEL_SECRET="s",
+                    TSUNAGU_LINE_CHANNEL_ACCESS_TOKEN="t",
+                    TSUNAGU_DATABASE_URL=f"sqlite:///{tmp_path}/x.db")
+    result = subprocess.run([TSUNAGU, "serve"], env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 2
+    assert "content is not valid" in result.stderr and "intake.yaml" in result.stderr

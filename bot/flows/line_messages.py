@@ -4,29 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.content import Choice, Hotline
+from bot.content import Hotline
 
 Message = dict[str, Any]
 
 
-def text(body: str, quick_replies: list[Choice] | None = None) -> Message:
-    message: Message = {"type": "text", "text": body}
-    if quick_replies:
-        message["quickReply"] = {
-            "items": [
-                {
-                    "type": "action",
-                    "action": {
-                        "type": "postback",
-                        "label": c.label,
-                        "data": c.data,
-                        "displayText": c.display,
-                    },
-                }
-                for c in quick_replies
-            ]
-        }
-    return message
+def text(body: str) -> Message:
+    return {"type": "text", "text": body}
 
 
 def call_buttons(prompt: str, hotlines: list[Hotline]) -> Message:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import handoff.models  # noqa: F401  (their tables belong to the same metadata)
 from bot.db import make_engine
 from bot.models import Base
 

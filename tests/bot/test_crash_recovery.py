@@ -41,9 +41,10 @@ def test_events_accepted_before_a_stop_are_processed_once_after_restart(
             per_event = [row.source_event_id for row in s.scalars(select(OutboxMessage))]
         assert len(per_event) == len(set(per_event)) == 6
         # The old reply tokens belong to the first emulator: LINE refuses them, so each
-        # answer is pushed, once.
+        # answer is pushed, once: the welcome (3 bubbles and its question), then the thanks
+        # for what they typed and the next question.
         for r in residents:
-            assert len(second.emulator.bot_messages(r.user_id)) == 3 + 2
+            assert len(second.emulator.bot_messages(r.user_id)) == 4 + 2
     finally:
         second.stop()
 
@@ -64,13 +65,13 @@ def test_a_worker_dying_mid_event_leaves_it_pending_and_writes_nothing(
         key = f"user:{r.user_id}"
         rt = live.runtime
         with pytest.raises(ProcessDied):
-            worker.process_source(rt.sessions, key, rt.content, reply_ttl_seconds=50)
+            worker.process_source(rt.sessions, key, rt.library, reply_ttl_seconds=50)
         assert live.count(InboxEvent, InboxEvent.status == InboxStatus.PENDING) == 1
         assert live.count(OutboxMessage) == 0
 
         monkeypatch.setattr(worker, "handle_event", handle_event)
-        assert worker.process_source(rt.sessions, key, rt.content, reply_ttl_seconds=50) == 1
-        assert worker.process_source(rt.sessions, key, rt.content, reply_ttl_seconds=50) == 0
+        assert worker.process_source(rt.sessions, key, rt.library, reply_ttl_seconds=50) == 1
+        assert worker.process_source(rt.sessions, key, rt.library, reply_ttl_seconds=50) == 0
         assert live.count(OutboxMessage) == 1
         assert live.count(InboxEvent, InboxEvent.status == InboxStatus.DONE) == 1
     finally:

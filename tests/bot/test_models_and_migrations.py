@@ -6,6 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
+import handoff.models  # noqa: F401  (cases belong to the same metadata)
 from bot.db import make_engine
 from bot.migrations import downgrade, upgrade
 from bot.models import Base

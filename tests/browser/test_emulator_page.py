@@ -6,9 +6,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
+from sqlalchemy import select
 
-from tests.live import LiveApp
+from handoff.models import Case
+from tests.live import LiveApp, wait_for
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-results"
 
@@ -20,31 +22,68 @@ def live(tmp_path: Path) -> Iterator[LiveApp]:
     app.stop()
 
 
-def test_resident_types_taps_and_gets_answers(live: LiveApp, page: Page) -> None:
+def tap(page: Page, label: str) -> None:
+    page.locator("#quick").get_by_text(label, exact=True).click()
+
+
+def last_bot(page: Page) -> Locator:
+    return page.locator("#log .row.bot").last
+
+
+def test_resident_walks_the_intake_to_a_counsellor(live: LiveApp, page: Page) -> None:
     page.goto(f"{live.url}/emulator/")
-    log = page.locator("#log")
-    # First visit: the page adds the bot as a friend and the greeting arrives.
-    expect(log.locator(".row.bot").first).to_contain_text("ありがとうございます", timeout=10_000)
-    expect(page.locator("#quick")).to_be_visible()
+    # First visit: the page adds the bot as a friend and the welcome arrives.
+    expect(page.locator("#log")).to_contain_text("秘密は守られます", timeout=10_000)
+    expect(last_bot(page)).to_contain_text("はじめてもよいですか")
 
-    page.fill("#text", "どうしたらいいかわからない")
+    tap(page, "緊急の連絡先")
+    expect(page.locator('#log a[href="tel:119"]')).to_be_visible(timeout=10_000)
+    tap(page, "続きから")
+    expect(last_bot(page)).to_contain_text("はじめてもよいですか", timeout=10_000)
+
+    tap(page, "はじめる")
+    expect(last_bot(page)).to_contain_text("どんなことでお困りですか", timeout=10_000)
+    page.fill("#text", "家賃が払えなくて、どうしたらいいかわからない")
     page.click("#send")
-    expect(log.locator(".row.resident").last).to_contain_text("どうしたらいいかわからない")
-    expect(log.locator(".row.bot").last).to_contain_text("このあと", timeout=10_000)
-    expect(log).to_contain_text("受け取りました")
+    expect(last_bot(page)).to_contain_text("どなたのこと", timeout=10_000)
+    page.click("#send-sticker")  # a sticker mid-question: thanked, the question comes back
+    expect(last_bot(page)).to_contain_text("どなたのこと", timeout=10_000)
+    tap(page, "自分のこと")
+    expect(last_bot(page)).to_contain_text("いくつでも選んでください", timeout=10_000)
+    tap(page, "お金・生活費")
+    expect(last_bot(page)).to_contain_text("選んだもの：お金・生活費", timeout=10_000)
+    tap(page, "住まい")
+    expect(last_bot(page)).to_contain_text("お金・生活費、住まい", timeout=10_000)
+    tap(page, "選び終わった")
+    expect(last_bot(page)).to_contain_text("今日のことで", timeout=10_000)
+    tap(page, "どれもない")
+    expect(last_bot(page)).to_contain_text("市町村", timeout=10_000)
+    tap(page, "あおば町")
+    expect(page.locator("#log")).to_contain_text("県社協", timeout=10_000)
+    tap(page, "このままでよい")
+    expect(last_bot(page)).to_contain_text("年代", timeout=10_000)
+    tap(page, "答えたくない")
+    expect(last_bot(page)).to_contain_text("お返事は", timeout=10_000)
+    tap(page, "このLINEで")
+    expect(last_bot(page)).to_contain_text("時間帯", timeout=10_000)
+    tap(page, "いつでも")
+    expect(last_bot(page)).to_contain_text("同意いただけますか", timeout=10_000)
+    tap(page, "同意する")
+    expect(last_bot(page)).to_contain_text("共有に", timeout=10_000)
+    tap(page, "共有しない")
+    expect(page.locator("#log")).to_contain_text("相談員におつなぎしました", timeout=10_000)
 
-    page.locator("#quick").get_by_text("緊急の連絡先").click()
-    expect(log.locator(".row.resident").last).to_contain_text("緊急の連絡先")
-    call = page.locator('#log a[href="tel:119"]')
-    expect(call).to_be_visible(timeout=10_000)
+    page.fill("#text", "よろしくお願いします")
+    page.click("#send")
+    expect(last_bot(page)).to_contain_text("相談員にお伝えします", timeout=10_000)
 
-    page.click("#send-sticker")
-    expect(log.locator(".row.bot").last).to_contain_text("言葉にしにくい", timeout=10_000)
+    def case() -> Case | None:
+        with live.session() as s:
+            return s.scalars(select(Case)).first()
 
-    user_id = page.evaluate("localStorage.getItem('tsunagu.emulator.userId')")
-    replies = [c for c in live.emulator.deliveries() if c.path == "/v2/bot/message/reply"]
-    assert len(replies) == 4 and all(c.auth_ok for c in replies)  # through the real SDK
-    # greeting 3 + acknowledgement 2 + emergency buttons 1 + sticker answer 1
-    assert len(live.emulator.bot_messages(user_id)) == 7
+    found = wait_for(case)
+    assert found.team_id == "pref" and found.life_areas == ["money", "housing"]
+    assert found.consent["counsellor"]["granted"] and not found.consent.get("share")
+    assert all(c.auth_ok for c in live.emulator.calls)  # every answer went through the SDK
     SCREENSHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "emulator-page.png"), full_page=True)
+    page.screenshot(path=str(SCREENSHOTS / "emulator-page.png"), full_page=False)

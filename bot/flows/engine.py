@@ -1,0 +1,446 @@
+"""Runs a flow: one resident input in, the next state and intents out. Pure: no I/O.
+
+A `transitions.Machine` is built once per flow version (model=None) and a conversation's
+`Dialogue` is attached for the duration of one step, as the transitions README suggests for
+many models sharing one machine.
+"""
+
+from __future__ import annotations
+
+import copy
+import unicodedata
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from string import Formatter
+from typing import Any, Literal
+from urllib.parse import parse_qs, urlencode
+
+from transitions import Machine
+
+from bot.content import Hotline
+from bot.flows import intents as it
+from bot.flows.line_messages import call_buttons
+from bot.flows.schema import RESUME, Ask, Bubble, Choice, Effect, Flow, Global, State
+
+MAX_QUICK_REPLIES = 13
+RETURN_TO = "_return_to"
+NOTES = "_notes"
+
+
+@dataclass(frozen=True)
+class FlowContext:
+    """What a flow draws on besides its own file: hotlines, option lists, copy variables."""
+
+    hotlines: list[Hotline]
+    option_sets: Mapping[str, list[tuple[str, str]]] = field(default_factory=dict)
+    variables: Callable[[Mapping[str, Any]], Mapping[str, str]] = lambda answers: {}
+
+
+@dataclass(frozen=True)
+class Input:
+    kind: Literal["follow", "unfollow", "text", "postback", "other_message", "ignored"]
+    text: str = ""
+    data: str = ""
+
+
+@dataclass
+class Dialogue:
+    """The conversation as the machine sees it (the transitions model)."""
+
+    state: str
+    answers: dict[str, Any] = field(default_factory=dict)
+    consent: dict[str, bool] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Step:
+    state: str
+    answers: dict[str, Any]
+    consent: dict[str, bool]
+    intents: list[it.Intent]
+
+
+def normalise(text: str) -> str:
+    """NFKC (full-width → half-width and so on), no surrounding blanks or end punctuation."""
+    return unicodedata.normalize("NFKC", text).strip().rstrip("。.!！?？ ").strip()
+
+
+def input_of(event: Mapping[str, Any]) -> Input:
+    kind = event.get("type")
+    if kind in ("follow", "unfollow"):
+        return Input(kind)
+    if kind == "postback":
+        return Input("postback", data=str((event.get("postback") or {}).get("data") or ""))
+    if kind == "message":
+        message = event.get("message") or {}
+        if message.get("type") == "text":
+            return Input("text", text=str(message.get("text") or ""))
+        return Input("other_message")
+    return Input("ignored")
+
+
+def choice_data(state: str, value: str) -> str:
+    return urlencode({"s": state, "v": value})
+
+
+def global_data(name: str) -> str:
+    return urlencode({"g": name})
+
+
+def _trigger(value: str) -> str:
+    return f"choose__{value}"
+
+
+def _global_trigger(name: str, consented: bool) -> str:
+    return f"global__{name}__{'consented' if consented else 'any'}"
+
+
+def build_machine(flow: Flow, *, machine_class: type[Machine] = Machine,
+                  include_globals: bool = True, **options: Any) -> Machine:
+    """The flow's states and transitions as a transitions machine (no models attached)."""
+    machine = machine_class(model=None, states=list(flow.states), initial=flow.start,
+                            auto_transitions=False, ignore_invalid_triggers=False, **options)
+    for name, state in flow.states.items():
+        ask = state.ask
+        if ask is not None:
+            for choice in [*ask.choices, *([ask.done] if ask.done else [])]:
+                dest = choice.next or (None if ask.multi and choice is not ask.done else ask.next)
+                if dest != RESUME:
+                    machine.add_transition(_trigger(choice.value), name, dest or name)
+            if ask.choices_from and ask.next and ask.next != RESUME:
+                machine.add_transition("choose_option", name, ask.next)
+        if state.free_text is not None and state.free_text.next != RESUME:
+            machine.add_transition("free_text", name, state.free_text.next or name)
+    for gname, glob in flow.globals.items() if include_globals else ():
+        machine.add_transition(_global_trigger(gname, False), "*", glob.target)
+        machine.add_transition(_global_trigger(gname, True), "*",
+                               glob.target_if_consented or glob.target)
+    return machine
+
+
+class FlowRunner:
+    """One flow version, ready to run steps. Build once, reuse for every conversation."""
+
+    def __init__(self, flow: Flow, context: FlowContext) -> None:
+        self.flow = flow
+        self.context = context
+        self.machine = build_machine(flow)
+
+    # ------------------------------------------------------------------ rendering
+
+    def _vars(self, answers: Mapping[str, Any]) -> dict[str, str]:
+        return dict(self.context.variables(answers))
+
+    def _bubbles(self, bubbles: list[Bubble], answers: Mapping[str, Any]) -> list[str]:
+        variables = self._vars(answers)
+        shown = []
+        for bubble in bubbles:
+            if all(_answer_in(answers.get(key), values) for key, values in bubble.when.items()):
+                shown.append(_format(bubble.text, variables))
+        return shown
+
+    def choices_of(self, state_name: str) -> list[Choice]:
+        ask = self.flow.states[state_name].ask
+        if ask is None:
+            return []
+        options = [Choice(label=label, value=value, next=None)
+                   for value, label in self.context.option_sets.get(ask.choices_from or "", [])]
+        done = [ask.done] if ask.done else []
+        return [*ask.choices, *options, *done]
+
+    def quick_replies(self, state_name: str) -> list[dict[str, Any]]:
+        items = [
+            _postback(c.label, choice_data(state_name, c.value))
+            for c in self.choices_of(state_name)
+        ]
+        for gname, glob in self.flow.globals.items():
+            if glob.quick_reply and len(items) < MAX_QUICK_REPLIES:
+                items.append(_postback(glob.label, global_data(gname)))
+        return [{"type": "action", "action": a} for a in items[:MAX_QUICK_REPLIES]]
+
+    def question(self, state_name: str, answers: Mapping[str, Any]) -> list[it.Message]:
+        """The state's question with its quick replies (empty if the state asks nothing)."""
+        state = self.flow.states[state_name]
+        ask = state.ask
+        texts = self._bubbles(ask.text, answers) if ask else []
+        if ask and ask.multi and ask.record and answers.get(ask.record):
+            chosen = [c.label for c in self.choices_of(state_name)
+                      if c.value in answers[ask.record]]
+            texts = [*texts[:-1], f"{texts[-1]}\n（選んだもの：{'、'.join(chosen)}）"] if texts \
+                else texts
+        if not texts:
+            return []
+        messages: list[it.Message] = [{"type": "text", "text": t} for t in texts]
+        items = self.quick_replies(state_name)
+        if items:
+            messages[-1]["quickReply"] = {"items": items}
+        return messages
+
+    def say(self, state_name: str, answers: Mapping[str, Any]) -> list[it.Message]:
+        """The state's own bubbles, without its question."""
+        state = self.flow.states[state_name]
+        messages: list[it.Message] = [
+            {"type": "text", "text": t} for t in self._bubbles(state.say, answers)
+        ]
+        if state.emergency_contacts and messages:
+            last = messages.pop()
+            messages.append(call_buttons(last["text"], self.context.hotlines))
+        return messages
+
+    def entry(self, state_name: str, answers: Mapping[str, Any]) -> list[it.Message]:
+        """Everything a resident sees on arriving in a state."""
+        return self.say(state_name, answers) + self.question(state_name, answers)
+
+    def _plain(self, bubbles: list[Bubble], answers: Mapping[str, Any]) -> list[it.Message]:
+        return [{"type": "text", "text": t} for t in self._bubbles(bubbles, answers)]
+
+    # ------------------------------------------------------------------ stepping
+
+    def start(self) -> Step:
+        answers: dict[str, Any] = {}
+        intents: list[it.Intent] = [it.Send(self.entry(self.flow.start, answers))]
+        return Step(self.flow.start, answers, {}, self._one_tap_away(intents, self.flow.start))
+
+    def step(self, dialogue: Dialogue, inp: Input, *, idle_for: timedelta | None = None) -> Step:
+        """The resident's next input in the conversation's current state."""
+        d = Dialogue(dialogue.state if dialogue.state in self.flow.states else self.flow.start,
+                     copy.deepcopy(dialogue.answers), dict(dialogue.consent))
+        out: list[it.Intent] = []
+        self.machine.add_model(d, initial=d.state)
+        try:
+            self._step(d, inp, out, idle_for)
+        finally:
+            self.machine.remove_model(d)
+        return Step(d.state, d.answers, d.consent, self._one_tap_away(_merge_sends(out), d.state))
+
+    def _one_tap_away(self, intents: list[it.Intent], state: str) -> list[it.Intent]:
+        """Every answer ends with buttons: at least a person and the emergency numbers."""
+        sends = [i for i in intents if isinstance(i, it.Send) and i.messages]
+        if not sends or "quickReply" in sends[-1].messages[-1]:
+            return intents
+        items = self.quick_replies(state)
+        if items:
+            sends[-1].messages[-1]["quickReply"] = {"items": items}
+        return intents
+
+    def _step(self, d: Dialogue, inp: Input, out: list[it.Intent],
+              idle_for: timedelta | None) -> None:
+        if inp.kind in ("ignored", "unfollow"):
+            return
+        if inp.kind == "follow":
+            if d.answers or d.state != self.flow.start:
+                self._returning(d, out)
+            else:
+                out.append(it.Send(self.entry(d.state, d.answers)))
+            return
+        if inp.kind == "other_message":
+            out.append(it.Send(self._plain(self.flow.messages.non_text, d.answers)
+                               + self.question(d.state, d.answers)))
+            return
+        if inp.kind == "postback":
+            self._postback(d, inp.data, out)
+            return
+        text = inp.text
+        glob, exact = self._global_for_text(text, d.state)
+        if glob is not None:
+            if not exact:
+                self._note(d, text)  # more than a command: the words matter too
+            self._fire_global(d, glob, out)
+            return
+        if idle_for is not None and idle_for >= timedelta(hours=self.flow.idle_hours) \
+                and not self.flow.states[d.state].safe_point:
+            self._note(d, text)
+            self._returning(d, out)
+            return
+        self._text(d, text, out)
+
+    def _returning(self, d: Dialogue, out: list[it.Intent]) -> None:
+        """A resident back after a while: offer to go on where they were, or start over."""
+        m = self.flow.messages
+        welcome = self._plain(m.welcome_back, d.answers)
+        welcome[-1]["quickReply"] = {"items": [
+            {"type": "action", "action": _postback(m.resume_label, global_data("resume"))},
+            {"type": "action", "action": _postback(m.restart_label, global_data("restart"))},
+        ]}
+        out.append(it.Send(welcome))
+
+    def _postback(self, d: Dialogue, data: str, out: list[it.Intent]) -> None:
+        fields = {k: v[0] for k, v in parse_qs(data).items() if v}
+        if "g" in fields:
+            if fields["g"] == "resume":
+                self._move(d, d.state, out, reenter=True)
+                return
+            glob_name = fields["g"] if fields["g"] in self.flow.globals else None
+            if glob_name is not None:
+                self._fire_global(d, glob_name, out)
+                return
+        value = fields.get("v")
+        choice = next((c for c in self.choices_of(d.state) if c.value == value), None)
+        if fields.get("s") != d.state or choice is None:
+            out.append(it.Send(self._plain(self.flow.messages.stale_button, d.answers)
+                               + self.question(d.state, d.answers)))
+            return
+        self._choose(d, choice, out)
+
+    def _text(self, d: Dialogue, text: str, out: list[it.Intent]) -> None:
+        state = self.flow.states[d.state]
+        typed = normalise(text)
+        choice = next((c for c in self.choices_of(d.state) if normalise(c.label) == typed), None)
+        if choice is not None:
+            self._choose(d, choice, out)
+            return
+        free = state.free_text
+        if free is not None:
+            if free.record:
+                d.answers[free.record] = text
+            self._effects(d, free.effects, out, text=text)
+            ack = self._plain(free.say, d.answers)
+            if ack:
+                out.append(it.Send(ack))
+            self._move(d, free.next or d.state, out, reenter=free.next is not None,
+                       trigger="free_text")
+            return
+        # A question that wants a choice: keep the words for the counsellor, ask again gently.
+        self._note(d, text)
+        out.append(it.Send(self._plain(self.flow.messages.not_a_choice, d.answers)
+                           + self.question(d.state, d.answers)))
+
+    def _choose(self, d: Dialogue, choice: Choice, out: list[it.Intent]) -> None:
+        ask = self.flow.states[d.state].ask
+        assert ask is not None
+        is_done = ask.done is not None and choice.value == ask.done.value
+        if ask.record and not is_done:
+            if ask.multi:
+                chosen = list(d.answers.get(ask.record) or [])
+                if choice.value in chosen:
+                    chosen.remove(choice.value)
+                else:
+                    chosen.append(choice.value)
+                d.answers[ask.record] = chosen
+            else:
+                d.answers[ask.record] = choice.value
+        self._effects(d, choice.effects, out)
+        target = choice.next or (None if ask.multi and not is_done else ask.next)
+        if target is None:  # multi-select: stay and show what is chosen
+            out.append(it.Send(self.question(d.state, d.answers)))
+            return
+        is_option = not any(c.value == choice.value for c in [*ask.choices, *(
+            [ask.done] if ask.done else [])])
+        self._move(d, target, out, trigger="choose_option" if is_option
+                   else _trigger(choice.value))
+
+    def _global_for_text(self, text: str, state: str) -> tuple[str | None, bool]:
+        """The global command these words give, and whether they were exactly its keyword."""
+        typed = normalise(text)
+        for name, glob in self.flow.globals.items():
+            if typed in (normalise(k) for k in glob.keywords):
+                return name, True
+        free = self.flow.states[state].free_text
+        if free is not None and "forward_to_case" in free.effects:
+            return None, False  # a counsellor reads these words anyway: forward, don't divert
+        for name, glob in self.flow.globals.items():
+            if any(normalise(c) in typed for c in glob.contains):
+                return name, False
+        return None, False
+
+    def _fire_global(self, d: Dialogue, name: str, out: list[it.Intent]) -> None:
+        glob: Global = self.flow.globals[name]
+        consented = bool(d.consent.get("counsellor"))
+        self._effects(d, glob.effects, out)
+        target = glob.target_if_consented if consented and glob.target_if_consented \
+            else glob.target
+        self._move(d, target, out, trigger=_global_trigger(name, consented), reenter=True)
+
+    def _move(self, d: Dialogue, target: str, out: list[it.Intent], *, trigger: str | None = None,
+              reenter: bool = True) -> None:
+        source = d.state
+        if target == RESUME:
+            target = d.answers.pop(RETURN_TO, None) or self.flow.start
+            self.machine.set_state(target, model=d)
+        elif trigger is not None:
+            self.machine.events[trigger].trigger(d)
+        else:
+            self.machine.set_state(target, model=d)
+        if not reenter and d.state == source:
+            return  # stayed, as free text in a listening state does: nothing to announce
+        entered = self.flow.states[d.state]
+        if entered.interruption and not self.flow.states[source].interruption:
+            d.answers[RETURN_TO] = source
+        self._effects(d, entered.on_enter, out)
+        out.append(it.Send(self.entry(d.state, d.answers)))
+
+    def _effects(self, d: Dialogue, effects: list[Effect], out: list[it.Intent],
+                 text: str = "") -> None:
+        for effect in effects:
+            if effect == "open_case":
+                out.append(it.OpenCase())
+            elif effect == "grant_consent_counsellor":
+                d.consent["counsellor"] = True
+                out.append(it.SetConsent("counsellor", True))
+            elif effect == "grant_consent_share":
+                d.consent["share"] = True
+                out.append(it.SetConsent("share", True))
+            elif effect == "decline_consent":
+                d.consent["counsellor"] = False
+                out.append(it.SetConsent("counsellor", False))
+            elif effect == "withdraw_consent":
+                d.consent = {"counsellor": False, "share": False}
+                out.append(it.WithdrawConsent())
+            elif effect == "forward_to_case":
+                out.append(it.ForwardToCase(text))
+            elif effect == "clear_answers":
+                d.answers = {}
+                out.append(it.SwitchToCurrentVersion())
+
+    def _note(self, d: Dialogue, text: str) -> None:
+        notes = list(d.answers.get(NOTES) or [])
+        notes.append(text[:1000])
+        d.answers[NOTES] = notes[-20:]
+
+
+def _postback(label: str, data: str) -> dict[str, Any]:
+    return {"type": "postback", "label": label, "data": data, "displayText": label}
+
+
+def _answer_in(answer: Any, values: list[str]) -> bool:
+    if isinstance(answer, list):
+        return any(a in values for a in answer)
+    return answer in values
+
+
+def _format(text: str, variables: Mapping[str, str]) -> str:
+    return text.format_map(_Defaults(variables)) if "{" in text else text
+
+
+class _Defaults(dict[str, str]):
+    def __init__(self, values: Mapping[str, str]) -> None:
+        super().__init__(values)
+
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def placeholders(text: str) -> set[str]:
+    """The `{name}`s in copy ("" for a bare `{}`).
+
+    Raises:
+        ValueError: a lone brace, which str.format cannot read.
+    """
+    return {name for _, name, _, _ in Formatter().parse(text) if name is not None}
+
+
+def _merge_sends(intents: list[it.Intent]) -> list[it.Intent]:
+    """Adjacent Send intents become one, so a step answers in as few requests as it can."""
+    merged: list[it.Intent] = []
+    for intent in intents:
+        if isinstance(intent, it.Send) and merged and isinstance(merged[-1], it.Send):
+            last = merged.pop()
+            assert isinstance(last, it.Send)
+            merged.append(it.Send(last.messages + intent.messages))
+        elif not (isinstance(intent, it.Send) and not intent.messages):
+            merged.append(intent)
+    return merged
+
+
+__all__ = ["Ask", "Dialogue", "FlowContext", "FlowRunner", "Input", "State", "Step", "input_of"]

@@ -1,0 +1,42 @@
+"""What a flow step asks the outside world to do. Plain data; `conversation.py` applies them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Message = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Send:
+    messages: list[Message]
+
+
+@dataclass(frozen=True)
+class OpenCase:
+    """Open the resident's case, or bring the open one forward, with the answers so far."""
+
+
+@dataclass(frozen=True)
+class SetConsent:
+    scope: Literal["counsellor", "share"]
+    granted: bool
+
+
+@dataclass(frozen=True)
+class WithdrawConsent:
+    """Every scope withdrawn: stop follow-ups, delete after the retention period."""
+
+
+@dataclass(frozen=True)
+class ForwardToCase:
+    text: str
+
+
+@dataclass(frozen=True)
+class SwitchToCurrentVersion:
+    """The conversation is at a safe point (starting over): newer flow content applies."""
+
+
+Intent = Send | OpenCase | SetConsent | WithdrawConsent | ForwardToCase | SwitchToCurrentVersion

@@ -1,0 +1,109 @@
+"""The shape of a flow file (`content/flows/*.yaml`), as pydantic models.
+
+A flow is a set of named states. Entering a state sends its `say` bubbles and its `ask`
+question; the resident answers with a choice (postback or its label typed), free text, or
+anything else. Every state can be left through the flow's global commands.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+RESUME = "$resume"  # a target meaning "the state the resident was in before the interruption"
+
+Effect = Literal[
+    "open_case",  # hand off: open (or reuse) the resident's case with the answers so far
+    "grant_consent_counsellor",  # scope (a): a counsellor reads and answers this chat
+    "grant_consent_share",  # scope (b): the summary may be shared with related agencies
+    "decline_consent",
+    "withdraw_consent",  # stop follow-ups, mark data for deletion after retention
+    "forward_to_case",  # free text after handoff goes to the counsellor
+    "clear_answers",  # start over: keep nothing of the previous answers
+]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Bubble(Strict):
+    """One message bubble; `when` shows it only if every named answer has one of the values."""
+
+    text: str = Field(min_length=1)
+    when: dict[str, list[str]] = Field(default_factory=dict)
+
+
+class Choice(Strict):
+    label: str = Field(min_length=1)
+    value: str = Field(min_length=1, max_length=40, pattern=r"^[a-z0-9_]+$")
+    next: str | None = None  # None: stay (multi-select) or the ask's `next`
+    effects: list[Effect] = Field(default_factory=list)
+
+
+class Ask(Strict):
+    text: list[Bubble] = Field(default_factory=list)  # the question itself (last bubble)
+    choices: list[Choice] = Field(default_factory=list)
+    # Choices filled from content (e.g. municipalities) and appended after `choices`.
+    choices_from: Literal["municipalities", "teams"] | None = None
+    record: str | None = None  # answer key the chosen value is stored under
+    multi: bool = False  # several values may be chosen; `done` moves on
+    done: Choice | None = None
+    next: str | None = None  # default target for choices without their own `next`
+
+
+class FreeText(Strict):
+    """What any typed text does in this state (never required to be precise)."""
+
+    record: str | None = None
+    next: str | None = None  # None: stay
+    effects: list[Effect] = Field(default_factory=list)
+    say: list[Bubble] = Field(default_factory=list)  # an acknowledgement before moving on
+
+
+class State(Strict):
+    say: list[Bubble] = Field(default_factory=list)
+    ask: Ask | None = None
+    free_text: FreeText | None = None
+    on_enter: list[Effect] = Field(default_factory=list)
+    emergency_contacts: bool = False  # append the hotlines as tel: buttons
+    # A safe point: a conversation here may move to the newest flow version.
+    safe_point: bool = False
+    # Not part of the intake proper: global commands and returning residents come back from it.
+    interruption: bool = False
+
+
+class Global(Strict):
+    """A command available in every state: by postback, by exact words, or by contained words."""
+
+    label: str = Field(min_length=1)
+    target: str
+    # Where to go instead when the resident has already consented to a counsellor.
+    target_if_consented: str | None = None
+    keywords: list[str] = Field(default_factory=list)  # the whole message, normalised
+    # Anywhere in the message (the words are kept as a note), except in states that forward
+    # free text to the counsellor, who reads them anyway.
+    contains: list[str] = Field(default_factory=list)
+    effects: list[Effect] = Field(default_factory=list)
+    quick_reply: bool = False  # offered as a quick reply under every question
+
+
+class Messages(Strict):
+    """Copy the engine itself needs, whatever the state."""
+
+    non_text: list[Bubble]  # a sticker, image, audio... : thanks, then the question again
+    not_a_choice: list[Bubble]  # a typed answer that matches no choice, where one is needed
+    stale_button: list[Bubble]  # a button from an earlier question
+    welcome_back: list[Bubble]  # a resident returning after `idle_hours`
+    resume_label: str = Field(min_length=1, max_length=20)  # quick-reply labels: LINE's 20
+    restart_label: str = Field(min_length=1, max_length=20)
+
+
+class Flow(Strict):
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    start: str
+    idle_hours: float = 24.0
+    states: dict[str, State]
+    globals: dict[str, Global] = Field(default_factory=dict)
+    messages: Messages

@@ -1,0 +1,198 @@
+"""Checks a flow before it is ever served. Each problem names the file, the state and the fix."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from bot.flows.schema import RESUME, Bubble, Flow
+
+REQUIRED_GLOBALS = {
+    "person": "talk to a person",
+    "emergency": "emergency contacts",
+    "pause": "stop for now",
+    "restart": "start over",
+    "withdraw": "withdraw consent",
+}
+MAX_QUICK_REPLIES = 13  # LINE
+MAX_LABEL = 20  # LINE: action labels
+MAX_DATA = 300  # LINE: postback data
+MAX_TEXT_UTF16 = 5000  # LINE: a text message
+MAX_BUBBLES = 5  # LINE: messages in one reply
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    state: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}: state '{self.state}'" if self.state else self.file
+        return f"{where}: {self.message}"
+
+
+def _utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def check_flow(
+    flow: Flow,
+    *,
+    file: str,
+    option_sets: Mapping[str, int],
+    variables: Iterable[str],
+) -> list[Problem]:
+    """All problems of a flow; empty when it can be served.
+
+    Args:
+        flow: the parsed flow.
+        file: its file name, for the messages.
+        option_sets: how many options each `choices_from` list has in the content.
+        variables: the names copy may use as `{name}`.
+    """
+    from bot.flows.engine import placeholders  # the engine's own notion of a placeholder
+
+    known_vars = set(variables)
+    problems: list[Problem] = []
+
+    def bad(state: str | None, message: str) -> None:
+        problems.append(Problem(file, state, message))
+
+    def check_bubbles(state: str | None, where: str, bubbles: list[Bubble]) -> None:
+        for b in bubbles:
+            if not b.text.strip():
+                bad(state, f"{where}: a bubble has no text")
+            if _utf16(b.text) > MAX_TEXT_UTF16:
+                bad(state, f"{where}: a bubble is longer than LINE's {MAX_TEXT_UTF16} characters")
+            try:
+                names = placeholders(b.text)
+            except ValueError:
+                bad(state, f"{where}: a lone '{{' or '}}' in the copy; write '{{{{' or '}}}}' "
+                           "to show a brace")
+                continue
+            for name in names - known_vars:
+                bad(state, f"{where}: unknown placeholder {{{name}}} "
+                           f"(known: {', '.join(sorted(known_vars)) or 'none'})")
+
+    def check_target(state: str | None, where: str, target: str | None, *,
+                     may_resume: bool) -> None:
+        if target is None:
+            return
+        if target == RESUME:
+            if not may_resume:
+                bad(state, f"{where}: '{RESUME}' only works in states marked interruption")
+            return
+        if target not in flow.states:
+            bad(state, f"{where}: unknown target state '{target}' "
+                       f"(states: {', '.join(sorted(flow.states))})")
+
+    if flow.start not in flow.states:
+        bad(None, f"start state '{flow.start}' is not defined")
+    for name, purpose in REQUIRED_GLOBALS.items():
+        if name not in flow.globals:
+            bad(None, f"global '{name}' ({purpose}) is missing: every state must offer it")
+    quick_globals = sum(1 for g in flow.globals.values() if g.quick_reply)
+    for gname, glob in flow.globals.items():
+        check_target(None, f"global '{gname}'", glob.target, may_resume=False)
+        check_target(None, f"global '{gname}'", glob.target_if_consented, may_resume=False)
+        if len(glob.label) > MAX_LABEL:
+            bad(None, f"global '{gname}': label longer than {MAX_LABEL} characters")
+        if not glob.keywords and not glob.contains:
+            bad(None, f"global '{gname}': give keywords so typing it works, not only a button")
+    for key, bubbles in (("non_text", flow.messages.non_text),
+                         ("not_a_choice", flow.messages.not_a_choice),
+                         ("stale_button", flow.messages.stale_button),
+                         ("welcome_back", flow.messages.welcome_back)):
+        if not bubbles:
+            bad(None, f"messages.{key}: needs at least one bubble")
+        check_bubbles(None, f"messages.{key}", bubbles)
+
+    for name, state in flow.states.items():
+        ask = state.ask
+        check_bubbles(name, "say", state.say)
+        if state.emergency_contacts and not state.say:
+            bad(name, "emergency_contacts needs a say bubble to carry the buttons")
+        if ask is None and state.free_text is None:
+            bad(name, "no way out: give it an ask with choices or a free_text")
+        if not state.say and (ask is None or not ask.text):
+            bad(name, "missing message text: the resident would see nothing")
+        if state.free_text is not None:
+            check_target(name, "free_text.next", state.free_text.next,
+                         may_resume=state.interruption)
+            check_bubbles(name, "free_text.say", state.free_text.say)
+        if ask is None:
+            continue
+        check_bubbles(name, "ask.text", ask.text)
+        if not ask.text:
+            bad(name, "ask has no text: the question itself is missing")
+        options = option_sets.get(ask.choices_from, 0) if ask.choices_from else 0
+        if ask.choices_from and ask.choices_from not in option_sets:
+            bad(name, f"choices_from '{ask.choices_from}' has no list in the content")
+        choices = [*ask.choices, *([ask.done] if ask.done else [])]
+        total = len(choices) + options + quick_globals
+        if len(choices) + options > MAX_QUICK_REPLIES:
+            bad(name, f"{len(choices) + options} choices: LINE shows at most "
+                      f"{MAX_QUICK_REPLIES} quick replies")
+        elif total > MAX_QUICK_REPLIES:
+            bad(name, f"{total} quick replies with the global buttons: LINE shows at most "
+                      f"{MAX_QUICK_REPLIES}; remove a choice or a global quick reply")
+        if not choices and not options and state.free_text is None:
+            bad(name, "ask has no choices and the state takes no free text")
+        if ask.multi and (not ask.record or ask.done is None):
+            bad(name, "a multi-select ask needs `record` and a `done` choice")
+        if ask.choices_from and not ask.record:
+            bad(name, "choices_from needs `record`, or the answer is lost")
+        values = [c.value for c in choices]
+        for dup in {v for v in values if values.count(v) > 1}:
+            bad(name, f"choice value '{dup}' is used twice")
+        for c in choices:
+            if len(c.label) > MAX_LABEL:
+                bad(name, f"choice '{c.value}': label '{c.label}' is longer than LINE's "
+                          f"{MAX_LABEL} characters")
+            if len(urlencode({"s": name, "v": c.value})) > MAX_DATA:
+                bad(name, f"choice '{c.value}': postback data over {MAX_DATA} characters")
+            target = c.next or (ask.next if not ask.multi or c is ask.done else None)
+            check_target(name, f"choice '{c.value}'", target, may_resume=state.interruption)
+            if target is None and not ask.multi:
+                bad(name, f"choice '{c.value}' leads nowhere: give it `next` (or the ask a "
+                          "`next`)")
+        check_target(name, "ask.next", ask.next, may_resume=state.interruption)
+        if ask.choices_from and ask.next is None:
+            bad(name, "choices_from needs ask.next: where a chosen option leads")
+
+    if flow.start in flow.states:
+        for name in sorted(set(flow.states) - reachable(flow)):
+            bad(name, "unreachable: no choice, free text or global leads here")
+    return problems
+
+
+def targets(flow: Flow, name: str) -> set[str]:
+    """States directly reachable from `name` (global commands not included)."""
+    state = flow.states[name]
+    found: set[str] = set()
+    if state.free_text and state.free_text.next:
+        found.add(state.free_text.next)
+    if state.ask:
+        for c in [*state.ask.choices, *([state.ask.done] if state.ask.done else [])]:
+            if c.next:
+                found.add(c.next)
+        if state.ask.next:
+            found.add(state.ask.next)
+    return {t for t in found if t in flow.states}
+
+
+def reachable(flow: Flow) -> set[str]:
+    """States reachable from the start, through choices, free text and the global commands."""
+    seen: set[str] = set()
+    todo = [flow.start]
+    todo += [g.target for g in flow.globals.values()]
+    todo += [g.target_if_consented for g in flow.globals.values() if g.target_if_consented]
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in flow.states:
+            continue
+        seen.add(name)
+        todo.extend(targets(flow, name))
+    return seen

@@ -1,0 +1,64 @@
+"""Opening and updating cases from the intake. Services add and flush; the caller commits."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.content import Places
+from bot.models import Conversation, utcnow
+from handoff.models import PRIORITY_RANK, Case, CaseMessage, CaseStatus, Priority
+from handoff.routing import route
+
+URGENT = {"food", "shelter", "utilities"}
+
+
+def open_case_of(*, session: Session, conversation_id: int) -> Case | None:
+    return session.scalars(
+        select(Case)
+        .where(Case.conversation_id == conversation_id, Case.status != CaseStatus.CLOSED)
+        .order_by(Case.id.desc())
+    ).first()
+
+
+def priority_for(answers: Mapping[str, Any]) -> Priority:
+    """No food, no bed tonight, utilities cut: somebody should look today."""
+    return Priority.HIGH if URGENT & set(answers.get("urgent_needs") or []) else Priority.NORMAL
+
+
+def open_or_update_case(
+    *, session: Session, conversation: Conversation, places: Places,
+    priority: Priority | None = None,
+) -> Case:
+    """The resident's open case, created if there is none, carrying the latest answers."""
+    answers = dict(conversation.answers)
+    r = route(places, answers)
+    case = open_case_of(session=session, conversation_id=conversation.id)
+    wanted = priority or priority_for(answers)
+    if case is None:
+        case = Case(conversation_id=conversation.id, priority=wanted, team_id=r.team.id)
+        session.add(case)
+    elif PRIORITY_RANK[wanted] < PRIORITY_RANK[Priority(case.priority)]:
+        case.priority = wanted  # raised, never lowered by the bot
+    if case.status == CaseStatus.OPEN:
+        case.team_id = r.team.id  # a claimed case stays with its counsellor's team
+    case.municipality = r.municipality
+    case.consulting_for = answers.get("consulting_for")
+    case.life_areas = list(answers.get("life_areas") or [])
+    case.urgent_needs = [n for n in answers.get("urgent_needs") or [] if n in URGENT]
+    case.programmes = r.programmes
+    case.answers = answers
+    case.consent = dict(conversation.consent)
+    case.updated_at = utcnow()
+    session.flush()
+    return case
+
+
+def add_resident_message(*, session: Session, case: Case, text: str) -> CaseMessage:
+    message = CaseMessage(case_id=case.id, sender="resident", text=text)
+    session.add(message)
+    session.flush()
+    return message

@@ -1,0 +1,70 @@
+"""Tables of the counsellor side: cases and their messages."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.models import Base, utcnow
+
+
+class CaseStatus(StrEnum):
+    OPEN = "open"  # waiting in the queue
+    CLAIMED = "claimed"  # a counsellor has it
+    CLOSED = "closed"
+
+
+class Priority(StrEnum):
+    IMMINENT = "imminent"
+    HIGH = "high"
+    NORMAL = "normal"
+
+
+PRIORITY_RANK = {Priority.IMMINENT: 0, Priority.HIGH: 1, Priority.NORMAL: 2}
+
+
+def new_pseudonym() -> str:
+    """What counsellors call the resident: 「相談者 7F3A」, never the LINE id."""
+    return f"相談者 {secrets.token_hex(2).upper()}"
+
+
+class Case(Base):
+    """A consultation handed to people: the digital つなぐシート lives on this row."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"))
+    pseudonym: Mapped[str] = mapped_column(String(32), default=new_pseudonym)
+    status: Mapped[CaseStatus] = mapped_column(String(16), default=CaseStatus.OPEN)
+    priority: Mapped[Priority] = mapped_column(String(16), default=Priority.NORMAL)
+    team_id: Mapped[str] = mapped_column(String(64))
+    municipality: Mapped[str | None] = mapped_column(String(64))
+    consulting_for: Mapped[str | None] = mapped_column(String(32))
+    life_areas: Mapped[list[Any]] = mapped_column(default=list)
+    urgent_needs: Mapped[list[Any]] = mapped_column(default=list)
+    programmes: Mapped[list[Any]] = mapped_column(default=list)
+    answers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    consent: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    closed_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_cases_queue", "status", "priority", "opened_at"),)
+
+
+class CaseMessage(Base):
+    """The case's transcript lines that are not bot copy: the resident's words, counsellors'."""
+
+    __tablename__ = "case_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    sender: Mapped[str] = mapped_column(String(16))  # resident | counsellor
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

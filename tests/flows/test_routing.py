@@ -1,0 +1,175 @@
+"""Routing (pure): which team takes a consultation, what to suggest, when counsellors are in."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from bot.content import Content, Hours, Places
+from handoff.routing import hours_text, next_opening, on_duty, option_sets, route, variables
+
+from .helpers import TOKYO
+
+# Hours of the demo teams in content/places.yaml.
+MIDORI = Hours(days=["mon", "tue", "wed", "thu", "fri"], open="08:30", close="17:15")
+PREF = Hours(days=["mon", "tue", "wed", "thu", "fri", "sat"], open="09:00", close="18:00")
+
+
+def tokyo(day: int, hour: int, minute: int = 0) -> datetime:
+    """A moment in November 2026 in Tokyo (the 23rd is a Monday, the 28th a Saturday)."""
+    return datetime(2026, 11, day, hour, minute, tzinfo=TOKYO)
+
+
+@pytest.fixture
+def places(content: Content) -> Places:
+    return content.places
+
+
+def team_of(places: Places, **answers: Any) -> str:
+    return route(places, answers).team.id
+
+
+# --------------------------------------------------------------------------- teams
+
+
+@pytest.mark.parametrize(("municipality", "team"), [
+    ("midori", "midori"), ("kawabe", "kawabe"), ("aoba", "pref"), ("umi", "pref")])
+def test_the_municipality_picks_its_team(places: Places, municipality: str, team: str) -> None:
+    assert team_of(places, municipality=municipality) == team
+
+
+def test_a_chosen_centre_wins_over_the_municipality(places: Places) -> None:
+    assert team_of(places, municipality="midori", centre="kawabe") == "kawabe"
+
+
+def test_returning_to_the_own_centre_uses_the_municipality(places: Places) -> None:
+    assert team_of(places, municipality="kawabe", centre="own") == "kawabe"
+
+
+@pytest.mark.parametrize("answers", [
+    {}, {"municipality": "no_answer"}, {"municipality": "elsewhere"},
+    {"municipality": "atlantis"}, {"centre": "nowhere"}])
+def test_without_a_known_municipality_the_default_team_takes_it(
+        places: Places, answers: dict[str, Any]) -> None:
+    assert route(places, answers).team.id == places.default_team == "pref"
+
+
+def test_the_route_keeps_only_a_known_municipality(places: Places) -> None:
+    assert route(places, {"municipality": "aoba"}).municipality == "aoba"
+    assert route(places, {"municipality": "elsewhere"}).municipality is None
+
+
+# --------------------------------------------------------------------------- programmes
+
+
+def test_programmes_from_urgent_needs_first_then_life_areas(places: Places) -> None:
+    r = route(places, {"urgent_needs": ["shelter", "food"], "life_areas": ["money", "housing"]})
+    assert r.programmes == ["ichiji", "jukyo", "foodbank", "kinkyu", "jiritsu", "seiho"]
+
+
+def test_programmes_have_no_duplicates(places: Places) -> None:
+    every_area = list(places.routing.life_areas)
+    every_need = list(places.routing.urgent_needs)
+    r = route(places, {"life_areas": every_area, "urgent_needs": every_need})
+    assert len(r.programmes) == len(set(r.programmes))
+    assert set(r.programmes) <= set(places.programmes)
+
+
+def test_the_always_programmes_are_suggested_even_with_no_answers(places: Places) -> None:
+    assert route(places, {}).programmes == places.routing.always == ["jiritsu"]
+
+
+def test_answers_with_no_programme_are_ignored(places: Places) -> None:
+    assert route(places, {"urgent_needs": ["none"], "life_areas": ["x"]}).programmes == \
+        ["jiritsu"]
+
+
+def test_option_sets_offer_municipalities_and_teams(places: Places) -> None:
+    sets = option_sets(places)
+    assert sets["municipalities"][0] == ("midori", "みどり市")
+    assert [value for value, _ in sets["teams"]] == ["midori", "kawabe", "pref"]
+    assert all(len(label) <= 20 for _, label in sets["teams"])
+
+
+# --------------------------------------------------------------------------- hours
+
+
+def test_hours_text() -> None:
+    assert hours_text(MIDORI) == "月・火・水・木・金 8:30〜17:15"
+    assert hours_text(PREF) == "月・火・水・木・金・土 9:00〜18:00"
+
+
+@pytest.mark.parametrize(("moment", "expected"), [
+    (tokyo(24, 10), True),  # Tuesday morning
+    (tokyo(24, 8, 29), False),  # a minute before opening
+    (tokyo(24, 8, 30), True),
+    (tokyo(24, 17, 14), True),
+    (tokyo(24, 17, 15), False),  # closing time
+    (tokyo(28, 10), False),  # Saturday
+    (tokyo(28, 22), False),  # Saturday night
+    (tokyo(29, 12), False),  # Sunday
+])
+def test_on_duty(moment: datetime, expected: bool) -> None:
+    assert on_duty(MIDORI, moment) is expected
+
+
+def test_on_duty_reads_any_time_zone_as_tokyo() -> None:
+    # Monday 00:30 UTC is Monday 09:30 in Tokyo; Sunday 23:00 UTC is Monday 08:00.
+    assert on_duty(MIDORI, datetime(2026, 11, 23, 0, 30, tzinfo=UTC)) is True
+    assert on_duty(MIDORI, datetime(2026, 11, 22, 23, 0, tzinfo=UTC)) is False
+
+
+def test_next_opening_after_a_saturday_night_is_monday_morning() -> None:
+    assert next_opening(MIDORI, tokyo(28, 22)) == tokyo(30, 8, 30)
+
+
+def test_next_opening_for_a_saturday_team_skips_only_sunday() -> None:
+    assert next_opening(PREF, tokyo(28, 22)) == tokyo(30, 9)
+    assert next_opening(PREF, tokyo(27, 19)) == tokyo(28, 9)  # Friday evening → Saturday
+
+
+def test_next_opening_early_in_the_morning_is_the_same_day() -> None:
+    assert next_opening(MIDORI, tokyo(24, 6)) == tokyo(24, 8, 30)
+
+
+def test_next_opening_while_on_duty_is_now() -> None:
+    assert next_opening(MIDORI, tokyo(24, 10)) == tokyo(24, 10)
+
+
+def test_next_opening_is_in_tokyo_time() -> None:
+    saturday_night = datetime(2026, 11, 28, 13, 0, tzinfo=UTC)  # 22:00 in Tokyo
+    assert next_opening(MIDORI, saturday_night) == tokyo(30, 8, 30)
+
+
+def test_next_opening_while_on_duty_until_midnight_is_now() -> None:
+    late = Hours(days=["mon", "tue", "wed", "thu", "fri", "sat", "sun"], open="09:00",
+                 close="24:00")
+    assert on_duty(late, tokyo(23, 20)) is True
+    assert next_opening(late, tokyo(23, 20)) == tokyo(23, 20)
+
+
+# --------------------------------------------------------------------------- copy variables
+
+
+def test_variables_on_a_saturday_night_name_the_next_opening(places: Places) -> None:
+    values = variables(places, {"municipality": "midori"}, tokyo(28, 22))
+    assert values["on_duty"] == (
+        "いまは相談員がいない時間です。11月30日（月）8:30以降に、順番にお返事します。")
+    assert values["team_name"] == "みどり市 くらし相談センター"
+    assert values["hours"] == "月・火・水・木・金 8:30〜17:15"
+
+
+def test_variables_while_on_duty(places: Places) -> None:
+    values = variables(places, {"municipality": "kawabe"}, tokyo(24, 10))
+    assert values["on_duty"].startswith("いまは相談員がいる時間です")
+    assert values["share_with"] == "かわべ市 生活福祉課、かわべ市 社会福祉協議会"
+    assert values["municipality"] == "かわべ市"
+    assert values["retention_days"] == "90"
+
+
+def test_variables_without_a_municipality(places: Places) -> None:
+    values = variables(places, {}, tokyo(24, 10))
+    assert values["municipality"] == ""
+    assert values["team_name"] == "県社協 くらしサポート（町村の相談窓口）"
