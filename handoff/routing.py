@@ -37,7 +37,7 @@ def route(places: Places, answers: Mapping[str, Any]) -> Route:
     """The team for these answers, and programmes worth suggesting to the counsellor."""
     municipality = next((m for m in places.municipalities
                          if m.id == answers.get("municipality")), None)
-    chosen = answers.get("centre")
+    chosen = str(answers.get("centre") or "")
     team_id = chosen if any(t.id == chosen for t in places.teams) else (
         municipality.team if municipality else places.default_team)
     programmes: list[str] = []
