@@ -6,6 +6,7 @@ import logging
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 
 import typer
 import uvicorn
@@ -19,6 +20,9 @@ app.add_typer(db_app, name="db")
 content_app = typer.Typer(help="Administrator-edited content (flows, places, hotlines).",
                           no_args_is_help=True)
 app.add_typer(content_app, name="content")
+nlp_app = typer.Typer(help="Risk-phrase detection.", no_args_is_help=True)
+app.add_typer(nlp_app, name="nlp")
+DEFAULT_EVAL_SET = Path(__file__).resolve().parent.parent / "tests" / "nlp" / "eval_set.yaml"
 
 
 def _configure_logging(level: str) -> None:
@@ -132,6 +136,47 @@ def content_diagram(
         typer.echo(f"no flow '{flow_id}' (flows: {', '.join(content.flows)})", err=True)
         raise typer.Exit(1)
     typer.echo(mermaid(content.flows[flow_id].flow), nl=False)
+
+
+def _analyzer(directory: Path | None) -> Any:
+    from bot.nlp import Analyzer, LexiconError, load_lexicon
+
+    folder = _content_dir(directory) / "risk"
+    try:
+        return Analyzer(load_lexicon(folder))
+    except LexiconError as e:
+        typer.echo(f"the risk lexicon is not valid:\n{e}", err=True)
+        raise typer.Exit(1) from e
+
+
+@nlp_app.command("eval")
+def nlp_eval(
+    labelled: Path = typer.Option(DEFAULT_EVAL_SET, "--set", help="Labelled messages (YAML)."),
+    directory: Path | None = typer.Option(None, "--dir", help="Content folder."),
+    show_misses: bool = typer.Option(False, "--misses", help="List every disagreement."),
+) -> None:
+    """Precision and recall per level on the evaluation set."""
+    from bot.nlp.evaluate import evaluate, load_labelled
+
+    report = evaluate(_analyzer(directory), load_labelled(labelled))
+    typer.echo("\n".join(report.lines()))
+    if show_misses:
+        for miss in report.misses:
+            typer.echo(f"\n[{miss.expected.label} → {miss.got.label}] {miss.text[:120]}")
+            for line in miss.explanation:
+                typer.echo(f"    {line}")
+
+
+@nlp_app.command("explain")
+def nlp_explain(
+    text: str = typer.Argument(..., help="A message to assess."),
+    directory: Path | None = typer.Option(None, "--dir", help="Content folder."),
+) -> None:
+    """Assess one message and say why: level, categories, matched words and modifiers."""
+    result = _analyzer(directory).analyze(text)
+    typer.echo(f"level: {result.level.label}  categories: {', '.join(result.categories) or '-'}")
+    for line in result.explain():
+        typer.echo(f"  {line}")
 
 
 if __name__ == "__main__":

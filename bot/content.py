@@ -10,6 +10,7 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from bot.flows.schema import Flow
+from bot.nlp.lexicon import Lexicon, LexiconError, load_lexicon
 
 
 class ContentError(ValueError):
@@ -33,8 +34,10 @@ class Messages(BaseModel):
 
     group_notice: Bubbles
     trouble: Bubbles
+    risk_imminent: Bubbles
+    risk_high: Bubbles
 
-    @field_validator("group_notice", "trouble")
+    @field_validator("group_notice", "trouble", "risk_imminent", "risk_high")
     @classmethod
     def _bubbles(cls, value: Bubbles) -> Bubbles:
         # One reply carries at most 5 messages, and the buttons need a slot.
@@ -125,6 +128,7 @@ class Content(BaseModel):
     resources: Resources
     places: Places
     flows: dict[str, LoadedFlow]
+    lexicon: Lexicon
 
 
 def _load_yaml(path: Path) -> Any:
@@ -167,7 +171,12 @@ def load_content(directory: Path) -> Content:
     for path in sorted((directory / "flows").glob("*.yaml")):
         loaded = load_flow(path)
         flows[loaded.flow.id] = loaded
+    try:
+        lexicon = load_lexicon(directory / "risk")
+    except LexiconError as e:
+        raise ContentError(str(e)) from e
     content = Content(
+        lexicon=lexicon,
         messages=_validated(Messages, directory / "messages.yaml"),
         resources=_validated(Resources, directory / "resources.yaml"),
         places=places,

@@ -13,10 +13,29 @@ from sqlalchemy.orm import Session
 
 from bot.content import Content, LoadedFlow
 from bot.flows import intents as it
-from bot.flows.engine import Dialogue, FlowContext, FlowRunner, Input, Step, input_of
+from bot.flows.engine import (
+    NOTES,
+    Dialogue,
+    FlowContext,
+    FlowRunner,
+    Input,
+    Step,
+    global_data,
+    input_of,
+)
 from bot.flows.line_messages import Message, text
 from bot.flows.schema import Flow
-from bot.models import Conversation, FlowVersion, InboxEvent, InboxStatus, OutboxMessage, utcnow
+from bot.models import (
+    Conversation,
+    FlowVersion,
+    InboxEvent,
+    InboxStatus,
+    OutboxMessage,
+    RiskAssessmentRecord,
+    utcnow,
+)
+from bot.nlp.analyzer import Analyzer, RiskAssessment
+from bot.nlp.lexicon import Level
 from handoff import cases
 from handoff.routing import option_sets, variables
 
@@ -36,6 +55,7 @@ class FlowLibrary:
             option_sets=option_sets(places),
             variables=lambda answers: variables(places, answers, clock()),
         )
+        self.analyzer = Analyzer(content.lexicon)
         self._runners: dict[tuple[str, str], FlowRunner] = {}
         self._stored: set[tuple[str, str]] = set()
 
@@ -155,21 +175,34 @@ def handle_event(
     if conversation is None and inp.kind in ("ignored", "unfollow"):
         event.status, event.processed_at = InboxStatus.IGNORED, now
         return 0
+    is_new = conversation is None
     if conversation is None:
         version, runner = library.current(session)
         conversation = Conversation(line_user_id=event.line_user_id, flow_id=INTAKE,
                                     flow_version=version, state=runner.flow.start,
-                                    answers={}, consent={})
+                                    answers={}, consent={}, risk_level=Level.NONE.label)
         session.add(conversation)
         session.flush()
-        step = _first_step(runner, inp)
     else:
         runner = library.get(session, conversation.flow_id, conversation.flow_version) or \
             _switch(session, library, conversation)
+
+    # Every free-text message is assessed, in every state, before the flow sees it.
+    risk = library.analyzer.analyze(inp.text) if inp.kind == "text" else None
+    if risk is not None:
+        _record_risk(session, event, conversation, risk)
+    if risk is not None and risk.level == Level.IMMINENT:
+        step = _emergency_interrupt(runner, conversation, inp.text, library)
+    elif is_new:
+        step = _first_step(runner, inp)
+    else:
         idle = now - conversation.last_event_at if conversation.last_event_at else None
         step = runner.step(
             Dialogue(conversation.state, dict(conversation.answers), _granted(conversation)),
             inp, idle_for=idle)
+    if risk is not None and risk.level == Level.HIGH:
+        high = [text(b) for b in library.content.messages.risk_high]
+        step = Step(step.state, step.answers, step.consent, [it.Send(high), *step.intents])
 
     if inp.kind == "unfollow":
         conversation.following = False
@@ -179,6 +212,8 @@ def handle_event(
     conversation.answers = step.answers
     conversation.last_event_at = now
     outgoing = apply_intents(session, conversation, step.intents, library, now)
+    if risk is not None and risk.level >= Level.CONCERN:
+        _update_case_risk(session, conversation, risk, library, inp.text)
     rows = queue_messages(
         session, user_id=event.line_user_id, messages=outgoing,
         conversation_id=conversation.id, event=event, reply_ttl_seconds=reply_ttl_seconds,
@@ -186,6 +221,43 @@ def handle_event(
     event.status = InboxStatus.DONE if inp.kind != "ignored" else InboxStatus.IGNORED
     event.processed_at = now
     return len(rows)
+
+
+def _record_risk(session: Session, event: InboxEvent, conversation: Conversation,
+                 risk: RiskAssessment) -> None:
+    session.add(RiskAssessmentRecord(
+        inbox_event_id=event.id, conversation_id=conversation.id, level=risk.level.label,
+        categories=list(risk.categories), hits=[h.to_dict() for h in risk.hits],
+        lexicon_version=risk.lexicon_version,
+    ))
+    if risk.level > Level.parse(conversation.risk_level or "none"):
+        conversation.risk_level = risk.level.label
+
+
+def _emergency_interrupt(runner: FlowRunner, conversation: Conversation, words: str,
+                         library: FlowLibrary) -> Step:
+    """Danger now: emergency contacts at once, whatever the state, consent or not; the flow
+    goes to its emergency state and can be resumed from there."""
+    answers = dict(conversation.answers)
+    answers[NOTES] = [*(answers.get(NOTES) or []), words[:1000]][-20:]
+    d = Dialogue(conversation.state, answers, _granted(conversation))
+    step = runner.step(d, Input("postback", data=global_data("emergency")))
+    first = [text(b) for b in library.content.messages.risk_imminent]
+    return Step(step.state, step.answers, step.consent, [it.Send(first), *step.intents])
+
+
+def _update_case_risk(session: Session, conversation: Conversation, risk: RiskAssessment,
+                      library: FlowLibrary, words: str) -> None:
+    """Raise the case: imminent opens one even without consent (life-safety exception) and
+    puts the words in front of a counsellor; lower levels update a case that exists."""
+    case = cases.open_case_of(session=session, conversation_id=conversation.id)
+    if case is None and risk.level < Level.IMMINENT:
+        return
+    case = cases.open_or_update_case(session=session, conversation=conversation,
+                                     places=library.content.places,
+                                     risk_categories=list(risk.categories))
+    if risk.level == Level.IMMINENT:  # the flow did not take these words: the case must
+        cases.add_resident_message(session=session, case=case, text=words)
 
 
 def _switch(session: Session, library: FlowLibrary, conversation: Conversation) -> FlowRunner:

@@ -109,9 +109,28 @@ class Conversation(Base):
     # Set when consent is withdrawn: the retention job deletes the data after this time.
     delete_after: Mapped[datetime | None]
     following: Mapped[bool] = mapped_column(default=True)
+    # The highest risk level seen in this conversation's messages (none/concern/high/imminent).
+    risk_level: Mapped[str] = mapped_column(String(16), default="none", server_default="none")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     last_event_at: Mapped[datetime | None]
+
+
+class RiskAssessmentRecord(Base):
+    """The risk analysis of one text message, kept with it so a counsellor can see why."""
+
+    __tablename__ = "risk_assessments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    inbox_event_id: Mapped[int] = mapped_column(ForeignKey("inbox_events.id"), unique=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"))
+    level: Mapped[str] = mapped_column(String(16))
+    categories: Mapped[list[Any]]
+    hits: Mapped[list[Any]]  # rule, category, span, matched text, why, modifiers
+    lexicon_version: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_risk_conversation", "conversation_id", "level"),)
 
 
 class FlowVersion(Base):

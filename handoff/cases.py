@@ -24,20 +24,30 @@ def open_case_of(*, session: Session, conversation_id: int) -> Case | None:
     ).first()
 
 
-def priority_for(answers: Mapping[str, Any]) -> Priority:
-    """No food, no bed tonight, utilities cut: somebody should look today."""
+RISK_PRIORITY = {"imminent": Priority.IMMINENT, "high": Priority.HIGH}
+
+
+def priority_for(answers: Mapping[str, Any], risk_level: str = "none") -> Priority:
+    """Imminent risk first; then high risk or no food, no bed tonight, utilities cut."""
+    if risk_level in RISK_PRIORITY:
+        return RISK_PRIORITY[risk_level]
     return Priority.HIGH if URGENT & set(answers.get("urgent_needs") or []) else Priority.NORMAL
 
 
 def open_or_update_case(
     *, session: Session, conversation: Conversation, places: Places,
-    priority: Priority | None = None,
+    risk_categories: list[str] | None = None,
 ) -> Case:
-    """The resident's open case, created if there is none, carrying the latest answers."""
+    """The resident's open case, created if there is none, carrying the latest answers.
+
+    Without consent to a counsellor a case is only opened for imminent risk (the life-safety
+    exception), and says so in `basis`.
+    """
     answers = dict(conversation.answers)
     r = route(places, answers)
     case = open_case_of(session=session, conversation_id=conversation.id)
-    wanted = priority or priority_for(answers)
+    wanted = priority_for(answers, conversation.risk_level)
+    consented = bool((conversation.consent.get("counsellor") or {}).get("granted"))
     if case is None:
         case = Case(conversation_id=conversation.id, priority=wanted, team_id=r.team.id)
         session.add(case)
@@ -52,6 +62,10 @@ def open_or_update_case(
     case.programmes = r.programmes
     case.answers = answers
     case.consent = dict(conversation.consent)
+    case.basis = "consent" if consented else "life_safety"
+    case.risk_level = conversation.risk_level
+    if risk_categories:
+        case.risk_categories = sorted(set(case.risk_categories or []) | set(risk_categories))
     case.updated_at = utcnow()
     session.flush()
     return case

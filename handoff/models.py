@@ -51,6 +51,11 @@ class Case(Base):
     programmes: Mapped[list[Any]] = mapped_column(default=list)
     answers: Mapped[dict[str, Any]] = mapped_column(default=dict)
     consent: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Why people may read this case: the resident's consent, or the life-safety exception
+    # (the personal information act allows it to protect a life when consent is hard to get).
+    basis: Mapped[str] = mapped_column(String(16), default="consent", server_default="consent")
+    risk_level: Mapped[str] = mapped_column(String(16), default="none", server_default="none")
+    risk_categories: Mapped[list[Any]] = mapped_column(default=list)
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     closed_at: Mapped[datetime | None]

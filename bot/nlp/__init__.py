@@ -1,0 +1,7 @@
+"""Risk-phrase detection in Japanese (fugashi + unidic-lite). Pure: text in, assessment out."""
+
+from bot.nlp.analyzer import Analyzer, Hit, RiskAssessment, analyze
+from bot.nlp.lexicon import Level, Lexicon, LexiconError, load_lexicon
+
+__all__ = ["Analyzer", "Hit", "Level", "Lexicon", "LexiconError", "RiskAssessment", "analyze",
+           "load_lexicon"]

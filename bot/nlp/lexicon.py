@@ -1,0 +1,193 @@
+"""The risk lexicon in `content/risk/*.yaml`: categories, rules and modifiers, validated on load.
+
+Every rule carries positive and negative examples; loading runs the analyser on them and
+refuses a lexicon whose rules do not behave as their own examples say.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from enum import IntEnum
+from pathlib import Path
+from typing import Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+MODIFIERS_FILE = "modifiers.yaml"
+M = TypeVar("M", bound=BaseModel)
+
+
+class Level(IntEnum):
+    NONE = 0
+    CONCERN = 1
+    HIGH = 2
+    IMMINENT = 3
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, name: str) -> Level:
+        return cls[name.upper()]
+
+
+class LexiconError(ValueError):
+    """A lexicon that cannot be served; the message names file, rule and problem."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Examples(Strict):
+    positive: list[str] = Field(min_length=1)
+    negative: list[str] = Field(min_length=1)
+
+
+class Rule(Strict):
+    id: str = Field(pattern=r"^[a-z0-9_.]+$")
+    # `signal` marks a category for combinations (e.g. "tonight") without a level of its own.
+    level: Literal["concern", "high", "imminent", "signal"]
+    lemmas: list[list[str]] = Field(default_factory=list)  # per position: alternatives
+    gap: int = Field(default=0, ge=0, le=5)  # tokens allowed between positions
+    pattern: str | None = None  # regex on the normalised text, katakana folded to hiragana
+    examples: Examples
+
+    @field_validator("lemmas", mode="before")
+    @classmethod
+    def _alternatives(cls, value: object) -> object:
+        # Allow `[死ぬ, たい]` for `[[死ぬ], [たい]]`.
+        if isinstance(value, list):
+            return [v if isinstance(v, list) else [v] for v in value]
+        return value
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as e:
+                raise ValueError(f"pattern does not compile: {e}") from e
+        return value
+
+
+class Category(Strict):
+    category: str = Field(pattern=r"^[a-z_]+$")
+    label: str
+    # Someone else's words or a past state: lower the level one step, or keep it (abuse of a
+    # child is usually reported by someone else, and is no less serious for it).
+    third_party: Literal["lower", "keep"] = "lower"
+    past: Literal["lower", "keep"] = "lower"
+    rules: list[Rule] = Field(min_length=1)
+
+
+class Combination(Strict):
+    id: str
+    all: list[str] = Field(min_length=2)  # categories that together raise the level
+    level: Literal["high", "imminent"]
+
+
+class Modifiers(Strict):
+    negators: list[str]  # lemmas that negate what precedes (ない, ぬ, ず)
+    negation_fillers: list[str]  # lemmas that may stand between a phrase and its negator
+    idioms: list[list[str]]  # lemma sequences that are not risk (死ぬ + ほど)
+    third_party_nouns: list[str]
+    third_party_markers: list[str]  # particles after such a noun that make it the subject
+    reporting_verbs: list[str]  # 言う, 話す: "X と言っている" is someone's words
+    past_markers: list[str]
+    combinations: list[Combination]
+
+
+class Lexicon(BaseModel):
+    categories: list[Category]
+    modifiers: Modifiers
+    version: str
+    files: dict[str, str]  # category -> file name, for messages
+
+    def category(self, name: str) -> Category:
+        return next(c for c in self.categories if c.category == name)
+
+
+def _read(path: Path) -> object:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as e:
+        raise LexiconError(f"{path}: file is missing") from e
+    except yaml.YAMLError as e:
+        raise LexiconError(f"{path}: not valid YAML ({e})") from e
+
+
+def _model(model: type[M], path: Path) -> M:
+    try:
+        return model.model_validate(_read(path))
+    except ValidationError as e:
+        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
+                             for err in e.errors())
+        raise LexiconError(f"{path}: {problems}") from e
+
+
+def load_lexicon(directory: Path, *, check_examples: bool = True) -> Lexicon:
+    """Read `directory/*.yaml`; raises LexiconError listing every problem found."""
+    paths = sorted(p for p in directory.glob("*.yaml") if p.name != MODIFIERS_FILE)
+    modifiers = _model(Modifiers, directory / MODIFIERS_FILE)
+    digest = hashlib.sha256((directory / MODIFIERS_FILE).read_bytes())
+    categories: list[Category] = []
+    files: dict[str, str] = {}
+    for path in paths:
+        category = _model(Category, path)
+        if category.category in files:
+            raise LexiconError(f"{path}: category {category.category} is also defined in "
+                               f"{files[category.category]}")
+        categories.append(category)
+        files[category.category] = path.name
+        digest.update(path.read_bytes())
+    lexicon = Lexicon(categories=categories, modifiers=modifiers,
+                      version=digest.hexdigest()[:12], files=files)
+    problems = _structure_problems(lexicon, directory)
+    if not problems and check_examples:
+        problems = _example_problems(lexicon, directory)
+    if problems:
+        raise LexiconError("\n".join(problems))
+    return lexicon
+
+
+def _structure_problems(lexicon: Lexicon, directory: Path) -> list[str]:
+    problems: list[str] = []
+    seen: dict[str, str] = {}
+    for c in lexicon.categories:
+        where = directory / lexicon.files[c.category]
+        for rule in c.rules:
+            if rule.id in seen:
+                problems.append(f"{where}: rule {rule.id}: id already used in {seen[rule.id]}")
+            seen[rule.id] = str(where)
+            if not rule.lemmas and rule.pattern is None:
+                problems.append(f"{where}: rule {rule.id}: give `lemmas` or `pattern`")
+    known = {c.category for c in lexicon.categories}
+    for combo in lexicon.modifiers.combinations:
+        for name in set(combo.all) - known:
+            problems.append(f"{directory / MODIFIERS_FILE}: combination {combo.id}: unknown "
+                            f"category {name}")
+    return problems
+
+
+def _example_problems(lexicon: Lexicon, directory: Path) -> list[str]:
+    from bot.nlp.analyzer import Analyzer  # the analyser is what the examples test
+
+    analyzer = Analyzer(lexicon)
+    problems: list[str] = []
+    for c in lexicon.categories:
+        where = directory / lexicon.files[c.category]
+        for rule in c.rules:
+            for text in rule.examples.positive:
+                if not any(h.rule_id == rule.id and h.active for h in analyzer.hits(text)):
+                    problems.append(f"{where}: rule {rule.id}: positive example {text!r} "
+                                    "does not match")
+            for text in rule.examples.negative:
+                if any(h.rule_id == rule.id and h.active for h in analyzer.hits(text)):
+                    problems.append(f"{where}: rule {rule.id}: negative example {text!r} "
+                                    "matches")
+    return problems

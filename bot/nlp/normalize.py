@@ -1,0 +1,52 @@
+"""Text normalisation that remembers where each character came from.
+
+Matching runs on the normalised text; spans are reported on the resident's own text.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+
+MAX_REPEAT = 1  # a character repeated 3+ times counts once (しにたいいいい → しにたい)
+REPEAT_RUN = 3
+
+
+@dataclass(frozen=True)
+class Normalised:
+    text: str
+    origin: list[int]  # origin[i]: index in the original text of normalised character i
+    original: str
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """The original-text span of normalised characters [start, end)."""
+        if start >= end:
+            return (self.origin[start] if start < len(self.origin) else len(self.original),) * 2
+        return self.origin[start], self.origin[end - 1] + 1
+
+
+def to_hiragana(text: str) -> str:
+    """Katakana → hiragana, one character for one (so offsets stay valid)."""
+    return "".join(chr(ord(c) - 0x60) if "ァ" <= c <= "ヶ" else c for c in text)
+
+
+def normalise(text: str) -> Normalised:
+    chars: list[str] = []
+    origin: list[int] = []
+    for i, c in enumerate(text):
+        for n in unicodedata.normalize("NFKC", c).lower():
+            chars.append(n)
+            origin.append(i)
+    # Fold long runs of one character ("死にたいいいい", "つらーーーい").
+    out: list[str] = []
+    out_origin: list[int] = []
+    i = 0
+    while i < len(chars):
+        j = i
+        while j < len(chars) and chars[j] == chars[i]:
+            j += 1
+        keep = MAX_REPEAT if j - i >= REPEAT_RUN and not chars[i].isspace() else j - i
+        out.extend(chars[i:i + keep])
+        out_origin.extend(origin[i:i + keep])
+        i = j
+    return Normalised("".join(out), out_origin, text)
