@@ -4,8 +4,9 @@
 2. Tokenise with fugashi (unidic-lite) into lemmas; match rules as lemma sequences with small
    gaps, and as patterns on the normalised text (for what the dictionary does not know: OD,
    リスカ, typos such as 氏にたい).
-3. Modify each match: negated (死にたくない) or an idiom (死ぬほど眠い) → inactive; someone
-   else's words (友達が死にたいと言っている) or the past (昔は) → one level lower.
+3. Modify each match: negated (死にたくない), an idiom (死ぬほど眠い) or about a story
+   (ドラマでDVのシーン) → inactive; someone else's words (友達が死にたいと言っている, ODしてる
+   友達) or the past (昔は; not 昔から) → one level lower, unless the rule or category keeps it.
 4. The level is the highest active one, raised by combinations of categories (ideation with a
    plan or with "tonight" is imminent).
 """
@@ -15,15 +16,22 @@ from __future__ import annotations
 import itertools
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
 from bot.nlp.lexicon import Category, Level, Lexicon, Rule, load_lexicon
 from bot.nlp.normalize import Normalised, normalise, to_hiragana
+from bot.nlp.prefilter import first_chars
 from bot.nlp.tokens import Token, tokenize
 
 SIGNAL = "signal"
+INACTIVE = {"negated", "idiom", "media"}  # modifiers that make a hit count for nothing
+CLAUSE_ENDS = set("、,，。！？!?")
+OPEN_QUOTES, CLOSE_QUOTES = set("「『"), set("」』")
+FIRST_PERSON = {"私", "僕", "俺", "自分", "あたし", "うち"}
+# What may stand between a phrase and the person it describes (リスカ「してる」子).
+RELATIVE_FILLERS = {"て", "てる", "居る", "為る", "た", "ちゃう", "しまう"}
 
 
 @dataclass(frozen=True)
@@ -42,7 +50,7 @@ class Hit:
 
     @property
     def active(self) -> bool:
-        return not ({"negated", "idiom"} & set(self.modifiers))
+        return not (INACTIVE & set(self.modifiers))
 
     def to_dict(self) -> dict[str, Any]:
         return {"rule": self.rule_id, "category": self.category, "level": self.level,
@@ -79,7 +87,7 @@ class _Text:
     norm: Normalised
     folded: str  # the normalised text with katakana as hiragana, for patterns
     tokens: list[Token]
-    starts: dict[int, int] = field(default_factory=dict)  # char offset -> token index
+    by_lemma: dict[str, list[int]] = field(default_factory=dict)  # lemma -> token indexes
 
 
 class Analyzer:
@@ -92,6 +100,7 @@ class Analyzer:
         self._third_markers = set(m.third_party_markers)
         self._reporting = set(m.reporting_verbs)
         self._past = set(m.past_markers)
+        self._media = set(m.media_nouns)
         # Patterns are folded like the text (width, katakana → hiragana), so copy may be
         # written in any of them.
         self._patterns = {
@@ -99,6 +108,23 @@ class Analyzer:
                                 re.IGNORECASE)
             for c in lexicon.categories for rule in c.rules if rule.pattern
         }
+        # Rules by the lemmas they can start with, and the pattern rules, in lexicon order:
+        # a message only meets the rules its own words can start.
+        ordered = [(c, r) for c in lexicon.categories for r in c.rules]
+        self._order = {r.id: n for n, (_, r) in enumerate(ordered)}
+        self._by_first_lemma: dict[str, list[tuple[Category, Rule]]] = {}
+        for c, r in ordered:
+            for lemma in (r.lemmas[0] if r.lemmas else []):
+                self._by_first_lemma.setdefault(lemma, []).append((c, r))
+        self._idioms_by_first: dict[str, list[list[str]]] = {}
+        for idiom in m.idioms:
+            self._idioms_by_first.setdefault(idiom[0], []).append(idiom)
+        self._longest_idiom = max((len(i) for i in m.idioms), default=1)
+        self._pattern_rules = [
+            (self._order[r.id], c, r, self._patterns[r.id],
+             first_chars(self._patterns[r.id].pattern, re.IGNORECASE))
+            for c, r in ordered if r.pattern
+        ]
 
     def analyze(self, text: str) -> RiskAssessment:
         return self._assess(_dedupe(self.hits(text)))
@@ -107,42 +133,66 @@ class Analyzer:
         """Every rule's matches, before overlapping ones are merged (for checking rules)."""
         norm = normalise(text)
         t = _Text(norm, to_hiragana(norm.text), tokenize(norm.text))
-        hits: list[Hit] = []
-        for category in self.lexicon.categories:
-            for rule in category.rules:
-                for first, last in self._matches(rule, t):
-                    hits.append(self._hit(category, rule, t, first, last))
-        return hits
+        for i, token in enumerate(t.tokens):
+            t.by_lemma.setdefault(token.lemma, []).append(i)
+        # (rule order, category, rule, first token, last token); scanned in a flat loop because
+        # with a hundred rules per message, call overhead is most of the cost.
+        spans: list[tuple[int, Category, Rule, int, int]] = []
+        folded, tokens = t.folded, t.tokens
+        present = set(folded)
+        for order, category, rule, pattern, gate in self._pattern_rules:
+            if gate is not None and gate.isdisjoint(present):
+                continue  # no character it could start with: it cannot match
+            if pattern.search(folded) is None:  # the usual case: no allocation, no iterator
+                continue
+            for m in pattern.finditer(folded):
+                span = _tokens_covering(tokens, m.start(), m.end())
+                if span is not None:
+                    spans.append((order, category, rule, *span))
+        lemma_rules = {r.id: (c, r) for lemma in t.by_lemma
+                       for c, r in self._by_first_lemma.get(lemma, ())}
+        for category, rule in lemma_rules.values():
+            starts = sorted(i for lemma in rule.lemmas[0] for i in t.by_lemma.get(lemma, ()))
+            for first, last in _lemma_matches(rule.lemmas, rule.gap, t.tokens, starts):
+                spans.append((self._order[rule.id], category, rule, first, last))
+        spans.sort(key=lambda s: (s[0], s[3]))
+        found = [(self._hit(c, r, t, first, last), first, last) for _, c, r, first, last in spans]
+        return self._affirmed_signals(found, t.tokens)
+
+    def _affirmed_signals(self, found: list[tuple[Hit, int, int]],
+                          tokens: list[Token]) -> list[Hit]:
+        """A signal is negated with its predicate (今から死ぬとかじゃない), unless the
+        predicate is part of a risk phrase that stands: in 今日中に「いなくなる」ね the なく
+        belongs to the phrase."""
+        out = []
+        for hit, _, last in found:
+            if hit.level == SIGNAL and "negated" in hit.modifiers:
+                at = self._predicate(tokens, last)
+                if any(h.level != SIGNAL and h.active and f <= at <= to for h, f, to in found):
+                    hit = replace(hit, modifiers=tuple(m for m in hit.modifiers if m != "negated"))
+            out.append(hit)
+        return out
 
     # ------------------------------------------------------------------ matching
-
-    def _matches(self, rule: Rule, t: _Text) -> list[tuple[int, int]]:
-        """Token index spans [first, last] where the rule matches."""
-        found: list[tuple[int, int]] = []
-        if rule.lemmas:
-            found += _lemma_matches(rule.lemmas, rule.gap, t.tokens)
-        pattern = self._patterns.get(rule.id)
-        if pattern is not None:
-            for m in pattern.finditer(t.folded):
-                span = _tokens_covering(t.tokens, m.start(), m.end())
-                if span is not None:
-                    found.append(span)
-        return found
 
     def _hit(self, category: Category, rule: Rule, t: _Text, first: int, last: int) -> Hit:
         tokens = t.tokens
         start, end = t.norm.span(tokens[first].start, tokens[last].end)
         modifiers: list[str] = []
-        if self._negated(tokens, last):
+        # A signal (今から, 今夜) is negated with what it qualifies: 「今から死ぬとかじゃない」.
+        if self._negated(tokens, self._predicate(tokens, last) if rule.level == SIGNAL else last):
             modifiers.append("negated")
         if self._in_idiom(tokens, first, last):
             modifiers.append("idiom")
-        if category.third_party == "lower" and self._third_party(tokens, first, last):
+        if self._about_media(tokens, first, last):
+            modifiers.append("media")
+        third_party = rule.third_party or category.third_party
+        if third_party == "lower" and self._third_party(tokens, first, last):
             modifiers.append("third_party")
-        if category.past == "lower" and self._in_past(tokens, first):
+        if (rule.past or category.past) == "lower" and self._in_past(tokens, first):
             modifiers.append("past")
         level = Level.NONE if rule.level == SIGNAL else Level.parse(rule.level)
-        if "negated" in modifiers or "idiom" in modifiers:
+        if INACTIVE & set(modifiers):
             level = Level.NONE
         elif "third_party" in modifiers or "past" in modifiers:
             level = max(Level.CONCERN, Level(level - 1)) if level else level
@@ -153,10 +203,23 @@ class Analyzer:
 
     # ------------------------------------------------------------------ modifiers
 
+    @staticmethod
+    def _predicate(tokens: list[Token], last: int) -> int:
+        """The verb or adjective a signal word qualifies: the first one after it in its clause
+        (今から「死ぬ」とかじゃない); the signal itself when there is none nearby."""
+        for k in range(last + 1, min(last + 4, len(tokens))):
+            if tokens[k].surface in CLAUSE_ENDS or tokens[k].sentence != tokens[last].sentence:
+                break
+            if tokens[k].pos in ("動詞", "形容詞"):
+                return k
+        return last
+
     def _negated(self, tokens: list[Token], last: int) -> bool:
         """A negator right after the phrase, with only fillers between (死ぬつもりはない)."""
-        following = tokens[last + 1: last + 8]
+        following = tokens[last + 1: last + 11]
         for k, token in enumerate(following):
+            if token.surface == "ぬ" and tokens[last + k].surface == "し":
+                return False  # 「しぬ」 is 死ぬ written in kana, not the classical negative of する
             if token.lemma in self._negators and token.pos in ("助動詞", "形容詞"):
                 # しなければ/しないと（ならない）is obligation, not negation.
                 after = following[k + 1: k + 2]
@@ -165,9 +228,31 @@ class Analyzer:
                 return False
         return False
 
+    def _about_media(self, tokens: list[Token], first: int, last: int) -> bool:
+        """The phrase names a story or a report, not the resident: a media noun it
+        modifies (自殺の「記事」, 『死にたい夜のスープ』って「小説」) or one that sets the scene
+        before it (「ドラマ」で主人公が…), with no verb between: ニュースで見て
+        死にたくなった is the resident."""
+        if not self._media:
+            return False
+        sentence = tokens[first].sentence
+        for tk in tokens[last + 1:last + 9]:
+            if tk.sentence != sentence or tk.pos in ("動詞", "形容詞", "助動詞"):
+                break
+            if tk.lemma in self._media:
+                return True
+        for k in range(first - 1, -1, -1):
+            tk = tokens[k]
+            if tk.sentence != sentence or tk.pos in ("動詞", "形容詞", "助動詞"):
+                return False
+            nxt = tokens[k + 1]
+            if tk.lemma in self._media and (nxt.lemma in ("で", "の") or nxt.surface == "、"):
+                return True
+        return False
+
     def _in_idiom(self, tokens: list[Token], first: int, last: int) -> bool:
-        for idiom in self.lexicon.modifiers.idioms:
-            for i in range(max(0, first - len(idiom) + 1), min(last + 1, len(tokens))):
+        for i in range(max(0, first - self._longest_idiom + 1), min(last + 1, len(tokens))):
+            for idiom in self._idioms_by_first.get(tokens[i].lemma, ()):
                 if [tk.lemma for tk in tokens[i:i + len(idiom)]] == idiom:
                     return True
         return False
@@ -180,13 +265,55 @@ class Analyzer:
             if a.lemma in self._third_nouns and b.lemma in self._third_markers:
                 return True
         after = [tk for tk in tokens[last + 1:last + 5] if tk.sentence == sentence]
+        # The phrase describes someone named right after it: 「ODしてる友達がいて」.
+        for tk in after:
+            if tk.lemma in self._third_nouns:
+                return True
+            if tk.pos != "助動詞" and tk.lemma not in RELATIVE_FILLERS:
+                break
         has_noun = any(tk.lemma in self._third_nouns for tk in tokens if tk.sentence == sentence)
-        return has_noun and any(tk.lemma in self._reporting for tk in after)
+        return (has_noun and any(tk.lemma in self._reporting for tk in after)) \
+            or self._quoted_report(tokens, first, last)
+
+    def _quoted_report(self, tokens: list[Token], first: int, last: int) -> bool:
+        """「消えたい」とか送ってきます: quoted words, reported, in a message about someone else
+        (a third-party noun somewhere in it) and with no 私 in the sentence."""
+        sentence = tokens[first].sentence
+        for tk in reversed(tokens[:first]):
+            if tk.sentence != sentence or tk.surface in CLOSE_QUOTES:
+                return False
+            if tk.surface in OPEN_QUOTES:
+                break
+        else:
+            return False
+        close = next((k for k in range(last + 1, min(last + 8, len(tokens)))
+                      if tokens[k].surface in CLOSE_QUOTES), None)
+        if close is None or not any(tk.lemma in self._reporting
+                                    for tk in tokens[close + 1:close + 5]):
+            return False
+        if any(tk.lemma in FIRST_PERSON for tk in tokens if tk.sentence == sentence):
+            return False
+        return any(tk.lemma in self._third_nouns for tk in tokens)
 
     def _in_past(self, tokens: list[Token], first: int) -> bool:
         sentence = tokens[first].sentence
-        return any(tk.lemma in self._past or tk.surface in self._past
-                   for tk in tokens[:first] if tk.sentence == sentence)
+        before = tokens[:first]
+        for k in range(first - 1, -1, -1):
+            tk = tokens[k]
+            if tk.sentence != sentence:
+                break
+            if not (tk.lemma in self._past or tk.surface in self._past):
+                continue
+            # 「昔から」「子どもの頃から」 is "ever since": still going on.
+            if k + 1 < first and before[k + 1].lemma == "から":
+                continue
+            # 「行く前に」 is "before going" and 「家の前」 a place: only a time's 前 (3年前,
+            # この前) is a time ago.
+            if k and tk.lemma == "前" and (before[k - 1].pos in ("動詞", "助動詞")
+                                          or before[k - 1].lemma == "の"):
+                continue
+            return True
+        return False
 
     # ------------------------------------------------------------------ level
 
@@ -195,8 +322,11 @@ class Analyzer:
         level = max((h.effective for h in active), default=Level.NONE)
         # Past states never combine. Someone else's plan for tonight does, one level lower:
         # the resident may be the one who can still call for help.
-        own = {h.category for h in active if not ({"third_party", "past"} & set(h.modifiers))}
-        others = own | {h.category for h in active if "past" not in h.modifiers}
+        # A concern-level rule (asking for a hotline number) flags a category without making
+        # it a reason for a combination: 今から自殺相談に電話します is not a plan.
+        joins = [h for h in active if h.level != Level.CONCERN.label]
+        own = {h.category for h in joins if not ({"third_party", "past"} & set(h.modifiers))}
+        others = own | {h.category for h in joins if "past" not in h.modifiers}
         combos = []
         for combo in self.lexicon.modifiers.combinations:
             if set(combo.all) <= own:
@@ -210,12 +340,11 @@ class Analyzer:
                               self.lexicon.version)
 
 
-def _lemma_matches(positions: list[list[str]], gap: int,
-                   tokens: list[Token]) -> list[tuple[int, int]]:
+def _lemma_matches(positions: list[list[str]], gap: int, tokens: list[Token],
+                   starts: list[int]) -> list[tuple[int, int]]:
     found = []
-    for i, token in enumerate(tokens):
-        if token.lemma not in positions[0]:
-            continue
+    for i in starts:
+        token = tokens[i]
         at = i
         for alternatives in positions[1:]:
             nxt = next((k for k in range(at + 1, min(at + 2 + gap, len(tokens)))

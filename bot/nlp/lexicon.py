@@ -54,6 +54,10 @@ class Rule(Strict):
     lemmas: list[list[str]] = Field(default_factory=list)  # per position: alternatives
     gap: int = Field(default=0, ge=0, le=5)  # tokens allowed between positions
     pattern: str | None = None  # regex on the normalised text, katakana folded to hiragana
+    # Override the category's third_party / past for this rule: a person in danger this minute
+    # (呼んでも起きない, 柵を越えようとしている) is no less urgent for being someone else.
+    third_party: Literal["lower", "keep"] | None = None
+    past: Literal["lower", "keep"] | None = None
     examples: Examples
 
     @field_validator("lemmas", mode="before")
@@ -99,6 +103,9 @@ class Modifiers(Strict):
     third_party_markers: list[str]  # particles after such a noun that make it the subject
     reporting_verbs: list[str]  # 言う, 話す: "X と言っている" is someone's words
     past_markers: list[str]
+    # Nouns that frame a phrase as something seen or read (ドラマでDVのシーン, 『死にたい夜』って
+    # 小説): such a phrase is about a story, not the resident.
+    media_nouns: list[str] = Field(default_factory=list)
     combinations: list[Combination]
 
 
@@ -122,12 +129,22 @@ def _read(path: Path) -> object:
 
 
 def _model(model: type[M], path: Path) -> M:
+    data = _read(path)
     try:
-        return model.model_validate(_read(path))
+        return model.model_validate(data)
     except ValidationError as e:
-        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
-                             for err in e.errors())
+        problems = "; ".join(f"{_where(data, err['loc'])}: {err['msg']}" for err in e.errors())
         raise LexiconError(f"{path}: {problems}") from e
+
+
+def _where(data: object, loc: tuple[int | str, ...]) -> str:
+    """`rules.3.pattern` → `rule si.typo: pattern`: administrators know rules by id."""
+    if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int) and isinstance(data, dict):
+        rules = data.get("rules") or []
+        if loc[1] < len(rules) and isinstance(rules[loc[1]], dict) and rules[loc[1]].get("id"):
+            rest = ".".join(str(p) for p in loc[2:])
+            return f"rule {rules[loc[1]]['id']}: {rest}"
+    return ".".join(str(p) for p in loc)
 
 
 def load_lexicon(directory: Path, *, check_examples: bool = True) -> Lexicon:

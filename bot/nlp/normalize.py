@@ -5,11 +5,13 @@ Matching runs on the normalised text; spans are reported on the resident's own t
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 
 MAX_REPEAT = 1  # a character repeated 3+ times counts once (しにたいいいい → しにたい)
 REPEAT_RUN = 3
+HALF_WIDTH_MARKS = "\uff9e\uff9f"  # ﾞ ﾟ
 
 
 @dataclass(frozen=True)
@@ -30,12 +32,26 @@ def to_hiragana(text: str) -> str:
     return "".join(chr(ord(c) - 0x60) if "ァ" <= c <= "ヶ" else c for c in text)
 
 
+_RUN = re.compile(rf"(\S)\1{{{REPEAT_RUN - 1},}}")
+
+
 def normalise(text: str) -> Normalised:
+    if unicodedata.is_normalized("NFKC", text) and text == text.lower() \
+            and not _RUN.search(text):
+        return Normalised(text, list(range(len(text))), text)  # the common case: nothing to do
     chars: list[str] = []
     origin: list[int] = []
     for i, c in enumerate(text):
-        for n in unicodedata.normalize("NFKC", c).lower():
-            chars.append(n)
+        n = unicodedata.normalize("NFKC", c).lower()
+        # A half-width voiced mark belongs to the kana before it: ﾄﾞ is ド, not ト + ゛
+        # (ｵｰﾊﾞｰﾄﾞｰｽﾞ must read オーバードーズ). Character by character NFKC would split them.
+        if c in HALF_WIDTH_MARKS and chars:
+            joined = unicodedata.normalize("NFC", chars[-1] + n)
+            if len(joined) == 1:
+                chars[-1] = joined
+                continue
+        for m in n:
+            chars.append(m)
             origin.append(i)
     # Fold long runs of one character ("死にたいいいい", "つらーーーい").
     out: list[str] = []

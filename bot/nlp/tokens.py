@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any, NamedTuple
 
 import fugashi
 
 SENTENCE_ENDS = set("。！？!?\n")
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):  # a tuple: cheap to build for every word of every message
     surface: str
     lemma: str
     pos: str
@@ -26,25 +25,43 @@ def tagger() -> fugashi.Tagger:
     return fugashi.Tagger()
 
 
+LEMMA_FIELD = 7  # unidic: pos1..pos4, cType, cForm, lForm, lemma, ...
+
+
+def _slow_pos_and_lemma(word: Any) -> tuple[str, str | None]:
+    feature = word.feature
+    return feature.pos1 or "", feature.lemma
+
+
 def tokenize(text: str) -> list[Token]:
+    """Runs for every message, so it is written flat: it reads two fields of the raw CSV,
+    as building fugashi's feature tuple for every word costs more than all our matching."""
     tokens: list[Token] = []
+    append = tokens.append
     cursor = 0
     sentence = 0
     for word in tagger()(text):
         surface = word.surface
-        start = text.find(surface, cursor)
-        if start < 0:  # should not happen; keep offsets monotonic anyway
-            start = cursor
+        space = word.white_space  # what MeCab skipped before this word
+        start = cursor + len(space)
         end = start + len(surface)
-        if any(c in SENTENCE_ENDS for c in text[cursor:start]):
+        if "\n" in space:
             sentence += 1
-        lemma = word.feature.lemma
+        fields = word.feature_raw.split(",", LEMMA_FIELD + 1)
+        lemma: str | None
+        if len(fields) <= LEMMA_FIELD:
+            pos, lemma = fields[0], None  # an unknown word: no lemma
+        elif '"' in fields[LEMMA_FIELD] or '"' in fields[0]:
+            pos, lemma = _slow_pos_and_lemma(word)  # quoted CSV: a comma inside the word
+        else:
+            pos, lemma = fields[0], fields[LEMMA_FIELD]
         if not lemma or lemma == "*":
             lemma = surface
-        # unidic lemmas of loanwords carry the source word ("カット-cut"); keep the Japanese.
-        lemma = lemma.split("-", 1)[0] if "-" in lemma and not lemma.startswith("-") else lemma
-        tokens.append(Token(surface, lemma, word.feature.pos1 or "", start, end, sentence))
-        if surface in SENTENCE_ENDS or any(c in SENTENCE_ENDS for c in surface):
+        elif "-" in lemma and not lemma.startswith("-"):
+            # unidic lemmas of loanwords carry the source word ("カット-cut"); keep the Japanese.
+            lemma = lemma.split("-", 1)[0]
+        append(Token(surface, lemma, pos, start, end, sentence))
+        if surface[-1] in SENTENCE_ENDS:
             sentence += 1
         cursor = end
     return tokens

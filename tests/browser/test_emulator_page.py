@@ -87,3 +87,24 @@ def test_resident_walks_the_intake_to_a_counsellor(live: LiveApp, page: Page) ->
     assert all(c.auth_ok for c in live.emulator.calls)  # every answer went through the SDK
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "emulator-page.png"), full_page=False)
+
+
+def test_danger_typed_mid_intake_brings_the_numbers_and_a_top_priority_case(
+    live: LiveApp, page: Page
+) -> None:
+    page.goto(f"{live.url}/emulator/")
+    expect(last_bot(page)).to_contain_text("はじめてもよいですか", timeout=10_000)
+    tap(page, "はじめる")
+    expect(last_bot(page)).to_contain_text("どんなことでお困りですか", timeout=10_000)
+    page.fill("#text", "もう限界。今夜死のうと思う")
+    page.click("#send")
+    expect(page.locator('#log a[href="tel:119"]').last).to_be_visible(timeout=10_000)
+    expect(page.locator("#log")).to_contain_text("あなたの命が、いちばん大切です")
+
+    def case() -> Case | None:
+        with live.session() as s:
+            return s.scalars(select(Case)).first()
+
+    found = wait_for(case)
+    assert found.priority == "imminent" and found.basis == "life_safety"
+    page.screenshot(path=str(SCREENSHOTS / "emulator-emergency.png"), full_page=False)

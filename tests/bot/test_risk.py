@@ -1,0 +1,129 @@
+"""Risk in what residents type, end to end: assessed in every state, imminent interrupts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from bot.models import Conversation, RiskAssessmentRecord
+from handoff.models import Case, CaseMessage, Priority
+from tests.live import LiveApp, Resident
+
+IMMINENT = "もう無理です。今夜死のうと思う"
+HIGH = "正直、死にたいです"
+
+
+@pytest.fixture
+def live(database_url: str) -> Iterator[LiveApp]:
+    app = LiveApp(database_url).start()
+    yield app
+    app.stop()
+
+
+def texts(messages: list[dict[str, Any]]) -> str:
+    return "\n".join(m.get("text") or m.get("altText") or "" for m in messages)
+
+
+def tel_links(messages: list[dict[str, Any]]) -> list[str]:
+    return [a["uri"] for m in messages for a in (m.get("template") or {}).get("actions", [])
+            if a.get("type") == "uri"]
+
+
+def the_case(live: LiveApp, r: Resident) -> Case | None:
+    with live.session() as s:
+        conv = s.scalars(select(Conversation).where(
+            Conversation.line_user_id == r.user_id)).one()
+        return s.scalars(select(Case).where(Case.conversation_id == conv.id)).first()
+
+
+def state_of(live: LiveApp, r: Resident) -> str:
+    with live.session() as s:
+        return s.scalars(select(Conversation.state).where(
+            Conversation.line_user_id == r.user_id)).one()
+
+
+def put_in_state(live: LiveApp, r: Resident, state: str) -> None:
+    r.send(r.follow())
+    r.wait_messages(4)
+    with live.session() as s, s.begin():
+        conv = s.scalars(select(Conversation).where(
+            Conversation.line_user_id == r.user_id)).one()
+        conv.state = state
+
+
+def test_danger_in_the_very_first_message_gets_help_and_a_person_at_once(live: LiveApp) -> None:
+    r = Resident(live)
+    event = r.text(IMMINENT)
+    answer = r.say_event(event)
+    assert "命" in texts(answer) and "tel:119" in tel_links(answer)
+    # Within the same webhook batch: the answer to this very event, through its reply token.
+    replies = [c for c in live.emulator.deliveries()
+               if (c.body or {}).get("replyToken") == event["replyToken"]]
+    assert replies and "tel:119" in tel_links(replies[0].body["messages"])
+
+    case = the_case(live, r)
+    assert case is not None and case.priority == Priority.IMMINENT
+    assert case.basis == "life_safety"  # no consent yet: the life-safety exception
+    assert case.risk_level == "imminent" and "suicidal_ideation" in case.risk_categories
+    with live.session() as s:
+        words = s.scalars(select(CaseMessage.text).where(CaseMessage.case_id == case.id)).all()
+        [record] = s.scalars(select(RiskAssessmentRecord)).all()
+    assert words == [IMMINENT]
+    assert record.level == "imminent" and any(h["text"] for h in record.hits)
+    assert state_of(live, r) == "emergency"
+    assert "はじめてもよいですか" in texts(r.tap("続きから"))
+
+
+@pytest.mark.parametrize("state", ["trouble", "areas", "municipality", "consent_counsel",
+                                   "handoff", "declined", "paused"])
+def test_imminent_danger_interrupts_any_state(live: LiveApp, state: str) -> None:
+    r = Resident(live)
+    put_in_state(live, r, state)
+    answer = r.say(IMMINENT)
+    assert "tel:119" in tel_links(answer) and "命" in texts(answer)
+    case = the_case(live, r)
+    assert case is not None and case.priority == Priority.IMMINENT
+    assert state_of(live, r) == "emergency"
+
+
+def test_high_risk_points_to_a_person_and_the_flow_goes_on(live: LiveApp) -> None:
+    r = Resident(live)
+    put_in_state(live, r, "trouble")
+    answer = r.say(HIGH)
+    assert "つらい気持ち" in texts(answer) and "どなたのこと" in texts(answer)
+    labels = [i["action"]["label"] for i in answer[-1]["quickReply"]["items"]]
+    assert "人と話したい" in labels
+    assert the_case(live, r) is None  # no consent, not imminent: nobody reads it yet
+    with live.session() as s:
+        conv = s.scalars(select(Conversation).where(
+            Conversation.line_user_id == r.user_id)).one()
+    assert conv.risk_level == "high" and conv.answers["trouble"] == HIGH
+
+
+def test_high_risk_raises_an_open_case_and_a_later_case_starts_high(live: LiveApp) -> None:
+    r = Resident(live)
+    put_in_state(live, r, "consent_counsel")
+    r.say("同意する")
+    r.say("共有しない")
+    case = the_case(live, r)
+    assert case is not None and case.priority == Priority.NORMAL
+    r.say(HIGH)
+    case = the_case(live, r)
+    assert case is not None and case.priority == Priority.HIGH
+    assert case.risk_level == "high" and case.basis == "consent"
+
+
+def test_every_text_message_is_assessed_and_kept_with_it(live: LiveApp) -> None:
+    r = Resident(live)
+    r.send(r.follow())
+    r.wait_messages(4)
+    for words in ["こんばんは", "取り立てが怖いです", "わからない"]:
+        r.say(words)
+    with live.session() as s:
+        records = s.scalars(select(RiskAssessmentRecord).order_by(RiskAssessmentRecord.id)).all()
+    assert [rec.level for rec in records] == ["none", "concern", "none"]
+    assert records[1].categories == ["debt_collection"]
+    assert all(rec.lexicon_version for rec in records)
