@@ -6,15 +6,12 @@ import hashlib
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
+from bot.content_files import ContentError as ContentError  # re-exported for callers
+from bot.content_files import read_yaml, validated
 from bot.flows.schema import Flow
-from bot.nlp.lexicon import Lexicon, LexiconError, load_lexicon
-
-
-class ContentError(ValueError):
-    """Content that cannot be served; the message names the file and the problem."""
+from bot.nlp.lexicon import Lexicon, load_lexicon
 
 
 def _utf16_len(text: str) -> int:
@@ -131,54 +128,26 @@ class Content(BaseModel):
     lexicon: Lexicon
 
 
-def _load_yaml(path: Path) -> Any:
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as e:
-        raise ContentError(f"{path}: file is missing") from e
-    except yaml.YAMLError as e:
-        raise ContentError(f"{path}: not valid YAML ({e})") from e
-
-
-def _problems(e: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
-                     for err in e.errors())
-
-
-def _validated(model: type[BaseModel], path: Path) -> Any:
-    try:
-        return model.model_validate(_load_yaml(path))
-    except ValidationError as e:
-        raise ContentError(f"{path}: {_problems(e)}") from e
-
-
 def load_flow(path: Path) -> LoadedFlow:
     raw = path.read_bytes()
     # A version is the content itself: any edit makes a new one; ongoing conversations keep theirs.
     version = hashlib.sha256(raw).hexdigest()[:12]
-    data = _load_yaml(path)
-    try:
-        flow = Flow.model_validate(data)
-    except ValidationError as e:
-        raise ContentError(f"{path}: {_problems(e)}") from e
+    data = read_yaml(path)
+    flow = validated(Flow, path, data=data)
     return LoadedFlow(file=path.name, version=version, definition=data, flow=flow)
 
 
 def load_content(directory: Path) -> Content:
     """Everything in `content/`, checked; raises ContentError listing every problem."""
-    places: Places = _validated(Places, directory / "places.yaml")
+    places = validated(Places, directory / "places.yaml")
     flows = {}
     for path in sorted((directory / "flows").glob("*.yaml")):
         loaded = load_flow(path)
         flows[loaded.flow.id] = loaded
-    try:
-        lexicon = load_lexicon(directory / "risk")
-    except LexiconError as e:
-        raise ContentError(str(e)) from e
     content = Content(
-        lexicon=lexicon,
-        messages=_validated(Messages, directory / "messages.yaml"),
-        resources=_validated(Resources, directory / "resources.yaml"),
+        lexicon=load_lexicon(directory / "risk"),  # its LexiconError is a ContentError
+        messages=validated(Messages, directory / "messages.yaml"),
+        resources=validated(Resources, directory / "resources.yaml"),
         places=places,
         flows=flows,
     )

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from bot.app import create_app
 from bot.emulator import events as line_events
 from bot.emulator.state import EmulatorState
-from bot.models import InboxEvent, InboxStatus, OutboxMessage, OutboxStatus
+from bot.models import Conversation, InboxEvent, InboxStatus, OutboxMessage, OutboxStatus
 from bot.runtime import Runtime
 from bot.settings import Settings
 
@@ -166,3 +166,14 @@ class Resident:
     def wait_messages(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
         return wait_for(lambda: len(self.bot_messages()) >= count and self.bot_messages(),
                         timeout)
+
+
+def texts(messages: list[dict[str, Any]]) -> str:
+    """What a resident reads in these messages (text, or a template's alt text)."""
+    return "\n".join(m.get("text") or m.get("altText") or "" for m in messages)
+
+
+def conversation_of(live: LiveApp, r: Resident) -> Conversation:
+    with live.session() as s:
+        return s.scalars(select(Conversation).where(
+            Conversation.line_user_id == r.user_id)).one()

@@ -10,13 +10,13 @@ import hashlib
 import re
 from enum import IntEnum
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from bot.content_files import ContentError, validated
 
 MODIFIERS_FILE = "modifiers.yaml"
-M = TypeVar("M", bound=BaseModel)
 
 
 class Level(IntEnum):
@@ -34,7 +34,7 @@ class Level(IntEnum):
         return cls[name.upper()]
 
 
-class LexiconError(ValueError):
+class LexiconError(ContentError):
     """A lexicon that cannot be served; the message names file, rule and problem."""
 
 
@@ -119,43 +119,15 @@ class Lexicon(BaseModel):
         return next(c for c in self.categories if c.category == name)
 
 
-def _read(path: Path) -> object:
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as e:
-        raise LexiconError(f"{path}: file is missing") from e
-    except yaml.YAMLError as e:
-        raise LexiconError(f"{path}: not valid YAML ({e})") from e
-
-
-def _model(model: type[M], path: Path) -> M:
-    data = _read(path)
-    try:
-        return model.model_validate(data)
-    except ValidationError as e:
-        problems = "; ".join(f"{_where(data, err['loc'])}: {err['msg']}" for err in e.errors())
-        raise LexiconError(f"{path}: {problems}") from e
-
-
-def _where(data: object, loc: tuple[int | str, ...]) -> str:
-    """`rules.3.pattern` → `rule si.typo: pattern`: administrators know rules by id."""
-    if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int) and isinstance(data, dict):
-        rules = data.get("rules") or []
-        if loc[1] < len(rules) and isinstance(rules[loc[1]], dict) and rules[loc[1]].get("id"):
-            rest = ".".join(str(p) for p in loc[2:])
-            return f"rule {rules[loc[1]]['id']}: {rest}"
-    return ".".join(str(p) for p in loc)
-
-
 def load_lexicon(directory: Path, *, check_examples: bool = True) -> Lexicon:
     """Read `directory/*.yaml`; raises LexiconError listing every problem found."""
     paths = sorted(p for p in directory.glob("*.yaml") if p.name != MODIFIERS_FILE)
-    modifiers = _model(Modifiers, directory / MODIFIERS_FILE)
+    modifiers = validated(Modifiers, directory / MODIFIERS_FILE, LexiconError)
     digest = hashlib.sha256((directory / MODIFIERS_FILE).read_bytes())
     categories: list[Category] = []
     files: dict[str, str] = {}
     for path in paths:
-        category = _model(Category, path)
+        category = validated(Category, path, LexiconError)
         if category.category in files:
             raise LexiconError(f"{path}: category {category.category} is also defined in "
                                f"{files[category.category]}")

@@ -6,7 +6,6 @@ import shutil
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -15,7 +14,7 @@ from bot.content import load_content
 from bot.models import Conversation, utcnow
 from bot.settings import DEFAULT_CONTENT_DIR
 from handoff.models import Case, CaseMessage, CaseStatus, Priority
-from tests.live import LiveApp, Resident
+from tests.live import LiveApp, Resident, conversation_of, texts
 
 INTAKE = load_content(DEFAULT_CONTENT_DIR).flows["intake"].flow
 
@@ -25,16 +24,6 @@ def live(database_url: str) -> Iterator[LiveApp]:
     app = LiveApp(database_url).start()
     yield app
     app.stop()
-
-
-def texts(messages: list[dict[str, Any]]) -> str:
-    return "\n".join(m.get("text") or m.get("altText") or "" for m in messages)
-
-
-def conversation(live: LiveApp, r: Resident) -> Conversation:
-    with live.session() as s:
-        return s.scalars(select(Conversation).where(
-            Conversation.line_user_id == r.user_id)).one()
 
 
 def cases_of(live: LiveApp, r: Resident) -> list[Case]:
@@ -104,7 +93,7 @@ def test_declining_consent_is_never_a_dead_end(live: LiveApp) -> None:
     assert "同意がなくても" in texts(declined)
     assert any(m["type"] == "template" for m in declined)  # the hotlines, one tap away
     assert cases_of(live, r) == []
-    assert conversation(live, r).consent["counsellor"]["granted"] is False
+    assert conversation_of(live, r).consent["counsellor"]["granted"] is False
     assert "同意いただけますか" in texts(r.tap("相談員に相談したい"))
     r.tap("同意する")
     r.tap("共有しない")
@@ -119,7 +108,7 @@ def test_withdrawing_consent_stops_and_schedules_deletion(live: LiveApp) -> None
     r.tap("共有しない")
     answer = texts(r.say("同意を取り消す"))
     assert "同意を取り消しました" in answer and "90日" in answer
-    conv = conversation(live, r)
+    conv = conversation_of(live, r)
     assert not conv.consent["counsellor"]["granted"] and not conv.consent["share"]["granted"]
     assert conv.delete_after is not None and conv.consent_withdrawn_at is not None
     assert conv.delete_after - conv.consent_withdrawn_at == timedelta(days=90)
@@ -140,7 +129,7 @@ def test_asking_for_a_person_works_from_every_state(live: LiveApp, state: str) -
         conv.state = state
     answer = r.say("人と話したい")
     assert "同意いただけますか" in texts(answer)
-    assert conversation(live, r).state == "consent_counsel"
+    assert conversation_of(live, r).state == "consent_counsel"
 
 
 def test_anyone_already_consented_goes_straight_to_a_person(live: LiveApp) -> None:
@@ -167,7 +156,7 @@ def test_non_text_messages_are_thanked_and_the_question_comes_back(
     make = line_events.sticker_event if kind == "sticker" else line_events.image_event
     answer = r.say_event(make(r.user_id, reply_token=r.token()))
     assert "ありがとう" in texts(answer) and "どなたのこと" in texts(answer)
-    assert conversation(live, r).state == "who"
+    assert conversation_of(live, r).state == "who"
 
 
 def test_a_resident_returning_after_days_can_go_on_or_start_over(live: LiveApp) -> None:
@@ -183,7 +172,7 @@ def test_a_resident_returning_after_days_can_go_on_or_start_over(live: LiveApp) 
     back = r.say("こんばんは")
     assert "おかえりなさい" in texts(back)
     assert "どなたのこと" in texts(r.tap("続きから"))
-    assert conversation(live, r).answers["_notes"] == ["こんばんは"]  # kept, not lost
+    assert conversation_of(live, r).answers["_notes"] == ["こんばんは"]  # kept, not lost
 
     with live.session() as s, s.begin():
         conv = s.scalars(select(Conversation).where(
@@ -191,7 +180,7 @@ def test_a_resident_returning_after_days_can_go_on_or_start_over(live: LiveApp) 
         conv.last_event_at = utcnow() - timedelta(days=3)
     r.say("また来ました")
     assert "はじめてもよいですか" in texts(r.tap("最初から"))
-    assert conversation(live, r).answers == {}
+    assert conversation_of(live, r).answers == {}
 
 
 def test_unfollow_is_recorded_and_a_refollow_is_welcomed_back(live: LiveApp) -> None:
@@ -204,11 +193,11 @@ def test_unfollow_is_recorded_and_a_refollow_is_welcomed_back(live: LiveApp) -> 
     r.send(line_events.unfollow_event(r.user_id))
     from tests.live import wait_for
 
-    wait_for(lambda: not conversation(live, r).following)
+    wait_for(lambda: not conversation_of(live, r).following)
     back = r.say_event(line_events.follow_event(r.user_id, is_unblocked=True,
                                                 reply_token=r.token()))
     assert "おかえりなさい" in texts(back)
-    assert conversation(live, r).following
+    assert conversation_of(live, r).following
 
 
 def test_a_new_flow_version_applies_to_new_conversations_only(
@@ -221,7 +210,7 @@ def test_a_new_flow_version_applies_to_new_conversations_only(
     try:
         ongoing.send(ongoing.follow())
         ongoing.wait_messages(4)
-        old_version = conversation(first, ongoing).flow_version
+        old_version = conversation_of(first, ongoing).flow_version
     finally:
         first.stop()
 
@@ -232,17 +221,17 @@ def test_a_new_flow_version_applies_to_new_conversations_only(
     try:
         ongoing = Resident(second, ongoing.user_id)  # the same person, after the restart
         assert "どんなことでお困りですか" in texts(ongoing.say("はじめる"))
-        assert conversation(second, ongoing).flow_version == old_version
+        assert conversation_of(second, ongoing).flow_version == old_version
 
         newcomer = Resident(second)
         newcomer.send(newcomer.follow())
         newcomer.wait_messages(4)
         assert "いちばん気になっていること" in texts(newcomer.tap("はじめる"))
-        assert conversation(second, newcomer).flow_version != old_version
+        assert conversation_of(second, newcomer).flow_version != old_version
 
         # Starting over is a safe point: the ongoing conversation moves to the new version.
         ongoing.say("最初から")
         assert "いちばん気になっていること" in texts(ongoing.tap("はじめる"))
-        assert conversation(second, ongoing).flow_version != old_version
+        assert conversation_of(second, ongoing).flow_version != old_version
     finally:
         second.stop()

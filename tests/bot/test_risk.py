@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from bot.models import Conversation, RiskAssessmentRecord
 from handoff.models import Case, CaseMessage, Priority
-from tests.live import LiveApp, Resident
+from tests.live import LiveApp, Resident, conversation_of, texts
 
 IMMINENT = "もう無理です。今夜死のうと思う"
 HIGH = "正直、死にたいです"
@@ -21,10 +21,6 @@ def live(database_url: str) -> Iterator[LiveApp]:
     app = LiveApp(database_url).start()
     yield app
     app.stop()
-
-
-def texts(messages: list[dict[str, Any]]) -> str:
-    return "\n".join(m.get("text") or m.get("altText") or "" for m in messages)
 
 
 def tel_links(messages: list[dict[str, Any]]) -> list[str]:
@@ -40,9 +36,7 @@ def the_case(live: LiveApp, r: Resident) -> Case | None:
 
 
 def state_of(live: LiveApp, r: Resident) -> str:
-    with live.session() as s:
-        return s.scalars(select(Conversation.state).where(
-            Conversation.line_user_id == r.user_id)).one()
+    return conversation_of(live, r).state
 
 
 def put_in_state(live: LiveApp, r: Resident, state: str) -> None:
@@ -97,9 +91,7 @@ def test_high_risk_points_to_a_person_and_the_flow_goes_on(live: LiveApp) -> Non
     labels = [i["action"]["label"] for i in answer[-1]["quickReply"]["items"]]
     assert "人と話したい" in labels
     assert the_case(live, r) is None  # no consent, not imminent: nobody reads it yet
-    with live.session() as s:
-        conv = s.scalars(select(Conversation).where(
-            Conversation.line_user_id == r.user_id)).one()
+    conv = conversation_of(live, r)
     assert conv.risk_level == "high" and conv.answers["trouble"] == HIGH
 
 

@@ -26,6 +26,11 @@ def tap(page: Page, label: str) -> None:
     page.locator("#quick").get_by_text(label, exact=True).click()
 
 
+def first_case(live: LiveApp) -> Case | None:
+    with live.session() as s:
+        return s.scalars(select(Case)).first()
+
+
 def last_bot(page: Page) -> Locator:
     return page.locator("#log .row.bot").last
 
@@ -77,11 +82,7 @@ def test_resident_walks_the_intake_to_a_counsellor(live: LiveApp, page: Page) ->
     page.click("#send")
     expect(last_bot(page)).to_contain_text("相談員にお伝えします", timeout=10_000)
 
-    def case() -> Case | None:
-        with live.session() as s:
-            return s.scalars(select(Case)).first()
-
-    found = wait_for(case)
+    found = wait_for(lambda: first_case(live))
     assert found.team_id == "pref" and found.life_areas == ["money", "housing"]
     assert found.consent["counsellor"]["granted"] and not found.consent.get("share")
     assert all(c.auth_ok for c in live.emulator.calls)  # every answer went through the SDK
@@ -101,10 +102,6 @@ def test_danger_typed_mid_intake_brings_the_numbers_and_a_top_priority_case(
     expect(page.locator('#log a[href="tel:119"]').last).to_be_visible(timeout=10_000)
     expect(page.locator("#log")).to_contain_text("あなたの命が、いちばん大切です")
 
-    def case() -> Case | None:
-        with live.session() as s:
-            return s.scalars(select(Case)).first()
-
-    found = wait_for(case)
+    found = wait_for(lambda: first_case(live))
     assert found.priority == "imminent" and found.basis == "life_safety"
     page.screenshot(path=str(SCREENSHOTS / "emulator-emergency.png"), full_page=False)
