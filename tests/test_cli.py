@@ -143,3 +143,13 @@ def test_serve_refuses_broken_content(tmp_path: Path) -> None:
                             timeout=60)
     assert result.returncode == 2
     assert "content is not valid" in result.stderr and "intake.yaml" in result.stderr
+
+
+def test_the_documented_diagram_is_the_current_flow() -> None:
+    from bot.content import load_content
+    from bot.flows.diagram import mermaid
+    from bot.settings import DEFAULT_CONTENT_DIR
+
+    documented = (Path(__file__).resolve().parents[1] / "docs" / "intake-flow.mmd").read_text()
+    current = mermaid(load_content(DEFAULT_CONTENT_DIR).flows["intake"].flow)
+    assert documented == current, "run: tsunagu content diagram > docs/intake-flow.mmd"

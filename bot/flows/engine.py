@@ -9,32 +9,27 @@ from __future__ import annotations
 
 import copy
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from string import Formatter
 from typing import Any, Literal
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qs
 
 from transitions import Machine
 
-from bot.content import Hotline
 from bot.flows import intents as it
-from bot.flows.line_messages import call_buttons
-from bot.flows.schema import RESUME, Ask, Bubble, Choice, Effect, Flow, Global, State
+from bot.flows.render import (
+    FlowContext,
+    Renderer,
+    choice_data,
+    global_data,
+    placeholders,
+    postback_action,
+)
+from bot.flows.schema import RESUME, Ask, Choice, Effect, Flow, Global, State
 
-MAX_QUICK_REPLIES = 13
 RETURN_TO = "_return_to"
 NOTES = "_notes"
-
-
-@dataclass(frozen=True)
-class FlowContext:
-    """What a flow draws on besides its own file: hotlines, option lists, copy variables."""
-
-    hotlines: list[Hotline]
-    option_sets: Mapping[str, list[tuple[str, str]]] = field(default_factory=dict)
-    variables: Callable[[Mapping[str, Any]], Mapping[str, str]] = lambda answers: {}
 
 
 @dataclass(frozen=True)
@@ -80,14 +75,6 @@ def input_of(event: Mapping[str, Any]) -> Input:
     return Input("ignored")
 
 
-def choice_data(state: str, value: str) -> str:
-    return urlencode({"s": state, "v": value})
-
-
-def global_data(name: str) -> str:
-    return urlencode({"g": name})
-
-
 def _trigger(value: str) -> str:
     return f"choose__{value}"
 
@@ -119,81 +106,12 @@ def build_machine(flow: Flow, *, machine_class: type[Machine] = Machine,
     return machine
 
 
-class FlowRunner:
+class FlowRunner(Renderer):
     """One flow version, ready to run steps. Build once, reuse for every conversation."""
 
     def __init__(self, flow: Flow, context: FlowContext) -> None:
-        self.flow = flow
-        self.context = context
+        super().__init__(flow, context)
         self.machine = build_machine(flow)
-
-    # ------------------------------------------------------------------ rendering
-
-    def _vars(self, answers: Mapping[str, Any]) -> dict[str, str]:
-        return dict(self.context.variables(answers))
-
-    def _bubbles(self, bubbles: list[Bubble], answers: Mapping[str, Any]) -> list[str]:
-        variables = self._vars(answers)
-        shown = []
-        for bubble in bubbles:
-            if all(_answer_in(answers.get(key), values) for key, values in bubble.when.items()):
-                shown.append(_format(bubble.text, variables))
-        return shown
-
-    def choices_of(self, state_name: str) -> list[Choice]:
-        ask = self.flow.states[state_name].ask
-        if ask is None:
-            return []
-        options = [Choice(label=label, value=value, next=None)
-                   for value, label in self.context.option_sets.get(ask.choices_from or "", [])]
-        done = [ask.done] if ask.done else []
-        return [*ask.choices, *options, *done]
-
-    def quick_replies(self, state_name: str) -> list[dict[str, Any]]:
-        items = [
-            _postback(c.label, choice_data(state_name, c.value))
-            for c in self.choices_of(state_name)
-        ]
-        for gname, glob in self.flow.globals.items():
-            if glob.quick_reply and len(items) < MAX_QUICK_REPLIES:
-                items.append(_postback(glob.label, global_data(gname)))
-        return [{"type": "action", "action": a} for a in items[:MAX_QUICK_REPLIES]]
-
-    def question(self, state_name: str, answers: Mapping[str, Any]) -> list[it.Message]:
-        """The state's question with its quick replies (empty if the state asks nothing)."""
-        state = self.flow.states[state_name]
-        ask = state.ask
-        texts = self._bubbles(ask.text, answers) if ask else []
-        if ask and ask.multi and ask.record and answers.get(ask.record):
-            chosen = [c.label for c in self.choices_of(state_name)
-                      if c.value in answers[ask.record]]
-            texts = [*texts[:-1], f"{texts[-1]}\n（選んだもの：{'、'.join(chosen)}）"] if texts \
-                else texts
-        if not texts:
-            return []
-        messages: list[it.Message] = [{"type": "text", "text": t} for t in texts]
-        items = self.quick_replies(state_name)
-        if items:
-            messages[-1]["quickReply"] = {"items": items}
-        return messages
-
-    def say(self, state_name: str, answers: Mapping[str, Any]) -> list[it.Message]:
-        """The state's own bubbles, without its question."""
-        state = self.flow.states[state_name]
-        messages: list[it.Message] = [
-            {"type": "text", "text": t} for t in self._bubbles(state.say, answers)
-        ]
-        if state.emergency_contacts and messages:
-            last = messages.pop()
-            messages.append(call_buttons(last["text"], self.context.hotlines))
-        return messages
-
-    def entry(self, state_name: str, answers: Mapping[str, Any]) -> list[it.Message]:
-        """Everything a resident sees on arriving in a state."""
-        return self.say(state_name, answers) + self.question(state_name, answers)
-
-    def _plain(self, bubbles: list[Bubble], answers: Mapping[str, Any]) -> list[it.Message]:
-        return [{"type": "text", "text": t} for t in self._bubbles(bubbles, answers)]
 
     # ------------------------------------------------------------------ stepping
 
@@ -260,8 +178,8 @@ class FlowRunner:
         m = self.flow.messages
         welcome = self._plain(m.welcome_back, d.answers)
         welcome[-1]["quickReply"] = {"items": [
-            {"type": "action", "action": _postback(m.resume_label, global_data("resume"))},
-            {"type": "action", "action": _postback(m.restart_label, global_data("restart"))},
+            {"type": "action", "action": postback_action(m.resume_label, global_data("resume"))},
+            {"type": "action", "action": postback_action(m.restart_label, global_data("restart"))},
         ]}
         out.append(it.Send(welcome))
 
@@ -399,37 +317,6 @@ class FlowRunner:
         d.answers[NOTES] = notes[-20:]
 
 
-def _postback(label: str, data: str) -> dict[str, Any]:
-    return {"type": "postback", "label": label, "data": data, "displayText": label}
-
-
-def _answer_in(answer: Any, values: list[str]) -> bool:
-    if isinstance(answer, list):
-        return any(a in values for a in answer)
-    return answer in values
-
-
-def _format(text: str, variables: Mapping[str, str]) -> str:
-    return text.format_map(_Defaults(variables)) if "{" in text else text
-
-
-class _Defaults(dict[str, str]):
-    def __init__(self, values: Mapping[str, str]) -> None:
-        super().__init__(values)
-
-    def __missing__(self, key: str) -> str:
-        return ""
-
-
-def placeholders(text: str) -> set[str]:
-    """The `{name}`s in copy ("" for a bare `{}`).
-
-    Raises:
-        ValueError: a lone brace, which str.format cannot read.
-    """
-    return {name for _, name, _, _ in Formatter().parse(text) if name is not None}
-
-
 def _merge_sends(intents: list[it.Intent]) -> list[it.Intent]:
     """Adjacent Send intents become one, so a step answers in as few requests as it can."""
     merged: list[it.Intent] = []
@@ -443,4 +330,5 @@ def _merge_sends(intents: list[it.Intent]) -> list[it.Intent]:
     return merged
 
 
-__all__ = ["Ask", "Dialogue", "FlowContext", "FlowRunner", "Input", "State", "Step", "input_of"]
+__all__ = ["Ask", "Dialogue", "FlowContext", "FlowRunner", "Input", "State", "Step", "choice_data",
+           "global_data", "input_of", "placeholders"]

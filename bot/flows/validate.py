@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from bot.flows.render import MAX_QUICK_REPLIES  # LINE
 from bot.flows.schema import RESUME, Bubble, Flow
 
 REQUIRED_GLOBALS = {
@@ -15,7 +16,6 @@ REQUIRED_GLOBALS = {
     "restart": "start over",
     "withdraw": "withdraw consent",
 }
-MAX_QUICK_REPLIES = 13  # LINE
 MAX_LABEL = 20  # LINE: action labels
 MAX_DATA = 300  # LINE: postback data
 MAX_TEXT_UTF16 = 5000  # LINE: a text message
@@ -52,7 +52,7 @@ def check_flow(
         option_sets: how many options each `choices_from` list has in the content.
         variables: the names copy may use as `{name}`.
     """
-    from bot.flows.engine import placeholders  # the engine's own notion of a placeholder
+    from bot.flows.render import placeholders  # the renderer's own notion of a placeholder
 
     known_vars = set(variables)
     problems: list[Problem] = []

@@ -1,0 +1,139 @@
+"""What a resident sees of a flow: bubbles, questions and quick replies. Pure: no I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from string import Formatter
+from typing import Any
+from urllib.parse import urlencode
+
+from bot.content import Hotline
+from bot.flows import intents as it
+from bot.flows.line_messages import call_buttons
+from bot.flows.schema import Bubble, Choice, Flow
+
+MAX_QUICK_REPLIES = 13  # LINE shows at most 13 quick replies under a message
+
+
+@dataclass(frozen=True)
+class FlowContext:
+    """What a flow draws on besides its own file: hotlines, option lists, copy variables."""
+
+    hotlines: list[Hotline]
+    option_sets: Mapping[str, list[tuple[str, str]]] = field(default_factory=dict)
+    variables: Callable[[Mapping[str, Any]], Mapping[str, str]] = lambda answers: {}
+
+
+def choice_data(state: str, value: str) -> str:
+    return urlencode({"s": state, "v": value})
+
+
+def global_data(name: str) -> str:
+    return urlencode({"g": name})
+
+
+class Renderer:
+    """Renders one flow's states with the deployment's content."""
+
+    def __init__(self, flow: Flow, context: FlowContext) -> None:
+        self.flow = flow
+        self.context = context
+
+    def _vars(self, answers: Mapping[str, Any]) -> dict[str, str]:
+        return dict(self.context.variables(answers))
+
+    def _bubbles(self, bubbles: list[Bubble], answers: Mapping[str, Any]) -> list[str]:
+        variables = self._vars(answers)
+        shown = []
+        for bubble in bubbles:
+            if all(_answer_in(answers.get(key), values) for key, values in bubble.when.items()):
+                shown.append(_format(bubble.text, variables))
+        return shown
+
+    def choices_of(self, state_name: str) -> list[Choice]:
+        ask = self.flow.states[state_name].ask
+        if ask is None:
+            return []
+        options = [Choice(label=label, value=value, next=None)
+                   for value, label in self.context.option_sets.get(ask.choices_from or "", [])]
+        done = [ask.done] if ask.done else []
+        return [*ask.choices, *options, *done]
+
+    def quick_replies(self, state_name: str) -> list[dict[str, Any]]:
+        items = [
+            postback_action(c.label, choice_data(state_name, c.value))
+            for c in self.choices_of(state_name)
+        ]
+        for gname, glob in self.flow.globals.items():
+            if glob.quick_reply and len(items) < MAX_QUICK_REPLIES:
+                items.append(postback_action(glob.label, global_data(gname)))
+        return [{"type": "action", "action": a} for a in items[:MAX_QUICK_REPLIES]]
+
+    def question(self, state_name: str, answers: Mapping[str, Any]) -> list[it.Message]:
+        """The state's question with its quick replies (empty if the state asks nothing)."""
+        state = self.flow.states[state_name]
+        ask = state.ask
+        texts = self._bubbles(ask.text, answers) if ask else []
+        if ask and ask.multi and ask.record and answers.get(ask.record):
+            chosen = [c.label for c in self.choices_of(state_name)
+                      if c.value in answers[ask.record]]
+            texts = [*texts[:-1], f"{texts[-1]}\n（選んだもの：{'、'.join(chosen)}）"] if texts \
+                else texts
+        if not texts:
+            return []
+        messages: list[it.Message] = [{"type": "text", "text": t} for t in texts]
+        items = self.quick_replies(state_name)
+        if items:
+            messages[-1]["quickReply"] = {"items": items}
+        return messages
+
+    def say(self, state_name: str, answers: Mapping[str, Any]) -> list[it.Message]:
+        """The state's own bubbles, without its question."""
+        state = self.flow.states[state_name]
+        messages: list[it.Message] = [
+            {"type": "text", "text": t} for t in self._bubbles(state.say, answers)
+        ]
+        if state.emergency_contacts and messages:
+            last = messages.pop()
+            messages.append(call_buttons(last["text"], self.context.hotlines))
+        return messages
+
+    def entry(self, state_name: str, answers: Mapping[str, Any]) -> list[it.Message]:
+        """Everything a resident sees on arriving in a state."""
+        return self.say(state_name, answers) + self.question(state_name, answers)
+
+    def _plain(self, bubbles: list[Bubble], answers: Mapping[str, Any]) -> list[it.Message]:
+        return [{"type": "text", "text": t} for t in self._bubbles(bubbles, answers)]
+
+    # ------------------------------------------------------------------ stepping
+
+def postback_action(label: str, data: str) -> dict[str, Any]:
+    return {"type": "postback", "label": label, "data": data, "displayText": label}
+
+
+def _answer_in(answer: Any, values: list[str]) -> bool:
+    if isinstance(answer, list):
+        return any(a in values for a in answer)
+    return answer in values
+
+
+def _format(text: str, variables: Mapping[str, str]) -> str:
+    return text.format_map(_Defaults(variables)) if "{" in text else text
+
+
+class _Defaults(dict[str, str]):
+    def __init__(self, values: Mapping[str, str]) -> None:
+        super().__init__(values)
+
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def placeholders(text: str) -> set[str]:
+    """The `{name}`s in copy ("" for a bare `{}`).
+
+    Raises:
+        ValueError: a lone brace, which str.format cannot read.
+    """
+    return {name for _, name, _, _ in Formatter().parse(text) if name is not None}
