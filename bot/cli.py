@@ -22,6 +22,8 @@ content_app = typer.Typer(help="Administrator-edited content (flows, places, hot
 app.add_typer(content_app, name="content")
 nlp_app = typer.Typer(help="Risk-phrase detection.", no_args_is_help=True)
 app.add_typer(nlp_app, name="nlp")
+user_app = typer.Typer(help="Console accounts.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
 DEFAULT_EVAL_SET = Path(__file__).resolve().parent.parent / "tests" / "nlp" / "eval_set.yaml"
 
 
@@ -177,6 +179,43 @@ def nlp_explain(
     typer.echo(f"level: {result.level.label}  categories: {', '.join(result.categories) or '-'}")
     for line in result.explain():
         typer.echo(f"  {line}")
+
+
+@user_app.command("add")
+def user_add(
+    username: str = typer.Argument(..., help="Login name."),
+    display_name: str = typer.Option(..., "--name", help="Name shown to colleagues."),
+    role: str = typer.Option("counsellor", help="counsellor, supervisor or admin."),
+    team: str | None = typer.Option(None, help="Team id from content/places.yaml."),
+    password_stdin: bool = typer.Option(False, "--password-stdin",
+                                        help="Read the password from standard input."),
+) -> None:
+    """Create a console account (the password is asked for, never taken as an argument)."""
+    import sys
+
+    from bot.db import make_engine, make_session_factory, transaction
+    from handoff.accounts import AccountError, add_counsellor
+    from handoff.models import Role
+
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else typer.prompt(
+        "password", hide_input=True, confirmation_prompt=True)
+    try:
+        chosen = Role(role)
+    except ValueError as e:
+        typer.echo(f"tsunagu: unknown role {role!r} (counsellor, supervisor, admin)", err=True)
+        raise typer.Exit(2) from e
+    url = Settings.model_validate({"emulator": True}).database_url
+    engine = make_engine(url)
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            add_counsellor(session=session, username=username, display_name=display_name,
+                           password=password, role=chosen, team_id=team)
+    except AccountError as e:
+        typer.echo(f"tsunagu: {e}", err=True)
+        raise typer.Exit(1) from e
+    finally:
+        engine.dispose()
+    typer.echo(f"account {username} ({chosen}) created")
 
 
 if __name__ == "__main__":

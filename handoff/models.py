@@ -33,6 +33,27 @@ def new_pseudonym() -> str:
     return f"相談者 {secrets.token_hex(2).upper()}"
 
 
+class Role(StrEnum):
+    COUNSELLOR = "counsellor"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+class Counsellor(Base):
+    """A console account: a counsellor, a supervisor or an administrator."""
+
+    __tablename__ = "counsellors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(64))
+    role: Mapped[Role] = mapped_column(String(16), default=Role.COUNSELLOR)
+    team_id: Mapped[str | None] = mapped_column(String(64))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Case(Base):
     """A consultation handed to people: the digital つなぐシート lives on this row."""
 
@@ -57,6 +78,8 @@ class Case(Base):
     risk_level: Mapped[str] = mapped_column(String(16), default="none", server_default="none")
     risk_categories: Mapped[list[Any]] = mapped_column(default=list)
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_by: Mapped[int | None] = mapped_column(ForeignKey("counsellors.id"))
+    claimed_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     closed_at: Mapped[datetime | None]
 

@@ -1,0 +1,56 @@
+"""The counsellors' queue: most urgent first, then longest waiting; claims are exclusive."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import case as when
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from bot.models import utcnow
+from handoff.models import PRIORITY_RANK, Case, CaseStatus, Counsellor
+
+_RANK = when(*((Case.priority == p.value, rank) for p, rank in PRIORITY_RANK.items()),
+             else_=len(PRIORITY_RANK))
+
+
+def waiting(
+    *, session: Session, team_ids: list[str] | None = None, municipality: str | None = None,
+) -> list[Case]:
+    """Open cases in the order a counsellor should take them."""
+    stmt = select(Case).where(Case.status == CaseStatus.OPEN)
+    if team_ids:
+        stmt = stmt.where(Case.team_id.in_(team_ids))
+    if municipality:
+        stmt = stmt.where(Case.municipality == municipality)
+    return list(session.scalars(stmt.order_by(_RANK, Case.opened_at, Case.id)))
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    won: bool
+    holder: str | None  # display name of who has the case, when someone does
+    claimed_at: datetime | None
+
+
+def claim(*, session: Session, case_id: int, counsellor: Counsellor) -> ClaimResult:
+    """Take an open case. Of two counsellors claiming at once exactly one wins: the update
+    only matches while the case is still open, and the database serialises the two writes."""
+    now = utcnow()
+    result = session.execute(
+        update(Case)
+        .where(Case.id == case_id, Case.status == CaseStatus.OPEN)
+        .values(status=CaseStatus.CLAIMED, claimed_by=counsellor.id, claimed_at=now,
+                updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount == 1:  # type: ignore[attr-defined]
+        return ClaimResult(True, counsellor.display_name, now)
+    row = session.execute(
+        select(Counsellor.display_name, Case.claimed_at)
+        .join(Counsellor, Counsellor.id == Case.claimed_by, isouter=True)
+        .where(Case.id == case_id)
+    ).first()
+    return ClaimResult(False, row[0] if row else None, row[1] if row else None)
