@@ -73,6 +73,9 @@ def create_app(settings: Settings | None = None, *, background: bool = True) -> 
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    from handoff.console import mount_console
+
+    mount_console(app, settings)
     if settings.emulator:
         from bot.emulator import mount_emulator
 

@@ -75,9 +75,16 @@ def demo(
         line_api_base_url=f"{base}/emulator",
         line_data_api_base_url=f"{base}/emulator",
     )
+    from bot.migrations import upgrade
+    from handoff.accounts import reset_demo_account
+
+    upgrade(settings.database_url)
+    username, password = reset_demo_account(settings.database_url)
     typer.echo(
         "\n  tsunagu demo\n"
         f"  相談者の画面（LINEエミュレーター）: {base}/emulator/\n"
+        f"  相談員の画面（コンソール）:       {base}/console/\n"
+        f"    ログイン: {username} / {password}\n"
         f"  Webhook:                          {base}/line/webhook\n"
         f"  データベース:                     {settings.database_url}\n"
         "  止めるには Ctrl+C\n"

@@ -33,8 +33,11 @@ class Messages(BaseModel):
     trouble: Bubbles
     risk_imminent: Bubbles
     risk_high: Bubbles
+    counsellor_joined: Bubbles
+    case_closed: Bubbles
 
-    @field_validator("group_notice", "trouble", "risk_imminent", "risk_high")
+    @field_validator("group_notice", "trouble", "risk_imminent", "risk_high",
+                     "counsellor_joined", "case_closed")
     @classmethod
     def _bubbles(cls, value: Bubbles) -> Bubbles:
         # One reply carries at most 5 messages, and the buttons need a slot.

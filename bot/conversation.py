@@ -111,6 +111,7 @@ def queue_messages(
     conversation_id: int | None = None,
     event: InboxEvent | None = None,
     reply_ttl_seconds: float = 0.0,
+    counsellor_id: int | None = None,
 ) -> list[OutboxMessage]:
     """Outbox rows for these messages; the first row may use the event's reply token."""
     rows = []
@@ -120,6 +121,7 @@ def queue_messages(
             line_user_id=user_id,
             conversation_id=conversation_id,
             source_event_id=event.id if event is not None else None,
+            counsellor_id=counsellor_id,
             messages=messages[start : start + MAX_MESSAGES_PER_REQUEST],
         )
         if token and start == 0 and event is not None:

@@ -167,6 +167,8 @@ class OutboxMessage(Base):
     line_user_id: Mapped[str] = mapped_column(String(64))
     conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"))
     source_event_id: Mapped[int | None] = mapped_column(ForeignKey("inbox_events.id"))
+    # Set when a counsellor wrote it (the console); None for the bot's own messages.
+    counsellor_id: Mapped[int | None] = mapped_column(ForeignKey("counsellors.id"))
     messages: Mapped[list[Any]]
     reply_token: Mapped[str | None] = mapped_column(String(255))
     reply_deadline: Mapped[datetime | None]

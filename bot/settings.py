@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = 12
     worker_poll_seconds: float = 1.0
     log_level: str = "INFO"
+    # Signs console session cookies. Unset: a random one per process (logins do not survive a
+    # restart and several processes would not share them), with a warning.
+    session_secret: SecretStr | None = None
+    secure_cookies: bool = False  # set true behind HTTPS
 
     @model_validator(mode="after")
     def _require_channel_outside_emulator(self) -> Settings:

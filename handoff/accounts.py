@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
@@ -47,3 +49,28 @@ def authenticate(*, session: Session, username: str, password: str) -> Counsello
     if _hasher.check_needs_rehash(account.password_hash):
         account.password_hash = _hasher.hash(password)  # parameters were raised since
     return account
+
+
+DEMO_USERNAME = "demo"
+
+
+def reset_demo_account(database_url: str) -> tuple[str, str]:
+    """The demo's supervisor account with a fresh random password (printed by `tsunagu demo`;
+    each run gets a new one, so a copied demo database is not an open door)."""
+    from bot.db import make_engine, make_session_factory, transaction
+
+    password = secrets.token_urlsafe(12)
+    engine = make_engine(database_url)
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            account = session.scalars(
+                select(Counsellor).where(Counsellor.username == DEMO_USERNAME)).first()
+            if account is None:
+                add_counsellor(session=session, username=DEMO_USERNAME, display_name="デモ相談員",
+                               password=password, role=Role.SUPERVISOR)
+            else:
+                account.password_hash = _hasher.hash(password)
+                account.active = True
+    finally:
+        engine.dispose()
+    return DEMO_USERNAME, password

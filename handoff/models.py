@@ -80,6 +80,8 @@ class Case(Base):
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
     claimed_by: Mapped[int | None] = mapped_column(ForeignKey("counsellors.id"))
     claimed_at: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    outcome_detail: Mapped[str | None] = mapped_column(String(200))  # where it was referred
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     closed_at: Mapped[datetime | None]
 
@@ -96,3 +98,26 @@ class CaseMessage(Base):
     sender: Mapped[str] = mapped_column(String(16))  # resident | counsellor
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Outcome(StrEnum):
+    """How a consultation ended (the usual end states of screening)."""
+
+    PLAN = "plan"  # 継続支援・プラン
+    INFO = "info"  # 情報提供のみ
+    REFERRED = "referred"  # 他機関へつないだ
+
+
+class AuditEntry(Base):
+    """Who did what to which case, and when: kept for supervisors, never edited."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    counsellor_id: Mapped[int] = mapped_column(ForeignKey("counsellors.id"))
+    action: Mapped[str] = mapped_column(String(32))  # view, claim, reply, close, ...
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    detail: Mapped[str | None] = mapped_column(String(200))  # never message text
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_audit_case", "case_id", "at"),)

@@ -1,0 +1,69 @@
+"""What a counsellor does to a case: reply, close. Services add and flush; the caller commits."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from bot.content import Content
+from bot.conversation import queue_messages
+from bot.flows.line_messages import text
+from bot.models import Conversation, OutboxMessage, utcnow
+from handoff.models import Case, CaseStatus, Counsellor, Outcome
+
+MAX_REPLY = 5000  # LINE's limit for one text message
+
+
+class CaseworkError(ValueError):
+    """The action is not possible on this case now; the message says why (shown to staff)."""
+
+
+def _conversation(session: Session, case: Case) -> Conversation:
+    conversation = session.get(Conversation, case.conversation_id)
+    assert conversation is not None  # a case always belongs to a conversation
+    return conversation
+
+
+def tell_joined(*, session: Session, case: Case, counsellor: Counsellor, content: Content) -> None:
+    """The resident hears that a person has taken the consultation."""
+    conversation = _conversation(session, case)
+    bubbles = [b.replace("{name}", counsellor.display_name)
+               for b in content.messages.counsellor_joined]
+    queue_messages(session, user_id=conversation.line_user_id,
+                   messages=[text(b) for b in bubbles], conversation_id=conversation.id)
+
+
+def reply(*, session: Session, case: Case, counsellor: Counsellor, words: str) -> OutboxMessage:
+    """Send the counsellor's words to the resident (pushed through the outbox; the row, with
+    its delivery status, is the record of the reply)."""
+    if case.status != CaseStatus.CLAIMED or case.claimed_by != counsellor.id:
+        raise CaseworkError("この相談を担当していないため、返信できません。")
+    words = words.strip()
+    if not words:
+        raise CaseworkError("返信が空です。")
+    if len(words.encode("utf-16-le")) // 2 > MAX_REPLY:
+        raise CaseworkError(f"返信は{MAX_REPLY}文字までです。")
+    conversation = _conversation(session, case)
+    [row] = queue_messages(session, user_id=conversation.line_user_id, messages=[text(words)],
+                           conversation_id=conversation.id, counsellor_id=counsellor.id)
+    case.updated_at = utcnow()
+    return row
+
+
+def close(*, session: Session, case: Case, counsellor: Counsellor, outcome: Outcome,
+          detail: str, content: Content) -> None:
+    """Close with an outcome; the resident is told and the bot takes the conversation back."""
+    if case.status != CaseStatus.CLAIMED or case.claimed_by != counsellor.id:
+        raise CaseworkError("この相談を担当していないため、終了できません。")
+    if outcome == Outcome.REFERRED and not detail.strip():
+        raise CaseworkError("つないだ先を入力してください。")
+    case.status = CaseStatus.CLOSED
+    case.outcome = outcome
+    case.outcome_detail = detail.strip()[:200] or None
+    case.closed_at = utcnow()
+    conversation = _conversation(session, case)
+    # Back to the flow's start: a safe point, where the newest flow version applies.
+    conversation.state = content.flows[conversation.flow_id].flow.start
+    queue_messages(session, user_id=conversation.line_user_id,
+                   messages=[text(b) for b in content.messages.case_closed],
+                   conversation_id=conversation.id)
+    session.flush()

@@ -1,0 +1,268 @@
+"""The counsellor console: login, queue, case page (つなぐシート, talk, reply, close), audit."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import func, select
+from sse_starlette.sse import EventSourceResponse
+from starlette.concurrency import run_in_threadpool
+
+from bot.models import Conversation, InboxEvent, OutboxMessage, utcnow
+from bot.runtime import Runtime
+from handoff import audit, casework, queue
+from handoff.accounts import authenticate
+from handoff.console.security import (
+    SESSION_CSRF,
+    SESSION_USER,
+    CsrfChecked,
+    CurrentCounsellor,
+    LoginLimiter,
+    Supervisor,
+    csrf_token,
+)
+from handoff.models import Case, CaseStatus, Counsellor, Outcome
+from handoff.transcript import transcript
+
+HERE = Path(__file__).resolve().parent
+templates = Jinja2Templates(directory=HERE / "templates")
+router = APIRouter(prefix="/console", include_in_schema=False)
+limiter = LoginLimiter()
+
+PRIORITY_LABEL = {"imminent": "最優先（差し迫った危険）", "high": "高", "normal": "通常"}
+OUTCOME_LABEL = {Outcome.PLAN: "継続支援・プラン", Outcome.INFO: "情報提供のみ",
+                 Outcome.REFERRED: "他機関へつないだ"}
+AREA_LABEL = {"money": "お金・生活費", "work": "仕事", "housing": "住まい", "debt": "借金・家計",
+              "health": "体や心の調子", "family": "家族のこと", "isolation": "孤立",
+              "other": "その他・うまく言えない"}
+URGENT_LABEL = {"food": "今日の食事がない", "shelter": "今夜寝る場所がない",
+                "utilities": "電気・ガス・水道が止まった"}
+
+
+def _runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def _page(request: Request, name: str, **context: Any) -> HTMLResponse:
+    context.setdefault("me", None)
+    return templates.TemplateResponse(request, name, {
+        "csrf": csrf_token(request), "labels": {
+            "priority": PRIORITY_LABEL, "outcome": OUTCOME_LABEL, "area": AREA_LABEL,
+            "urgent": URGENT_LABEL}, **context})
+
+
+def _waited(since: datetime) -> int:
+    return max(0, int((utcnow() - since).total_seconds() // 60))
+
+
+# ---------------------------------------------------------------------- login
+
+
+@router.get("/login")
+def login_page(request: Request) -> HTMLResponse:
+    return _page(request, "login.html", error=None)
+
+
+@router.post("/login", dependencies=[CsrfChecked])
+def login(request: Request, username: Annotated[str, Form()],
+          password: Annotated[str, Form()]) -> Response:
+    key = f"{username}|{request.client.host if request.client else ''}"
+    if limiter.blocked(key):
+        return _page(request, "login.html",
+                     error="試行が多すぎます。しばらくしてからお試しください。")
+    with _runtime(request).sessions() as session, session.begin():
+        account = authenticate(session=session, username=username, password=password)
+        account_id = account.id if account else None
+    if account_id is None:
+        limiter.failed(key)
+        return _page(request, "login.html", error="ユーザー名かパスワードが違います。")
+    limiter.succeeded(key)
+    request.session.clear()  # a new session on login: no fixation
+    request.session[SESSION_USER] = account_id
+    request.session[SESSION_CSRF] = None
+    return RedirectResponse("/console/", status_code=303)
+
+
+@router.post("/logout", dependencies=[CsrfChecked])
+def logout(request: Request) -> Response:
+    request.session.clear()
+    return RedirectResponse("/console/login", status_code=303)
+
+
+# ---------------------------------------------------------------------- queue
+
+
+def _queue_rows(request: Request, me: Counsellor) -> dict[str, Any]:
+    with _runtime(request).sessions() as session:
+        teams = [me.team_id] if me.team_id else None
+        open_cases = queue.waiting(session=session, team_ids=teams)
+        mine = list(session.scalars(select(Case).where(
+            Case.status == CaseStatus.CLAIMED, Case.claimed_by == me.id)))
+        return {"waiting": [(c, _waited(c.opened_at)) for c in open_cases],
+                "mine": [(c, _waited(c.opened_at)) for c in mine]}
+
+
+@router.get("/")
+def queue_page(request: Request, me: CurrentCounsellor) -> HTMLResponse:
+    return _page(request, "queue.html", me=me, **_queue_rows(request, me))
+
+
+@router.get("/fragments/queue")
+def queue_fragment(request: Request, me: CurrentCounsellor) -> HTMLResponse:
+    return _page(request, "_queue_table.html", me=me, **_queue_rows(request, me))
+
+
+def _fingerprint(request: Request, case_id: int | None) -> str:
+    """Changes whenever something the open page shows has changed (any process wrote it)."""
+    with _runtime(request).sessions() as session:
+        cases = session.execute(select(func.count(Case.id), func.max(Case.updated_at))).one()
+        parts: list[Any] = list(cases)
+        if case_id is not None:
+            conv = session.get(Case, case_id)
+            user = session.scalar(select(Conversation.line_user_id).where(
+                Conversation.id == conv.conversation_id)) if conv else None
+            parts += list(session.execute(select(
+                func.count(InboxEvent.id)).where(InboxEvent.line_user_id == user)).one())
+            parts += list(session.execute(select(
+                func.count(OutboxMessage.id), func.max(OutboxMessage.status),
+                func.max(OutboxMessage.sent_at)).where(
+                OutboxMessage.line_user_id == user)).one())
+        return json.dumps(parts, default=str)
+
+
+@router.get("/stream")
+async def stream(request: Request, me: CurrentCounsellor,
+                 case: int | None = None) -> EventSourceResponse:
+    """Server-sent 'changed' events; the page then fetches the fragment it shows."""
+
+    async def events() -> AsyncIterator[dict[str, str]]:
+        last = None
+        while not await request.is_disconnected():
+            now = await run_in_threadpool(_fingerprint, request, case)
+            if now != last:
+                if last is not None:
+                    yield {"event": "changed", "data": now}
+                last = now
+            await asyncio.sleep(0.5)
+
+    return EventSourceResponse(events(), ping=15)
+
+
+# ---------------------------------------------------------------------- cases
+
+
+def _load_case(request: Request, case_id: int) -> tuple[Case, str]:
+    with _runtime(request).sessions() as session:
+        found = session.get(Case, case_id)
+        if found is None:
+            raise HTTPException(status_code=404)
+        user = session.scalar(select(Conversation.line_user_id).where(
+            Conversation.id == found.conversation_id))
+        session.expunge(found)
+        return found, str(user)
+
+
+def _case_context(request: Request, case_id: int, me: Counsellor) -> dict[str, Any]:
+    found, user = _load_case(request, case_id)
+    with _runtime(request).sessions() as session:
+        lines = transcript(session=session, case=found, user_id=user)
+        holder = session.get(Counsellor, found.claimed_by) if found.claimed_by else None
+        holder_name = holder.display_name if holder else None
+    places = _runtime(request).content.places
+    team = next((t for t in places.teams if t.id == found.team_id), None)
+    town = next((m.name for m in places.municipalities if m.id == found.municipality), None)
+    return {"case": found, "lines": lines, "holder": holder_name, "me": me,
+            "team": team.name if team else found.team_id, "town": town,
+            "programmes": [places.programmes.get(p, p) for p in found.programmes],
+            "mine": found.claimed_by == me.id and found.status == CaseStatus.CLAIMED,
+            "waited": _waited(found.opened_at)}
+
+
+@router.get("/cases/{case_id}")
+def case_page(request: Request, case_id: int, me: CurrentCounsellor,
+              notice: str | None = None) -> HTMLResponse:
+    context = _case_context(request, case_id, me)
+    with _runtime(request).sessions() as session, session.begin():
+        audit.record(session=session, counsellor=me, action="view", case_id=case_id)
+    return _page(request, "case.html", notice=notice, **context)
+
+
+@router.get("/cases/{case_id}/fragments/transcript")
+def transcript_fragment(request: Request, case_id: int, me: CurrentCounsellor) -> HTMLResponse:
+    return _page(request, "_transcript.html", **_case_context(request, case_id, me))
+
+
+@router.post("/cases/{case_id}/claim", dependencies=[CsrfChecked])
+def claim_case(request: Request, case_id: int, me: CurrentCounsellor) -> Response:
+    runtime = _runtime(request)
+    with runtime.sessions() as session, session.begin():
+        result = queue.claim(session=session, case_id=case_id, counsellor=me)
+        if result.won:
+            found = session.get(Case, case_id)
+            assert found is not None
+            casework.tell_joined(session=session, case=found, counsellor=me,
+                                 content=runtime.content)
+            audit.record(session=session, counsellor=me, action="claim", case_id=case_id)
+    if not result.won:
+        return RedirectResponse(
+            f"/console/cases/{case_id}?notice=claimed_by:{result.holder or ''}", status_code=303)
+    runtime.wake_outbox()
+    return RedirectResponse(f"/console/cases/{case_id}", status_code=303)
+
+
+@router.post("/cases/{case_id}/reply", dependencies=[CsrfChecked])
+def reply(request: Request, case_id: int, me: CurrentCounsellor,
+          words: Annotated[str, Form()]) -> Response:
+    runtime = _runtime(request)
+    try:
+        with runtime.sessions() as session, session.begin():
+            found = session.get(Case, case_id)
+            if found is None:
+                return Response(status_code=404)
+            row = casework.reply(session=session, case=found, counsellor=me, words=words)
+            session.flush()
+            audit.record(session=session, counsellor=me, action="reply", case_id=case_id,
+                         detail=f"outbox {row.id}")
+    except casework.CaseworkError as e:
+        return RedirectResponse(f"/console/cases/{case_id}?notice=error:{e}", status_code=303)
+    runtime.wake_outbox()
+    return RedirectResponse(f"/console/cases/{case_id}", status_code=303)
+
+
+@router.post("/cases/{case_id}/close", dependencies=[CsrfChecked])
+def close_case(request: Request, case_id: int, me: CurrentCounsellor,
+               outcome: Annotated[Outcome, Form()],
+               detail: Annotated[str, Form()] = "") -> Response:
+    runtime = _runtime(request)
+    try:
+        with runtime.sessions() as session, session.begin():
+            found = session.get(Case, case_id)
+            if found is None:
+                return Response(status_code=404)
+            casework.close(session=session, case=found, counsellor=me, outcome=outcome,
+                           detail=detail, content=runtime.content)
+            audit.record(session=session, counsellor=me, action="close", case_id=case_id,
+                         detail=str(outcome))
+    except casework.CaseworkError as e:
+        return RedirectResponse(f"/console/cases/{case_id}?notice=error:{e}", status_code=303)
+    runtime.wake_outbox()
+    return RedirectResponse("/console/", status_code=303)
+
+
+# ---------------------------------------------------------------------- audit
+
+
+@router.get("/audit")
+def audit_page(request: Request, me: Supervisor) -> HTMLResponse:
+    with _runtime(request).sessions() as session:
+        entries = audit.recent(session=session)
+    return _page(request, "audit.html", me=me, entries=entries)

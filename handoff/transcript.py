@@ -1,0 +1,61 @@
+"""A case's conversation in order: the resident's words, the bot's, the counsellors'."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.models import InboxEvent, OutboxMessage, RiskAssessmentRecord
+from handoff.models import Case, Counsellor
+
+NON_TEXT = {"sticker": "（スタンプ）", "image": "（画像）", "video": "（動画）",
+            "audio": "（音声）", "location": "（位置情報）", "file": "（ファイル）"}
+
+
+@dataclass(frozen=True)
+class Line:
+    at: datetime
+    sender: str  # resident | bot | counsellor
+    text: str
+    author: str = ""  # the counsellor's name, for their lines
+    status: str = ""  # delivery status of bot and counsellor lines
+    risk_level: str = "none"
+    risk_hits: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _visible(message: dict[str, Any]) -> str:
+    if message.get("type") == "text":
+        return str(message.get("text") or "")
+    return str(message.get("altText") or f"（{message.get('type')}）")
+
+
+def transcript(*, session: Session, case: Case, user_id: str) -> list[Line]:
+    lines: list[Line] = []
+    risks = {r.inbox_event_id: r for r in session.scalars(
+        select(RiskAssessmentRecord).where(
+            RiskAssessmentRecord.conversation_id == case.conversation_id))}
+    for event in session.scalars(select(InboxEvent).where(
+            InboxEvent.line_user_id == user_id, InboxEvent.event_type == "message")):
+        message = event.payload.get("message") or {}
+        kind = message.get("type")
+        words = str(message.get("text") or "") if kind == "text" else NON_TEXT.get(
+            str(kind), f"（{kind}）")
+        risk = risks.get(event.id)
+        lines.append(Line(event.received_at, "resident", words,
+                          risk_level=risk.level if risk else "none",
+                          risk_hits=[h for h in (risk.hits if risk else [])
+                                     if h.get("effective") != "none"]))
+    names = {cid: name for cid, name in session.execute(
+        select(Counsellor.id, Counsellor.display_name))}
+    for row in session.scalars(select(OutboxMessage).where(
+            OutboxMessage.line_user_id == user_id)):
+        sender = "counsellor" if row.counsellor_id else "bot"
+        for message in row.messages:
+            lines.append(Line(row.created_at, sender, _visible(message),
+                              author=names.get(row.counsellor_id or 0, ""),
+                              status=str(row.status)))
+    return sorted(lines, key=lambda line: line.at)

@@ -1,0 +1,166 @@
+"""The console over HTTP: login everywhere, CSRF, rate limit, pseudonyms, claims, replies, audit."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from handoff.accounts import add_counsellor
+from handoff.console.views import limiter
+from handoff.console.views import router as console_router
+from handoff.models import AuditEntry, Case, CaseStatus, Role
+from tests.live import LiveApp, Resident, texts, wait_for
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def live(database_url: str) -> Iterator[LiveApp]:
+    app = LiveApp(database_url).start()
+    with app.session() as s, s.begin():
+        add_counsellor(session=s, username="sato", display_name="佐藤", password=PASSWORD)
+        add_counsellor(session=s, username="suzuki", display_name="鈴木", password=PASSWORD)
+        add_counsellor(session=s, username="boss", display_name="主任", password=PASSWORD,
+                       role=Role.SUPERVISOR)
+    limiter._failures.clear()
+    yield app
+    app.stop()
+
+
+def browser(live: LiveApp) -> httpx.Client:
+    return httpx.Client(base_url=live.url, timeout=10, trust_env=False, follow_redirects=False)
+
+
+def csrf_of(client: httpx.Client, path: str) -> str:
+    page = client.get(path)
+    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert found, page.text[:300]
+    return found.group(1)
+
+
+def logged_in(live: LiveApp, username: str) -> httpx.Client:
+    client = browser(live)
+    token = csrf_of(client, "/console/login")
+    done = client.post("/console/login", data={"username": username, "password": PASSWORD,
+                                               "csrf": token})
+    assert done.status_code == 303 and done.headers["location"] == "/console/"
+    return client
+
+
+def case_from_resident(live: LiveApp) -> tuple[Resident, int]:
+    r = Resident(live)
+    r.send(r.follow())
+    r.wait_messages(4)
+    r.say("人と話したい")
+    r.say("同意する")
+    r.say("共有しない")
+    with live.session() as s:
+        return r, s.scalars(select(Case.id)).one()
+
+
+def test_every_console_page_requires_login(live: LiveApp) -> None:
+    routes = [r for r in console_router.routes if r.path != "/console/login"]  # type: ignore[attr-defined]
+    assert len(routes) >= 9
+    client = browser(live)
+    for route in routes:
+        path = route.path.replace("{case_id}", "1")
+        for method in route.methods or {"GET"}:
+            answer = client.request(method, path)
+            if method == "POST":  # no session, no CSRF token: refused before anything runs
+                assert answer.status_code in (303, 403), (method, path, answer.status_code)
+            else:
+                assert answer.status_code == 303, (method, path)
+                assert answer.headers["location"] == "/console/login"
+
+
+def test_login_and_security_headers(live: LiveApp) -> None:
+    client = logged_in(live, "sato")
+    page = client.get("/console/")
+    assert page.status_code == 200 and "受付一覧" in page.text and "佐藤" in page.text
+    assert page.headers["x-frame-options"] == "DENY"
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    [cookie] = [c for c in client.cookies.jar if c.name == "tsunagu_console"]
+    assert cookie.has_nonstandard_attr("httponly") and cookie.path == "/console"
+    assert cookie.get_nonstandard_attr("samesite") == "strict"
+
+
+def test_forms_without_the_csrf_token_are_refused(live: LiveApp) -> None:
+    _, case_id = case_from_resident(live)
+    client = logged_in(live, "sato")
+    assert client.post(f"/console/cases/{case_id}/claim").status_code == 403
+    assert client.post(f"/console/cases/{case_id}/claim",
+                       data={"csrf": "forged"}).status_code == 403
+    with live.session() as s:
+        assert s.get(Case, case_id).status == CaseStatus.OPEN  # type: ignore[union-attr]
+    no_token_login = browser(live).post("/console/login",
+                                        data={"username": "sato", "password": PASSWORD})
+    assert no_token_login.status_code == 403
+
+
+def test_logins_are_rate_limited(live: LiveApp) -> None:
+    client = browser(live)
+    for _ in range(5):
+        token = csrf_of(client, "/console/login")
+        wrong = client.post("/console/login", data={"username": "sato", "password": "nope",
+                                                    "csrf": token})
+        assert wrong.status_code == 200 and "違います" in wrong.text
+    token = csrf_of(client, "/console/login")
+    right = client.post("/console/login", data={"username": "sato", "password": PASSWORD,
+                                                "csrf": token})
+    assert right.status_code == 200 and "試行が多すぎます" in right.text
+
+
+def test_counsellors_see_a_pseudonym_never_the_line_id(live: LiveApp) -> None:
+    r, case_id = case_from_resident(live)
+    client = logged_in(live, "sato")
+    for path in ["/console/", f"/console/cases/{case_id}", "/console/fragments/queue",
+                 f"/console/cases/{case_id}/fragments/transcript"]:
+        page = client.get(path)
+        assert page.status_code == 200
+        assert r.user_id not in page.text
+    assert "相談者 " in client.get("/console/").text
+
+
+def test_claim_reply_close_reach_the_resident_and_are_audited(live: LiveApp) -> None:
+    r, case_id = case_from_resident(live)
+    sato, suzuki = logged_in(live, "sato"), logged_in(live, "suzuki")
+    claim = sato.post(f"/console/cases/{case_id}/claim",
+                      data={"csrf": csrf_of(sato, f"/console/cases/{case_id}")})
+    assert claim.status_code == 303
+    wait_for(lambda: "相談員の佐藤です" in texts(r.bot_messages()))
+    lost = suzuki.post(f"/console/cases/{case_id}/claim",
+                       data={"csrf": csrf_of(suzuki, f"/console/cases/{case_id}")},
+                       follow_redirects=True)
+    assert "佐藤が担当しています" in lost.text
+
+    token = csrf_of(sato, f"/console/cases/{case_id}")
+    sato.post(f"/console/cases/{case_id}/reply", data={"csrf": token,
+                                                       "words": "お話を聞かせてください。"})
+    wait_for(lambda: "お話を聞かせてください。" in texts(r.bot_messages()))
+    forbidden = suzuki.post(f"/console/cases/{case_id}/reply",
+                            data={"csrf": csrf_of(suzuki, f"/console/cases/{case_id}"),
+                                  "words": "横から"}, follow_redirects=True)
+    assert "担当していない" in forbidden.text
+    page = sato.get(f"/console/cases/{case_id}").text
+    assert "お話を聞かせてください。" in page and "送信済み" in page
+
+    sato.post(f"/console/cases/{case_id}/close",
+              data={"csrf": token, "outcome": "referred", "detail": "法テラス"})
+    wait_for(lambda: "いったん終わりにします" in texts(r.bot_messages()))
+    with live.session() as s:
+        closed = s.get(Case, case_id)
+        assert closed is not None and closed.status == CaseStatus.CLOSED
+        assert closed.outcome == "referred" and closed.outcome_detail == "法テラス"
+        actions = [a.action for a in s.scalars(select(AuditEntry).where(
+            AuditEntry.case_id == case_id).order_by(AuditEntry.id))]
+    assert actions.count("view") >= 3 and "claim" in actions and "reply" in actions
+    assert actions[-1] == "close"
+
+    assert sato.get("/console/audit").status_code == 403  # supervisors only
+    boss = logged_in(live, "boss")
+    log = boss.get("/console/audit")
+    assert log.status_code == 200 and "close" in log.text and "佐藤" in log.text
