@@ -40,11 +40,22 @@ limiter = LoginLimiter()
 PRIORITY_LABEL = {"imminent": "最優先（差し迫った危険）", "high": "高", "normal": "通常"}
 OUTCOME_LABEL = {Outcome.PLAN: "継続支援・プラン", Outcome.INFO: "情報提供のみ",
                  Outcome.REFERRED: "他機関へつないだ"}
-AREA_LABEL = {"money": "お金・生活費", "work": "仕事", "housing": "住まい", "debt": "借金・家計",
-              "health": "体や心の調子", "family": "家族のこと", "isolation": "孤立",
-              "other": "その他・うまく言えない"}
-URGENT_LABEL = {"food": "今日の食事がない", "shelter": "今夜寝る場所がない",
-                "utilities": "電気・ガス・水道が止まった"}
+RISK_LABEL = {"imminent": "差し迫った危険", "high": "高い", "concern": "気がかり", "none": "なし"}
+
+
+def answer_labels(runtime: Runtime) -> dict[str, dict[str, str]]:
+    """answer key -> value -> the label the resident tapped, read from the flow itself."""
+    labels: dict[str, dict[str, str]] = {}
+    for loaded in runtime.content.flows.values():
+        for state in loaded.flow.states.values():
+            ask = state.ask
+            if ask is not None and ask.record:
+                for choice in ask.choices:
+                    labels.setdefault(ask.record, {})[choice.value] = choice.label
+    places = runtime.content.places
+    labels["municipality"] = {m.id: m.name for m in places.municipalities}
+    labels["risk_category"] = {c.category: c.label for c in runtime.content.lexicon.categories}
+    return labels
 
 
 def _runtime(request: Request) -> Runtime:
@@ -56,8 +67,8 @@ def _page(request: Request, name: str, **context: Any) -> HTMLResponse:
     context.setdefault("me", None)
     return templates.TemplateResponse(request, name, {
         "csrf": csrf_token(request), "labels": {
-            "priority": PRIORITY_LABEL, "outcome": OUTCOME_LABEL, "area": AREA_LABEL,
-            "urgent": URGENT_LABEL}, **context})
+            "priority": PRIORITY_LABEL, "outcome": OUTCOME_LABEL, "risk": RISK_LABEL},
+        "answer": answer_labels(_runtime(request)), **context})
 
 
 def _waited(since: datetime) -> int:

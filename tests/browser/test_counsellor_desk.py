@@ -1,0 +1,86 @@
+"""A counsellor and a resident, each in their own browser: the queue is live, replies reach LINE."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import select
+
+from handoff.accounts import add_counsellor
+from handoff.models import Case
+from tests.live import LiveApp
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-results"
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[LiveApp]:
+    app = LiveApp(f"sqlite:///{tmp_path}/console.db").start()
+    with app.session() as s, s.begin():
+        add_counsellor(session=s, username="sato", display_name="佐藤", password=PASSWORD,
+                       team_id=None)
+    yield app
+    app.stop()
+
+
+def tap(page: Page, label: str) -> None:
+    page.locator("#quick").get_by_text(label, exact=True).click()
+
+
+def test_a_counsellor_takes_a_resident_live(live: LiveApp, browser: Browser) -> None:
+    counsellor = browser.new_context(viewport={"width": 1280, "height": 860}, locale="ja-JP")
+    desk = counsellor.new_page()
+    desk.goto(f"{live.url}/console/")
+    expect(desk).to_have_url(f"{live.url}/console/login")
+    desk.fill("input[name=username]", "sato")
+    desk.fill("input[name=password]", PASSWORD)
+    desk.click("button[type=submit]")
+    expect(desk.locator("h1")).to_have_text("受付一覧")
+    expect(desk.locator("#live")).to_contain_text("待っている相談はありません")
+
+    phone_context = browser.new_context(viewport={"width": 390, "height": 844}, locale="ja-JP")
+    phone = phone_context.new_page()
+    phone.goto(f"{live.url}/emulator/")
+    expect(phone.locator("#log")).to_contain_text("はじめてもよいですか", timeout=10_000)
+    tap(phone, "人と話したい")
+    expect(phone.locator("#log .row.bot").last).to_contain_text("同意いただけますか",
+                                                                timeout=10_000)
+    tap(phone, "同意する")
+    expect(phone.locator("#log .row.bot").last).to_contain_text("共有に", timeout=10_000)
+    tap(phone, "共有しない")
+    expect(phone.locator("#log")).to_contain_text("おつなぎしました", timeout=10_000)
+
+    # The queue page was not reloaded: the new case arrives over SSE.
+    row = desk.locator("#waiting tbody tr").first
+    expect(row).to_contain_text("相談者", timeout=10_000)
+    SCREENSHOTS.mkdir(exist_ok=True)
+    desk.screenshot(path=str(SCREENSHOTS / "console-queue.png"))
+    row.locator("a").click()
+    desk.click("#claim")
+    expect(phone.locator("#log .row.bot").last).to_contain_text("相談員の佐藤です",
+                                                                timeout=10_000)
+
+    phone.fill("#text", "家賃が払えなくて、眠れません")
+    phone.click("#send")
+    expect(desk.locator("#live")).to_contain_text("家賃が払えなくて", timeout=10_000)
+    desk.fill("#words", "教えてくださってありがとうございます。いっしょに考えましょう。")
+    desk.click("#send")
+    expect(phone.locator("#log .row.bot").last).to_contain_text("いっしょに考えましょう",
+                                                                timeout=10_000)
+    expect(desk.locator("#live")).to_contain_text("送信済み", timeout=10_000)
+    desk.screenshot(path=str(SCREENSHOTS / "console-case.png"), full_page=True)
+
+    desk.select_option("#outcome", "referred")
+    desk.fill("#detail", "法テラス")
+    desk.click("#close")
+    expect(desk.locator("h1")).to_have_text("受付一覧")
+    expect(phone.locator("#log")).to_contain_text("いったん終わりにします", timeout=10_000)
+    with live.session() as s:
+        case = s.scalars(select(Case)).one()
+    assert case.status == "closed" and case.outcome == "referred"
+    counsellor.close()
+    phone_context.close()
