@@ -8,7 +8,7 @@ from bot.content import Content
 from bot.conversation import queue_messages
 from bot.flows.line_messages import text
 from bot.models import Conversation, OutboxMessage, utcnow
-from handoff.models import Case, CaseStatus, Counsellor, Outcome
+from handoff.models import Case, CaseNote, CaseStatus, Counsellor, Outcome, Role
 
 MAX_REPLY = 5000  # LINE's limit for one text message
 
@@ -67,3 +67,44 @@ def close(*, session: Session, case: Case, counsellor: Counsellor, outcome: Outc
                    messages=[text(b) for b in content.messages.case_closed],
                    conversation_id=conversation.id)
     session.flush()
+
+
+def _may_act(case: Case, counsellor: Counsellor) -> bool:
+    supervising = counsellor.role in (Role.SUPERVISOR, Role.ADMIN)
+    return supervising or (case.status == CaseStatus.CLAIMED and case.claimed_by == counsellor.id)
+
+
+def add_note(*, session: Session, case: Case, counsellor: Counsellor, words: str) -> CaseNote:
+    words = words.strip()
+    if not words:
+        raise CaseworkError("メモが空です。")
+    note = CaseNote(case_id=case.id, counsellor_id=counsellor.id, text=words[:5000])
+    session.add(note)
+    session.flush()
+    return note
+
+
+def transfer(*, session: Session, case: Case, counsellor: Counsellor, content: Content,
+             to_counsellor: Counsellor | None = None, to_team: str | None = None) -> str:
+    """Hand the case to a colleague (who then has it) or to a team's queue. Returns a
+    text-free description for the audit log."""
+    if case.status == CaseStatus.CLOSED or not _may_act(case, counsellor):
+        raise CaseworkError("この相談を担当していないため、引き継げません。")
+    if to_counsellor is not None:
+        if not to_counsellor.active:
+            raise CaseworkError("引き継ぎ先のアカウントは使われていません。")
+        case.status, case.claimed_by, case.claimed_at = CaseStatus.CLAIMED, to_counsellor.id, \
+            utcnow()
+        if to_counsellor.team_id:
+            case.team_id = to_counsellor.team_id
+        tell_joined(session=session, case=case, counsellor=to_counsellor, content=content)
+        detail = f"to counsellor {to_counsellor.id}"
+    elif to_team and any(t.id == to_team for t in content.places.teams):
+        case.status, case.claimed_by, case.claimed_at = CaseStatus.OPEN, None, None
+        case.team_id = to_team
+        detail = f"to team {to_team}"
+    else:
+        raise CaseworkError("引き継ぎ先を選んでください。")
+    case.updated_at = utcnow()
+    session.flush()
+    return detail

@@ -121,3 +121,15 @@ class AuditEntry(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (Index("ix_audit_case", "case_id", "at"),)
+
+
+class CaseNote(Base):
+    """A counsellor's private note on a case: staff only, never sent to the resident."""
+
+    __tablename__ = "case_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    counsellor_id: Mapped[int] = mapped_column(ForeignKey("counsellors.id"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

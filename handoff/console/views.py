@@ -29,7 +29,7 @@ from handoff.console.security import (
     Supervisor,
     csrf_token,
 )
-from handoff.models import Case, CaseStatus, Counsellor, Outcome
+from handoff.models import Case, CaseNote, CaseStatus, Counsellor, Outcome
 from handoff.transcript import transcript
 
 HERE = Path(__file__).resolve().parent
@@ -188,10 +188,20 @@ def _case_context(request: Request, case_id: int, me: Counsellor) -> dict[str, A
         lines = transcript(session=session, case=found, user_id=user)
         holder = session.get(Counsellor, found.claimed_by) if found.claimed_by else None
         holder_name = holder.display_name if holder else None
+        notes = list(session.execute(
+            select(CaseNote, Counsellor.display_name)
+            .join(Counsellor, Counsellor.id == CaseNote.counsellor_id)
+            .where(CaseNote.case_id == case_id).order_by(CaseNote.id)))
+        colleagues = list(session.scalars(select(Counsellor).where(
+            Counsellor.active, Counsellor.id != me.id).order_by(Counsellor.display_name)))
     places = _runtime(request).content.places
     team = next((t for t in places.teams if t.id == found.team_id), None)
     town = next((m.name for m in places.municipalities if m.id == found.municipality), None)
-    return {"case": found, "lines": lines, "holder": holder_name, "me": me,
+    supervising = me.role in ("supervisor", "admin")
+    return {"case": found, "lines": lines, "holder": holder_name, "me": me, "notes": notes,
+            "colleagues": colleagues, "teams": places.teams,
+            "may_transfer": found.status != CaseStatus.CLOSED and (
+                supervising or found.claimed_by == me.id),
             "team": team.name if team else found.team_id, "town": town,
             "programmes": [places.programmes.get(p, p) for p in found.programmes],
             "mine": found.claimed_by == me.id and found.status == CaseStatus.CLAIMED,
@@ -263,6 +273,46 @@ def close_case(request: Request, case_id: int, me: CurrentCounsellor,
                            detail=detail, content=runtime.content)
             audit.record(session=session, counsellor=me, action="close", case_id=case_id,
                          detail=str(outcome))
+    except casework.CaseworkError as e:
+        return RedirectResponse(f"/console/cases/{case_id}?notice=error:{e}", status_code=303)
+    runtime.wake_outbox()
+    return RedirectResponse("/console/", status_code=303)
+
+
+@router.post("/cases/{case_id}/notes", dependencies=[CsrfChecked])
+def add_note(request: Request, case_id: int, me: CurrentCounsellor,
+             words: Annotated[str, Form()]) -> Response:
+    try:
+        with _runtime(request).sessions() as session, session.begin():
+            found = session.get(Case, case_id)
+            if found is None:
+                return Response(status_code=404)
+            note = casework.add_note(session=session, case=found, counsellor=me, words=words)
+            audit.record(session=session, counsellor=me, action="note", case_id=case_id,
+                         detail=f"note {note.id}")
+    except casework.CaseworkError as e:
+        return RedirectResponse(f"/console/cases/{case_id}?notice=error:{e}", status_code=303)
+    return RedirectResponse(f"/console/cases/{case_id}", status_code=303)
+
+
+@router.post("/cases/{case_id}/transfer", dependencies=[CsrfChecked])
+def transfer(request: Request, case_id: int, me: CurrentCounsellor,
+             to: Annotated[str, Form()]) -> Response:
+    """`to` is `counsellor:<id>` or `team:<id>`."""
+    runtime = _runtime(request)
+    kind, _, target = to.partition(":")
+    try:
+        with runtime.sessions() as session, session.begin():
+            found = session.get(Case, case_id)
+            if found is None:
+                return Response(status_code=404)
+            colleague = session.get(Counsellor, int(target)) \
+                if kind == "counsellor" and target.isdigit() else None
+            detail = casework.transfer(
+                session=session, case=found, counsellor=me, content=runtime.content,
+                to_counsellor=colleague, to_team=target if kind == "team" else None)
+            audit.record(session=session, counsellor=me, action="transfer", case_id=case_id,
+                         detail=detail)
     except casework.CaseworkError as e:
         return RedirectResponse(f"/console/cases/{case_id}?notice=error:{e}", status_code=303)
     runtime.wake_outbox()

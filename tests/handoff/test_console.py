@@ -12,7 +12,7 @@ from sqlalchemy import select
 from handoff.accounts import add_counsellor
 from handoff.console.views import limiter
 from handoff.console.views import router as console_router
-from handoff.models import AuditEntry, Case, CaseStatus, Role
+from handoff.models import AuditEntry, Case, CaseStatus, Counsellor, Role
 from tests.live import LiveApp, Resident, texts, wait_for
 
 PASSWORD = "correct horse battery staple"
@@ -164,3 +164,38 @@ def test_claim_reply_close_reach_the_resident_and_are_audited(live: LiveApp) -> 
     boss = logged_in(live, "boss")
     log = boss.get("/console/audit")
     assert log.status_code == 200 and "close" in log.text and "佐藤" in log.text
+
+
+def test_notes_stay_private_and_transfers_move_the_case(live: LiveApp) -> None:
+    r, case_id = case_from_resident(live)
+    sato = logged_in(live, "sato")
+    token = csrf_of(sato, f"/console/cases/{case_id}")
+    sato.post(f"/console/cases/{case_id}/claim", data={"csrf": token})
+    sato.post(f"/console/cases/{case_id}/notes",
+              data={"csrf": token, "words": "家賃の滞納3か月。次回は住居確保給付金の説明"})
+    assert "住居確保給付金の説明" in sato.get(f"/console/cases/{case_id}").text
+    assert "住居確保給付金の説明" not in texts(r.bot_messages())
+
+    suzuki = logged_in(live, "suzuki")
+    refused = suzuki.post(f"/console/cases/{case_id}/transfer",
+                          data={"csrf": csrf_of(suzuki, f"/console/cases/{case_id}"),
+                                "to": "team:pref"}, follow_redirects=True)
+    assert "引き継げません" in refused.text
+
+    with live.session() as s:
+        suzuki_id = s.scalars(select(Counsellor.id).where(Counsellor.username == "suzuki")).one()
+    sato.post(f"/console/cases/{case_id}/transfer",
+              data={"csrf": token, "to": f"counsellor:{suzuki_id}"})
+    wait_for(lambda: "相談員の鈴木です" in texts(r.bot_messages()))
+    with live.session() as s:
+        moved = s.get(Case, case_id)
+        assert moved is not None and moved.claimed_by == suzuki_id
+    token = csrf_of(suzuki, f"/console/cases/{case_id}")
+    suzuki.post(f"/console/cases/{case_id}/transfer", data={"csrf": token, "to": "team:pref"})
+    with live.session() as s:
+        queued = s.get(Case, case_id)
+        assert queued is not None and queued.status == CaseStatus.OPEN
+        assert queued.team_id == "pref" and queued.claimed_by is None
+        actions = [a.action for a in s.scalars(select(AuditEntry).where(
+            AuditEntry.case_id == case_id))]
+    assert actions.count("transfer") == 2 and "note" in actions
