@@ -35,9 +35,10 @@ class Messages(BaseModel):
     risk_high: Bubbles
     counsellor_joined: Bubbles
     case_closed: Bubbles
+    returned_to_bot: Bubbles
 
     @field_validator("group_notice", "trouble", "risk_imminent", "risk_high",
-                     "counsellor_joined", "case_closed")
+                     "counsellor_joined", "case_closed", "returned_to_bot")
     @classmethod
     def _bubbles(cls, value: Bubbles) -> Bubbles:
         # One reply carries at most 5 messages, and the buttons need a slot.

@@ -63,9 +63,10 @@ def close(*, session: Session, case: Case, counsellor: Counsellor, outcome: Outc
     conversation = _conversation(session, case)
     # Back to the flow's start: a safe point, where the newest flow version applies.
     conversation.state = content.flows[conversation.flow_id].flow.start
+    farewell = content.messages.returned_to_bot if outcome == Outcome.RETURNED \
+        else content.messages.case_closed
     queue_messages(session, user_id=conversation.line_user_id,
-                   messages=[text(b) for b in content.messages.case_closed],
-                   conversation_id=conversation.id)
+                   messages=[text(b) for b in farewell], conversation_id=conversation.id)
     session.flush()
 
 

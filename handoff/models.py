@@ -106,6 +106,7 @@ class Outcome(StrEnum):
     PLAN = "plan"  # 継続支援・プラン
     INFO = "info"  # 情報提供のみ
     REFERRED = "referred"  # 他機関へつないだ
+    RETURNED = "returned"  # ボットに戻した: the resident goes on with the bot, no person yet
 
 
 class AuditEntry(Base):

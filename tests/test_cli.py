@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -50,6 +51,9 @@ def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
     engine.dispose()
 
 
+DEMO_LOGIN: list[str] = []
+
+
 @pytest.fixture
 def demo(tmp_path: Path) -> Iterator[str]:
     port = free_port()
@@ -68,6 +72,10 @@ def demo(tmp_path: Path) -> Iterator[str]:
 
     try:
         wait_for(up, timeout=60, interval=0.3)
+        printed = (tmp_path / "demo.log").read_text()
+        login = re.search(r"ログイン: (\S+) / (\S+)", printed)
+        assert login, printed
+        DEMO_LOGIN[:] = login.groups()
         yield url
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
@@ -153,3 +161,15 @@ def test_the_documented_diagram_is_the_current_flow() -> None:
     documented = (Path(__file__).resolve().parents[1] / "docs" / "intake-flow.mmd").read_text()
     current = mermaid(load_content(DEFAULT_CONTENT_DIR).flows["intake"].flow)
     assert documented == current, "run: tsunagu content diagram > docs/intake-flow.mmd"
+
+
+def test_the_demo_prints_a_counsellor_login_that_works(demo: str) -> None:
+    username, password = DEMO_LOGIN
+    with httpx.Client(base_url=demo, trust_env=False, timeout=10) as http:
+        page = http.get("/console/login")
+        token = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert token
+        done = http.post("/console/login", data={"username": username, "password": password,
+                                                 "csrf": token.group(1)})
+        assert done.status_code == 303
+        assert "受付一覧" in http.get("/console/").text

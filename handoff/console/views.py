@@ -39,7 +39,7 @@ limiter = LoginLimiter()
 
 PRIORITY_LABEL = {"imminent": "最優先（差し迫った危険）", "high": "高", "normal": "通常"}
 OUTCOME_LABEL = {Outcome.PLAN: "継続支援・プラン", Outcome.INFO: "情報提供のみ",
-                 Outcome.REFERRED: "他機関へつないだ"}
+                 Outcome.REFERRED: "他機関へつないだ", Outcome.RETURNED: "ボットに戻した"}
 RISK_LABEL = {"imminent": "差し迫った危険", "high": "高い", "concern": "気がかり", "none": "なし"}
 
 
@@ -113,13 +113,20 @@ def logout(request: Request) -> Response:
 
 
 def _queue_rows(request: Request, me: Counsellor) -> dict[str, Any]:
+    """The queue for the filters in the query (team, municipality); by default one's team."""
+    wanted_team = request.query_params.get("team", me.team_id or "")
+    town = request.query_params.get("municipality") or None
+    places = _runtime(request).content.places
     with _runtime(request).sessions() as session:
-        teams = [me.team_id] if me.team_id else None
-        open_cases = queue.waiting(session=session, team_ids=teams)
+        teams = [wanted_team] if wanted_team else None
+        open_cases = queue.waiting(session=session, team_ids=teams, municipality=town)
         mine = list(session.scalars(select(Case).where(
             Case.status == CaseStatus.CLAIMED, Case.claimed_by == me.id)))
         return {"waiting": [(c, _waited(c.opened_at)) for c in open_cases],
-                "mine": [(c, _waited(c.opened_at)) for c in mine]}
+                "mine": [(c, _waited(c.opened_at)) for c in mine],
+                "teams": places.teams, "towns": places.municipalities,
+                "team": wanted_team, "town": town or "",
+                "query": str(request.url.query)}
 
 
 @router.get("/")

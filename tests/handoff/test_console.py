@@ -199,3 +199,25 @@ def test_notes_stay_private_and_transfers_move_the_case(live: LiveApp) -> None:
         actions = [a.action for a in s.scalars(select(AuditEntry).where(
             AuditEntry.case_id == case_id))]
     assert actions.count("transfer") == 2 and "note" in actions
+
+
+def test_returning_to_the_bot_lets_the_resident_go_on(live: LiveApp) -> None:
+    r, case_id = case_from_resident(live)
+    sato = logged_in(live, "sato")
+    token = csrf_of(sato, f"/console/cases/{case_id}")
+    sato.post(f"/console/cases/{case_id}/claim", data={"csrf": token})
+    sato.post(f"/console/cases/{case_id}/close", data={"csrf": token, "outcome": "returned"})
+    wait_for(lambda: "またボットがご案内します" in texts(r.bot_messages()))
+    # The bot has the conversation again, at the start of the intake.
+    assert "どなたのこと" in texts(r.say("家賃のことです"))
+    with live.session() as s:
+        case = s.get(Case, case_id)
+        assert case is not None and case.outcome == "returned"
+
+
+def test_the_queue_filters_by_team_and_municipality(live: LiveApp) -> None:
+    case_from_resident(live)  # no municipality answered: the prefecture's team
+    sato = logged_in(live, "sato")
+    assert "相談者 " in sato.get("/console/?team=pref").text
+    assert "待っている相談はありません" in sato.get("/console/?team=midori").text
+    assert "待っている相談はありません" in sato.get("/console/?municipality=aoba").text
