@@ -7,19 +7,22 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from fastapi import FastAPI
 from linebot.v3 import WebhookParser
 
 from bot import webhook
 from bot.content import load_content
 from bot.conversation import FlowLibrary
-from bot.db import make_engine, make_session_factory
+from bot.db import make_engine, make_session_factory, transaction
 from bot.line_client import LineClient
 from bot.migrations import upgrade
+from bot.models import utcnow
 from bot.outbox import OutboxSender
 from bot.runtime import Runtime
 from bot.settings import Settings, get_settings
 from bot.worker import InboxWorker
+from handoff import followups
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +43,19 @@ def build_runtime(settings: Settings) -> Runtime:
     )
 
 
+async def send_due_followups(runtime: Runtime) -> int:
+    def dispatch() -> int:
+        with transaction(runtime.sessions) as session:
+            return followups.dispatch_due(session=session, rules=runtime.content.followups,
+                                          now=utcnow())
+
+    sent = await asyncio.to_thread(dispatch)
+    if sent:
+        log.info("follow-ups: %d queued", sent)
+        runtime.wake_outbox()
+    return sent
+
+
 def create_app(settings: Settings | None = None, *, background: bool = True) -> FastAPI:
     """The whole product. `background=False` leaves the inbox and outbox to the caller (tests)."""
     settings = settings or get_settings()
@@ -52,12 +68,21 @@ def create_app(settings: Settings | None = None, *, background: bool = True) -> 
             # `tsunagu db upgrade` as their own release step.
             await asyncio.to_thread(upgrade, settings.database_url)
         tasks = []
+        scheduler = AsyncIOScheduler(timezone="UTC")
         if background:
             tasks = [asyncio.create_task(InboxWorker(runtime).run(), name="inbox"),
                      asyncio.create_task(OutboxSender(runtime).run(), name="outbox")]
+            # APScheduler only triggers; the database says what is due (restart-safe, and
+            # safe with several processes, unlike a shared APScheduler job store).
+            scheduler.add_job(send_due_followups, "interval", args=[runtime],
+                              seconds=settings.followup_interval_seconds,
+                              next_run_time=utcnow(), max_instances=1, coalesce=True)
+            scheduler.start()
         try:
             yield
         finally:
+            if scheduler.running:
+                scheduler.shutdown(wait=False)
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)

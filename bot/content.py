@@ -12,6 +12,7 @@ from bot.content_files import ContentError as ContentError  # re-exported for ca
 from bot.content_files import read_yaml, validated
 from bot.flows.schema import Flow
 from bot.nlp.lexicon import Lexicon, load_lexicon
+from handoff.followups import FollowUpRules
 
 
 def _utf16_len(text: str) -> int:
@@ -130,6 +131,7 @@ class Content(BaseModel):
     places: Places
     flows: dict[str, LoadedFlow]
     lexicon: Lexicon
+    followups: FollowUpRules
 
 
 def load_flow(path: Path) -> LoadedFlow:
@@ -150,6 +152,7 @@ def load_content(directory: Path) -> Content:
         flows[loaded.flow.id] = loaded
     content = Content(
         lexicon=load_lexicon(directory / "risk"),  # its LexiconError is a ContentError
+        followups=validated(FollowUpRules, directory / "followups.yaml"),
         messages=validated(Messages, directory / "messages.yaml"),
         resources=validated(Resources, directory / "resources.yaml"),
         places=places,

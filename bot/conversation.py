@@ -36,7 +36,7 @@ from bot.models import (
 )
 from bot.nlp.analyzer import Analyzer, RiskAssessment
 from bot.nlp.lexicon import Level
-from handoff import cases
+from handoff import cases, followups
 from handoff.routing import option_sets, variables
 
 MAX_MESSAGES_PER_REQUEST = 5  # LINE's limit for one reply or push
@@ -216,6 +216,7 @@ def handle_event(
     outgoing = apply_intents(session, conversation, step.intents, library, now)
     if risk is not None and risk.level >= Level.CONCERN:
         _update_case_risk(session, conversation, risk, library, inp.text)
+    _plan_followups(session, conversation, runner, library, now, inp)
     rows = queue_messages(
         session, user_id=event.line_user_id, messages=outgoing,
         conversation_id=conversation.id, event=event, reply_ttl_seconds=reply_ttl_seconds,
@@ -262,6 +263,30 @@ def _update_case_risk(session: Session, conversation: Conversation, risk: RiskAs
         cases.add_resident_message(session=session, case=case, text=words)
 
 
+def _plan_followups(session: Session, conversation: Conversation, runner: FlowRunner,
+                    library: FlowLibrary, now: datetime, inp: Input) -> None:
+    """Blocked: nothing more is sent. Mid-intake: a gentle reminder if they do not come back.
+    Waiting for a person: a "we have not forgotten you" if nobody takes the case in time."""
+    if inp.kind == "unfollow":
+        followups.cancel(session=session, conversation_id=conversation.id, reason="blocked")
+        return
+    if inp.kind == "ignored" or conversation.consent_withdrawn_at is not None:
+        return
+    rules = library.content.followups
+    state = runner.flow.states.get(conversation.state)
+    case = cases.open_case_of(session=session, conversation_id=conversation.id)
+    if case is None and state is not None and not (state.safe_point or state.interruption):
+        followups.schedule_rule(session=session, rules=rules, conversation_id=conversation.id,
+                                kind="intake_stalled", now=now)
+    else:
+        followups.cancel(session=session, conversation_id=conversation.id, reason="answered",
+                         kinds=["intake_stalled"])
+    if case is not None and case.status == "open" and not followups.scheduled(
+            session=session, conversation_id=conversation.id, kind="not_picked_up"):
+        followups.schedule_rule(session=session, rules=rules, conversation_id=conversation.id,
+                                kind="not_picked_up", now=now, case_id=case.id)
+
+
 def _switch(session: Session, library: FlowLibrary, conversation: Conversation) -> FlowRunner:
     """The conversation's version is gone (never stored): move it to the current one."""
     version, runner = library.current(session, conversation.flow_id)
@@ -298,6 +323,8 @@ def apply_intents(
             }
             conversation.consent_withdrawn_at = now
             conversation.delete_after = now + timedelta(days=places.retention_days)
+            followups.cancel(session=session, conversation_id=conversation.id,
+                             reason="consent_withdrawn")
             case = cases.open_case_of(session=session, conversation_id=conversation.id)
             if case is not None:
                 case.consent = dict(conversation.consent)

@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     line_request_timeout_seconds: float = 10.0
     outbox_max_attempts: int = 12
     worker_poll_seconds: float = 1.0
+    followup_interval_seconds: float = 30.0  # how often each process looks for due follow-ups
     log_level: str = "INFO"
     # Signs console session cookies. Unset: a random one per process (logins do not survive a
     # restart and several processes would not share them), with a warning.

@@ -8,6 +8,7 @@ from bot.content import Content
 from bot.conversation import queue_messages
 from bot.flows.line_messages import text
 from bot.models import Conversation, OutboxMessage, utcnow
+from handoff import followups
 from handoff.models import Case, CaseNote, CaseStatus, Counsellor, Outcome, Role
 
 MAX_REPLY = 5000  # LINE's limit for one text message
@@ -26,6 +27,8 @@ def _conversation(session: Session, case: Case) -> Conversation:
 def tell_joined(*, session: Session, case: Case, counsellor: Counsellor, content: Content) -> None:
     """The resident hears that a person has taken the consultation."""
     conversation = _conversation(session, case)
+    followups.cancel(session=session, conversation_id=conversation.id, reason="picked_up",
+                     kinds=["not_picked_up"])
     bubbles = [b.replace("{name}", counsellor.display_name)
                for b in content.messages.counsellor_joined]
     queue_messages(session, user_id=conversation.line_user_id,
@@ -65,6 +68,12 @@ def close(*, session: Session, case: Case, counsellor: Counsellor, outcome: Outc
     conversation.state = content.flows[conversation.flow_id].flow.start
     farewell = content.messages.returned_to_bot if outcome == Outcome.RETURNED \
         else content.messages.case_closed
+    followups.cancel(session=session, conversation_id=conversation.id, reason="closed",
+                     kinds=["not_picked_up"])
+    if outcome != Outcome.RETURNED:  # 継続的支援: ask after them some weeks later
+        followups.schedule_rule(session=session, rules=content.followups,
+                                conversation_id=conversation.id, kind="after_close",
+                                now=utcnow(), case_id=case.id)
     queue_messages(session, user_id=conversation.line_user_id,
                    messages=[text(b) for b in farewell], conversation_id=conversation.id)
     session.flush()

@@ -134,3 +134,27 @@ class CaseNote(Base):
     counsellor_id: Mapped[int] = mapped_column(ForeignKey("counsellors.id"))
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FollowUpState(StrEnum):
+    SCHEDULED = "scheduled"
+    SENT = "sent"
+    CANCELLED = "cancelled"
+
+
+class FollowUp(Base):
+    __tablename__ = "followups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    kind: Mapped[str] = mapped_column(String(32))  # a rule name, or "manual"
+    text: Mapped[str] = mapped_column(Text)
+    due_at: Mapped[datetime]
+    state: Mapped[FollowUpState] = mapped_column(String(16), default=FollowUpState.SCHEDULED)
+    reason: Mapped[str | None] = mapped_column(String(64))  # why it was cancelled
+    sent_at: Mapped[datetime | None]
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("counsellors.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_followups_due", "state", "due_at"),)

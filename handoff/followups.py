@@ -1,0 +1,136 @@
+"""Follow-ups: rows in the database, due at a time, sent once through the outbox.
+
+The database is the source of truth; APScheduler only wakes `dispatch_due` periodically in each
+process. A row is taken with FOR UPDATE SKIP LOCKED on PostgreSQL and marked sent in the same
+transaction that writes its outbox row, so it is sent exactly once however many processes run,
+and rows that fell due while the service was down are sent on the next pass.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.models import Conversation
+from handoff.models import FollowUp, FollowUpState
+
+
+class QuietHours(BaseModel):
+    start: time
+    end: time
+
+
+class Rule(BaseModel):
+    after_hours: float = Field(gt=0)
+    text: str = Field(min_length=1, max_length=5000)
+
+
+class FollowUpRules(BaseModel):
+    timezone: str = "Asia/Tokyo"
+    quiet_hours: QuietHours
+    rules: dict[str, Rule]
+
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+def outside_quiet_hours(due: datetime, quiet: QuietHours, zone: ZoneInfo) -> datetime:
+    """`due`, or the end of the quiet hours it falls in (nobody is messaged at night)."""
+    local = due.astimezone(zone)
+    t = local.timetz().replace(tzinfo=None)
+    overnight = quiet.start > quiet.end
+    inside = (t >= quiet.start or t < quiet.end) if overnight else quiet.start <= t < quiet.end
+    if not inside:
+        return due
+    end = local.replace(hour=quiet.end.hour, minute=quiet.end.minute, second=0, microsecond=0)
+    if end <= local:
+        end += timedelta(days=1)
+    return end.astimezone(due.tzinfo)
+
+
+def schedule(*, session: Session, conversation_id: int, kind: str, text: str, due_at: datetime,
+             case_id: int | None = None, created_by: int | None = None,
+             replace: bool = True) -> FollowUp:
+    """Schedule a follow-up; by default a scheduled one of the same kind is replaced (a rule
+    reminds once, counted from the latest event)."""
+    if replace:
+        cancel(session=session, conversation_id=conversation_id, reason="rescheduled",
+               kinds=[kind])
+    row = FollowUp(conversation_id=conversation_id, case_id=case_id, kind=kind, text=text,
+                   due_at=due_at, created_by=created_by)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def schedule_rule(*, session: Session, rules: FollowUpRules, conversation_id: int, kind: str,
+                  now: datetime, case_id: int | None = None) -> FollowUp | None:
+    rule = rules.rules.get(kind)
+    if rule is None:
+        return None
+    return schedule(session=session, conversation_id=conversation_id, kind=kind,
+                    text=rule.text, due_at=now + timedelta(hours=rule.after_hours),
+                    case_id=case_id)
+
+
+def cancel(*, session: Session, conversation_id: int, reason: str,
+           kinds: list[str] | None = None) -> int:
+    stmt = select(FollowUp).where(FollowUp.conversation_id == conversation_id,
+                                  FollowUp.state == FollowUpState.SCHEDULED)
+    if kinds:
+        stmt = stmt.where(FollowUp.kind.in_(kinds))
+    rows = list(session.scalars(stmt))
+    for row in rows:
+        row.state, row.reason = FollowUpState.CANCELLED, reason
+    return len(rows)
+
+
+def scheduled(*, session: Session, conversation_id: int, kind: str) -> bool:
+    return session.scalars(select(FollowUp.id).where(
+        FollowUp.conversation_id == conversation_id, FollowUp.kind == kind,
+        FollowUp.state == FollowUpState.SCHEDULED)).first() is not None
+
+
+def _blocked_reason(conversation: Conversation) -> str | None:
+    if not conversation.following:
+        return "blocked"  # the resident blocked the account: LINE would not deliver anyway
+    if conversation.consent_withdrawn_at is not None:
+        return "consent_withdrawn"
+    return None
+
+
+def dispatch_due(*, session: Session, rules: FollowUpRules, now: datetime,
+                 limit: int = 200) -> int:
+    """Send what is due (in this transaction): each row becomes an outbox push, or is
+    cancelled with its reason, or waits for the end of quiet hours. Returns rows sent."""
+    from bot.conversation import queue_messages  # the outbox is the only way out
+    from bot.flows.line_messages import text as text_message
+
+    stmt = (select(FollowUp)
+            .where(FollowUp.state == FollowUpState.SCHEDULED, FollowUp.due_at <= now)
+            .order_by(FollowUp.due_at, FollowUp.id).limit(limit))
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    sent = 0
+    for row in session.scalars(stmt):
+        conversation = session.get(Conversation, row.conversation_id)
+        if conversation is None:
+            row.state, row.reason = FollowUpState.CANCELLED, "no_conversation"
+            continue
+        reason = _blocked_reason(conversation)
+        if reason:
+            row.state, row.reason = FollowUpState.CANCELLED, reason
+            continue
+        allowed = outside_quiet_hours(now, rules.quiet_hours, rules.zone())
+        if allowed > now:
+            row.due_at = allowed  # quiet hours: wait for the morning, do not drop it
+            continue
+        queue_messages(session, user_id=conversation.line_user_id,
+                       messages=[text_message(row.text)], conversation_id=conversation.id)
+        row.state, row.sent_at = FollowUpState.SENT, now
+        sent += 1
+    return sent
