@@ -272,6 +272,14 @@ def _plan_followups(session: Session, conversation: Conversation, runner: FlowRu
         return
     if inp.kind == "ignored" or conversation.consent_withdrawn_at is not None:
         return
+    answered = followups.answered_recently(
+        session=session, conversation_id=conversation.id, now=now) \
+        if inp.kind in ("text", "postback", "other_message") else None
+    if answered is not None and answered.case_id is not None:
+        reopened = cases.reopen_after_followup(session=session, conversation=conversation,
+                                               case_id=answered.case_id)
+        if reopened is not None and inp.kind == "text":
+            cases.add_resident_message(session=session, case=reopened, text=inp.text)
     rules = library.content.followups
     state = runner.flow.states.get(conversation.state)
     case = cases.open_case_of(session=session, conversation_id=conversation.id)

@@ -76,3 +76,20 @@ def add_resident_message(*, session: Session, case: Case, text: str) -> CaseMess
     session.add(message)
     session.flush()
     return message
+
+
+def reopen_after_followup(*, session: Session, conversation: Conversation,
+                          case_id: int) -> Case | None:
+    """A resident answering a follow-up about a closed case: the case comes back to the queue
+    (counsellors see it there, live), unless another case of theirs is already open."""
+    if open_case_of(session=session, conversation_id=conversation.id) is not None:
+        return None
+    closed = session.get(Case, case_id)
+    if closed is None or closed.status != CaseStatus.CLOSED:
+        return None
+    closed.status, closed.closed_at, closed.outcome, closed.outcome_detail = \
+        CaseStatus.OPEN, None, None, None
+    closed.claimed_by = closed.claimed_at = None
+    closed.opened_at = closed.updated_at = utcnow()
+    session.flush()
+    return closed

@@ -134,3 +134,15 @@ def dispatch_due(*, session: Session, rules: FollowUpRules, now: datetime,
         row.state, row.sent_at = FollowUpState.SENT, now
         sent += 1
     return sent
+
+
+ANSWER_WINDOW = timedelta(days=7)
+
+
+def answered_recently(*, session: Session, conversation_id: int, now: datetime) -> FollowUp | None:
+    """The follow-up a resident's message answers: the latest sent in the last week."""
+    return session.scalars(
+        select(FollowUp).where(FollowUp.conversation_id == conversation_id,
+                               FollowUp.state == FollowUpState.SENT,
+                               FollowUp.sent_at >= now - ANSWER_WINDOW)
+        .order_by(FollowUp.sent_at.desc())).first()

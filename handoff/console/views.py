@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from bot.models import Conversation, InboxEvent, OutboxMessage, utcnow
 from bot.runtime import Runtime
-from handoff import audit, casework, queue
+from handoff import audit, casework, followups, queue
 from handoff.accounts import authenticate
 from handoff.console.security import (
     SESSION_CSRF,
@@ -29,7 +29,7 @@ from handoff.console.security import (
     Supervisor,
     csrf_token,
 )
-from handoff.models import Case, CaseNote, CaseStatus, Counsellor, Outcome
+from handoff.models import Case, CaseNote, CaseStatus, Counsellor, FollowUp, Outcome
 from handoff.transcript import transcript
 
 HERE = Path(__file__).resolve().parent
@@ -199,13 +199,17 @@ def _case_context(request: Request, case_id: int, me: Counsellor) -> dict[str, A
             select(CaseNote, Counsellor.display_name)
             .join(Counsellor, Counsellor.id == CaseNote.counsellor_id)
             .where(CaseNote.case_id == case_id).order_by(CaseNote.id)))
+        planned = list(session.scalars(select(FollowUp).where(
+            FollowUp.case_id == case_id).order_by(FollowUp.due_at)))
         colleagues = list(session.scalars(select(Counsellor).where(
             Counsellor.active, Counsellor.id != me.id).order_by(Counsellor.display_name)))
     places = _runtime(request).content.places
     team = next((t for t in places.teams if t.id == found.team_id), None)
     town = next((m.name for m in places.municipalities if m.id == found.municipality), None)
     supervising = me.role in ("supervisor", "admin")
+    zone = _runtime(request).content.followups.zone()
     return {"case": found, "lines": lines, "holder": holder_name, "me": me, "notes": notes,
+            "followups": [(f, f.due_at.astimezone(zone)) for f in planned],
             "colleagues": colleagues, "teams": places.teams,
             "may_transfer": found.status != CaseStatus.CLOSED and (
                 supervising or found.claimed_by == me.id),
@@ -324,6 +328,32 @@ def transfer(request: Request, case_id: int, me: CurrentCounsellor,
         return RedirectResponse(f"/console/cases/{case_id}?notice=error:{e}", status_code=303)
     runtime.wake_outbox()
     return RedirectResponse("/console/", status_code=303)
+
+
+@router.post("/cases/{case_id}/followups", dependencies=[CsrfChecked])
+def schedule_followup(request: Request, case_id: int, me: CurrentCounsellor,
+                      when: Annotated[str, Form()], words: Annotated[str, Form()]) -> Response:
+    """A follow-up at a date and time (Japan time) with the counsellor's own words."""
+    runtime = _runtime(request)
+    try:
+        due = datetime.fromisoformat(when).replace(tzinfo=runtime.content.followups.zone())
+    except ValueError:
+        return RedirectResponse(f"/console/cases/{case_id}?notice=error:日時を入力してください。",
+                                status_code=303)
+    if not words.strip() or due <= utcnow():
+        return RedirectResponse(
+            f"/console/cases/{case_id}?notice=error:これからの日時と文面を入力してください。",
+            status_code=303)
+    with runtime.sessions() as session, session.begin():
+        found = session.get(Case, case_id)
+        if found is None:
+            return Response(status_code=404)
+        row = followups.schedule(session=session, conversation_id=found.conversation_id,
+                                 kind="manual", text=words.strip()[:5000], due_at=due,
+                                 case_id=case_id, created_by=me.id, replace=False)
+        audit.record(session=session, counsellor=me, action="followup", case_id=case_id,
+                     detail=f"followup {row.id}")
+    return RedirectResponse(f"/console/cases/{case_id}", status_code=303)
 
 
 # ---------------------------------------------------------------------- audit

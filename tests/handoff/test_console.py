@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 from sqlalchemy import select
 
+from bot.models import utcnow
 from handoff.accounts import add_counsellor
 from handoff.console.views import limiter
 from handoff.console.views import router as console_router
-from handoff.models import AuditEntry, Case, CaseStatus, Counsellor, Role
+from handoff.followups import dispatch_due
+from handoff.models import AuditEntry, Case, CaseStatus, Counsellor, FollowUp, Role
 from tests.live import LiveApp, Resident, texts, wait_for
 
 PASSWORD = "correct horse battery staple"
@@ -221,3 +224,44 @@ def test_the_queue_filters_by_team_and_municipality(live: LiveApp) -> None:
     assert "相談者 " in sato.get("/console/?team=pref").text
     assert "待っている相談はありません" in sato.get("/console/?team=midori").text
     assert "待っている相談はありません" in sato.get("/console/?municipality=aoba").text
+
+
+def test_a_counsellor_schedules_a_follow_up_and_the_answer_reopens_the_case(
+    live: LiveApp,
+) -> None:
+    r, case_id = case_from_resident(live)
+    sato = logged_in(live, "sato")
+    token = csrf_of(sato, f"/console/cases/{case_id}")
+    sato.post(f"/console/cases/{case_id}/claim", data={"csrf": token})
+    past = sato.post(f"/console/cases/{case_id}/followups",
+                     data={"csrf": token, "when": "2020-01-01T10:00", "words": "x"},
+                     follow_redirects=True)
+    assert "これからの日時" in past.text
+    sato.post(f"/console/cases/{case_id}/followups",
+              data={"csrf": token, "when": "2099-12-01T10:00",
+                    "words": "先日のお話のその後はいかがですか"})
+    assert "先日のお話のその後" in sato.get(f"/console/cases/{case_id}").text
+    sato.post(f"/console/cases/{case_id}/close", data={"csrf": token, "outcome": "plan"})
+
+    # Time passes (an explicit clock): the counsellor's follow-up goes out in the morning.
+    with live.session() as s, s.begin():
+        manual = s.scalars(select(FollowUp).where(FollowUp.kind == "manual")).one()
+        assert manual.created_by is not None and manual.case_id == case_id
+        manual.due_at = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)  # 10:00 in Tokyo
+        assert dispatch_due(session=s, rules=live.runtime.content.followups,
+                            now=datetime(2026, 11, 24, 1, 0, tzinfo=UTC)) == 1
+    live.runtime.wake_outbox()
+    wait_for(lambda: "先日のお話のその後" in texts(r.bot_messages()))
+    with live.session() as s, s.begin():  # as if the message had just been sent
+        sent = s.scalars(select(FollowUp).where(FollowUp.kind == "manual")).one()
+        sent.sent_at = utcnow()
+
+    r.say("実はまた困っています")
+    with live.session() as s:
+        case = s.get(Case, case_id)
+        assert case is not None and case.status == CaseStatus.OPEN  # back in the queue
+    assert "相談者 " in sato.get("/console/").text
+    transcript = sato.get(f"/console/cases/{case_id}/fragments/transcript").text
+    assert "実はまた困っています" in transcript
+    with live.session() as s:
+        assert "followup" in [a.action for a in s.scalars(select(AuditEntry))]
