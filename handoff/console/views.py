@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,6 +13,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -145,9 +146,9 @@ def _fingerprint(request: Request, case_id: int | None) -> str:
         cases = session.execute(select(func.count(Case.id), func.max(Case.updated_at))).one()
         parts: list[Any] = list(cases)
         if case_id is not None:
-            conv = session.get(Case, case_id)
+            shown = session.get(Case, case_id)
             user = session.scalar(select(Conversation.line_user_id).where(
-                Conversation.id == conv.conversation_id)) if conv else None
+                Conversation.id == shown.conversation_id)) if shown else None
             parts += list(session.execute(select(
                 func.count(InboxEvent.id)).where(InboxEvent.line_user_id == user)).one())
             parts += list(session.execute(select(
@@ -251,83 +252,72 @@ def claim_case(request: Request, case_id: int, me: CurrentCounsellor) -> Respons
     return RedirectResponse(f"/console/cases/{case_id}", status_code=303)
 
 
-@router.post("/cases/{case_id}/reply", dependencies=[CsrfChecked])
-def reply(request: Request, case_id: int, me: CurrentCounsellor,
-          words: Annotated[str, Form()]) -> Response:
+def _act(request: Request, case_id: int, me: Counsellor, action: str,
+         work: Callable[[Session, Case], str | None], then: str) -> Response:
+    """One console action on a case, in one transaction with its audit row: 404 for an
+    unknown case, the refusal shown on the case page, then the outbox woken for any message."""
     runtime = _runtime(request)
     try:
         with runtime.sessions() as session, session.begin():
             found = session.get(Case, case_id)
             if found is None:
                 return Response(status_code=404)
-            row = casework.reply(session=session, case=found, counsellor=me, words=words)
-            session.flush()
-            audit.record(session=session, counsellor=me, action="reply", case_id=case_id,
-                         detail=f"outbox {row.id}")
+            detail = work(session, found)
+            audit.record(session=session, counsellor=me, action=action, case_id=case_id,
+                         detail=detail)
     except casework.CaseworkError as e:
         return RedirectResponse(f"/console/cases/{case_id}?notice=error:{e}", status_code=303)
     runtime.wake_outbox()
-    return RedirectResponse(f"/console/cases/{case_id}", status_code=303)
+    return RedirectResponse(then, status_code=303)
+
+
+@router.post("/cases/{case_id}/reply", dependencies=[CsrfChecked])
+def reply(request: Request, case_id: int, me: CurrentCounsellor,
+          words: Annotated[str, Form()]) -> Response:
+    def work(session: Session, found: Case) -> str:
+        row = casework.reply(session=session, case=found, counsellor=me, words=words)
+        session.flush()
+        return f"outbox {row.id}"
+
+    return _act(request, case_id, me, "reply", work, f"/console/cases/{case_id}")
 
 
 @router.post("/cases/{case_id}/close", dependencies=[CsrfChecked])
 def close_case(request: Request, case_id: int, me: CurrentCounsellor,
                outcome: Annotated[Outcome, Form()],
                detail: Annotated[str, Form()] = "") -> Response:
-    runtime = _runtime(request)
-    try:
-        with runtime.sessions() as session, session.begin():
-            found = session.get(Case, case_id)
-            if found is None:
-                return Response(status_code=404)
-            casework.close(session=session, case=found, counsellor=me, outcome=outcome,
-                           detail=detail, content=runtime.content)
-            audit.record(session=session, counsellor=me, action="close", case_id=case_id,
-                         detail=str(outcome))
-    except casework.CaseworkError as e:
-        return RedirectResponse(f"/console/cases/{case_id}?notice=error:{e}", status_code=303)
-    runtime.wake_outbox()
-    return RedirectResponse("/console/", status_code=303)
+    def work(session: Session, found: Case) -> str:
+        casework.close(session=session, case=found, counsellor=me, outcome=outcome,
+                       detail=detail, content=_runtime(request).content)
+        return str(outcome)
+
+    return _act(request, case_id, me, "close", work, "/console/")
 
 
 @router.post("/cases/{case_id}/notes", dependencies=[CsrfChecked])
 def add_note(request: Request, case_id: int, me: CurrentCounsellor,
              words: Annotated[str, Form()]) -> Response:
-    try:
-        with _runtime(request).sessions() as session, session.begin():
-            found = session.get(Case, case_id)
-            if found is None:
-                return Response(status_code=404)
-            note = casework.add_note(session=session, case=found, counsellor=me, words=words)
-            audit.record(session=session, counsellor=me, action="note", case_id=case_id,
-                         detail=f"note {note.id}")
-    except casework.CaseworkError as e:
-        return RedirectResponse(f"/console/cases/{case_id}?notice=error:{e}", status_code=303)
-    return RedirectResponse(f"/console/cases/{case_id}", status_code=303)
+    def work(session: Session, found: Case) -> str:
+        note = casework.add_note(session=session, case=found, counsellor=me, words=words)
+        return f"note {note.id}"
+
+    return _act(request, case_id, me, "note", work, f"/console/cases/{case_id}")
 
 
 @router.post("/cases/{case_id}/transfer", dependencies=[CsrfChecked])
 def transfer(request: Request, case_id: int, me: CurrentCounsellor,
              to: Annotated[str, Form()]) -> Response:
     """`to` is `counsellor:<id>` or `team:<id>`."""
-    runtime = _runtime(request)
     kind, _, target = to.partition(":")
-    try:
-        with runtime.sessions() as session, session.begin():
-            found = session.get(Case, case_id)
-            if found is None:
-                return Response(status_code=404)
-            colleague = session.get(Counsellor, int(target)) \
-                if kind == "counsellor" and target.isdigit() else None
-            detail = casework.transfer(
-                session=session, case=found, counsellor=me, content=runtime.content,
-                to_counsellor=colleague, to_team=target if kind == "team" else None)
-            audit.record(session=session, counsellor=me, action="transfer", case_id=case_id,
-                         detail=detail)
-    except casework.CaseworkError as e:
-        return RedirectResponse(f"/console/cases/{case_id}?notice=error:{e}", status_code=303)
-    runtime.wake_outbox()
-    return RedirectResponse("/console/", status_code=303)
+
+    def work(session: Session, found: Case) -> str:
+        colleague = session.get(Counsellor, int(target)) \
+            if kind == "counsellor" and target.isdigit() else None
+        return casework.transfer(
+            session=session, case=found, counsellor=me, content=_runtime(request).content,
+            to_counsellor=colleague, to_team=target if kind == "team" else None)
+
+    return _act(request, case_id, me, "transfer", work, "/console/")
 
 
 @router.post("/cases/{case_id}/followups", dependencies=[CsrfChecked])
