@@ -11,7 +11,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from fastapi import FastAPI
 from linebot.v3 import WebhookParser
 
-from bot import webhook
+from bot import changes, webhook
 from bot.content import load_content
 from bot.conversation import FlowLibrary
 from bot.db import make_engine, make_session_factory, transaction
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 def build_runtime(settings: Settings) -> Runtime:
     engine = make_engine(settings.database_url)
     content = load_content(settings.content_dir)
-    return Runtime(
+    runtime = Runtime(
         settings=settings,
         engine=engine,
         sessions=make_session_factory(engine),
@@ -41,6 +41,9 @@ def build_runtime(settings: Settings) -> Runtime:
         content=content,
         library=FlowLibrary(content),
     )
+    if settings.is_sqlite:
+        changes.signal_commits(runtime.changes, runtime.sessions)
+    return runtime
 
 
 async def send_due_followups(runtime: Runtime) -> int:
@@ -67,11 +70,15 @@ def create_app(settings: Settings | None = None, *, background: bool = True) -> 
             # Zero-setup default: bring the schema up to date. PostgreSQL deployments run
             # `tsunagu db upgrade` as their own release step.
             await asyncio.to_thread(upgrade, settings.database_url)
-        tasks = []
+        runtime.changes.attach(asyncio.get_running_loop())
+        tasks: list[asyncio.Task[None]] = []
+        if not settings.is_sqlite:
+            tasks.append(asyncio.create_task(
+                changes.listen(runtime.changes, settings.database_url), name="changes"))
         scheduler = AsyncIOScheduler(timezone="UTC")
         if background:
-            tasks = [asyncio.create_task(InboxWorker(runtime).run(), name="inbox"),
-                     asyncio.create_task(OutboxSender(runtime).run(), name="outbox")]
+            tasks += [asyncio.create_task(InboxWorker(runtime).run(), name="inbox"),
+                      asyncio.create_task(OutboxSender(runtime).run(), name="outbox")]
             # APScheduler only triggers; the database says what is due (restart-safe, and
             # safe with several processes, unlike a shared APScheduler job store).
             scheduler.add_job(send_due_followups, "interval", args=[runtime],

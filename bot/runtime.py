@@ -10,6 +10,7 @@ from linebot.v3 import WebhookParser
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.changes import ChangeFeed
 from bot.content import Content
 from bot.conversation import FlowLibrary
 from bot.line_client import LineClient
@@ -27,6 +28,7 @@ class Runtime:
     library: FlowLibrary
     worker_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     outbox_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    changes: ChangeFeed = field(default_factory=ChangeFeed)
 
     def wake_worker(self) -> None:
         self.worker_wakeup.set()

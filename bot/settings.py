@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = 12
     worker_poll_seconds: float = 1.0
     followup_interval_seconds: float = 30.0  # how often each process looks for due follow-ups
+    # Console pages are told of changes (LISTEN/NOTIFY on PostgreSQL); they also re-check
+    # this often on their own, in case a signal was missed.
+    live_fallback_seconds: float = 15.0
     log_level: str = "INFO"
     # Signs console session cookies. Unset: a random one per process (logins do not survive a
     # restart and several processes would not share them), with a warning.

@@ -161,17 +161,22 @@ def _fingerprint(request: Request, case_id: int | None) -> str:
 @router.get("/stream")
 async def stream(request: Request, me: CurrentCounsellor,
                  case: int | None = None) -> EventSourceResponse:
-    """Server-sent 'changed' events; the page then fetches the fragment it shows."""
+    """Server-sent 'changed' events; the page then fetches the fragment it shows. The database
+    is read only when some process signalled a change (or, rarely, as a fallback)."""
+    runtime = _runtime(request)
+    feed, fallback = runtime.changes, runtime.settings.live_fallback_seconds
 
     async def events() -> AsyncIterator[dict[str, str]]:
-        last = None
+        seen = feed.version
+        last = await run_in_threadpool(_fingerprint, request, case)
         while not await request.is_disconnected():
+            seen = await feed.wait(seen, fallback)
+            await asyncio.sleep(0.1)  # let a burst of commits settle into one page refresh
+            seen = feed.version
             now = await run_in_threadpool(_fingerprint, request, case)
             if now != last:
-                if last is not None:
-                    yield {"event": "changed", "data": now}
+                yield {"event": "changed", "data": now}
                 last = now
-            await asyncio.sleep(0.5)
 
     return EventSourceResponse(events(), ping=15)
 
