@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+import threading
 from typing import Any, NamedTuple
 
 import fugashi
@@ -19,10 +19,17 @@ class Token(NamedTuple):  # a tuple: cheap to build for every word of every mess
     sentence: int  # index of the sentence the token is in
 
 
-@lru_cache(maxsize=1)
+_local = threading.local()
+
+
 def tagger() -> fugashi.Tagger:
-    # One tagger per process: loading the dictionary is the expensive part.
-    return fugashi.Tagger()
+    # One tagger per thread: MeCab's tagger keeps its lattice inside, so two threads parsing
+    # with one tagger corrupt each other's words (the worker runs residents in parallel, and
+    # an administrator's publish checks the lexicon meanwhile). Loading it is the slow part.
+    found: fugashi.Tagger | None = getattr(_local, "tagger", None)
+    if found is None:
+        found = _local.tagger = fugashi.Tagger()
+    return found
 
 
 LEMMA_FIELD = 7  # unidic: pos1..pos4, cType, cForm, lForm, lemma, ...
