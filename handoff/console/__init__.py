@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from bot.settings import Settings
+from handoff.console.dashboard import router as dashboard_router
 from handoff.console.security import LoginRequired
 from handoff.console.views import HERE, router
 
@@ -48,4 +49,5 @@ def mount_console(app: FastAPI, settings: Settings) -> None:
         return RedirectResponse("/console/login", status_code=303)
 
     app.include_router(router)
+    app.include_router(dashboard_router)
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")

@@ -1,0 +1,336 @@
+"""Outcome figures from a known data set: exact counts, median/p90, filters, Japan-time buckets."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.db import make_engine, make_session_factory
+from bot.models import Conversation, InboxEvent
+from handoff.models import Case, CaseStatus, FollowUp, FollowUpState
+from handoff.outcomes import (
+    NOT_GIVEN,
+    Figures,
+    FollowUpCount,
+    answered_flags,
+    compute,
+    daily_counts,
+    japan_day,
+    median,
+    percentile,
+    period_bounds,
+    rate,
+    week_of,
+    weekly_counts,
+)
+
+TOWNS = ["midori", "kawabe", "aoba", "yamane", "umi"]
+NOW = datetime(2024, 6, 19, 0, 0, tzinfo=UTC)
+START, END = date(2024, 6, 3), date(2024, 6, 16)  # Monday to Sunday, two weeks
+SECRET_WORDS = "ひみつのことば"
+
+
+def at(day: int, hour: int = 0, minute: int = 0, month: int = 6) -> datetime:
+    return datetime(2024, month, day, hour, minute, tzinfo=UTC)
+
+
+# ---------------------------------------------------------------------- pure helpers
+
+
+def test_percentile_interpolates_between_ranks_like_excel() -> None:
+    assert percentile([], 0.9) is None and median([]) is None
+    assert median([7]) == 7 and percentile([7], 0.9) == 7
+    assert median([3, 1, 2]) == 2
+    assert median([40, 40, 60, 60, 120, 320]) == 60
+    assert percentile([320, 40, 60, 120, 40, 60], 0.9) == 220  # 120 + (320 - 120) * 0.5
+    assert percentile(range(1, 11), 0.9) == pytest.approx(9.1)  # PERCENTILE.INC(1..10, 0.9)
+    assert percentile([1, 2], 0) == 1 and percentile([1, 2], 1) == 2
+    with pytest.raises(ValueError):
+        percentile([1], 1.5)
+
+
+def test_rate_is_none_without_a_denominator() -> None:
+    assert rate(0, 0) is None and rate(1, 4) == 0.25
+
+
+def test_days_and_weeks_are_japanese() -> None:
+    # 15:30 UTC on Sunday 9 June is 00:30 on Monday 10 June in Japan: a new day and a new week.
+    assert japan_day(at(9, 15, 30)) == date(2024, 6, 10)
+    assert japan_day(at(9, 14, 59)) == date(2024, 6, 9)
+    assert week_of(date(2024, 6, 16)) == date(2024, 6, 10)
+    assert week_of(date(2024, 6, 10)) == date(2024, 6, 10)
+    assert period_bounds(START, END) == (at(2, 15), at(16, 15))
+    daily = daily_counts([at(9, 15, 30), at(9, 14, 59), at(3)], date(2024, 6, 8), date(2024, 6, 11))
+    assert daily == [(date(2024, 6, 8), 0), (date(2024, 6, 9), 1), (date(2024, 6, 10), 1),
+                     (date(2024, 6, 11), 0)]
+    assert weekly_counts(daily) == [(date(2024, 6, 3), 1), (date(2024, 6, 10), 1)]
+
+
+def test_a_message_answers_the_latest_follow_up_within_the_window() -> None:
+    window = timedelta(days=7)
+    assert answered_flags([at(1), at(2)], [at(3)], window) == [False, True]
+    assert answered_flags([at(1)], [at(8, 0, 1)], window) == [False]  # more than 7 days
+    assert answered_flags([at(1)], [at(8)], window) == [True]  # exactly 7 days still counts
+    assert answered_flags([at(5)], [at(4), at(5)], window) == [False]  # before or with it
+    assert answered_flags([at(1), at(2)], [at(1, 1), at(2, 1)], window) == [True, True]
+    assert answered_flags([], [at(1)], window) == []
+
+
+# ---------------------------------------------------------------------- the data set
+
+
+@pytest.fixture
+def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(database_url)
+    yield make_session_factory(engine)
+    engine.dispose()
+
+
+class Seed:
+    def __init__(self, s: Session) -> None:
+        self.s = s
+        self.n = 0
+
+    def conversation(self, created: datetime, *, town: str | None = "midori",
+                     consent: dict[str, bool] | None = None, withdrawn: datetime | None = None,
+                     risk: str = "none") -> Conversation:
+        self.n += 1
+        answers: dict[str, Any] = {"notes": [SECRET_WORDS], "life_areas": ["money"]}
+        if town is not None:
+            answers["municipality"] = town
+        conv = Conversation(
+            line_user_id=f"U{self.n:032d}", flow_id="intake", flow_version="v", state="handoff",
+            answers=answers, risk_level=risk, created_at=created, consent_withdrawn_at=withdrawn,
+            consent={scope: {"granted": granted, "at": created.isoformat()}
+                     for scope, granted in (consent or {}).items()})
+        self.s.add(conv)
+        self.s.flush()
+        return conv
+
+    def case(self, conv: Conversation, opened: datetime, *, town: str | None = "midori",
+             claimed: datetime | None = None, status: CaseStatus = CaseStatus.CLOSED,
+             outcome: str | None = None, detail: str | None = None,
+             areas: list[str] | None = None, risk: str = "none",
+             basis: str = "consent") -> Case:
+        c = Case(conversation_id=conv.id, team_id="midori", municipality=town, status=status,
+                 opened_at=opened, claimed_at=claimed, outcome=outcome, outcome_detail=detail,
+                 life_areas=areas or [], risk_level=risk, basis=basis,
+                 answers={"notes": [SECRET_WORDS]})
+        self.s.add(c)
+        self.s.flush()
+        return c
+
+    def followup(self, conv: Conversation, kind: str, sent: datetime | None,
+                 case: Case | None = None) -> FollowUp:
+        row = FollowUp(conversation_id=conv.id, case_id=case.id if case else None, kind=kind,
+                       text=SECRET_WORDS, due_at=sent or NOW + timedelta(days=1),
+                       state=FollowUpState.SENT if sent else FollowUpState.SCHEDULED,
+                       sent_at=sent)
+        self.s.add(row)
+        self.s.flush()
+        return row
+
+    def writes(self, conv: Conversation, when: datetime, event_type: str = "message") -> None:
+        self.n += 1
+        self.s.add(InboxEvent(
+            webhook_event_id=f"E{self.n}", source_key=f"user:{conv.line_user_id}",
+            line_user_id=conv.line_user_id, event_type=event_type,
+            event_timestamp=int(when.timestamp() * 1000), status="done", received_at=when,
+            payload={"type": event_type, "message": {"type": "text", "text": SECRET_WORDS}}))
+
+
+YES = {"counsellor": True}
+
+
+@pytest.fixture
+def seeded(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
+    """All times UTC; Japan is nine hours ahead. The period is 3–16 June 2024 in Japan."""
+    with sessions() as s, s.begin():
+        d = Seed(s)
+        c1 = d.conversation(at(3), consent={"counsellor": True, "share": True})
+        a = d.case(c1, at(3, 0, 10), claimed=at(3, 0, 40), outcome="plan",
+                   areas=["money", "debt", "work"])
+        c2 = d.conversation(at(4, 1), consent=YES, risk="high")
+        b = d.case(c2, at(4, 1, 5), claimed=at(4, 2), outcome="referred",
+                   detail="ハローワークみどり", areas=["work"], risk="high")
+        d.case(c2, at(14, 2), status=CaseStatus.OPEN, areas=["work", "housing"])
+        c3 = d.conversation(at(5, 2), consent={"counsellor": True, "share": True})
+        c = d.case(c3, at(5, 2, 30), claimed=at(5, 4), outcome="referred", detail="法テラス",
+                   areas=["debt", "money"])
+        # First contact at 00:00 on Monday 10 June in Japan, which is still Sunday in UTC.
+        c4 = d.conversation(at(9, 15), consent={}, risk="imminent")
+        d.case(c4, at(9, 15, 30), claimed=at(9, 15, 40), status=CaseStatus.CLAIMED,
+               risk="imminent", basis="life_safety")
+        c5 = d.conversation(at(11), town="kawabe", consent=YES)
+        e = d.case(c5, at(11, 0, 20), town="kawabe", claimed=at(11, 5, 20), outcome="info",
+                   areas=["housing"])
+        c6 = d.conversation(at(12), consent=YES, risk="concern")
+        f = d.case(c6, at(12, 3), status=CaseStatus.OPEN, risk="concern",
+                   areas=["money", "health", "family", "isolation"])
+        # Midnight at the start of 3 June in Japan; the resident would not name a town.
+        c7 = d.conversation(at(2, 15), town="no_answer", consent=YES)
+        d.case(c7, at(2, 15), town=None, claimed=at(2, 16), outcome="referred",
+               detail=" ハローワークみどり\u3000", areas=["money"])
+        # Came in May and reached a person then; the June case is not a first contact.
+        c8 = d.conversation(at(20, month=5), consent=YES)
+        d.case(c8, at(20, month=5), claimed=at(20, 1, month=5), outcome="plan")
+        d.case(c8, at(13), claimed=at(13, 0, 30), outcome="returned", areas=["work", "money"])
+        # 23:59 on 2 June in Japan: just before the period.
+        c9 = d.conversation(at(2, 14), consent=YES)
+        d.case(c9, at(2, 14, 59), status=CaseStatus.OPEN)
+        # First contact 23:00 on 16 June in Japan (in), its case at 00:00 on 17 June (out).
+        c10 = d.conversation(at(16, 14), consent=YES)
+        d.case(c10, at(16, 15), status=CaseStatus.OPEN)
+        c11 = d.conversation(at(5))  # never asked for consent
+        c12 = d.conversation(at(6), consent={"counsellor": False}, risk="high")
+        d.conversation(at(7), consent={"counsellor": False, "share": False}, withdrawn=at(8))
+        d.conversation(at(8), consent=YES)  # agreed, did not reach the handoff
+
+        d.followup(c1, "after_close", at(5), a)
+        d.writes(c1, at(6), "postback")  # a tapped button answers too
+        d.followup(c2, "after_close", at(6), b)
+        d.writes(c2, at(7), "follow")  # not the resident writing
+        d.followup(c5, "not_picked_up", at(11, 1), e)
+        d.writes(c5, at(20))  # too late: more than seven days after
+        d.followup(c11, "intake_stalled", at(15))  # no answer yet, the window is still open
+        d.followup(c12, "intake_stalled", at(1))  # sent before the period
+        d.writes(c12, at(1, 2))
+        d.followup(c6, "manual", None, f)  # scheduled, not sent
+        d.followup(c3, "after_close", at(7), c)
+        d.followup(c3, "manual", at(8), c)
+        d.writes(c3, at(9))  # answers the latest one only
+    return sessions
+
+
+def figures(sessions: sessionmaker[Session], *, start: date = START, end: date = END,
+            town: str | None = None) -> Figures:
+    with sessions() as s:
+        return compute(session=s, start=start, end=end, municipality=town,
+                       municipalities=TOWNS, now=NOW)
+
+
+def test_consultations_per_day_and_week_in_japan_time(seeded: sessionmaker[Session]) -> None:
+    fig = figures(seeded)
+    assert fig.cases == 9
+    per_day = dict(fig.per_day)
+    assert len(per_day) == 14 and min(per_day) == START and max(per_day) == END
+    assert {d.day: n for d, n in per_day.items() if n} == {
+        3: 2, 4: 1, 5: 1, 10: 1, 11: 1, 12: 1, 13: 1, 14: 1}
+    assert fig.per_week == [(date(2024, 6, 3), 4), (date(2024, 6, 10), 5)]
+
+
+def test_period_edges_are_midnight_in_japan(seeded: sessionmaker[Session]) -> None:
+    assert figures(seeded, start=date(2024, 6, 2), end=date(2024, 6, 2)).cases == 1
+    monday = figures(seeded, start=date(2024, 6, 10), end=date(2024, 6, 10))
+    assert monday.cases == 1 and monday.per_week == [(date(2024, 6, 10), 1)]
+    assert figures(seeded, start=date(2024, 6, 17), end=date(2024, 6, 17)).cases == 1
+    with pytest.raises(ValueError):
+        figures(seeded, start=END, end=START)
+
+
+def test_time_from_first_contact_to_a_person(seeded: sessionmaker[Session]) -> None:
+    t = figures(seeded).time_to_human
+    # 40, 60, 120, 40, 320 and 60 minutes; the May resident's June case is not a first contact.
+    assert (t.reached, t.not_reached) == (6, 2)
+    assert t.median_minutes == pytest.approx(60)
+    assert t.p90_minutes == pytest.approx(220)
+
+
+def test_life_areas_per_person(seeded: sessionmaker[Session]) -> None:
+    areas = figures(seeded).life_areas
+    assert areas.persons == 8  # nine cases, two of them one person's: the later one counts
+    assert areas.per_person == [(0, 1), (1, 2), (2, 3), (3, 1), (4, 1)]
+    assert areas.mean_answered == pytest.approx(15 / 7)
+    assert areas.counts == [("money", 5), ("work", 3), ("debt", 2), ("housing", 2),
+                            ("family", 1), ("health", 1), ("isolation", 1)]
+
+
+def test_risk_status_outcomes_and_referrals(seeded: sessionmaker[Session]) -> None:
+    fig = figures(seeded)
+    assert fig.case_risk == [("none", 6), ("concern", 1), ("high", 1), ("imminent", 1)]
+    assert fig.conversation_risk == [("none", 8), ("concern", 1), ("high", 2), ("imminent", 1)]
+    assert fig.status == [("open", 2), ("claimed", 1), ("closed", 6)]
+    assert fig.outcomes == [("plan", 1), ("info", 1), ("referred", 3), ("returned", 1)]
+    assert fig.referrals == [("ハローワークみどり", 2), ("法テラス", 1)]
+
+
+def test_consent_among_conversations_begun_in_the_period(
+        seeded: sessionmaker[Session]) -> None:
+    c = figures(seeded).consent
+    assert (c.conversations, c.asked, c.agreed, c.handed_off, c.shared, c.withdrawn,
+            c.life_safety) == (12, 10, 8, 7, 2, 1, 1)
+    assert (c.handoff_rate, c.agree_rate, c.share_rate) == (0.7, 0.8, 0.25)
+
+
+def test_follow_up_answers(seeded: sessionmaker[Session]) -> None:
+    fig = figures(seeded)
+    assert fig.followups == FollowUpCount("all", sent=6, answered=2, unanswered=3, pending=1)
+    assert fig.followups.answer_rate == 0.4
+    assert fig.followups_by_kind == [
+        FollowUpCount("intake_stalled", sent=1, answered=0, unanswered=0, pending=1),
+        FollowUpCount("not_picked_up", sent=1, answered=0, unanswered=1, pending=0),
+        FollowUpCount("after_close", sent=3, answered=1, unanswered=2, pending=0),
+        FollowUpCount("manual", sent=1, answered=1, unanswered=0, pending=0),
+    ]
+
+
+def test_filter_by_municipality(seeded: sessionmaker[Session]) -> None:
+    midori = figures(seeded, town="midori")
+    assert midori.cases == 7
+    assert {d.day: n for d, n in midori.per_day if n} == {
+        3: 1, 4: 1, 5: 1, 10: 1, 12: 1, 13: 1, 14: 1}
+    t = midori.time_to_human
+    assert (t.reached, t.not_reached) == (4, 2)  # 40, 60, 120, 40 minutes
+    assert t.median_minutes == pytest.approx(50)
+    assert t.p90_minutes == pytest.approx(102)
+    assert midori.referrals == [("ハローワークみどり", 1), ("法テラス", 1)]
+    assert midori.consent.conversations == 10
+    assert midori.followups == FollowUpCount("all", sent=5, answered=2, unanswered=2,
+                                             pending=1)
+
+    kawabe = figures(seeded, town="kawabe")
+    assert kawabe.cases == 1 and kawabe.outcomes[1] == ("info", 1)
+    assert kawabe.consent.conversations == 1
+    assert kawabe.followups == FollowUpCount("all", sent=1, answered=0, unanswered=1,
+                                             pending=0)
+
+    unnamed = figures(seeded, town=NOT_GIVEN)
+    assert unnamed.cases == 1 and unnamed.per_day[0] == (START, 1)
+    assert unnamed.consent.conversations == 1 and unnamed.followups.sent == 0
+
+    nobody = figures(seeded, town="umi")
+    assert nobody.cases == 0 and nobody.time_to_human.median_minutes is None
+    assert nobody.life_areas.per_person == [] and nobody.life_areas.mean_answered is None
+    assert nobody.consent.handoff_rate is None and nobody.followups.answer_rate is None
+
+
+def test_no_words_are_read(seeded: sessionmaker[Session]) -> None:
+    """Only ids, times and categories leave the database: never message text, the intake's
+    notes, follow-up wording or pseudonyms."""
+    statements: list[str] = []
+    engine = seeded.kw["bind"]
+    assert isinstance(engine, Engine)
+
+    def keep(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", keep)
+    try:
+        for town in (None, "midori", NOT_GIVEN):
+            figures(seeded, town=town)
+    finally:
+        event.remove(engine, "before_cursor_execute", keep)
+    assert statements
+    for statement in statements:
+        # The municipality is picked out of the answers by a JSON path, in the database.
+        plain = re.sub(r"JSON_EXTRACT\(conversations\.answers, \?\)|"
+                       r"conversations\.answers ->> %\(answers_\d+\)s", "", statement)
+        for column in ("answers", "payload", "text", "pseudonym", "case_messages",
+                       "case_notes", "risk_assessments"):
+            assert column not in plain, statement

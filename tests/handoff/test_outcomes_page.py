@@ -1,0 +1,224 @@
+"""The outcome dashboard over HTTP: supervisors only, figures as SVG, CSV export audited."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from datetime import date, timedelta
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from bot.models import Conversation, utcnow
+from handoff.accounts import add_counsellor
+from handoff.console.dashboard import (
+    FilterError,
+    column_chart,
+    csv_bytes,
+    minutes_text,
+    parse_filter,
+    percent_text,
+    row_chart,
+)
+from handoff.console.dashboard import router as dashboard_router
+from handoff.console.views import limiter
+from handoff.models import AuditEntry, Case, CaseMessage, CaseStatus, Role
+from handoff.outcomes import japan_day
+from tests.live import LiveApp
+
+PASSWORD = "correct horse battery staple"
+SECRET_WORDS = "ひみつのことば"
+
+
+@pytest.fixture
+def live(database_url: str) -> Iterator[LiveApp]:
+    app = LiveApp(database_url).start()
+    now = utcnow()
+    with app.session() as s, s.begin():
+        add_counsellor(session=s, username="sato", display_name="佐藤", password=PASSWORD)
+        add_counsellor(session=s, username="boss", display_name="主任", password=PASSWORD,
+                       role=Role.SUPERVISOR)
+        add_counsellor(session=s, username="root", display_name="管理者", password=PASSWORD,
+                       role=Role.ADMIN)
+        # Two people reached a counsellor after 30 and 90 minutes; a third declined consent.
+        for n, (town, minutes, outcome, detail, areas) in enumerate([
+                ("midori", 30, "referred", "ハローワークみどり", ["money", "work"]),
+                ("kawabe", 90, "plan", None, ["debt"])]):
+            first = now - timedelta(days=2, hours=n)
+            conv = Conversation(
+                line_user_id=f"U{n:032d}", flow_id="intake", flow_version="v",
+                state="welcome", answers={"municipality": town, "notes": [SECRET_WORDS]},
+                consent={"counsellor": {"granted": True, "at": first.isoformat()}},
+                created_at=first)
+            s.add(conv)
+            s.flush()
+            case = Case(conversation_id=conv.id, team_id=town, municipality=town,
+                        status=CaseStatus.CLOSED, opened_at=first + timedelta(minutes=5),
+                        claimed_at=first + timedelta(minutes=minutes), outcome=outcome,
+                        outcome_detail=detail, life_areas=areas, pseudonym=f"相談者 AB0{n}")
+            s.add(case)
+            s.flush()
+            s.add(CaseMessage(case_id=case.id, sender="resident", text=SECRET_WORDS))
+        s.add(Conversation(line_user_id="U" + "9" * 32, flow_id="intake", flow_version="v",
+                           state="declined", answers={"municipality": "midori"},
+                           consent={"counsellor": {"granted": False, "at": now.isoformat()}},
+                           created_at=now - timedelta(days=1)))
+    limiter._failures.clear()
+    yield app
+    app.stop()
+
+
+def test_filters_default_to_the_last_thirty_days_and_refuse_nonsense() -> None:
+    today = date(2024, 6, 30)
+    towns = ["midori", "kawabe"]
+    chosen = parse_filter("", "", "", known=towns, today=today)
+    assert (chosen.start, chosen.end, chosen.municipality) == (date(2024, 6, 1), today, None)
+    assert parse_filter("", "2024-05-31", "kawabe", known=towns, today=today).start == \
+        date(2024, 5, 2)
+    assert parse_filter("2024-07-05", "", "-", known=towns, today=today).end == \
+        date(2024, 7, 5)
+    for start, end, town in [("2024-02-30", "", ""), ("2024-06-02", "2024-06-01", ""),
+                             ("2023-01-01", "2024-06-01", ""), ("", "", "atlantis")]:
+        with pytest.raises(FilterError):
+            parse_filter(start, end, town, known=towns, today=today)
+
+
+def test_wording_and_csv_encoding() -> None:
+    assert [minutes_text(m) for m in (None, 0.4, 45, 60, 125, 1440, 1530)] == [
+        "—", "0分", "45分", "1時間", "2時間5分", "1日", "1日1時間"]
+    assert percent_text(None) == "—" and percent_text(2 / 3) == "66.7%"
+    body = csv_bytes([("つないだ先", "法テラス", "1")])
+    assert body == "\ufeff区分,項目,値\r\nつないだ先,法テラス,1\r\n".encode()
+
+
+def test_charts_are_plain_geometry() -> None:
+    days = column_chart([(str(n), n % 3) for n in range(60)], title="日別")
+    assert len(days.bars) == 60 and not days.empty
+    assert sum(1 for b in days.bars if b.label) == 15  # thinned out: labels never overlap
+    assert all(b.value == "" for b in days.bars)  # too many bars for values on top
+    tallest = max(days.bars, key=lambda b: b.height)
+    assert tallest.height == 140 and tallest.y == 20
+    assert column_chart([("6/1", 0)], title="x").empty
+    rows = row_chart([("とても長いつなぎ先の名前がここに入ります", 4), ("短い", 2)], title="先")
+    assert rows.bars[0].label.endswith("…") and "とても長いつなぎ先の名前がここに入ります" in \
+        rows.bars[0].title
+    assert rows.bars[1].width == rows.bars[0].width / 2
+
+
+def browser(live: LiveApp) -> httpx.Client:
+    return httpx.Client(base_url=live.url, timeout=10, trust_env=False, follow_redirects=False)
+
+
+def logged_in(live: LiveApp, username: str) -> httpx.Client:
+    client = browser(live)
+    found = re.search(r'name="csrf" value="([^"]+)"', client.get("/console/login").text)
+    assert found
+    done = client.post("/console/login", data={"username": username, "password": PASSWORD,
+                                               "csrf": found.group(1)})
+    assert done.status_code == 303
+    return client
+
+
+def figure(page: str, figure_id: str) -> str:
+    found = re.search(rf'id="{figure_id}">([^<]*)<', page)
+    assert found, figure_id
+    return found.group(1)
+
+
+def exports(live: LiveApp) -> list[AuditEntry]:
+    with live.session() as s:
+        return list(s.scalars(select(AuditEntry).where(AuditEntry.action == "export_outcomes")
+                              .order_by(AuditEntry.id)))
+
+
+def test_the_dashboard_needs_a_login(live: LiveApp) -> None:
+    paths = [route.path for route in dashboard_router.routes]  # type: ignore[attr-defined]
+    assert sorted(paths) == ["/console/outcomes", "/console/outcomes/csv"]
+    client = browser(live)
+    for path in paths:
+        answer = client.get(path)
+        assert answer.status_code == 303 and answer.headers["location"] == "/console/login"
+
+
+def test_counsellors_are_refused(live: LiveApp) -> None:
+    client = logged_in(live, "sato")
+    assert client.get("/console/outcomes").status_code == 403
+    assert client.get("/console/outcomes/csv").status_code == 403
+    assert 'href="/console/outcomes"' not in client.get("/console/").text
+    assert exports(live) == []
+
+
+def test_supervisors_see_the_figures_as_svg_charts(live: LiveApp) -> None:
+    client = logged_in(live, "boss")
+    assert 'href="/console/outcomes">成果</a>' in client.get("/console/").text
+    page = client.get("/console/outcomes")
+    assert page.status_code == 200, page.text[:500]
+    text = page.text
+    assert "成果の把握" in text
+    assert figure(text, "fig-cases") == "2件"
+    assert figure(text, "fig-conversations") == "3件"
+    assert figure(text, "fig-median") == "1時間"  # 30 and 90 minutes
+    assert "1時間24分" in text  # p90: 30 + (90 - 30) × 0.9 minutes
+    assert figure(text, "fig-consent") == "66.7%"  # 2 of the 3 asked reached a counsellor
+    assert figure(text, "fig-followup") == "—"  # nothing sent: no rate, not 0 %
+    assert '<svg class="chart columns" id="chart-per-day"' in text
+    assert '<svg class="chart rows" id="chart-outcomes"' in text
+    assert "ハローワークみどり" in text and "お金・生活費" in text
+    # Aggregates only: no words, no pseudonyms; and nothing the CSP would block.
+    assert SECRET_WORDS not in text and "相談者 AB0" not in text
+    assert "style=" not in text and "<style" not in text
+    assert all('src="/console/static/' in tag for tag in re.findall(r"<script[^>]*>", text))
+    assert 'href="/console/static/outcomes.css"' in text
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    assert client.get("/console/static/outcomes.css").status_code == 200
+    assert exports(live) == []  # viewing aggregates is not an export
+
+    kawabe = client.get("/console/outcomes", params={"municipality": "kawabe"}).text
+    assert figure(kawabe, "fig-cases") == "1件" and figure(kawabe, "fig-median") == "1時間30分"
+    assert '<option value="kawabe" selected>' in kawabe
+
+    wrong = client.get("/console/outcomes", params={"from": "2025-13-01"})
+    assert wrong.status_code == 400 and "2025-04-01 の形" in wrong.text
+    backwards = client.get("/console/outcomes", params={"from": "2025-05-02",
+                                                        "to": "2025-05-01"})
+    assert backwards.status_code == 400 and "終わりより後" in backwards.text
+    assert client.get("/console/outcomes", params={"municipality": "atlantis"}
+                      ).status_code == 400
+    assert logged_in(live, "root").get("/console/outcomes").status_code == 200
+
+
+def test_the_csv_export_opens_in_excel_and_is_audited(live: LiveApp) -> None:
+    client = logged_in(live, "boss")
+    answer = client.get("/console/outcomes/csv")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/csv")
+    assert answer.headers["content-disposition"].startswith('attachment; filename="outcomes_')
+    assert answer.content.startswith(b"\xef\xbb\xbf")  # the BOM Excel needs for UTF-8
+    rows = list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig"))))
+    assert rows[0] == ["区分", "項目", "値"]
+    assert ["相談件数", "合計", "2"] in rows
+    assert ["最初の連絡から人につながるまで", "中央値（分）", "60.0"] in rows
+    assert ["最初の連絡から人につながるまで", "90パーセンタイル（分）", "84.0"] in rows
+    assert ["同意", "同意のうえつながった割合", "66.7%"] in rows
+    assert ["終了時の結果", "他機関へつないだ", "1"] in rows
+    assert ["つないだ先", "ハローワークみどり", "1"] in rows
+    assert ["困りごと別の人数", "お金・生活費", "1"] in rows
+    assert len([r for r in rows if r[0] == "相談件数（日別）"]) == 30
+    assert SECRET_WORDS not in answer.text and "相談者 AB0" not in answer.text
+
+    today = japan_day(utcnow())
+    [entry] = exports(live)
+    assert entry.case_id is None
+    assert entry.detail == (f"from={today - timedelta(days=29)} to={today} "
+                            "municipality=all")
+
+    client.get("/console/outcomes/csv", params={"from": "2024-06-01", "to": "2024-06-30",
+                                                "municipality": "kawabe"})
+    assert exports(live)[-1].detail == "from=2024-06-01 to=2024-06-30 municipality=kawabe"
+    assert client.get("/console/outcomes/csv", params={"to": "nope"}).status_code == 400
+    assert len(exports(live)) == 2  # a refused export is not recorded as one
+    audit_page = client.get("/console/audit").text
+    assert "export_outcomes" in audit_page and "municipality=kawabe" in audit_page
