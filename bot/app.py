@@ -11,7 +11,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from fastapi import FastAPI
 from linebot.v3 import WebhookParser
 
-from bot import changes, webhook
+from bot import changes, content_store, webhook
 from bot.content import load_content
 from bot.conversation import FlowLibrary
 from bot.db import make_engine, make_session_factory, transaction
@@ -46,6 +46,22 @@ def build_runtime(settings: Settings) -> Runtime:
     return runtime
 
 
+def serve_newest_release(runtime: Runtime) -> None:
+    """Serve the newest published content (seeding it from the content folder if none)."""
+    with transaction(runtime.sessions) as session:
+        newest = content_store.newest_release_id(session)
+        if newest is not None and newest == runtime.release_id:
+            return  # the usual case: one small query
+        release = content_store.ensure_release(session, runtime.settings.content_dir)
+        release_id, files, release_digest = release.id, release.files, release.digest
+    on_disk = content_store.digest(content_store.read_directory(runtime.settings.content_dir))
+    if runtime.release_id is None and release_digest != on_disk:
+        log.warning("content: serving release %d from the database; the content folder differs "
+                    "(publish it with `tsunagu content import`)", release_id)
+    runtime.serve(content_store.load_files(files), release_id)
+    log.info("content: serving release %d", release_id)
+
+
 async def send_due_followups(runtime: Runtime) -> int:
     def dispatch() -> int:
         with transaction(runtime.sessions) as session:
@@ -70,7 +86,26 @@ def create_app(settings: Settings | None = None, *, background: bool = True) -> 
             # Zero-setup default: bring the schema up to date. PostgreSQL deployments run
             # `tsunagu db upgrade` as their own release step.
             await asyncio.to_thread(upgrade, settings.database_url)
-        runtime.changes.attach(asyncio.get_running_loop())
+        loop = asyncio.get_running_loop()
+        runtime.changes.attach(loop)
+        await asyncio.to_thread(serve_newest_release, runtime)
+
+        reloads: set[asyncio.Task[None]] = set()
+
+        def reloaded(task: asyncio.Task[None]) -> None:
+            reloads.discard(task)
+            if not task.cancelled() and task.exception() is not None:
+                log.warning("content reload failed (%s); serving the previous release",
+                            type(task.exception()).__name__)
+
+        def on_change(topic: str) -> None:
+            # Another process published (or we may have missed it while reconnecting).
+            if topic in ("content_releases", "reconnected", "unknown"):
+                task = loop.create_task(asyncio.to_thread(serve_newest_release, runtime))
+                reloads.add(task)
+                task.add_done_callback(reloaded)
+
+        runtime.changes.subscribe(on_change)
         tasks: list[asyncio.Task[None]] = []
         if not settings.is_sqlite:
             tasks.append(asyncio.create_task(
@@ -84,6 +119,10 @@ def create_app(settings: Settings | None = None, *, background: bool = True) -> 
             scheduler.add_job(send_due_followups, "interval", args=[runtime],
                               seconds=settings.followup_interval_seconds,
                               next_run_time=utcnow(), max_instances=1, coalesce=True)
+            # Catches what no signal announced (a CLI import next to a SQLite app).
+            scheduler.add_job(asyncio.to_thread, "interval", args=[serve_newest_release, runtime],
+                              seconds=settings.content_check_seconds, max_instances=1,
+                              coalesce=True)
             scheduler.start()
         try:
             yield

@@ -127,6 +127,59 @@ def content_validate(
     typer.echo(f"content is valid: {folder}\nflows: {flows}")
 
 
+def _database_sessions() -> Any:
+    from bot.db import make_engine, make_session_factory
+
+    # Content commands need no LINE channel, so skip the credentials check.
+    return make_session_factory(make_engine(
+        Settings.model_validate({"emulator": True}).database_url))
+
+
+@content_app.command("export")
+def content_export(
+    directory: Path | None = typer.Argument(None, help="Folder to write (default: content/)."),
+) -> None:
+    """Write the published content (the newest release) as files, e.g. to commit it to git."""
+    from bot import content_store
+
+    folder = _content_dir(directory)
+    with _database_sessions()() as session:
+        release = content_store.current_release(session)
+        if release is None:
+            typer.echo("nothing is published yet (start the app once, or import)", err=True)
+            raise typer.Exit(1)
+        content_store.write_directory(release.files, folder)
+        typer.echo(f"release {release.id} written to {folder} ({len(release.files)} files)")
+
+
+@content_app.command("import")
+def content_import(
+    directory: Path | None = typer.Argument(None, help="Folder to read (default: content/)."),
+    reason: str = typer.Option("content/ フォルダから取り込み", "--reason",
+                               help="Why, for the release history."),
+) -> None:
+    """Publish the folder's files as a new release (checked first; a bad folder changes nothing).
+    Running apps serve it at once."""
+    from bot import content_store
+    from bot.content import ContentError
+    from bot.db import transaction
+
+    folder = _content_dir(directory)
+    files = content_store.read_directory(folder)
+    try:
+        with transaction(_database_sessions()) as session:
+            current = content_store.current_release(session)
+            if current is not None and current.digest == content_store.digest(files):
+                typer.echo(f"release {current.id} already has exactly these files")
+                return
+            release = content_store.publish(session, files, author_id=None, reason=reason)
+            release_id = release.id
+    except ContentError as e:
+        typer.echo(f"content is not valid, nothing was published:\n{e}", err=True)
+        raise typer.Exit(1) from e
+    typer.echo(f"published {folder} as release {release_id}")
+
+
 @content_app.command("diagram")
 def content_diagram(
     flow_id: str = typer.Option("intake", "--flow", help="Which flow to draw."),

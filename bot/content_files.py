@@ -21,7 +21,7 @@ def read_yaml(path: Path, error: type[ContentError] = ContentError) -> Any:
     except FileNotFoundError as e:
         raise error(f"{path}: file is missing") from e
     except yaml.YAMLError as e:
-        raise error(f"{path}: not valid YAML ({e})") from e
+        raise error(f"{path}: not valid YAML{_position(e)}") from e
 
 
 def validated(model: type[M], path: Path, error: type[ContentError] = ContentError,
@@ -43,3 +43,11 @@ def where(data: object, loc: tuple[int | str, ...]) -> str:
             rest = ".".join(str(p) for p in loc[2:])
             return f"rule {rules[loc[1]]['id']}: {rest}"
     return ".".join(str(p) for p in loc)
+
+
+def _position(e: yaml.YAMLError) -> str:
+    """One line an administrator can act on: where, and what the parser expected."""
+    mark = getattr(e, "problem_mark", None)
+    problem = getattr(e, "problem", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return f"{where}: {problem}" if problem else where

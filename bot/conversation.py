@@ -47,8 +47,12 @@ class FlowLibrary:
     """Runners for the current flow versions and, from the database, for older ones that
     ongoing conversations still use. Versions are immutable, so runners are cached forever."""
 
-    def __init__(self, content: Content, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(self, content: Content, clock: Callable[[], datetime] = utcnow, *,
+                 preview: bool = False) -> None:
         self.content = content
+        # An administrator trying a draft in the emulator: the resident's side runs for real,
+        # but nothing reaches the counsellors' queue and no follow-up is planned.
+        self.preview = preview
         places = content.places
         self.context = FlowContext(
             hotlines=content.resources.hotlines,
@@ -254,7 +258,7 @@ def _update_case_risk(session: Session, conversation: Conversation, risk: RiskAs
     """Raise the case: imminent opens one even without consent (life-safety exception) and
     puts the words in front of a counsellor; lower levels update a case that exists."""
     case = cases.open_case_of(session=session, conversation_id=conversation.id)
-    if case is None and risk.level < Level.IMMINENT:
+    if library.preview or (case is None and risk.level < Level.IMMINENT):
         return
     case = cases.open_or_update_case(session=session, conversation=conversation,
                                      places=library.content.places,
@@ -270,7 +274,7 @@ def _plan_followups(session: Session, conversation: Conversation, runner: FlowRu
     if inp.kind == "unfollow":
         followups.cancel(session=session, conversation_id=conversation.id, reason="blocked")
         return
-    if inp.kind == "ignored" or conversation.consent_withdrawn_at is not None:
+    if inp.kind == "ignored" or conversation.consent_withdrawn_at is not None or library.preview:
         return
     answered = followups.answered_recently(
         session=session, conversation_id=conversation.id, now=now) \
@@ -336,6 +340,8 @@ def apply_intents(
             case = cases.open_case_of(session=session, conversation_id=conversation.id)
             if case is not None:
                 case.consent = dict(conversation.consent)
+        elif library.preview and isinstance(intent, it.OpenCase | it.ForwardToCase):
+            continue
         elif isinstance(intent, it.OpenCase):
             cases.open_or_update_case(session=session, conversation=conversation,
                                       places=places)

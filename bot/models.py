@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Text,
     TypeDecorator,
     UniqueConstraint,
 )
@@ -186,3 +187,42 @@ class OutboxMessage(Base):
         Index("ix_outbox_due", "status", "next_attempt_at"),
         Index("ix_outbox_user", "line_user_id", "id"),
     )
+
+
+class ContentRelease(Base):
+    """A published set of content files. Immutable: publishing or rolling back appends one, so
+    the history says who served what, when and why; the newest row is what is served."""
+
+    __tablename__ = "content_releases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    files: Mapped[dict[str, Any]]  # relative path -> YAML text, exactly as edited
+    digest: Mapped[str] = mapped_column(String(64))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("counsellors.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    restored_from: Mapped[int | None] = mapped_column(ForeignKey("content_releases.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ContentDraft(Base):
+    """One administrator's unpublished edits, made against `base_release_id`."""
+
+    __tablename__ = "content_drafts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("counsellors.id"), unique=True)
+    base_release_id: Mapped[int] = mapped_column(ForeignKey("content_releases.id"))
+    files: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ContentPreview(Base):
+    """An emulator user who talks to a draft instead of the published content."""
+
+    __tablename__ = "content_previews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    line_user_id: Mapped[str] = mapped_column(String(64), unique=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("counsellors.id"))
+    files: Mapped[dict[str, Any]]  # the draft as it was when the preview started
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

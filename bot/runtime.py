@@ -7,13 +7,14 @@ import contextlib
 from dataclasses import dataclass, field
 
 from linebot.v3 import WebhookParser
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.changes import ChangeFeed
 from bot.content import Content
 from bot.conversation import FlowLibrary
 from bot.line_client import LineClient
+from bot.models import ContentPreview
 from bot.settings import Settings
 
 
@@ -29,6 +30,27 @@ class Runtime:
     worker_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     outbox_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     changes: ChangeFeed = field(default_factory=ChangeFeed)
+    release_id: int | None = None  # the content release being served
+
+    previews: dict[str, FlowLibrary] = field(default_factory=dict)  # by draft digest
+
+    def library_for(self, session: Session, source_key: str) -> FlowLibrary:
+        """The published content, or the draft an administrator is previewing as this user."""
+        kind, _, user_id = source_key.partition(":")
+        files = session.scalar(select(ContentPreview.files).where(
+            ContentPreview.line_user_id == user_id)) if kind == "user" else None
+        if files is None:
+            return self.library
+        from bot.content_store import digest, load_files
+
+        key = digest(files)
+        if key not in self.previews:
+            self.previews[key] = FlowLibrary(load_files(files), preview=True)
+        return self.previews[key]
+
+    def serve(self, content: Content, release_id: int) -> None:
+        """Serve another release from now on; conversations keep their flow version."""
+        self.content, self.library, self.release_id = content, FlowLibrary(content), release_id
 
     def wake_worker(self) -> None:
         self.worker_wakeup.set()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -33,9 +34,11 @@ def _fail(session: Session, event: InboxEvent, content: Content, error: str) -> 
 
 
 def process_source(
-    sessions: sessionmaker[Session], key: str, library: FlowLibrary, *, reply_ttl_seconds: float
+    sessions: sessionmaker[Session], key: str, library: Callable[[Session, str], FlowLibrary],
+    *, reply_ttl_seconds: float,
 ) -> int:
-    """Process a source's pending events one transaction each; returns how many were handled."""
+    """Process a source's pending events one transaction each; returns how many were handled.
+    `library` picks the content for the source (published, or a draft being previewed)."""
     handled = 0
     while True:
         with transaction(sessions) as session:
@@ -44,16 +47,17 @@ def process_source(
             event = next_pending(session=session, key=key)
             if event is None:
                 return handled
+            content = library(session, key)
             event.attempts += 1
             try:
                 with session.begin_nested():
-                    handle_event(session, event, library, reply_ttl_seconds=reply_ttl_seconds)
+                    handle_event(session, event, content, reply_ttl_seconds=reply_ttl_seconds)
             except Exception as e:
                 # Logged with the event id only: the payload holds the resident's words.
                 log.exception("inbox event %s failed (attempt %d)", event.id, event.attempts)
                 if event.attempts < MAX_ATTEMPTS:
                     return handled  # stays pending; the next drain tries again
-                _fail(session, event, library.content, type(e).__name__)
+                _fail(session, event, content.content, type(e).__name__)
             handled += 1
 
 
@@ -84,7 +88,7 @@ class InboxWorker:
         try:
             async with self._slots:
                 handled = await asyncio.to_thread(
-                    process_source, rt.sessions, key, rt.library,
+                    process_source, rt.sessions, key, rt.library_for,
                     reply_ttl_seconds=rt.settings.reply_token_ttl_seconds,
                 )
         finally:

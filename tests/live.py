@@ -49,16 +49,17 @@ class LiveApp:
     def __init__(self, database_url: str, *, background: bool = True, **overrides: Any) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.settings = Settings(
-            database_url=database_url,
-            emulator=True,
-            line_channel_secret=SECRET,
-            line_channel_access_token=TOKEN,
-            line_api_base_url=f"{self.url}/emulator",
-            line_data_api_base_url=f"{self.url}/emulator",
-            worker_poll_seconds=0.2,
+        # A second process of the same deployment passes the first one's emulator as its LINE.
+        self.settings = Settings(**{
+            "database_url": database_url,
+            "emulator": True,
+            "line_channel_secret": SECRET,
+            "line_channel_access_token": TOKEN,
+            "line_api_base_url": f"{self.url}/emulator",
+            "line_data_api_base_url": f"{self.url}/emulator",
+            "worker_poll_seconds": 0.2,
             **overrides,
-        )
+        })
         self.app = create_app(self.settings, background=background)
         self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port,
                                                     log_level="warning", lifespan="on"))

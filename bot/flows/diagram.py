@@ -31,5 +31,7 @@ def mermaid(flow: Flow) -> str:
                                      if g.target_if_consented else "")
         for g in flow.globals.values()
     )
-    lines.append(f"  note right of {flow.start}: from every state:<br/>{globals_note}")
+    # A block note: Mermaid ends a one-line note's text at its next colon.
+    lines += [f"  note right of {flow.start}", f"    from every state —<br/>{globals_note}",
+              "  end note"]
     return "\n".join(lines) + "\n"

@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from bot.settings import Settings
+from handoff.console.admin import router as admin_router
 from handoff.console.dashboard import router as dashboard_router
 from handoff.console.security import LoginRequired
 from handoff.console.views import HERE, router
@@ -41,7 +42,8 @@ def mount_console(app: FastAPI, settings: Settings) -> None:
                               call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         response = await call_next(request)
         if request.url.path.startswith("/console"):
-            response.headers.update(SECURITY_HEADERS)
+            for name, value in SECURITY_HEADERS.items():
+                response.headers.setdefault(name, value)  # a page may narrow or widen one
         return response
 
     @app.exception_handler(LoginRequired)
@@ -50,4 +52,5 @@ def mount_console(app: FastAPI, settings: Settings) -> None:
 
     app.include_router(router)
     app.include_router(dashboard_router)
+    app.include_router(admin_router)
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")

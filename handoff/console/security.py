@@ -64,8 +64,15 @@ def supervisor(counsellor: Annotated[Counsellor, Depends(current_counsellor)]) -
     return counsellor
 
 
+def administrator(counsellor: Annotated[Counsellor, Depends(current_counsellor)]) -> Counsellor:
+    if counsellor.role != Role.ADMIN:
+        raise HTTPException(status_code=403, detail="administrators only")
+    return counsellor
+
+
 CurrentCounsellor = Annotated[Counsellor, Depends(current_counsellor)]
 Supervisor = Annotated[Counsellor, Depends(supervisor)]
+Admin = Annotated[Counsellor, Depends(administrator)]
 CsrfChecked = Depends(check_csrf)
 
 

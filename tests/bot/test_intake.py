@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from bot import content_store
 from bot.content import load_content
+from bot.db import make_engine, make_session_factory, transaction
 from bot.models import Conversation, utcnow
 from bot.settings import DEFAULT_CONTENT_DIR
 from handoff.models import Case, CaseMessage, CaseStatus, Priority
@@ -200,6 +202,14 @@ def test_unfollow_is_recorded_and_a_refollow_is_welcomed_back(live: LiveApp) -> 
     assert conversation_of(live, r).following
 
 
+def publish_folder(database_url: str, folder: Path) -> None:
+    engine = make_engine(database_url)
+    with transaction(make_session_factory(engine)) as session:
+        content_store.publish(session, content_store.read_directory(folder), author_id=None,
+                              reason="test")
+    engine.dispose()
+
+
 def test_a_new_flow_version_applies_to_new_conversations_only(
     database_url: str, tmp_path: Path
 ) -> None:
@@ -217,6 +227,7 @@ def test_a_new_flow_version_applies_to_new_conversations_only(
     flow_file = content / "flows" / "intake.yaml"
     flow_file.write_text(flow_file.read_text().replace(
         "どんなことでお困りですか。", "いま、いちばん気になっていることは何ですか。"))
+    publish_folder(database_url, content)  # what `tsunagu content import` does
     second = LiveApp(database_url, content_dir=content).start()
     try:
         ongoing = Resident(second, ongoing.user_id)  # the same person, after the restart

@@ -12,6 +12,8 @@ from sqlalchemy import select
 
 from bot.models import utcnow
 from handoff.accounts import add_counsellor
+from handoff.console.admin import router as admin_router
+from handoff.console.dashboard import router as dashboard_router
 from handoff.console.views import limiter
 from handoff.console.views import router as console_router
 from handoff.followups import dispatch_due
@@ -66,12 +68,15 @@ def case_from_resident(live: LiveApp) -> tuple[Resident, int]:
 
 
 def test_every_console_page_requires_login(live: LiveApp) -> None:
-    routes = [r for r in console_router.routes if r.path != "/console/login"]  # type: ignore[attr-defined]
-    assert len(routes) >= 9
+    # Every console router the app includes: desk, dashboard, administration.
+    routers = [console_router, dashboard_router, admin_router]
+    routes = [r for router in routers for r in router.routes
+              if r.path != "/console/login"]  # type: ignore[attr-defined]
+    assert len(routes) >= 9 + 10
     client = browser(live)
     for route in routes:
-        path = route.path.replace("{case_id}", "1")
-        for method in route.methods or {"GET"}:
+        path = re.sub(r"\{[a-z_]+(:path)?\}", "1", route.path)  # type: ignore[attr-defined]
+        for method in route.methods or {"GET"}:  # type: ignore[attr-defined]
             answer = client.request(method, path)
             if method == "POST":  # no session, no CSRF token: refused before anything runs
                 assert answer.status_code in (303, 403), (method, path, answer.status_code)

@@ -31,11 +31,17 @@ function api(path) {
   return `api/users/${userId}/${path}`;
 }
 
+// An administrator's preview opens the page as the user bound to their draft (?user=...).
+const pinnedUser = new URLSearchParams(location.search).get("user");
+
 async function start(fresh) {
   if (stream) stream.close();
-  let id = localStorage.getItem(STORAGE_KEY);
+  const pinned = !fresh && /^U[0-9a-f]{32}$/.test(pinnedUser || "");
+  let id = pinned ? pinnedUser : localStorage.getItem(STORAGE_KEY);
   const firstVisit = fresh || !/^U[0-9a-f]{32}$/.test(id || "");
-  if (firstVisit) {
+  if (pinned) {
+    // The preview's own user; the resident identity kept in this browser stays untouched.
+  } else if (firstVisit) {
     id = newUserId();
     localStorage.setItem(STORAGE_KEY, id);
   }
@@ -58,7 +64,8 @@ async function start(fresh) {
   stream.addEventListener("entry", (e) => onEntry(JSON.parse(e.data)));
   stream.addEventListener("loading", (e) => showTyping(JSON.parse(e.data).seconds));
   // As in LINE, adding the account as a friend is what starts the conversation.
-  if (firstVisit) await sendEvent({ type: "follow" });
+  const unopened = pinned && !(state.entries || []).length;
+  if (firstVisit || unopened) await sendEvent({ type: "follow" });
 }
 
 async function sendEvent(payload) {

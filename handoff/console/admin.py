@@ -1,0 +1,236 @@
+"""Administration of content: edit a draft, see it validated line by line, diff, preview in the
+emulator, publish with a reason, roll back; a test box for the risk lexicon; the flow diagram."""
+
+from __future__ import annotations
+
+import difflib
+import secrets
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot import content_store
+from bot.content import Content, ContentError
+from bot.flows.diagram import mermaid
+from bot.models import ContentPreview, ContentRelease
+from bot.nlp import Analyzer
+from handoff import audit
+from handoff.console.security import Admin, CsrfChecked
+from handoff.console.views import _page, _runtime
+from handoff.models import Counsellor
+
+router = APIRouter(prefix="/console/admin", include_in_schema=False)
+
+# What each file is, in the administrator's words.
+FILE_LABELS = {
+    "flows/intake.yaml": "受付の流れ（質問・選択肢・文言）",
+    "messages.yaml": "流れの外で送る文言",
+    "resources.yaml": "緊急の連絡先",
+    "places.yaml": "市町村・担当チーム・受付時間・支援のつなぎ先",
+    "followups.yaml": "フォローアップ（送る時刻・文言・送らない時間帯）",
+}
+
+
+def _label(name: str) -> str:
+    if name.startswith("risk/"):
+        return "リスク語彙" + ("（修飾語・組み合わせ）" if name.endswith("modifiers.yaml") else "")
+    return FILE_LABELS.get(name, "")
+
+
+def _state(session: Session, me: Counsellor) -> dict[str, Any]:
+    current = content_store.current_release(session)
+    if current is None:
+        raise HTTPException(status_code=503, detail="no content release yet")
+    draft = content_store.draft_of(session, me.id)
+    files = draft.files if draft else current.files
+    changed = sorted(n for n in files if files[n] != current.files.get(n))
+    return {"current": current, "draft": draft, "files": files, "changed": changed,
+            "stale": bool(draft and draft.base_release_id != current.id)}
+
+
+def _names(session: Session) -> dict[int, str]:
+    return {i: n for i, n in session.execute(select(Counsellor.id, Counsellor.display_name))}
+
+
+@router.get("/")
+def overview(request: Request, me: Admin) -> HTMLResponse:
+    with _runtime(request).sessions() as session:
+        state = _state(session, me)
+        problems = content_store.problems_of(state["files"]) if state["changed"] else []
+        history = content_store.releases(session)
+        names = _names(session)
+    return _page(request, "admin.html", me=me, **state, problems=problems, history=history,
+                 names=names, label=_label, notice=request.query_params.get("notice"),
+                 preview=_runtime(request).settings.emulator)
+
+
+@router.get("/files/{name:path}")
+def edit_page(request: Request, name: str, me: Admin) -> HTMLResponse:
+    with _runtime(request).sessions() as session:
+        state = _state(session, me)
+    files: dict[str, str] = state["files"]
+    if name not in files:
+        raise HTTPException(status_code=404)
+    problems = content_store.problems_of(files) if state["changed"] else []
+    here = [p for p in problems if p.file == name]
+    by_line: dict[int, list[str]] = {}
+    for p in here:
+        if p.line is not None:
+            by_line.setdefault(p.line, []).append(p.message)
+    return _page(request, "admin_edit.html", me=me, file=name, label=_label(name),
+                 text=files[name], lines=files[name].split("\n"), by_line=by_line,
+                 here=here, elsewhere=[p for p in problems if p.file != name],
+                 changed=name in state["changed"], saved=request.query_params.get("saved"))
+
+
+@router.post("/files/{name:path}", dependencies=[CsrfChecked])
+def save_file(request: Request, name: str, me: Admin,
+              text: Annotated[str, Form()]) -> Response:
+    with _runtime(request).sessions() as session, session.begin():
+        try:
+            content_store.save_to_draft(session, me.id, name, text)
+        except KeyError:
+            raise HTTPException(status_code=404) from None
+        audit.record(session=session, counsellor=me, action="content_edit", case_id=None,
+                     detail=name)
+    return RedirectResponse(f"/console/admin/files/{quote(name)}?saved=1", status_code=303)
+
+
+@router.get("/diff")
+def diff_page(request: Request, me: Admin) -> HTMLResponse:
+    with _runtime(request).sessions() as session:
+        state = _state(session, me)
+    current: ContentRelease = state["current"]
+    diffs = [(name, list(difflib.unified_diff(
+        current.files.get(name, "").splitlines(), state["files"][name].splitlines(),
+        fromfile=f"公開中 #{current.id} {name}", tofile=f"下書き {name}", lineterm="", n=2)))
+        for name in state["changed"]]
+    return _page(request, "admin_diff.html", me=me, diffs=diffs, current=current)
+
+
+@router.post("/publish", dependencies=[CsrfChecked])
+def publish(request: Request, me: Admin, reason: Annotated[str, Form()] = "") -> Response:
+    runtime = _runtime(request)
+    if not reason.strip():
+        return _to_overview("error:公開の理由を書いてください。")
+    try:
+        with runtime.sessions() as session, session.begin():
+            draft = content_store.draft_of(session, me.id)
+            if draft is None:
+                return _to_overview("error:公開する下書きがありません。")
+            release = content_store.publish(session, draft.files, author_id=me.id, reason=reason,
+                                            base_release_id=draft.base_release_id)
+            session.delete(draft)
+            audit.record(session=session, counsellor=me, action="content_publish", case_id=None,
+                         detail=f"release {release.id}")
+            release_id, files = release.id, release.files
+    except ContentError:
+        return _to_overview("error:下書きに問題があるため公開できません。"
+                            "各ファイルの指摘を直してください。")
+    except content_store.StaleDraft:
+        return _to_overview("error:この下書きを始めた後に、別の公開がありました。"
+                            "下書きを破棄して、いまの公開内容から編集し直してください。")
+    _serve(request, files, release_id)
+    return _to_overview(f"ok:#{release_id} を公開しました。新しい会話から使われます。")
+
+
+@router.post("/discard", dependencies=[CsrfChecked])
+def discard(request: Request, me: Admin) -> Response:
+    with _runtime(request).sessions() as session, session.begin():
+        content_store.discard_draft(session, me.id)
+        audit.record(session=session, counsellor=me, action="content_discard", case_id=None)
+    return _to_overview("ok:下書きを破棄しました。")
+
+
+@router.post("/releases/{release_id}/rollback", dependencies=[CsrfChecked])
+def rollback(request: Request, release_id: int, me: Admin,
+             reason: Annotated[str, Form()] = "") -> Response:
+    if not reason.strip():
+        return _to_overview("error:戻す理由を書いてください。")
+    try:
+        with _runtime(request).sessions() as session, session.begin():
+            release = content_store.rollback(session, release_id, author_id=me.id,
+                                             reason=f"#{release_id} に戻す: {reason.strip()}")
+            audit.record(session=session, counsellor=me, action="content_rollback",
+                         case_id=None, detail=f"release {release.id} from {release_id}")
+            new_id, files = release.id, release.files
+    except LookupError:
+        raise HTTPException(status_code=404) from None
+    except ContentError:
+        # An old release no longer fits today's code; it stays in the history, unserved.
+        return _to_overview(f"error:#{release_id} はいまの仕組みでは使えないため戻せません。")
+    _serve(request, files, new_id)
+    return _to_overview(f"ok:#{release_id} の内容を #{new_id} として公開しました。")
+
+
+def _serve(request: Request, files: dict[str, Any], release_id: int) -> None:
+    """This process serves the release at once; others hear of it through the change feed."""
+    runtime = _runtime(request)
+    if runtime.release_id is None or release_id > runtime.release_id:
+        runtime.serve(content_store.load_files(files), release_id)
+
+
+def _to_overview(notice: str) -> Response:
+    return RedirectResponse(f"/console/admin/?notice={quote(notice)}", status_code=303)
+
+
+# ---------------------------------------------------------------------- preview
+
+
+@router.post("/preview", dependencies=[CsrfChecked])
+def preview(request: Request, me: Admin) -> Response:
+    """A fresh emulator user who talks to this draft; opens the emulator as that user."""
+    runtime = _runtime(request)
+    if not runtime.settings.emulator:
+        raise HTTPException(status_code=404, detail="the emulator is not running here")
+    with runtime.sessions() as session, session.begin():
+        files = _state(session, me)["files"]
+        if content_store.problems_of(files):
+            return _to_overview("error:問題が残っている下書きはプレビューできません。")
+        user_id = "U" + secrets.token_hex(16)
+        session.add(ContentPreview(line_user_id=user_id, author_id=me.id, files=files))
+        audit.record(session=session, counsellor=me, action="content_preview", case_id=None)
+    return RedirectResponse(f"/emulator/?user={user_id}&preview=1", status_code=303)
+
+
+# ---------------------------------------------------------------------- tools
+
+
+def _draft_content(request: Request, me: Counsellor) -> tuple[Content, bool]:
+    """The draft as content if it is valid, else what is served."""
+    with _runtime(request).sessions() as session:
+        state = _state(session, me)
+    if state["changed"]:
+        try:
+            return content_store.load_files(state["files"]), True
+        except ContentError:
+            pass
+    return _runtime(request).content, False
+
+
+@router.get("/lexicon")
+def lexicon_box(request: Request, me: Admin, text: str = "") -> HTMLResponse:
+    content, from_draft = _draft_content(request, me)
+    analyzer = Analyzer(content.lexicon) if from_draft else _runtime(request).library.analyzer
+    result = analyzer.analyze(text) if text.strip() else None
+    labels = {c.category: c.label for c in content.lexicon.categories}
+    return _page(request, "admin_lexicon.html", me=me, text=text, result=result,
+                 from_draft=from_draft, categories=labels)
+
+
+@router.get("/diagram")
+def diagram(request: Request, me: Admin, flow: str = "intake") -> HTMLResponse:
+    content, from_draft = _draft_content(request, me)
+    if flow not in content.flows:
+        raise HTTPException(status_code=404)
+    page = _page(request, "admin_diagram.html", me=me, flow=flow, flows=list(content.flows),
+                 source=mermaid(content.flows[flow].flow), from_draft=from_draft)
+    # The vendored Mermaid styles the SVG it draws with an inline <style>; scripts stay 'self'.
+    page.headers["Content-Security-Policy"] = (
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+        "frame-ancestors 'none'")
+    return page

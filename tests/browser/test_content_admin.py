@@ -1,0 +1,141 @@
+"""An administrator changes a question's wording in the browser: a broken target is caught and
+shown at its line, fixed, previewed in the emulator, published; new conversations get the new
+wording while an ongoing one keeps its version; a rollback brings the old wording back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from handoff.accounts import add_counsellor
+from handoff.models import Role
+from tests.live import LiveApp
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-results"
+PASSWORD = "correct horse battery staple"
+OLD = "どんなことでお困りですか。うまく言えなくても、ひとことでも大丈夫です。"
+NEW = "いま、いちばん気がかりなことを教えてください。ひとことでも大丈夫です。"
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[LiveApp]:
+    app = LiveApp(f"sqlite:///{tmp_path}/admin.db").start()
+    with app.session() as s, s.begin():
+        add_counsellor(session=s, username="admin", display_name="管理者", password=PASSWORD,
+                       role=Role.ADMIN)
+    yield app
+    app.stop()
+
+
+def tap(page: Page, label: str) -> None:
+    page.locator("#quick").get_by_text(label, exact=True).click()
+
+
+def phone(browser: Browser, url: str) -> tuple[BrowserContext, Page]:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="ja-JP")
+    page = context.new_page()
+    page.goto(url)
+    expect(page.locator("#log")).to_contain_text("はじめてもよいですか", timeout=10_000)
+    return context, page
+
+
+def edit_flow(page: Page, live: LiveApp, change: tuple[str, str]) -> None:
+    page.goto(f"{live.url}/console/admin/files/flows/intake.yaml")
+    area = page.locator("#text")
+    area.fill(area.input_value().replace(*change, 1))
+    page.click("#save")
+
+
+def test_edit_validate_preview_publish_and_roll_back(live: LiveApp, browser: Browser) -> None:
+    # A resident who started before the change.
+    early_context, early = phone(browser, f"{live.url}/emulator/")
+
+    desk = browser.new_context(viewport={"width": 1400, "height": 900}, locale="ja-JP")
+    admin = desk.new_page()
+    admin.goto(f"{live.url}/console/login")
+    admin.fill("input[name=username]", "admin")
+    admin.fill("input[name=password]", PASSWORD)
+    admin.click("button[type=submit]")
+    admin.get_by_role("link", name="コンテンツ管理").click()
+    expect(admin.locator("#served")).to_contain_text("#1")
+
+    # A broken target: caught on save, shown next to its line; publishing is not offered.
+    edit_flow(admin, live, ("next: trouble}", "next: troubel}"))
+    problems = admin.locator("#problems")
+    expect(problems).to_contain_text("unknown target state 'troubel'")
+    line = admin.locator("ol.listing li.bad")
+    expect(line).to_have_count(1)
+    expect(line).to_contain_text("next: troubel}")
+    expect(line.locator(".why")).to_contain_text("unknown target state")
+    SCREENSHOTS.mkdir(exist_ok=True)
+    admin.screenshot(path=str(SCREENSHOTS / "admin-validation.png"), full_page=False)
+    admin.goto(f"{live.url}/console/admin/")
+    expect(admin.locator("#publish")).to_be_disabled()
+
+    # Fixed, and the wording changed.
+    edit_flow(admin, live, ("next: troubel}", "next: trouble}"))
+    edit_flow(admin, live, (OLD, NEW))
+    expect(admin.locator(".ok")).to_contain_text("問題は見つかりませんでした")
+    admin.goto(f"{live.url}/console/admin/diff")
+    expect(admin.locator("pre.diff .add")).to_contain_text(NEW)
+
+    # Preview: the emulator opens as a user who talks to the draft.
+    admin.goto(f"{live.url}/console/admin/")
+    with desk.expect_page() as opened:
+        admin.click("#preview")
+    preview = opened.value
+    expect(preview.locator("#log")).to_contain_text("はじめてもよいですか", timeout=10_000)
+    tap(preview, "はじめる")
+    expect(preview.locator("#log .row.bot").last).to_contain_text(NEW, timeout=10_000)
+    preview.close()
+
+    admin.fill("#reason", "最初の質問をやわらかく")
+    admin.click("#publish")
+    expect(admin.locator(".ok")).to_contain_text("#2 を公開しました")
+    expect(admin.locator("#served")).to_contain_text("最初の質問をやわらかく")
+
+    # New conversation: new wording. The early one finishes on its own version.
+    late_context, late = phone(browser, f"{live.url}/emulator/")
+    tap(late, "はじめる")
+    expect(late.locator("#log .row.bot").last).to_contain_text(NEW, timeout=10_000)
+    tap(early, "はじめる")
+    expect(early.locator("#log .row.bot").last).to_contain_text(OLD, timeout=10_000)
+
+    # Roll back to release 1.
+    row = admin.locator("table.history tr", has_text="#1")
+    row.locator("input[name=reason]").fill("元の文言に戻す")
+    row.get_by_role("button", name="この内容に戻す").click()
+    expect(admin.locator(".ok")).to_contain_text("#1 の内容を #3 として公開しました")
+    admin.screenshot(path=str(SCREENSHOTS / "admin-history.png"), full_page=True)
+    again_context, again = phone(browser, f"{live.url}/emulator/")
+    tap(again, "はじめる")
+    expect(again.locator("#log .row.bot").last).to_contain_text(OLD, timeout=10_000)
+
+    for context in (early_context, late_context, again_context, desk):
+        context.close()
+
+
+def test_the_flow_diagram_renders_in_the_page_without_a_network(
+        live: LiveApp, browser: Browser) -> None:
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="ja-JP")
+    # Anything outside this app would fail: the diagram must come from vendored code.
+    context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(
+        live.url) else route.abort())
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(f"{live.url}/console/login")
+    page.fill("input[name=username]", "admin")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.goto(f"{live.url}/console/admin/diagram")
+    svg = page.locator("#diagram svg")
+    expect(svg).to_be_visible(timeout=15_000)
+    expect(svg).to_contain_text("welcome")
+    expect(svg).to_contain_text("handoff")
+    page.screenshot(path=str(SCREENSHOTS / "admin-diagram.png"), full_page=False)
+    assert errors == []
+    context.close()

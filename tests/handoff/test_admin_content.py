@@ -1,0 +1,225 @@
+"""Content administration over HTTP: drafts validated by line, publish, versions, rollback,
+preview in the emulator, the lexicon test box and the diagram; administrators only."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from bot.models import ContentRelease
+from handoff.accounts import add_counsellor
+from handoff.console.views import limiter
+from handoff.models import AuditEntry, Case, Role
+from tests.live import LiveApp, Resident, conversation_of, texts, wait_for
+
+PASSWORD = "correct horse battery staple"
+OLD = "どんなことでお困りですか。うまく言えなくても、ひとことでも大丈夫です。"
+NEW = "いま、いちばん気がかりなことを教えてください。ひとことでも大丈夫です。"
+FLOW = "flows/intake.yaml"
+
+
+@pytest.fixture
+def live(database_url: str) -> Iterator[LiveApp]:
+    app = LiveApp(database_url).start()
+    with app.session() as s, s.begin():
+        add_counsellor(session=s, username="admin", display_name="管理者", password=PASSWORD,
+                       role=Role.ADMIN)
+        add_counsellor(session=s, username="boss", display_name="主任", password=PASSWORD,
+                       role=Role.SUPERVISOR)
+        add_counsellor(session=s, username="sato", display_name="佐藤", password=PASSWORD)
+    limiter._failures.clear()
+    yield app
+    app.stop()
+
+
+def login(live: LiveApp, username: str) -> httpx.Client:
+    client = httpx.Client(base_url=live.url, timeout=20, trust_env=False)
+    done = client.post("/console/login", data={"username": username, "password": PASSWORD,
+                                               "csrf": csrf(client, "/console/login")})
+    assert done.status_code == 303
+    return client
+
+
+def csrf(client: httpx.Client, path: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', client.get(path).text)
+    assert found
+    return found.group(1)
+
+
+def flow_text(client: httpx.Client) -> str:
+    page = client.get(f"/console/admin/files/{FLOW}").text
+    found = re.search(r'<textarea id="text" name="text"[^>]*>(.*?)</textarea>', page, re.S)
+    assert found
+    import html
+    return html.unescape(found.group(1))
+
+
+def save(client: httpx.Client, text: str) -> httpx.Response:
+    return client.post(f"/console/admin/files/{FLOW}",
+                       data={"text": text, "csrf": csrf(client, "/console/admin/")})
+
+
+def publish(client: httpx.Client, reason: str) -> httpx.Response:
+    return client.post("/console/admin/publish",
+                       data={"reason": reason, "csrf": csrf(client, "/console/admin/")})
+
+
+def test_only_administrators_reach_content_pages(live: LiveApp) -> None:
+    anonymous = httpx.Client(base_url=live.url, timeout=10, trust_env=False)
+    assert anonymous.get("/console/admin/").status_code == 303  # to the login page
+    for who in ("sato", "boss"):
+        client = login(live, who)
+        for path in ("/console/admin/", f"/console/admin/files/{FLOW}", "/console/admin/diff",
+                     "/console/admin/lexicon", "/console/admin/diagram"):
+            assert client.get(path).status_code == 403, (who, path)
+        token = csrf(client, "/console/")
+        assert client.post("/console/admin/publish",
+                           data={"reason": "x", "csrf": token}).status_code == 403
+    assert "コンテンツ管理" in login(live, "admin").get("/console/").text
+    assert "コンテンツ管理" not in login(live, "boss").get("/console/").text
+
+
+def test_a_broken_draft_is_shown_by_line_and_cannot_be_published(live: LiveApp) -> None:
+    admin = login(live, "admin")
+    original = flow_text(admin)
+    broken = original.replace("next: trouble}", "next: trubble}", 1)
+    line = broken.split("\n").index(next(
+        ln for ln in broken.split("\n") if "next: trubble}" in ln)) + 1
+    assert save(admin, broken).status_code == 303
+    page = admin.get(f"/console/admin/files/{FLOW}").text
+    assert f"{line}行目" in page and "trubble" in page
+    assert re.search(rf'<li id="L{line}" class="bad">.*unknown target state', page)
+    refused = publish(admin, "壊れた下書き")
+    assert "公開できません" in admin.get(refused.headers["location"]).text
+    with live.session() as s:
+        assert s.scalar(select(ContentRelease.id).order_by(ContentRelease.id.desc())) == 1
+    assert save(admin, original).status_code == 303
+    overview = admin.get("/console/admin/").text
+    assert "公開中の内容から変わったところはありません" in overview
+
+
+def test_publish_serves_new_conversations_while_ongoing_ones_keep_their_version(
+        live: LiveApp) -> None:
+    before = Resident(live)
+    before.send(before.follow())
+    before.wait_messages(4)
+
+    admin = login(live, "admin")
+    save(admin, flow_text(admin).replace(OLD, NEW))
+    diff = admin.get("/console/admin/diff").text
+    assert f"-        - text: {OLD}" in diff and f"+        - text: {NEW}" in diff
+    assert publish(admin, "").headers["location"].endswith(
+        "%E5%85%AC%E9%96%8B%E3%81%AE%E7%90%86%E7%94%B1%E3%82%92%E6%9B%B8%E3%81%84%E3%81%A6"
+        "%E3%81%8F%E3%81%A0%E3%81%95%E3%81%84%E3%80%82")  # a reason is required
+    done = publish(admin, "最初の質問をやわらかく")
+    assert "#2 を公開しました" in admin.get(done.headers["location"]).text
+    assert live.runtime.release_id == 2
+
+    after = Resident(live)
+    after.send(after.follow())
+    after.wait_messages(4)
+    assert NEW in texts(after.tap("はじめる"))
+    assert OLD in texts(before.tap("はじめる"))  # started before: finishes on its version
+    assert conversation_of(live, before).flow_version != conversation_of(live, after).flow_version
+
+    with live.session() as s:
+        release = s.get(ContentRelease, 2)
+        assert release is not None and release.reason == "最初の質問をやわらかく"
+        assert release.author_id is not None
+        actions = set(s.scalars(select(AuditEntry.action)))
+    assert {"content_edit", "content_publish"} <= actions
+
+    rolled = admin.post("/console/admin/releases/1/rollback",
+                        data={"reason": "元の文に戻す", "csrf": csrf(admin, "/console/admin/")})
+    assert "#1 の内容を #3 として公開しました" in admin.get(rolled.headers["location"]).text
+    again = Resident(live)
+    again.send(again.follow())
+    again.wait_messages(4)
+    assert OLD in texts(again.tap("はじめる"))
+    with live.session() as s:
+        third = s.get(ContentRelease, 3)
+        first = s.get(ContentRelease, 1)
+        assert third is not None and first is not None
+        assert third.restored_from == 1 and third.files == first.files
+
+
+def test_a_draft_made_before_someone_else_published_is_refused(live: LiveApp) -> None:
+    with live.session() as s, s.begin():
+        add_counsellor(session=s, username="admin2", display_name="管理者2", password=PASSWORD,
+                       role=Role.ADMIN)
+    first, second = login(live, "admin"), login(live, "admin2")
+    save(first, flow_text(first).replace(OLD, NEW))
+    save(second, flow_text(second).replace(OLD, "ひとことで教えてください。"))
+    assert "#2 を公開しました" in first.get(publish(first, "一人目").headers["location"]).text
+    refused = second.get(publish(second, "二人目").headers["location"]).text
+    assert "別の公開がありました" in refused
+    assert live.runtime.release_id == 2
+
+
+def test_preview_runs_the_draft_in_the_emulator_without_reaching_the_queue(
+        live: LiveApp) -> None:
+    admin = login(live, "admin")
+    save(admin, flow_text(admin).replace(OLD, NEW))
+    opened = admin.post("/console/admin/preview", data={"csrf": csrf(admin, "/console/admin/")})
+    assert opened.status_code == 303
+    found = re.search(r"/emulator/\?user=(U[0-9a-f]{32})", opened.headers["location"])
+    assert found
+    tester = Resident(live, found.group(1))
+    tester.send(tester.follow())
+    tester.wait_messages(4)
+    assert NEW in texts(tester.tap("はじめる"))  # the draft, not what is published
+    tester.say("人と話したい")
+    tester.tap("同意する")
+    with live.session() as s:
+        assert s.scalars(select(Case)).all() == []  # a preview never reaches counsellors
+    resident = Resident(live)
+    resident.send(resident.follow())
+    resident.wait_messages(4)
+    assert OLD in texts(resident.tap("はじめる"))  # residents still get the published text
+
+
+def test_the_lexicon_box_explains_a_sentence(live: LiveApp) -> None:
+    admin = login(live, "admin")
+    page = admin.get("/console/admin/lexicon", params={"text": "もう死にたい"}).text
+    assert re.search(r'判定：<span class="level level-high">高い</span>', page)
+    assert re.search(r"<td>「死にたい」</td><td>2〜6</td><td>si.want_to_die</td>", page)
+    calm = admin.get("/console/admin/lexicon", params={"text": "死にたいとは思っていません"}).text
+    assert re.search(r'判定：<span class="level level-none">なし</span>', calm)
+    assert 'class="inactive"' in calm and "negated" in calm  # matched, and why it does not count
+
+
+def test_the_diagram_page_draws_the_flow_offline(live: LiveApp) -> None:
+    admin = login(live, "admin")
+    page = admin.get("/console/admin/diagram")
+    assert page.status_code == 200
+    assert "stateDiagram-v2" in page.text and "/console/static/vendor/mermaid.min.js" in page.text
+    assert "style-src 'self' 'unsafe-inline'" in page.headers["content-security-policy"]
+    assert "script-src" not in page.headers["content-security-policy"]  # scripts stay 'self'
+    assert admin.get("/console/static/vendor/mermaid.min.js").status_code == 200
+
+
+def test_a_release_published_in_one_process_is_served_by_every_process(
+        live: LiveApp) -> None:
+    if live.settings.is_sqlite:
+        pytest.skip("SQLite runs one process")
+    # A second process of the same deployment: its own engine, the same LINE (the emulator).
+    line = f"{live.url}/emulator"
+    other = LiveApp(live.settings.database_url, line_api_base_url=line,
+                    line_data_api_base_url=line).start()
+    try:
+        wait_for(lambda: other.runtime.release_id == 1)
+        admin = login(live, "admin")
+        save(admin, flow_text(admin).replace(OLD, NEW))
+        publish(admin, "二つのプロセスで")
+        wait_for(lambda: other.runtime.release_id == 2)  # told by NOTIFY, not a restart
+        for _ in range(3):  # either process may take a resident: both must say the new words
+            resident = Resident(live)
+            resident.send(resident.follow())
+            resident.wait_messages(4)
+            assert NEW in texts(resident.tap("はじめる"))
+    finally:
+        other.stop()
