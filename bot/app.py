@@ -62,17 +62,23 @@ def serve_newest_release(runtime: Runtime) -> None:
     log.info("content: serving release %d", release_id)
 
 
-async def send_due_followups(runtime: Runtime) -> int:
+async def send_due_followups(runtime: Runtime, *, batch: int = 500) -> int:
     def dispatch() -> int:
         with transaction(runtime.sessions) as session:
             return followups.dispatch_due(session=session, rules=runtime.content.followups,
-                                          now=utcnow())
+                                          now=utcnow(), limit=batch)
 
-    sent = await asyncio.to_thread(dispatch)
-    if sent:
-        log.info("follow-ups: %d queued", sent)
-        runtime.wake_outbox()
-    return sent
+    total = 0
+    while True:  # many can fall due at once (a restart, a morning after quiet hours)
+        sent = await asyncio.to_thread(dispatch)
+        total += sent
+        if sent:
+            runtime.wake_outbox()  # the outbox starts sending while the next batch is written
+        if sent < batch:
+            break
+    if total:
+        log.info("follow-ups: %d queued", total)
+    return total
 
 
 def create_app(settings: Settings | None = None, *, background: bool = True) -> FastAPI:

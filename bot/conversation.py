@@ -116,8 +116,10 @@ def queue_messages(
     event: InboxEvent | None = None,
     reply_ttl_seconds: float = 0.0,
     counsellor_id: int | None = None,
+    flush: bool = True,
 ) -> list[OutboxMessage]:
-    """Outbox rows for these messages; the first row may use the event's reply token."""
+    """Outbox rows for these messages; the first row may use the event's reply token.
+    `flush=False` lets a caller adding many rows insert them together."""
     rows = []
     token = (event.payload.get("replyToken") if event is not None else None) or None
     for start in range(0, len(messages), MAX_MESSAGES_PER_REQUEST):
@@ -134,7 +136,8 @@ def queue_messages(
                                                 reply_ttl_seconds)
         session.add(row)
         rows.append(row)
-    session.flush()
+    if flush:
+        session.flush()
     return rows
 
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from bot.db import transaction
 from bot.line_client import LineClient, Outcome, SendResult
@@ -50,18 +50,21 @@ def backoff(attempts: int) -> timedelta:
 
 def claim_due(*, session: Session, now: datetime, limit: int = 100) -> list[Claimed]:
     """Take each resident's first unfinished row if it is due, leasing it to this sender."""
-    first_per_user = (
-        select(func.min(OutboxMessage.id))
-        .where(OutboxMessage.status.in_(UNFINISHED))
-        .group_by(OutboxMessage.line_user_id)
+    earlier = aliased(OutboxMessage)
+    # "No earlier unfinished row of the same resident", probed per candidate on the
+    # (line_user_id, id) index: the pass stops after `limit` rows however long the queue is.
+    waits_for_earlier = (
+        select(earlier.id)
+        .where(earlier.line_user_id == OutboxMessage.line_user_id,
+               earlier.id < OutboxMessage.id, earlier.status.in_(UNFINISHED))
+        .exists()
     )
     stmt = (
         select(OutboxMessage)
         .where(
-            OutboxMessage.id.in_(first_per_user),
-            or_(OutboxMessage.status == OutboxStatus.PENDING,
-                OutboxMessage.status == OutboxStatus.SENDING),
+            OutboxMessage.status.in_(UNFINISHED),
             OutboxMessage.next_attempt_at <= now,
+            ~waits_for_earlier,
         )
         .order_by(OutboxMessage.id)
         .limit(limit)
@@ -80,9 +83,9 @@ def claim_due(*, session: Session, now: datetime, limit: int = 100) -> list[Clai
 
 def record(
     *, session: Session, claimed: Claimed, result: SendResult, via: str, now: datetime,
-    max_attempts: int,
+    max_attempts: int, row: OutboxMessage | None = None,
 ) -> OutboxStatus:
-    row = session.get(OutboxMessage, claimed.id)
+    row = row or session.get(OutboxMessage, claimed.id)
     if row is None:
         return OutboxStatus.FAILED
     if result.outcome in (Outcome.SENT, Outcome.ALREADY_ACCEPTED):
@@ -121,16 +124,15 @@ class OutboxSender:
         rt = self.runtime
         claimed = await asyncio.to_thread(_claim, rt.sessions)
         if claimed:
-            await asyncio.gather(*(self._send(c) for c in claimed))
+            sent = await asyncio.gather(*(deliver(rt.line, c, utcnow()) for c in claimed))
+            # One transaction records the whole pass: the rows stay leased until then, and a
+            # resident's next row is only claimed by the next pass anyway.
+            statuses = await asyncio.to_thread(
+                _record_all, rt.sessions, list(zip(claimed, sent, strict=True)),
+                rt.settings.outbox_max_attempts)
+            for c, (result, via), status in zip(claimed, sent, statuses, strict=True):
+                log.info("outbox %s: %s via %s (%s)", c.id, status, via, result.outcome)
         return len(claimed)
-
-    async def _send(self, claimed: Claimed) -> None:
-        rt = self.runtime
-        result, via = await deliver(rt.line, claimed, utcnow())
-        status = await asyncio.to_thread(
-            _record, rt.sessions, claimed, result, via, rt.settings.outbox_max_attempts
-        )
-        log.info("outbox %s: %s via %s (%s)", claimed.id, status, via, result.outcome)
 
     async def next_due_in(self) -> float | None:
         return await asyncio.to_thread(_next_due_in, self.runtime.sessions)
@@ -155,13 +157,17 @@ def _claim(sessions: sessionmaker[Session]) -> list[Claimed]:
         return claim_due(session=session, now=utcnow())
 
 
-def _record(
-    sessions: sessionmaker[Session], claimed: Claimed, result: SendResult, via: str,
+def _record_all(
+    sessions: sessionmaker[Session], sent: list[tuple[Claimed, tuple[SendResult, str]]],
     max_attempts: int,
-) -> OutboxStatus:
+) -> list[OutboxStatus]:
     with transaction(sessions) as session:
-        return record(session=session, claimed=claimed, result=result, via=via, now=utcnow(),
-                      max_attempts=max_attempts)
+        rows = {row.id: row for row in session.scalars(select(OutboxMessage).where(
+            OutboxMessage.id.in_([c.id for c, _ in sent])))}
+        now = utcnow()
+        return [record(session=session, claimed=c, result=result, via=via, now=now,
+                       max_attempts=max_attempts, row=rows.get(c.id))
+                for c, (result, via) in sent]
 
 
 def _next_due_in(sessions: sessionmaker[Session]) -> float | None:

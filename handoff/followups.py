@@ -115,24 +115,33 @@ def dispatch_due(*, session: Session, rules: FollowUpRules, now: datetime,
             .order_by(FollowUp.due_at, FollowUp.id).limit(limit))
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
+    rows = list(session.scalars(stmt))
+    if not rows:
+        return 0
+    # A few statements per pass, not per row: one query for the conversations, and the
+    # outbox rows inserted together at the end (thousands can fall due at once).
+    ids = {row.conversation_id for row in rows}
+    conversations = {c.id: c for c in session.scalars(
+        select(Conversation).where(Conversation.id.in_(ids)))}
+    allowed = outside_quiet_hours(now, rules.quiet_hours, rules.zone())
     sent = 0
-    for row in session.scalars(stmt):
-        conversation = session.get(Conversation, row.conversation_id)
-        if conversation is None:
-            row.state, row.reason = FollowUpState.CANCELLED, "no_conversation"
-            continue
-        reason = _blocked_reason(conversation)
-        if reason:
-            row.state, row.reason = FollowUpState.CANCELLED, reason
-            continue
-        allowed = outside_quiet_hours(now, rules.quiet_hours, rules.zone())
-        if allowed > now:
-            row.due_at = allowed  # quiet hours: wait for the morning, do not drop it
-            continue
-        queue_messages(session, user_id=conversation.line_user_id,
-                       messages=[text_message(row.text)], conversation_id=conversation.id)
-        row.state, row.sent_at = FollowUpState.SENT, now
-        sent += 1
+    with session.no_autoflush:
+        for row in rows:
+            conversation = conversations.get(row.conversation_id)
+            reason = "no_conversation" if conversation is None else _blocked_reason(conversation)
+            if reason:
+                row.state, row.reason = FollowUpState.CANCELLED, reason
+                continue
+            if allowed > now:
+                row.due_at = allowed  # quiet hours: wait for the morning, do not drop it
+                continue
+            assert conversation is not None
+            queue_messages(session, user_id=conversation.line_user_id,
+                           messages=[text_message(row.text)], conversation_id=conversation.id,
+                           flush=False)
+            row.state, row.sent_at = FollowUpState.SENT, now
+            sent += 1
+    session.flush()
     return sent
 
 
