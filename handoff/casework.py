@@ -118,3 +118,13 @@ def transfer(*, session: Session, case: Case, counsellor: Counsellor, content: C
     case.updated_at = utcnow()
     session.flush()
     return detail
+
+
+def set_followups(*, session: Session, case: Case, allowed: bool) -> str:
+    """Allow or forbid follow-ups for this resident; forbidding cancels what is scheduled."""
+    case.no_followups = not allowed
+    if allowed:
+        return "allowed"
+    cancelled = followups.cancel(session=session, conversation_id=case.conversation_id,
+                                 reason="case_forbids")
+    return f"forbidden, {cancelled} cancelled"

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.models import Conversation
-from handoff.models import FollowUp, FollowUpState
+from handoff.models import Case, FollowUp, FollowUpState
 
 
 class QuietHours(BaseModel):
@@ -123,12 +123,16 @@ def dispatch_due(*, session: Session, rules: FollowUpRules, now: datetime,
     ids = {row.conversation_id for row in rows}
     conversations = {c.id: c for c in session.scalars(
         select(Conversation).where(Conversation.id.in_(ids)))}
+    forbidden = set(session.scalars(select(Case.conversation_id).where(
+        Case.conversation_id.in_(ids), Case.no_followups.is_(True))))
     allowed = outside_quiet_hours(now, rules.quiet_hours, rules.zone())
     sent = 0
     with session.no_autoflush:
         for row in rows:
             conversation = conversations.get(row.conversation_id)
-            reason = "no_conversation" if conversation is None else _blocked_reason(conversation)
+            reason = "no_conversation" if conversation is None else \
+                "case_forbids" if row.conversation_id in forbidden else \
+                _blocked_reason(conversation)
             if reason:
                 row.state, row.reason = FollowUpState.CANCELLED, reason
                 continue

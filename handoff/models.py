@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.models import Base, utcnow
@@ -80,6 +80,9 @@ class Case(Base):
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
     claimed_by: Mapped[int | None] = mapped_column(ForeignKey("counsellors.id"))
     claimed_at: Mapped[datetime | None]
+    # Set by a counsellor when a message could put the resident at risk (e.g. a shared phone):
+    # no follow-up of any kind goes to them while it is set.
+    no_followups: Mapped[bool] = mapped_column(default=False, server_default=false())
     outcome: Mapped[str | None] = mapped_column(String(16))
     outcome_detail: Mapped[str | None] = mapped_column(String(200))  # where it was referred
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

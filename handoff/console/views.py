@@ -343,12 +343,28 @@ def schedule_followup(request: Request, case_id: int, me: CurrentCounsellor,
         found = session.get(Case, case_id)
         if found is None:
             return Response(status_code=404)
+        if found.no_followups:
+            return RedirectResponse(
+                f"/console/cases/{case_id}?notice=error:この相談はフォローアップを送らない設定です。",
+                status_code=303)
         row = followups.schedule(session=session, conversation_id=found.conversation_id,
                                  kind="manual", text=words.strip()[:5000], due_at=due,
                                  case_id=case_id, created_by=me.id, replace=False)
         audit.record(session=session, counsellor=me, action="followup", case_id=case_id,
                      detail=f"followup {row.id}")
     return RedirectResponse(f"/console/cases/{case_id}", status_code=303)
+
+
+@router.post("/cases/{case_id}/followups/setting", dependencies=[CsrfChecked])
+def followup_setting(request: Request, case_id: int, me: CurrentCounsellor,
+                     allowed: Annotated[bool, Form()]) -> Response:
+    """Forbid follow-ups when a message could put the resident at risk, or allow them again."""
+
+    def work(session: Session, found: Case) -> str:
+        return casework.set_followups(session=session, case=found, allowed=allowed)
+
+    action = "followups_on" if allowed else "followups_off"
+    return _act(request, case_id, me, action, work, f"/console/cases/{case_id}")
 
 
 # ---------------------------------------------------------------------- audit

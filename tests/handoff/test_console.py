@@ -270,3 +270,27 @@ def test_a_counsellor_schedules_a_follow_up_and_the_answer_reopens_the_case(
     assert "実はまた困っています" in transcript
     with live.session() as s:
         assert "followup" in [a.action for a in s.scalars(select(AuditEntry))]
+
+
+def test_a_counsellor_can_forbid_follow_ups_for_a_case(live: LiveApp) -> None:
+    _, case_id = case_from_resident(live)
+    sato = logged_in(live, "sato")
+    token = csrf_of(sato, f"/console/cases/{case_id}")
+    with live.session() as s:
+        assert s.scalars(select(FollowUp.state).where(FollowUp.case_id == case_id)).all() == \
+            ["scheduled"]  # "we have not forgotten you", planned at the handoff
+    sato.post(f"/console/cases/{case_id}/followups/setting",
+              data={"csrf": token, "allowed": "false"})
+    page = sato.get(f"/console/cases/{case_id}").text
+    assert 'id="followups-off"' in page and 'id="add-followup"' not in page
+    refused = sato.post(f"/console/cases/{case_id}/followups",
+                        data={"csrf": token, "when": "2099-12-01T10:00", "words": "x"},
+                        follow_redirects=True)
+    assert "フォローアップを送らない設定" in refused.text
+    with live.session() as s:
+        assert s.scalars(select(FollowUp.reason).where(FollowUp.case_id == case_id)).all() == \
+            ["case_forbids"]
+        assert "followups_off" in [a.action for a in s.scalars(select(AuditEntry))]
+    sato.post(f"/console/cases/{case_id}/followups/setting",
+              data={"csrf": token, "allowed": "true"})
+    assert 'id="add-followup"' in sato.get(f"/console/cases/{case_id}").text

@@ -17,7 +17,7 @@ from bot.models import Conversation, OutboxMessage
 from bot.settings import DEFAULT_CONTENT_DIR
 from handoff import followups
 from handoff.followups import FollowUpRules, QuietHours, dispatch_due, outside_quiet_hours
-from handoff.models import FollowUp, FollowUpState
+from handoff.models import Case, FollowUp, FollowUpState
 from tests.conftest import POSTGRES_URL
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -110,6 +110,23 @@ def test_blocked_or_withdrawn_residents_get_nothing_and_the_reason_is_kept(
         [row] = s.scalars(select(FollowUp)).all()
         assert row.state == FollowUpState.CANCELLED and row.reason == reason
         assert pushes(s) == 0
+
+
+def test_a_case_that_forbids_follow_ups_cancels_them_with_the_reason(
+    sessions: sessionmaker[Session],
+) -> None:
+    with sessions() as s, s.begin():
+        conv = resident(s)
+        other = resident(s, 1)
+        case = Case(conversation_id=conv.id, team_id="t", no_followups=True)
+        s.add(case)
+        for who in (conv, other):
+            followups.schedule(session=s, conversation_id=who.id, kind="manual", text="x",
+                               due_at=tokyo(24, 10))
+    with sessions() as s, s.begin():
+        assert dispatch_due(session=s, rules=RULES, now=tokyo(24, 12)) == 1  # only the other
+        states = {c: r for c, r in s.execute(select(FollowUp.conversation_id, FollowUp.reason))}
+        assert states == {conv.id: "case_forbids", other.id: None}
 
 
 def test_a_rule_reminds_once_counted_from_the_latest_event(
