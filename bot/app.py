@@ -22,7 +22,7 @@ from bot.outbox import OutboxSender
 from bot.runtime import Runtime
 from bot.settings import Settings, get_settings
 from bot.worker import InboxWorker
-from handoff import followups
+from handoff import followups, retention
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +81,20 @@ async def send_due_followups(runtime: Runtime, *, batch: int = 500) -> int:
     return total
 
 
+def erase_expired(runtime: Runtime) -> int:
+    """Delete what consent withdrawal and the retention period say must go."""
+    total = 0
+    while True:
+        with transaction(runtime.sessions) as session:
+            erased = retention.erase_due(session=session, now=utcnow())
+        total += erased
+        if erased < retention.BATCH:
+            break
+    if total:
+        log.info("retention: %d conversations erased", total)
+    return total
+
+
 def create_app(settings: Settings | None = None, *, background: bool = True) -> FastAPI:
     """The whole product. `background=False` leaves the inbox and outbox to the caller (tests)."""
     settings = settings or get_settings()
@@ -125,6 +139,9 @@ def create_app(settings: Settings | None = None, *, background: bool = True) -> 
             scheduler.add_job(send_due_followups, "interval", args=[runtime],
                               seconds=settings.followup_interval_seconds,
                               next_run_time=utcnow(), max_instances=1, coalesce=True)
+            scheduler.add_job(asyncio.to_thread, "interval", args=[erase_expired, runtime],
+                              seconds=settings.retention_check_seconds, next_run_time=utcnow(),
+                              max_instances=1, coalesce=True)
             # Catches what no signal announced (a CLI import next to a SQLite app).
             scheduler.add_job(asyncio.to_thread, "interval", args=[serve_newest_release, runtime],
                               seconds=settings.content_check_seconds, max_instances=1,

@@ -109,6 +109,7 @@ class Conversation(Base):
     consent_withdrawn_at: Mapped[datetime | None]
     # Set when consent is withdrawn: the retention job deletes the data after this time.
     delete_after: Mapped[datetime | None]
+    erased_at: Mapped[datetime | None]  # when the retention job removed the personal data
     following: Mapped[bool] = mapped_column(default=True)
     # The highest risk level seen in this conversation's messages (none/concern/high/imminent).
     risk_level: Mapped[str] = mapped_column(String(16), default="none", server_default="none")

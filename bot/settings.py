@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     # Console pages are told of changes (LISTEN/NOTIFY on PostgreSQL); they also re-check
     # this often on their own, in case a signal was missed.
     live_fallback_seconds: float = 15.0
+    retention_check_seconds: float = 3600.0  # how often expired personal data is erased
     content_check_seconds: float = 30.0  # how often a process looks for a newer release
     log_level: str = "INFO"
     # Signs console session cookies. Unset: a random one per process (logins do not survive a

@@ -1,0 +1,61 @@
+"""Data retention: after consent is withdrawn and the retention period has passed, what the
+resident wrote and anything that identifies them is deleted; only counts remain.
+
+What goes: their LINE user id (replaced, so a new message starts a fresh conversation), every
+inbox event and risk record (the words and matched phrases), every outbox message, the case's
+transcript and notes, follow-ups, and the free-text answers. What stays, for the municipality's
+statistics: the case row's categories (life areas, urgency, municipality, risk level, outcome and
+the agency it was referred to) under its pseudonym, and the audit log, which never held text.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from bot.models import Conversation, InboxEvent, OutboxMessage, RiskAssessmentRecord
+from handoff.models import Case, CaseMessage, CaseNote, FollowUp
+
+# Answers the statistics use; everything else in `answers` may be the resident's own words.
+BATCH = 100
+CATEGORICAL_ANSWERS = ("consulting_for", "life_areas", "urgent_needs", "municipality", "centre",
+                       "age_band", "contact_method", "contact_time")
+
+
+def erase_due(*, session: Session, now: datetime, limit: int = BATCH) -> int:
+    """Erase conversations whose `delete_after` has passed; returns how many were erased."""
+    stmt = (select(Conversation)
+            .where(Conversation.delete_after <= now, Conversation.erased_at.is_(None))
+            .order_by(Conversation.delete_after).limit(limit))
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    conversations = list(session.scalars(stmt))
+    for conversation in conversations:
+        erase(session=session, conversation=conversation, now=now)
+    return len(conversations)
+
+
+def erase(*, session: Session, conversation: Conversation, now: datetime) -> None:
+    user = conversation.line_user_id
+    case_ids = list(session.scalars(select(Case.id).where(
+        Case.conversation_id == conversation.id)))
+    session.execute(delete(RiskAssessmentRecord).where(
+        RiskAssessmentRecord.conversation_id == conversation.id))
+    session.execute(delete(OutboxMessage).where(OutboxMessage.line_user_id == user))
+    session.execute(delete(InboxEvent).where(InboxEvent.line_user_id == user))
+    session.execute(delete(FollowUp).where(FollowUp.conversation_id == conversation.id))
+    if case_ids:
+        session.execute(delete(CaseMessage).where(CaseMessage.case_id.in_(case_ids)))
+        session.execute(delete(CaseNote).where(CaseNote.case_id.in_(case_ids)))
+        for case in session.scalars(select(Case).where(Case.id.in_(case_ids))):
+            case.answers = _categorical(case.answers)
+    conversation.answers = _categorical(conversation.answers)
+    conversation.line_user_id = f"erased-{conversation.id}"
+    conversation.erased_at, conversation.delete_after = now, None
+    session.flush()
+
+
+def _categorical(answers: dict[str, object] | None) -> dict[str, object]:
+    return {k: v for k, v in (answers or {}).items() if k in CATEGORICAL_ANSWERS}

@@ -1,0 +1,86 @@
+"""After consent is withdrawn and the retention period passes, the resident's words and LINE id
+are gone from every table; the case's categories stay for the statistics."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bot.db import transaction
+from bot.models import Base, Conversation
+from handoff import retention
+from handoff.models import Case
+from tests.live import LiveApp, Resident, conversation_of, texts, wait_for
+
+WORDS = "夫の借金がつらくて、みどり町の田中花子です"
+LATER = "もう一つ、家賃のことも心配です"
+CONTENT_TABLES = {"flow_versions", "content_releases", "content_drafts", "content_previews"}
+
+
+@pytest.fixture
+def live(database_url: str) -> Iterator[LiveApp]:
+    app = LiveApp(database_url).start()
+    yield app
+    app.stop()
+
+
+def everything(live: LiveApp) -> str:
+    """Every row of every table but the content's own, as text: what a breach could reveal."""
+    dump = []
+    with live.session() as s:
+        for table in Base.metadata.sorted_tables:
+            if table.name in CONTENT_TABLES:
+                continue
+            dump += [repr(tuple(row)) for row in s.execute(select(table))]
+    return "\n".join(dump)
+
+
+def test_withdrawn_data_is_erased_after_the_retention_period(live: LiveApp) -> None:
+    r = Resident(live)
+    r.send(r.follow())
+    r.wait_messages(4)
+    r.tap("はじめる")
+    r.say(WORDS)
+    r.say("人と話したい")
+    r.tap("同意する")
+    r.tap("共有しない")
+    r.say(LATER)
+    with live.session() as s:
+        case = s.scalars(select(Case)).one()
+        pseudonym = case.pseudonym
+    assert WORDS in everything(live) and r.user_id in everything(live)
+
+    assert "取り消" in texts(r.say("同意を取り消す"))
+    conversation = conversation_of(live, r)
+    assert conversation.delete_after is not None
+    due = conversation.delete_after
+
+    with transaction(live.runtime.sessions) as s:  # one second early: nothing goes
+        assert retention.erase_due(session=s, now=due - timedelta(seconds=1)) == 0
+    assert WORDS in everything(live)
+
+    with transaction(live.runtime.sessions) as s:
+        assert retention.erase_due(session=s, now=due + timedelta(seconds=1)) == 1
+    with transaction(live.runtime.sessions) as s:
+        assert retention.erase_due(session=s, now=due + timedelta(days=1)) == 0  # done once
+
+    left = everything(live)
+    for gone in (WORDS, LATER, "田中花子", "家賃のことも", r.user_id):
+        assert gone not in left, [line[:300] for line in left.split("\n") if gone in line]
+    with live.session() as s:
+        case = s.scalars(select(Case)).one()  # counted still, without anything they wrote
+        assert case.pseudonym == pseudonym and case.answers.get("trouble") is None
+        erased = s.get(Conversation, conversation.id)
+        assert erased is not None and erased.erased_at is not None
+
+    # The same person writing again is simply a new conversation.
+    seen = len(r.bot_messages())
+    r.send(r.follow())
+    wait_for(lambda: "はじめてもよいですか" in texts(r.bot_messages()[seen:]))
+    with live.session() as s:
+        again = s.scalars(select(Conversation).where(
+            Conversation.line_user_id == r.user_id)).one()
+        assert again.id != conversation.id and again.answers == {}
