@@ -39,9 +39,12 @@ class Input:
     data: str = ""
 
 
-@dataclass
+@dataclass(eq=False)
 class Dialogue:
-    """The conversation as the machine sees it (the transitions model)."""
+    """The conversation as the machine sees it (the transitions model). Compared by identity:
+    the machine keeps its models in a list and skips one "already there", so two residents in
+    the same state with the same answers, stepped at once by the worker's threads, would
+    otherwise share one registration and the second removal would fail."""
 
     state: str
     answers: dict[str, Any] = field(default_factory=dict)
