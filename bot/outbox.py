@@ -24,7 +24,6 @@ from bot.runtime import Runtime, wait_for_wakeup
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(seconds=60)  # a claimed row returns to the queue if its sender died
 BACKOFF_BASE_SECONDS = 0.5
 BACKOFF_CAP_SECONDS = 300.0
 UNFINISHED = (OutboxStatus.PENDING, OutboxStatus.SENDING)
@@ -48,8 +47,10 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=delay * random.uniform(0.8, 1.2))
 
 
-def claim_due(*, session: Session, now: datetime, limit: int = 100) -> list[Claimed]:
-    """Take each resident's first unfinished row if it is due, leasing it to this sender."""
+def claim_due(*, session: Session, now: datetime, limit: int = 100,
+              lease: timedelta = timedelta(seconds=60)) -> list[Claimed]:
+    """Take each resident's first unfinished row if it is due, leasing it to this sender: a
+    row whose sender died returns to the queue when the lease ends."""
     earlier = aliased(OutboxMessage)
     # "No earlier unfinished row of the same resident", probed per candidate on the
     # (line_user_id, id) index: the pass stops after `limit` rows however long the queue is.
@@ -75,7 +76,7 @@ def claim_due(*, session: Session, now: datetime, limit: int = 100) -> list[Clai
     for row in session.scalars(stmt):
         row.status = OutboxStatus.SENDING
         row.attempts += 1
-        row.next_attempt_at = now + LEASE
+        row.next_attempt_at = now + lease
         claimed.append(Claimed(row.id, row.line_user_id, list(row.messages), row.reply_token,
                                row.reply_deadline, row.retry_key, row.attempts))
     return claimed
@@ -122,7 +123,8 @@ class OutboxSender:
     async def drain(self) -> int:
         """One pass: send each resident's next due row. Returns the number of rows attempted."""
         rt = self.runtime
-        claimed = await asyncio.to_thread(_claim, rt.sessions)
+        claimed = await asyncio.to_thread(
+            _claim, rt.sessions, timedelta(seconds=rt.settings.outbox_lease_seconds))
         if claimed:
             sent = await asyncio.gather(*(deliver(rt.line, c, utcnow()) for c in claimed))
             # One transaction records the whole pass: the rows stay leased until then, and a
@@ -152,9 +154,9 @@ class OutboxSender:
             await wait_for_wakeup(rt.outbox_wakeup, timeout)
 
 
-def _claim(sessions: sessionmaker[Session]) -> list[Claimed]:
+def _claim(sessions: sessionmaker[Session], lease: timedelta) -> list[Claimed]:
     with transaction(sessions) as session:
-        return claim_due(session=session, now=utcnow())
+        return claim_due(session=session, now=utcnow(), lease=lease)
 
 
 def _record_all(

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     reply_token_ttl_seconds: float = 50.0
     line_request_timeout_seconds: float = 10.0
     outbox_max_attempts: int = 12
+    # A sender that died mid-send leaves its rows leased; another takes them after this. Longer
+    # than any send (the request timeout), or a slow send could be taken twice.
+    outbox_lease_seconds: float = 60.0
     worker_poll_seconds: float = 1.0
     followup_interval_seconds: float = 30.0  # how often each process looks for due follow-ups
     # Console pages are told of changes (LISTEN/NOTIFY on PostgreSQL); they also re-check

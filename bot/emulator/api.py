@@ -7,6 +7,7 @@ themselves because LINE answers malformed requests with its own 400 body, not Fa
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import re
@@ -115,6 +116,7 @@ def build_api_router(state: EmulatorState) -> APIRouter:
             retry_key=request.headers.get("X-Line-Retry-Key"),
         )
         auth_ok = _authorized(request.headers.get("Authorization"), state.access_token)
+        delay = state.take_delay()
         injected = state.take_fault()
         if injected is not None:
             answer = fault(injected)
@@ -137,6 +139,8 @@ def build_api_router(state: EmulatorState) -> APIRouter:
             )
         )
         headers = {"x-line-request-id": incoming.request_id, **answer.headers}
+        if delay:
+            await asyncio.sleep(delay)  # already taken: only the answer is late
         return JSONResponse(answer.body, status_code=answer.status, headers=headers)
 
     def reply(call: Incoming) -> Answer:

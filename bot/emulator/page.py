@@ -42,7 +42,8 @@ class ResidentEventIn(BaseModel):
 
 
 class FaultsIn(BaseModel):
-    statuses: list[int] = Field(min_length=1)
+    statuses: list[int] = Field(default_factory=list)
+    delays: list[float] = Field(default_factory=list)  # seconds, for slow answers
 
 
 class ExpireIn(BaseModel):
@@ -123,6 +124,7 @@ def build_page_router(state: EmulatorState) -> APIRouter:
     @router.post("/_control/faults")
     async def faults(faults_in: FaultsIn) -> dict[str, Any]:
         state.inject_faults(faults_in.statuses)
+        state.inject_delays(faults_in.delays)
         return {"pending": state.pending_faults()}
 
     @router.post("/_control/expire-reply-token")

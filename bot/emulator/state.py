@@ -117,6 +117,7 @@ class EmulatorState:
         self._changed = threading.Condition(self._lock)
         self._calls: list[RecordedCall] = []
         self._faults: list[int] = []
+        self._delays: list[float] = []
         self._tokens: dict[str, _ReplyToken] = {}
         self._accepted_pushes: dict[str, _AcceptedPush] = {}
         self._users: dict[str, _User] = {}
@@ -133,6 +134,7 @@ class EmulatorState:
         with self._lock:
             self._calls.clear()
             self._faults.clear()
+            self._delays.clear()
             self._tokens.clear()
             self._accepted_pushes.clear()
             self._users.clear()
@@ -151,6 +153,16 @@ class EmulatorState:
     def take_fault(self) -> int | None:
         with self._lock:
             return self._faults.pop(0) if self._faults else None
+
+    def inject_delays(self, seconds: Iterable[float]) -> None:
+        """The next API calls (one per delay) are handled normally but answered only after
+        these delays: a LINE that took the message while the bot's request timed out."""
+        with self._lock:
+            self._delays.extend(float(s) for s in seconds)
+
+    def take_delay(self) -> float:
+        with self._lock:
+            return self._delays.pop(0) if self._delays else 0.0
 
     def expire_reply_token(self, token: str) -> None:
         with self._lock:
