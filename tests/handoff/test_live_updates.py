@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import queue
 import threading
-import time
 from collections.abc import Iterator
 
 import httpx
@@ -55,19 +53,6 @@ def _login(app: LiveApp) -> httpx.Client:
     return client
 
 
-def _listen(client: httpx.Client, events: queue.Queue[str], ready: threading.Event,
-            opened: list[httpx.Response]) -> None:
-    try:
-        with client.stream("GET", "/console/stream", timeout=None) as stream:
-            opened.append(stream)
-            ready.set()
-            for line in stream.iter_lines():
-                if line.startswith("event:"):
-                    events.put(line.split(":", 1)[1].strip())
-    except httpx.HTTPError:
-        pass  # the app stopped at the end of the test
-
-
 def _open_case(app: LiveApp, user: str) -> None:
     with app.session() as s, s.begin():
         conversation = Conversation(line_user_id=user, flow_id="intake", flow_version="v",
@@ -91,19 +76,28 @@ def apps(database_url: str) -> Iterator[list[LiveApp]]:
 
 def test_the_queue_page_hears_of_a_new_case_from_any_process(apps: list[LiveApp]) -> None:
     watcher, writer = apps[0], apps[-1]  # on PostgreSQL: two apps with their own engines
-    client = _login(watcher)
-    events: queue.Queue[str] = queue.Queue()
-    ready = threading.Event()
-    opened: list[httpx.Response] = []
-    threading.Thread(target=_listen, args=(client, events, ready, opened), daemon=True).start()
-    assert ready.wait(10)
-    time.sleep(0.3)  # the stream has read its first fingerprint
-    _open_case(writer, "U" + "1" * 32)
-    assert events.get(timeout=10) == "changed"
-    _open_case(writer, "U" + "2" * 32)
-    assert events.get(timeout=10) == "changed"
-    opened[0].close()  # the counsellor leaves the page
-    client.close()
+    cookies = _login(watcher).cookies
+
+    async def page() -> list[str]:
+        heard: list[str] = []
+        async with httpx.AsyncClient(base_url=watcher.url, cookies=cookies,
+                                     trust_env=False) as client, \
+                client.stream("GET", "/console/stream", timeout=None) as stream:
+            lines = stream.aiter_lines()
+
+            async def next_event() -> str:
+                while True:
+                    line = await asyncio.wait_for(anext(lines), 10)
+                    if line.startswith("event:"):
+                        return line.split(":", 1)[1].strip()
+
+            await asyncio.sleep(0.3)  # the stream has read its first fingerprint
+            for n in (1, 2):
+                await asyncio.to_thread(_open_case, writer, "U" + str(n) * 32)
+                heard.append(await next_event())
+        return heard  # leaving the block closes the stream, as a page being left does
+
+    assert asyncio.run(page()) == ["changed", "changed"]
 
 
 def test_the_listener_comes_back_after_losing_its_connection(apps: list[LiveApp]) -> None:
