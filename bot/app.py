@@ -11,7 +11,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from fastapi import FastAPI
 from linebot.v3 import WebhookParser
 
-from bot import changes, content_store, webhook
+from bot import changes, content_store, logsafety, webhook
 from bot.content import load_content
 from bot.conversation import FlowLibrary
 from bot.db import make_engine, make_session_factory, transaction
@@ -98,6 +98,7 @@ def erase_expired(runtime: Runtime) -> int:
 def create_app(settings: Settings | None = None, *, background: bool = True) -> FastAPI:
     """The whole product. `background=False` leaves the inbox and outbox to the caller (tests)."""
     settings = settings or get_settings()
+    logsafety.install()
     runtime = build_runtime(settings)
 
     @contextlib.asynccontextmanager

@@ -11,12 +11,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    # A failing statement's error must never carry its values (a resident's words, a LINE id)
+    # into the logs.
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         # The webhook runs in FastAPI's thread pool and the worker in another thread.
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
                                **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
+    # A database host that silently drops packets must not hang /healthz or a worker forever.
+    kwargs.setdefault("connect_args", {"connect_timeout": 10})
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 

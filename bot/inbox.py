@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,6 +15,11 @@ from sqlalchemy.orm import Session
 
 from bot.models import InboxEvent, InboxStatus, utcnow
 
+BIGINT_MAX = 2**63 - 1  # inbox_events.event_timestamp
+# String columns of inbox_events and their lengths (values longer are refused, not truncated:
+# a cut webhookEventId could make two events one).
+COLUMN_LIMITS = {"webhook_event_id": 64, "line_user_id": 64, "source_key": 80, "event_type": 40}
+
 
 @dataclass(frozen=True)
 class StoreResult:
@@ -21,31 +27,62 @@ class StoreResult:
     duplicates: int
 
 
+def _object(value: Any) -> dict[str, Any]:
+    # A signed body LINE never sends may have odd shapes: they must not raise (a 500).
+    return value if isinstance(value, dict) else {}
+
+
 def source_key(event: dict[str, Any]) -> str:
     """The unit of ordering: a user in a 1:1 chat, or the group/room as a whole."""
-    source = event.get("source") or {}
+    source = _object(event.get("source"))
     kind = str(source.get("type") or "unknown")
     ident = source.get("groupId") or source.get("roomId") or source.get("userId") or ""
     return f"{kind}:{ident}"[:80]
 
 
 def _event_row(event: dict[str, Any], index: int, received_at: datetime) -> dict[str, Any]:
-    source = event.get("source") or {}
-    context = event.get("deliveryContext") or {}
+    source = _object(event.get("source"))
+    context = _object(event.get("deliveryContext"))
     timestamp = event.get("timestamp")
+    in_range = isinstance(timestamp, int) and 0 <= timestamp <= BIGINT_MAX  # else the INSERT fails
     return {
         # LINE always sends one; a stand-in keeps a body without one storable but unique.
         "webhook_event_id": str(event.get("webhookEventId") or f"missing-{time.time_ns()}-{index}"),
         "source_key": source_key(event),
         "line_user_id": source.get("userId") if isinstance(source.get("userId"), str) else None,
         "event_type": str(event.get("type") or "unknown")[:40],
-        "event_timestamp": timestamp if isinstance(timestamp, int) else int(time.time() * 1000),
+        "event_timestamp": timestamp if in_range else int(time.time() * 1000),
         "is_redelivery": bool(context.get("isRedelivery")),
         "payload": event,
         "received_at": received_at,
         "status": InboxStatus.PENDING,
         "attempts": 0,
     }
+
+
+def check_storable(event: dict[str, Any]) -> None:
+    """Raise ValueError if the inbox cannot store this event as it is.
+
+    LINE's ids and types are short ASCII and its JSON has no NaN. A signed body with others would
+    make the INSERT fail (PostgreSQL refuses NUL, over-long varchar and NaN in json; neither
+    driver encodes a lone surrogate) and the webhook answer 500, which LINE redelivers in vain.
+    The messages name the field only: the values may be a resident's words.
+    """
+    row = _event_row(event, 0, utcnow())
+    for column, limit in COLUMN_LIMITS.items():
+        value = row[column]
+        if value is None:
+            continue
+        if len(value) > limit or "\x00" in value:
+            raise ValueError(f"{column} cannot be stored")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(f"{column} cannot be stored") from None
+    try:
+        json.dumps(event, allow_nan=False)  # what the JSON column will be given
+    except (ValueError, RecursionError):
+        raise ValueError("payload is not storable JSON (NaN, Infinity or too deep)") from None
 
 
 def store_events(*, session: Session, events: Sequence[dict[str, Any]]) -> StoreResult:
@@ -57,8 +94,10 @@ def store_events(*, session: Session, events: Sequence[dict[str, Any]]) -> Store
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     for row in rows:
         stmt = insert(InboxEvent).values(row).on_conflict_do_nothing(
-            index_elements=["webhook_event_id"])
-        accepted += session.execute(stmt).rowcount or 0  # type: ignore[attr-defined]
+            index_elements=["webhook_event_id"]).returning(InboxEvent.id)
+        # Count the returned rows: with psycopg, rowcount is -1 for this statement, which made
+        # every PostgreSQL webhook report "-1 accepted" and miscount duplicates.
+        accepted += len(session.execute(stmt).all())
     return StoreResult(accepted=accepted, duplicates=len(rows) - accepted)
 
 

@@ -13,7 +13,7 @@ from linebot.v3.exceptions import InvalidSignatureError
 from starlette.concurrency import run_in_threadpool
 
 from bot.db import transaction
-from bot.inbox import store_events
+from bot.inbox import check_storable, store_events
 from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,9 @@ def parse_body(parser: WebhookParser, raw: bytes, signature: str) -> list[dict[s
     events = data.get("events") if isinstance(data, dict) else None
     if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
         raise ValueError("events must be a list of objects")
+    for event in events:
+        # Refuse here (400, nothing stored) what the INSERT would fail on (a 500 LINE retries).
+        check_storable(event)
     return events
 
 

@@ -1,0 +1,340 @@
+"""Who may use which console route, CSRF on every state-changing one, and security headers.
+
+Every route of the three console routers (desk, dashboard, administration) is classified in
+ACCESS below; a route missing from it fails the first test, so a new route must be placed before
+it can be merged. The other tests then walk the table: anonymous visitors, counsellors,
+supervisors and administrators each get exactly what their role allows, and a refused request
+changes nothing in the database.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.routing import APIRoute
+from sqlalchemy import select
+
+from bot.app import create_app
+from bot.models import (
+    ContentDraft,
+    ContentPreview,
+    ContentRelease,
+    Conversation,
+    OutboxMessage,
+)
+from bot.settings import Settings
+from handoff.accounts import add_counsellor
+from handoff.console.admin import router as admin_router
+from handoff.console.dashboard import router as dashboard_router
+from handoff.console.views import limiter
+from handoff.console.views import router as desk_router
+from handoff.models import AuditEntry, Case, CaseMessage, CaseNote, Counsellor, FollowUp, Role
+from tests.live import SECRET, TOKEN, LiveApp, Resident, wait_for
+
+PASSWORD = "correct horse battery staple"
+FLOW = "flows/intake.yaml"
+ROUTERS = [desk_router, dashboard_router, admin_router]
+
+PUBLIC, COUNSELLOR, SUPERVISOR, ADMIN = "public", "counsellor", "supervisor", "admin"
+RANK = {PUBLIC: 0, COUNSELLOR: 1, SUPERVISOR: 2, ADMIN: 3}
+USERS = {COUNSELLOR: "sato", SUPERVISOR: "boss", ADMIN: "admin"}
+
+# The least role that may use each route (a higher role may too). Keyed by method and path as
+# the routers declare them.
+ACCESS: dict[tuple[str, str], str] = {
+    ("GET", "/console/login"): PUBLIC,
+    ("POST", "/console/login"): PUBLIC,
+    ("GET", "/console/"): COUNSELLOR,
+    ("GET", "/console/fragments/queue"): COUNSELLOR,
+    ("GET", "/console/stream"): COUNSELLOR,
+    ("GET", "/console/cases/{case_id}"): COUNSELLOR,
+    ("GET", "/console/cases/{case_id}/fragments/transcript"): COUNSELLOR,
+    ("POST", "/console/cases/{case_id}/claim"): COUNSELLOR,
+    ("POST", "/console/cases/{case_id}/notes"): COUNSELLOR,
+    ("POST", "/console/cases/{case_id}/reply"): COUNSELLOR,
+    ("POST", "/console/cases/{case_id}/followups"): COUNSELLOR,
+    ("POST", "/console/cases/{case_id}/followups/setting"): COUNSELLOR,
+    ("POST", "/console/cases/{case_id}/transfer"): COUNSELLOR,
+    ("POST", "/console/cases/{case_id}/close"): COUNSELLOR,
+    ("GET", "/console/audit"): SUPERVISOR,
+    ("GET", "/console/outcomes"): SUPERVISOR,
+    ("GET", "/console/outcomes/csv"): SUPERVISOR,
+    ("GET", "/console/admin/"): ADMIN,
+    ("GET", "/console/admin/files/{name:path}"): ADMIN,
+    ("POST", "/console/admin/files/{name:path}"): ADMIN,
+    ("GET", "/console/admin/diff"): ADMIN,
+    ("GET", "/console/admin/lexicon"): ADMIN,
+    ("GET", "/console/admin/diagram"): ADMIN,
+    ("POST", "/console/admin/preview"): ADMIN,
+    ("POST", "/console/admin/publish"): ADMIN,
+    ("POST", "/console/admin/discard"): ADMIN,
+    ("POST", "/console/admin/releases/{release_id}/rollback"): ADMIN,
+    # Last: it ends the session the other requests use. It needs no account (it only clears
+    # the session), but an anonymous visitor is sent to the login page like everywhere else.
+    ("POST", "/console/logout"): COUNSELLOR,
+}
+
+
+def routes_of(routers: list[Any]) -> set[tuple[str, str]]:
+    return {(method, route.path) for router in routers for route in router.routes
+            if isinstance(route, APIRoute) for method in route.methods}
+
+
+def form_for(key: tuple[str, str], ids: dict[str, Any]) -> dict[str, str]:
+    """A complete, valid form for each POST route: only the role or the token may be missing,
+    so a 403 is never a 422 in disguise and a missing check would show as a change."""
+    forms: dict[str, dict[str, str]] = {
+        "/console/login": {"username": "sato", "password": "not the password"},
+        "/console/logout": {},
+        "/console/cases/{case_id}/claim": {},
+        "/console/cases/{case_id}/notes": {"words": "家賃のメモ"},
+        "/console/cases/{case_id}/reply": {"words": "お話を聞かせてください。"},
+        "/console/cases/{case_id}/followups": {"when": "2099-12-01T10:00",
+                                               "words": "その後いかがですか"},
+        "/console/cases/{case_id}/followups/setting": {"allowed": "false"},
+        "/console/cases/{case_id}/transfer": {"to": "team:pref"},
+        "/console/cases/{case_id}/close": {"outcome": "info"},
+        "/console/admin/files/{name:path}": {"text": ids["flow_text"]},
+        "/console/admin/preview": {},
+        "/console/admin/publish": {"reason": "確認"},
+        "/console/admin/discard": {},
+        "/console/admin/releases/{release_id}/rollback": {"reason": "確認"},
+    }
+    return dict(forms[key[1]])
+
+
+def concrete(path: str, ids: dict[str, Any]) -> str:
+    """The path with real ids: a refusal must not be a 404 for a case that does not exist."""
+    return re.sub(r"\{(\w+)(?::path)?\}", lambda m: str(ids[m.group(1)]), path)
+
+
+# ---------------------------------------------------------------------- the product
+
+
+@pytest.fixture
+def live(database_url: str) -> Iterator[LiveApp]:
+    # A short fallback lets an abandoned live-update stream end soon after the test closes it.
+    app = LiveApp(database_url, live_fallback_seconds=0.5).start()
+    with app.session() as s, s.begin():
+        add_counsellor(session=s, username="sato", display_name="佐藤", password=PASSWORD)
+        add_counsellor(session=s, username="boss", display_name="主任", password=PASSWORD,
+                       role=Role.SUPERVISOR)
+        add_counsellor(session=s, username="admin", display_name="管理者", password=PASSWORD,
+                       role=Role.ADMIN)
+    limiter._failures.clear()
+    yield app
+    app.stop()
+
+
+def browser(live: LiveApp) -> httpx.Client:
+    return httpx.Client(base_url=live.url, timeout=10, trust_env=False, follow_redirects=False)
+
+
+def csrf_of(client: httpx.Client, path: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', client.get(path).text)
+    assert found, path
+    return found.group(1)
+
+
+def logged_in(live: LiveApp, username: str) -> httpx.Client:
+    client = browser(live)
+    done = client.post("/console/login", data={"username": username, "password": PASSWORD,
+                                               "csrf": csrf_of(client, "/console/login")})
+    assert done.status_code == 303 and done.headers["location"] == "/console/", username
+    return client
+
+
+def open_case(live: LiveApp) -> dict[str, Any]:
+    """A real case from a resident who asked for a person, and the ids the routes need."""
+    r = Resident(live)
+    r.send(r.follow())
+    r.wait_messages(4)
+    r.say("人と話したい")
+    r.say("同意する")
+    r.say("共有しない")
+    wait_for(r.all_sent)
+    with live.session() as s:
+        case_id = s.scalars(select(Case.id).join(
+            Conversation, Conversation.id == Case.conversation_id).where(
+            Conversation.line_user_id == r.user_id)).one()
+        release = s.scalars(select(ContentRelease).order_by(ContentRelease.id)).first()
+        assert release is not None
+        return {"case_id": case_id, "release_id": release.id, "name": FLOW,
+                "flow_text": release.files[FLOW]}
+
+
+TABLES = [Case, CaseNote, CaseMessage, AuditEntry, FollowUp, OutboxMessage, Conversation,
+          Counsellor, ContentRelease, ContentDraft, ContentPreview]
+
+
+def snapshot(live: LiveApp) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table a console action writes, column by column."""
+    with live.session() as s:
+        return {model.__tablename__: [
+            tuple(getattr(row, c.key) for c in model.__table__.columns)
+            for row in s.scalars(select(model).order_by(*model.__table__.primary_key.columns))]
+            for model in TABLES}
+
+
+def get(client: httpx.Client, path: str) -> httpx.Response:
+    """A GET that also works for the live-update stream, which never ends by itself."""
+    if path == "/console/stream":
+        with client.stream("GET", path) as answer:
+            return answer
+    return client.get(path)
+
+
+def routes(method: str) -> list[tuple[str, str]]:
+    return [key for key in ACCESS if key[0] == method]
+
+
+# ---------------------------------------------------------------------- tests
+
+
+def test_every_console_route_is_classified(tmp_path: Path) -> None:
+    declared = routes_of(ROUTERS)
+    assert declared - ACCESS.keys() == set(), "classify these routes in ACCESS"
+    assert ACCESS.keys() - declared == set(), "these routes no longer exist"
+    # The app serves no /console route outside these three routers. FastAPI wraps an included
+    # router (`original_router`); if that changes, this test must be adapted, not dropped.
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path}/app.db", emulator=True,
+                              line_channel_secret=SECRET, line_channel_access_token=TOKEN),
+                     background=False)
+    app.state.runtime.engine.dispose()
+    included = [r.original_router for r in app.router.routes if hasattr(r, "original_router")]
+    assert all(any(router is known for known in ROUTERS) for router in included
+               if any(p.startswith("/console") for _, p in routes_of([router]))), \
+        "a console router that this test does not know is included in the app"
+    assert sum(any(router is known for router in included) for known in ROUTERS) == 3
+    direct = {(m, r.path) for r in app.router.routes if isinstance(r, APIRoute)
+              for m in r.methods if r.path.startswith("/console")}
+    assert direct == set()
+
+
+def test_anonymous_visitors_are_sent_to_the_login_page(live: LiveApp) -> None:
+    ids = open_case(live)
+    client = browser(live)
+    for method, path in routes("GET"):
+        answer = get(client, concrete(path, ids))
+        if ACCESS[method, path] == PUBLIC:
+            assert answer.status_code == 200, path
+        else:
+            assert answer.status_code == 303, path
+            assert answer.headers["location"] == "/console/login", path
+
+    before = snapshot(live)
+    for key in routes("POST"):
+        path = concrete(key[1], ids)
+        form = form_for(key, ids)
+        # No token: refused before anything runs.
+        assert client.post(path, data=form).status_code in (303, 403), key
+        # A valid token of an anonymous session: the login check is what refuses it.
+        answer = client.post(path, data={**form, "csrf": csrf_of(client, "/console/login")})
+        if ACCESS[key] == PUBLIC:  # the login form, with a wrong password
+            assert answer.status_code == 200 and "違います" in answer.text
+        else:
+            assert answer.status_code == 303, key
+            assert answer.headers["location"] == "/console/login", key
+    assert snapshot(live) == before
+
+
+@pytest.mark.parametrize("role", [COUNSELLOR, SUPERVISOR, ADMIN])
+def test_each_role_reaches_exactly_its_routes(live: LiveApp, role: str) -> None:
+    ids = open_case(live)
+    client = logged_in(live, USERS[role])
+    for method, path in routes("GET"):
+        if ACCESS[method, path] == PUBLIC:
+            continue
+        allowed = RANK[role] >= RANK[ACCESS[method, path]]
+        answer = get(client, concrete(path, ids))
+        assert answer.status_code == (200 if allowed else 403), (role, path, answer.status_code)
+
+    token = csrf_of(client, "/console/")
+    posts = [key for key in routes("POST") if ACCESS[key] != PUBLIC]
+    denied = [key for key in posts if RANK[role] < RANK[ACCESS[key]]]
+    before = snapshot(live)
+    for key in denied:
+        answer = client.post(concrete(key[1], ids), data={**form_for(key, ids), "csrf": token})
+        assert answer.status_code == 403, (role, key, answer.status_code)
+    assert snapshot(live) == before, f"a request refused to a {role} changed something"
+
+    for key in posts:  # in ACCESS order: claim before reply and close, logout last
+        if key in denied:
+            continue
+        answer = client.post(concrete(key[1], ids), data={**form_for(key, ids), "csrf": token})
+        assert 200 <= answer.status_code < 400, (role, key, answer.status_code, answer.text[:200])
+        if key[1] != "/console/logout":  # a redirect to the login page would be a refusal
+            assert answer.headers.get("location") != "/console/login", (role, key)
+    assert client.get("/console/").status_code == 303  # logged out by the last one
+
+
+def test_every_state_changing_route_needs_the_sessions_csrf_token(live: LiveApp) -> None:
+    ids = open_case(live)
+    clients = {role: logged_in(live, user) for role, user in USERS.items()}
+    # A token that is valid, but for another session of the same account.
+    others = {role: csrf_of(logged_in(live, user), "/console/") for role, user in USERS.items()}
+    anonymous = browser(live)
+    other_anonymous = csrf_of(browser(live), "/console/login")
+    csrf_of(anonymous, "/console/login")  # the anonymous session has a token of its own
+
+    before = snapshot(live)
+    for key in routes("POST"):
+        role = ACCESS[key]  # the least role allowed: the check is CSRF, not the role
+        client = anonymous if role == PUBLIC else clients[role]
+        other = other_anonymous if role == PUBLIC else others[role]
+        # The right password on the login form: only the token is wrong.
+        form = {**form_for(key, ids), **({"password": PASSWORD} if role == PUBLIC else {})}
+        for bad in (None, "", "forged", other):
+            data = form if bad is None else {**form, "csrf": bad}
+            answer = client.post(concrete(key[1], ids), data=data)
+            assert answer.status_code == 403, (key, bad, answer.status_code)
+    assert snapshot(live) == before
+    for client in clients.values():  # logout was refused too
+        assert client.get("/console/").status_code == 200
+    assert anonymous.get("/console/").status_code == 303  # and so was the login
+
+
+BASE_CSP = {"default-src": ["'self'"], "img-src": ["'self'", "data:"],
+            "frame-ancestors": ["'none'"]}
+# The diagram page only: the vendored Mermaid styles the SVG it draws (docs/ARCHITECTURE.md).
+DIAGRAM_CSP = {**BASE_CSP, "style-src": ["'self'", "'unsafe-inline'"]}
+
+
+def policy(header: str) -> dict[str, list[str]]:
+    parts = [p.split() for p in header.split(";") if p.strip()]
+    return {p[0]: p[1:] for p in parts}
+
+
+def assert_hardened(answer: httpx.Response, what: str) -> None:
+    h = answer.headers
+    assert h.get("x-frame-options") == "DENY", what
+    assert h.get("x-content-type-options") == "nosniff", what
+    assert h.get("referrer-policy") == "no-referrer", what
+    assert "no-store" in [v.strip() for v in h.get("cache-control", "").split(",")], what
+    expected = DIAGRAM_CSP if what.startswith("/console/admin/diagram") else BASE_CSP
+    assert policy(h.get("content-security-policy", "")) == expected, (what, h.get(
+        "content-security-policy"))
+
+
+def test_every_console_page_sends_the_security_headers(live: LiveApp) -> None:
+    ids = open_case(live)
+    admin = logged_in(live, "admin")  # allowed everywhere
+    for _, path in routes("GET"):
+        where = concrete(path, ids)
+        answer = get(admin, where)
+        assert answer.status_code == 200, where
+        assert_hardened(answer, where)
+    # Refusals and redirects carry them too, and so do the console's static files.
+    assert_hardened(browser(live).get("/console/"), "anonymous redirect")
+    assert_hardened(logged_in(live, "sato").get("/console/admin/"), "counsellor refused")
+    static = Path(__file__).resolve().parents[2] / "handoff" / "console" / "static"
+    for file in sorted(p for p in static.rglob("*") if p.is_file()):
+        where = f"/console/static/{file.relative_to(static).as_posix()}"
+        answer = admin.get(where)
+        assert answer.status_code == 200, where
+        assert_hardened(answer, where)
