@@ -9,9 +9,12 @@ from collections.abc import AsyncIterator
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 from linebot.v3 import WebhookParser
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
-from bot import changes, content_store, logsafety, webhook
+from bot import changes, content_store, logsafety, metrics, webhook
 from bot.content import load_content
 from bot.conversation import FlowLibrary
 from bot.db import make_engine, make_session_factory, transaction
@@ -72,6 +75,7 @@ async def send_due_followups(runtime: Runtime, *, batch: int = 500) -> int:
     while True:  # many can fall due at once (a restart, a morning after quiet hours)
         sent = await asyncio.to_thread(dispatch)
         total += sent
+        metrics.followups_queued(sent)
         if sent:
             runtime.wake_outbox()  # the outbox starts sending while the next batch is written
         if sent < batch:
@@ -163,10 +167,17 @@ def create_app(settings: Settings | None = None, *, background: bool = True) -> 
     app.state.settings = settings
     app.state.runtime = runtime
     app.include_router(webhook.router)
+    metrics.mount_metrics(app, runtime.engine)
 
     @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    def healthz() -> JSONResponse:  # a thread: it asks the database
+        try:
+            with runtime.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except SQLAlchemyError as e:
+            log.warning("healthz: database unavailable (%s)", type(e).__name__)
+            return JSONResponse({"status": "unavailable", "reason": "database"}, status_code=503)
+        return JSONResponse({"status": "ok"})
 
     from handoff.console import mount_console
 

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
+from bot import metrics
 from bot.db import transaction
 from bot.line_client import LineClient, Outcome, SendResult
 from bot.models import OutboxMessage, OutboxStatus, utcnow
@@ -134,6 +135,7 @@ class OutboxSender:
                 rt.settings.outbox_max_attempts)
             for c, (result, via), status in zip(claimed, sent, statuses, strict=True):
                 log.info("outbox %s: %s via %s (%s)", c.id, status, via, result.outcome)
+                metrics.outbox_attempted(via, status)
         return len(claimed)
 
     async def next_due_in(self) -> float | None:

@@ -6,12 +6,13 @@ import json
 import logging
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from linebot.v3 import WebhookParser
 from linebot.v3.exceptions import InvalidSignatureError
 from starlette.concurrency import run_in_threadpool
 
+from bot import metrics
 from bot.db import transaction
 from bot.inbox import check_storable, store_events
 from bot.runtime import Runtime
@@ -52,20 +53,23 @@ def parse_body(parser: WebhookParser, raw: bytes, signature: str) -> list[dict[s
     return events
 
 
-@router.post("/line/webhook")
+@router.post("/line/webhook", dependencies=[Depends(metrics.time_webhook)])
 async def line_webhook(request: Request) -> JSONResponse:
     runtime: Runtime = request.app.state.runtime
     signature = request.headers.get("x-line-signature")
     if not signature:
+        metrics.webhook_rejected("bad_signature")
         return _error(400, "missing X-Line-Signature")
     raw = await request.body()
     try:
         events = parse_body(runtime.parser, raw, signature)
     except InvalidSignatureError:
         log.warning("webhook rejected: invalid signature (%d bytes)", len(raw))
+        metrics.webhook_rejected("bad_signature")
         return _error(400, "invalid signature")
     except ValueError as e:
         log.warning("webhook rejected: %s", e)
+        metrics.webhook_rejected("malformed")
         return _error(400, "malformed webhook body")
 
     def store() -> tuple[int, int]:
@@ -74,6 +78,7 @@ async def line_webhook(request: Request) -> JSONResponse:
         return result.accepted, result.duplicates
 
     accepted, duplicates = await run_in_threadpool(store)
+    metrics.webhook_stored(accepted, duplicates)
     log.info("webhook: %d events accepted, %d duplicates", accepted, duplicates)
     if accepted:
         runtime.wake_worker()

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import metrics
 from bot.content import Content
 from bot.conversation import FlowLibrary, handle_event, queue_messages
 from bot.db import transaction
@@ -56,8 +57,10 @@ def process_source(
                 # Logged with the event id only: the payload holds the resident's words.
                 log.exception("inbox event %s failed (attempt %d)", event.id, event.attempts)
                 if event.attempts < MAX_ATTEMPTS:
+                    metrics.inbox_processed("retry")
                     return handled  # stays pending; the next drain tries again
                 _fail(session, event, content.content, type(e).__name__)
+            metrics.inbox_processed(event.status)
             handled += 1
 
 

@@ -1,0 +1,178 @@
+"""Prometheus metrics: counters at the edges of the pipeline, gauges read from the database.
+
+Each process counts what it did itself and serves `/metrics` (the Prometheus text format) from
+its own memory: with several processes, Prometheus scrapes every one of them (not a load
+balancer in front), and `sum()` adds the counters up. The gauges are read from the database when
+scraped, so every process reports the same values: take `max()` of them, not `sum()`.
+
+Labels hold fixed words only (outcomes, `reply`/`push`, priorities): never a user id, a message
+or a secret. The helpers below drop anything that is not one of those words.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Iterable
+
+from fastapi import FastAPI
+from fastapi.responses import Response
+from prometheus_client import REGISTRY, Counter, Histogram, disable_created_metrics, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.models import InboxEvent, InboxStatus, OutboxMessage, OutboxStatus
+from handoff.models import Case, CaseStatus, Priority
+
+log = logging.getLogger(__name__)
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"  # what generate_latest writes
+disable_created_metrics()  # type: ignore[no-untyped-call]  # no `*_created` series: a restart shows in process_start_time
+
+WEBHOOK_EVENTS = Counter(
+    "tsunagu_webhook_events_total",
+    "Webhook events stored in the inbox (accepted) or already there (duplicate).",
+    ["outcome"])
+WEBHOOK_REJECTED = Counter(
+    "tsunagu_webhook_rejected_total",
+    "Webhook requests answered 400: signature missing or wrong, or a malformed body.",
+    ["reason"])
+WEBHOOK_LATENCY = Histogram(
+    "tsunagu_webhook_request_duration_seconds",
+    "Time to answer POST /line/webhook (verify, store, respond).",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0))
+INBOX_PROCESSED = Counter(
+    "tsunagu_inbox_events_processed_total",
+    "Inbox events handled by the worker: done, ignored, failed (given up) or retry (an error, "
+    "left pending for another attempt).",
+    ["outcome"])
+OUTBOX_SENT = Counter(
+    "tsunagu_outbox_messages_sent_total",
+    "Outbox rows delivered to LINE (409 on a push retry counts as delivered).", ["via"])
+OUTBOX_RETRIES = Counter(
+    "tsunagu_outbox_retries_total",
+    "Outbox sends that failed and were scheduled again (429, 5xx, timeouts).", ["via"])
+OUTBOX_FAILED = Counter(
+    "tsunagu_outbox_messages_failed_total",
+    "Outbox rows given up (rejected by LINE, or out of attempts).", ["via"])
+FOLLOWUPS_QUEUED = Counter(
+    "tsunagu_followups_queued_total", "Due follow-ups written to the outbox.")
+
+WEBHOOK_OUTCOMES = ("accepted", "duplicate")
+REJECT_REASONS = ("bad_signature", "malformed")
+INBOX_OUTCOMES = (InboxStatus.DONE, InboxStatus.IGNORED, InboxStatus.FAILED, "retry")
+VIAS = ("reply", "push")
+_OUTBOX_BY_STATUS: dict[str, Counter] = {
+    OutboxStatus.SENT: OUTBOX_SENT, OutboxStatus.PENDING: OUTBOX_RETRIES,
+    OutboxStatus.FAILED: OUTBOX_FAILED}
+
+# Every series exists from the start at 0, so rates and alerts work before the first event.
+for _value in WEBHOOK_OUTCOMES:
+    WEBHOOK_EVENTS.labels(_value)
+for _value in REJECT_REASONS:
+    WEBHOOK_REJECTED.labels(_value)
+for _value in INBOX_OUTCOMES:
+    INBOX_PROCESSED.labels(_value)
+for _counter in _OUTBOX_BY_STATUS.values():
+    for _value in VIAS:
+        _counter.labels(_value)
+
+
+def webhook_stored(accepted: int, duplicates: int) -> None:
+    if accepted < 0 or duplicates < 0:
+        return  # the driver gave no row count (-1): count nothing rather than fail the request
+    WEBHOOK_EVENTS.labels("accepted").inc(accepted)
+    WEBHOOK_EVENTS.labels("duplicate").inc(duplicates)
+
+
+def webhook_rejected(reason: str) -> None:
+    if reason in REJECT_REASONS:
+        WEBHOOK_REJECTED.labels(reason).inc()
+
+
+async def time_webhook() -> AsyncIterator[None]:
+    """A route dependency timing the request it belongs to."""
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        WEBHOOK_LATENCY.observe(time.perf_counter() - start)
+
+
+def inbox_processed(outcome: str) -> None:
+    if outcome in INBOX_OUTCOMES:
+        INBOX_PROCESSED.labels(outcome).inc()
+
+
+def outbox_attempted(via: str, status: str) -> None:
+    counter = _OUTBOX_BY_STATUS.get(status)  # sent, pending (a retry) or failed
+    if counter is not None and via in VIAS:
+        counter.labels(via).inc()
+
+
+def followups_queued(count: int) -> None:
+    if count > 0:
+        FOLLOWUPS_QUEUED.inc(count)
+
+
+class DatabaseCollector:
+    """Gauges counted when scraped, on indexed columns: the inbox's pending events, the outbox's
+    unfinished rows and the cases waiting in the queue by priority."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def collect(self) -> Iterable[Metric]:
+        up = GaugeMetricFamily("tsunagu_database_up",
+                               "1 if the gauges below could be read from the database.")
+        try:
+            with self.engine.connect() as conn:
+                pending = conn.scalar(select(func.count()).select_from(InboxEvent).where(
+                    InboxEvent.status == InboxStatus.PENDING))
+                unfinished = conn.scalar(select(func.count()).select_from(OutboxMessage).where(
+                    OutboxMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.SENDING))))
+                by_priority = {priority: count for priority, count in conn.execute(
+                    select(Case.priority, func.count()).where(Case.status == CaseStatus.OPEN)
+                    .group_by(Case.priority))}
+        except SQLAlchemyError as e:
+            log.warning("metrics: database gauges unavailable (%s)", type(e).__name__)
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
+        yield GaugeMetricFamily("tsunagu_inbox_pending_events",
+                                "Inbox events waiting for the worker (all processes).",
+                                value=pending or 0)
+        yield GaugeMetricFamily("tsunagu_outbox_unfinished_messages",
+                                "Outbox rows not yet sent or given up (all processes).",
+                                value=unfinished or 0)
+        cases = GaugeMetricFamily("tsunagu_cases_open",
+                                  "Cases waiting in the queue for a counsellor, by priority.",
+                                  labels=["priority"])
+        for priority in Priority:
+            cases.add_metric([priority.value], by_priority.get(priority, 0))
+        yield cases
+
+
+class _Exposition:
+    """This process's metrics followed by the database gauges, as one collector."""
+
+    def __init__(self, *collectors: Collector) -> None:
+        self.collectors = collectors
+
+    def collect(self) -> Iterable[Metric]:
+        for collector in self.collectors:
+            yield from collector.collect()
+
+
+def mount_metrics(app: FastAPI, engine: Engine) -> None:
+    """Serve GET /metrics. Not for the public: the balancer does not route it; Prometheus
+    reaches each process directly."""
+    exposition = _Exposition(REGISTRY, DatabaseCollector(engine))
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:  # a thread: the gauges query the database
+        return Response(generate_latest(exposition), media_type=CONTENT_TYPE)
