@@ -5,6 +5,7 @@ The bot reaches the emulator through the real line-bot-sdk over HTTP, exactly as
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import time
@@ -172,6 +173,29 @@ class Resident:
 def texts(messages: list[dict[str, Any]]) -> str:
     """What a resident reads in these messages (text, or a template's alt text)."""
     return "\n".join(m.get("text") or m.get("altText") or "" for m in messages)
+
+
+PASSWORD = "correct horse battery staple"  # every console account the tests create
+
+
+def console_client(live: LiveApp) -> httpx.Client:
+    """A browser on the console: it keeps cookies and shows redirects instead of following."""
+    return httpx.Client(base_url=live.url, timeout=20, trust_env=False, follow_redirects=False)
+
+
+def csrf_of(client: httpx.Client, path: str) -> str:
+    """The CSRF token in the form on `path`, as the browser would submit it."""
+    found = re.search(r'name="csrf" value="([^"]+)"', client.get(path).text)
+    assert found, path
+    return found.group(1)
+
+
+def logged_in(live: LiveApp, username: str, password: str = PASSWORD) -> httpx.Client:
+    client = console_client(live)
+    done = client.post("/console/login", data={"username": username, "password": password,
+                                               "csrf": csrf_of(client, "/console/login")})
+    assert done.status_code == 303 and done.headers["location"] == "/console/", username
+    return client
 
 
 def conversation_of(live: LiveApp, r: Resident) -> Conversation:

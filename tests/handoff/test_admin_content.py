@@ -14,9 +14,17 @@ from bot.models import ContentRelease
 from handoff.accounts import add_counsellor
 from handoff.console.views import limiter
 from handoff.models import AuditEntry, Case, Role
-from tests.live import LiveApp, Resident, conversation_of, texts, wait_for
+from tests.live import (
+    PASSWORD,
+    LiveApp,
+    Resident,
+    conversation_of,
+    csrf_of,
+    logged_in,
+    texts,
+    wait_for,
+)
 
-PASSWORD = "correct horse battery staple"
 OLD = "どんなことでお困りですか。うまく言えなくても、ひとことでも大丈夫です。"
 NEW = "いま、いちばん気がかりなことを教えてください。ひとことでも大丈夫です。"
 FLOW = "flows/intake.yaml"
@@ -36,18 +44,8 @@ def live(database_url: str) -> Iterator[LiveApp]:
     app.stop()
 
 
-def login(live: LiveApp, username: str) -> httpx.Client:
-    client = httpx.Client(base_url=live.url, timeout=20, trust_env=False)
-    done = client.post("/console/login", data={"username": username, "password": PASSWORD,
-                                               "csrf": csrf(client, "/console/login")})
-    assert done.status_code == 303
-    return client
 
 
-def csrf(client: httpx.Client, path: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', client.get(path).text)
-    assert found
-    return found.group(1)
 
 
 def flow_text(client: httpx.Client) -> str:
@@ -60,31 +58,31 @@ def flow_text(client: httpx.Client) -> str:
 
 def save(client: httpx.Client, text: str) -> httpx.Response:
     return client.post(f"/console/admin/files/{FLOW}",
-                       data={"text": text, "csrf": csrf(client, "/console/admin/")})
+                       data={"text": text, "csrf": csrf_of(client, "/console/admin/")})
 
 
 def publish(client: httpx.Client, reason: str) -> httpx.Response:
     return client.post("/console/admin/publish",
-                       data={"reason": reason, "csrf": csrf(client, "/console/admin/")})
+                       data={"reason": reason, "csrf": csrf_of(client, "/console/admin/")})
 
 
 def test_only_administrators_reach_content_pages(live: LiveApp) -> None:
     anonymous = httpx.Client(base_url=live.url, timeout=10, trust_env=False)
     assert anonymous.get("/console/admin/").status_code == 303  # to the login page
     for who in ("sato", "boss"):
-        client = login(live, who)
+        client = logged_in(live, who)
         for path in ("/console/admin/", f"/console/admin/files/{FLOW}", "/console/admin/diff",
                      "/console/admin/lexicon", "/console/admin/diagram"):
             assert client.get(path).status_code == 403, (who, path)
-        token = csrf(client, "/console/")
+        token = csrf_of(client, "/console/")
         assert client.post("/console/admin/publish",
                            data={"reason": "x", "csrf": token}).status_code == 403
-    assert "コンテンツ管理" in login(live, "admin").get("/console/").text
-    assert "コンテンツ管理" not in login(live, "boss").get("/console/").text
+    assert "コンテンツ管理" in logged_in(live, "admin").get("/console/").text
+    assert "コンテンツ管理" not in logged_in(live, "boss").get("/console/").text
 
 
 def test_a_broken_draft_is_shown_by_line_and_cannot_be_published(live: LiveApp) -> None:
-    admin = login(live, "admin")
+    admin = logged_in(live, "admin")
     original = flow_text(admin)
     broken = original.replace("next: trouble}", "next: trubble}", 1)
     line = broken.split("\n").index(next(
@@ -108,7 +106,7 @@ def test_publish_serves_new_conversations_while_ongoing_ones_keep_their_version(
     before.send(before.follow())
     before.wait_messages(4)
 
-    admin = login(live, "admin")
+    admin = logged_in(live, "admin")
     save(admin, flow_text(admin).replace(OLD, NEW))
     diff = admin.get("/console/admin/diff").text
     assert f"-        - text: {OLD}" in diff and f"+        - text: {NEW}" in diff
@@ -134,7 +132,7 @@ def test_publish_serves_new_conversations_while_ongoing_ones_keep_their_version(
     assert {"content_edit", "content_publish"} <= actions
 
     rolled = admin.post("/console/admin/releases/1/rollback",
-                        data={"reason": "元の文に戻す", "csrf": csrf(admin, "/console/admin/")})
+                        data={"reason": "元の文に戻す", "csrf": csrf_of(admin, "/console/admin/")})
     assert "#1 の内容を #3 として公開しました" in admin.get(rolled.headers["location"]).text
     again = Resident(live)
     again.send(again.follow())
@@ -151,7 +149,7 @@ def test_a_draft_made_before_someone_else_published_is_refused(live: LiveApp) ->
     with live.session() as s, s.begin():
         add_counsellor(session=s, username="admin2", display_name="管理者2", password=PASSWORD,
                        role=Role.ADMIN)
-    first, second = login(live, "admin"), login(live, "admin2")
+    first, second = logged_in(live, "admin"), logged_in(live, "admin2")
     save(first, flow_text(first).replace(OLD, NEW))
     save(second, flow_text(second).replace(OLD, "ひとことで教えてください。"))
     assert "#2 を公開しました" in first.get(publish(first, "一人目").headers["location"]).text
@@ -162,9 +160,9 @@ def test_a_draft_made_before_someone_else_published_is_refused(live: LiveApp) ->
 
 def test_preview_runs_the_draft_in_the_emulator_without_reaching_the_queue(
         live: LiveApp) -> None:
-    admin = login(live, "admin")
+    admin = logged_in(live, "admin")
     save(admin, flow_text(admin).replace(OLD, NEW))
-    opened = admin.post("/console/admin/preview", data={"csrf": csrf(admin, "/console/admin/")})
+    opened = admin.post("/console/admin/preview", data={"csrf": csrf_of(admin, "/console/admin/")})
     assert opened.status_code == 303
     found = re.search(r"/emulator/\?user=(U[0-9a-f]{32})", opened.headers["location"])
     assert found
@@ -183,7 +181,7 @@ def test_preview_runs_the_draft_in_the_emulator_without_reaching_the_queue(
 
 
 def test_the_lexicon_box_explains_a_sentence(live: LiveApp) -> None:
-    admin = login(live, "admin")
+    admin = logged_in(live, "admin")
     page = admin.get("/console/admin/lexicon", params={"text": "もう死にたい"}).text
     assert re.search(r'判定：<span class="level level-high">高い</span>', page)
     assert re.search(r"<td>「死にたい」</td><td>2〜6</td><td>si.want_to_die</td>", page)
@@ -193,7 +191,7 @@ def test_the_lexicon_box_explains_a_sentence(live: LiveApp) -> None:
 
 
 def test_the_diagram_page_draws_the_flow_offline(live: LiveApp) -> None:
-    admin = login(live, "admin")
+    admin = logged_in(live, "admin")
     page = admin.get("/console/admin/diagram")
     assert page.status_code == 200
     assert "stateDiagram-v2" in page.text and "/console/static/vendor/mermaid.min.js" in page.text
@@ -212,7 +210,7 @@ def test_a_release_published_in_one_process_is_served_by_every_process(
                     line_data_api_base_url=line).start()
     try:
         wait_for(lambda: other.runtime.release_id == 1)
-        admin = login(live, "admin")
+        admin = logged_in(live, "admin")
         save(admin, flow_text(admin).replace(OLD, NEW))
         publish(admin, "二つのプロセスで")
         wait_for(lambda: other.runtime.release_id == 2)  # told by NOTIFY, not a restart

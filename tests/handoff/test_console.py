@@ -6,7 +6,6 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import httpx
 import pytest
 from sqlalchemy import select
 
@@ -18,9 +17,16 @@ from handoff.console.views import limiter
 from handoff.console.views import router as console_router
 from handoff.followups import dispatch_due
 from handoff.models import AuditEntry, Case, CaseStatus, Counsellor, FollowUp, Role
-from tests.live import LiveApp, Resident, texts, wait_for
-
-PASSWORD = "correct horse battery staple"
+from tests.live import (
+    PASSWORD,
+    LiveApp,
+    Resident,
+    console_client,
+    csrf_of,
+    logged_in,
+    texts,
+    wait_for,
+)
 
 
 @pytest.fixture
@@ -36,24 +42,10 @@ def live(database_url: str) -> Iterator[LiveApp]:
     app.stop()
 
 
-def browser(live: LiveApp) -> httpx.Client:
-    return httpx.Client(base_url=live.url, timeout=10, trust_env=False, follow_redirects=False)
 
 
-def csrf_of(client: httpx.Client, path: str) -> str:
-    page = client.get(path)
-    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
-    assert found, page.text[:300]
-    return found.group(1)
 
 
-def logged_in(live: LiveApp, username: str) -> httpx.Client:
-    client = browser(live)
-    token = csrf_of(client, "/console/login")
-    done = client.post("/console/login", data={"username": username, "password": PASSWORD,
-                                               "csrf": token})
-    assert done.status_code == 303 and done.headers["location"] == "/console/"
-    return client
 
 
 def case_from_resident(live: LiveApp) -> tuple[Resident, int]:
@@ -73,7 +65,7 @@ def test_every_console_page_requires_login(live: LiveApp) -> None:
     routes = [r for router in routers for r in router.routes
               if r.path != "/console/login"]  # type: ignore[attr-defined]
     assert len(routes) >= 9 + 10
-    client = browser(live)
+    client = console_client(live)
     for route in routes:
         path = re.sub(r"\{[a-z_]+(:path)?\}", "1", route.path)  # type: ignore[attr-defined]
         for method in route.methods or {"GET"}:  # type: ignore[attr-defined]
@@ -104,13 +96,13 @@ def test_forms_without_the_csrf_token_are_refused(live: LiveApp) -> None:
                        data={"csrf": "forged"}).status_code == 403
     with live.session() as s:
         assert s.get(Case, case_id).status == CaseStatus.OPEN  # type: ignore[union-attr]
-    no_token_login = browser(live).post("/console/login",
+    no_token_login = console_client(live).post("/console/login",
                                         data={"username": "sato", "password": PASSWORD})
     assert no_token_login.status_code == 403
 
 
 def test_logins_are_rate_limited(live: LiveApp) -> None:
-    client = browser(live)
+    client = console_client(live)
     for _ in range(5):
         token = csrf_of(client, "/console/login")
         wrong = client.post("/console/login", data={"username": "sato", "password": "nope",

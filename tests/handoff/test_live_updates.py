@@ -13,9 +13,8 @@ from bot.changes import ChangeFeed
 from bot.models import Conversation
 from handoff.accounts import add_counsellor
 from handoff.models import Case
-from tests.live import LiveApp, wait_for
+from tests.live import PASSWORD, LiveApp, logged_in, wait_for
 
-PASSWORD = "correct horse battery staple"
 NEVER = 300.0  # the fallback re-check: far beyond the test, so only a signal can explain it
 
 
@@ -43,14 +42,6 @@ def test_an_unattached_feed_ignores_changes() -> None:
     assert feed.version == 0
 
 
-def _login(app: LiveApp) -> httpx.Client:
-    client = httpx.Client(base_url=app.url, timeout=10, trust_env=False)
-    page = client.get("/console/login")
-    token = page.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
-    done = client.post("/console/login", data={"username": "sato", "password": PASSWORD,
-                                               "csrf": token})
-    assert done.status_code == 303
-    return client
 
 
 def _open_case(app: LiveApp, user: str) -> None:
@@ -76,7 +67,7 @@ def apps(database_url: str) -> Iterator[list[LiveApp]]:
 
 def test_the_queue_page_hears_of_a_new_case_from_any_process(apps: list[LiveApp]) -> None:
     watcher, writer = apps[0], apps[-1]  # on PostgreSQL: two apps with their own engines
-    cookies = _login(watcher).cookies
+    cookies = logged_in(watcher, "sato").cookies
 
     async def page() -> list[str]:
         heard: list[str] = []

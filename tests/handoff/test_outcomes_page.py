@@ -8,7 +8,6 @@ import re
 from collections.abc import Iterator
 from datetime import date, timedelta
 
-import httpx
 import pytest
 from sqlalchemy import select
 
@@ -27,9 +26,8 @@ from handoff.console.dashboard import router as dashboard_router
 from handoff.console.views import limiter
 from handoff.models import AuditEntry, Case, CaseMessage, CaseStatus, Role
 from handoff.outcomes import japan_day
-from tests.live import LiveApp
+from tests.live import PASSWORD, LiveApp, console_client, logged_in
 
-PASSWORD = "correct horse battery staple"
 SECRET_WORDS = "ひみつのことば"
 
 
@@ -108,18 +106,8 @@ def test_charts_are_plain_geometry() -> None:
     assert rows.bars[1].width == rows.bars[0].width / 2
 
 
-def browser(live: LiveApp) -> httpx.Client:
-    return httpx.Client(base_url=live.url, timeout=10, trust_env=False, follow_redirects=False)
 
 
-def logged_in(live: LiveApp, username: str) -> httpx.Client:
-    client = browser(live)
-    found = re.search(r'name="csrf" value="([^"]+)"', client.get("/console/login").text)
-    assert found
-    done = client.post("/console/login", data={"username": username, "password": PASSWORD,
-                                               "csrf": found.group(1)})
-    assert done.status_code == 303
-    return client
 
 
 def figure(page: str, figure_id: str) -> str:
@@ -137,7 +125,7 @@ def exports(live: LiveApp) -> list[AuditEntry]:
 def test_the_dashboard_needs_a_login(live: LiveApp) -> None:
     paths = [route.path for route in dashboard_router.routes]  # type: ignore[attr-defined]
     assert sorted(paths) == ["/console/outcomes", "/console/outcomes/csv"]
-    client = browser(live)
+    client = console_client(live)
     for path in paths:
         answer = client.get(path)
         assert answer.status_code == 303 and answer.headers["location"] == "/console/login"

@@ -34,9 +34,18 @@ from handoff.console.dashboard import router as dashboard_router
 from handoff.console.views import limiter
 from handoff.console.views import router as desk_router
 from handoff.models import AuditEntry, Case, CaseMessage, CaseNote, Counsellor, FollowUp, Role
-from tests.live import SECRET, TOKEN, LiveApp, Resident, wait_for
+from tests.live import (
+    PASSWORD,
+    SECRET,
+    TOKEN,
+    LiveApp,
+    Resident,
+    console_client,
+    csrf_of,
+    logged_in,
+    wait_for,
+)
 
-PASSWORD = "correct horse battery staple"
 FLOW = "flows/intake.yaml"
 ROUTERS = [desk_router, dashboard_router, admin_router]
 
@@ -131,22 +140,10 @@ def live(database_url: str) -> Iterator[LiveApp]:
     app.stop()
 
 
-def browser(live: LiveApp) -> httpx.Client:
-    return httpx.Client(base_url=live.url, timeout=10, trust_env=False, follow_redirects=False)
 
 
-def csrf_of(client: httpx.Client, path: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', client.get(path).text)
-    assert found, path
-    return found.group(1)
 
 
-def logged_in(live: LiveApp, username: str) -> httpx.Client:
-    client = browser(live)
-    done = client.post("/console/login", data={"username": username, "password": PASSWORD,
-                                               "csrf": csrf_of(client, "/console/login")})
-    assert done.status_code == 303 and done.headers["location"] == "/console/", username
-    return client
 
 
 def open_case(live: LiveApp) -> dict[str, Any]:
@@ -218,7 +215,7 @@ def test_every_console_route_is_classified(tmp_path: Path) -> None:
 
 def test_anonymous_visitors_are_sent_to_the_login_page(live: LiveApp) -> None:
     ids = open_case(live)
-    client = browser(live)
+    client = console_client(live)
     for method, path in routes("GET"):
         answer = get(client, concrete(path, ids))
         if ACCESS[method, path] == PUBLIC:
@@ -278,8 +275,8 @@ def test_every_state_changing_route_needs_the_sessions_csrf_token(live: LiveApp)
     clients = {role: logged_in(live, user) for role, user in USERS.items()}
     # A token that is valid, but for another session of the same account.
     others = {role: csrf_of(logged_in(live, user), "/console/") for role, user in USERS.items()}
-    anonymous = browser(live)
-    other_anonymous = csrf_of(browser(live), "/console/login")
+    anonymous = console_client(live)
+    other_anonymous = csrf_of(console_client(live), "/console/login")
     csrf_of(anonymous, "/console/login")  # the anonymous session has a token of its own
 
     before = snapshot(live)
@@ -330,7 +327,7 @@ def test_every_console_page_sends_the_security_headers(live: LiveApp) -> None:
         assert answer.status_code == 200, where
         assert_hardened(answer, where)
     # Refusals and redirects carry them too, and so do the console's static files.
-    assert_hardened(browser(live).get("/console/"), "anonymous redirect")
+    assert_hardened(console_client(live).get("/console/"), "anonymous redirect")
     assert_hardened(logged_in(live, "sato").get("/console/admin/"), "counsellor refused")
     static = Path(__file__).resolve().parents[2] / "handoff" / "console" / "static"
     for file in sorted(p for p in static.rglob("*") if p.is_file()):

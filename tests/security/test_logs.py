@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import quote, quote_plus
@@ -27,7 +26,7 @@ from bot.models import Conversation, InboxEvent
 from handoff.accounts import add_counsellor
 from handoff.console.views import limiter
 from handoff.models import Case
-from tests.live import SECRET, TOKEN, LiveApp, Resident, texts, wait_for
+from tests.live import SECRET, TOKEN, LiveApp, Resident, csrf_of, texts, wait_for
 
 PASSWORD = "log-test passphrase: blue heron 4417"
 WRONG_PASSWORD = "log-test wrong guess: red fox 9031"
@@ -73,10 +72,6 @@ def forms(value: str) -> set[str]:
             json.dumps(value, ensure_ascii=False)[1:-1], quote(value), quote_plus(value)}
 
 
-def csrf_of(client: httpx.Client, path: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', client.get(path).text)
-    assert found, path
-    return found.group(1)
 
 
 def test_logs_hold_no_words_ids_passwords_or_secrets(database_url: str) -> None:
