@@ -23,7 +23,7 @@ from bot.models import InboxEvent
 from tests.live import SECRET, LiveApp
 
 # Shared by every example of a test: the fixture's app is started once per test, not per example.
-FUZZ = settings(max_examples=60, deadline=None,
+FUZZ = settings(max_examples=30, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
                                        HealthCheck.too_slow, HealthCheck.data_too_large])
 
