@@ -23,6 +23,7 @@ from bot.emulator.state import EmulatorState
 from bot.models import Conversation, InboxEvent, InboxStatus, OutboxMessage, OutboxStatus
 from bot.runtime import Runtime
 from bot.settings import Settings
+from handoff.models import Case
 
 SECRET = "test-channel-secret"
 TOKEN = "test-channel-access-token"
@@ -196,6 +197,22 @@ def logged_in(live: LiveApp, username: str, password: str = PASSWORD) -> httpx.C
                                                "csrf": csrf_of(client, "/console/login")})
     assert done.status_code == 303 and done.headers["location"] == "/console/", username
     return client
+
+
+def resident_with_case(live: LiveApp) -> tuple[Resident, int]:
+    """A resident who asked for a person and consented: their case is in the queue."""
+    r = Resident(live)
+    r.send(r.follow())
+    r.wait_messages(4)
+    r.say("人と話したい")
+    r.say("同意する")
+    r.say("共有しない")
+    wait_for(r.all_sent)
+    with live.session() as s:
+        case_id = s.scalars(select(Case.id).join(
+            Conversation, Conversation.id == Case.conversation_id).where(
+            Conversation.line_user_id == r.user_id)).one()
+    return r, int(case_id)
 
 
 def conversation_of(live: LiveApp, r: Resident) -> Conversation:

@@ -44,10 +44,6 @@ def live(database_url: str) -> Iterator[LiveApp]:
     app.stop()
 
 
-
-
-
-
 def flow_text(client: httpx.Client) -> str:
     page = client.get(f"/console/admin/files/{FLOW}").text
     found = re.search(r'<textarea id="text" name="text"[^>]*>(.*?)</textarea>', page, re.S)

@@ -20,10 +20,10 @@ from handoff.models import AuditEntry, Case, CaseStatus, Counsellor, FollowUp, R
 from tests.live import (
     PASSWORD,
     LiveApp,
-    Resident,
     console_client,
     csrf_of,
     logged_in,
+    resident_with_case,
     texts,
     wait_for,
 )
@@ -42,21 +42,6 @@ def live(database_url: str) -> Iterator[LiveApp]:
     app.stop()
 
 
-
-
-
-
-
-
-def case_from_resident(live: LiveApp) -> tuple[Resident, int]:
-    r = Resident(live)
-    r.send(r.follow())
-    r.wait_messages(4)
-    r.say("人と話したい")
-    r.say("同意する")
-    r.say("共有しない")
-    with live.session() as s:
-        return r, s.scalars(select(Case.id)).one()
 
 
 def test_every_console_page_requires_login(live: LiveApp) -> None:
@@ -89,7 +74,7 @@ def test_login_and_security_headers(live: LiveApp) -> None:
 
 
 def test_forms_without_the_csrf_token_are_refused(live: LiveApp) -> None:
-    _, case_id = case_from_resident(live)
+    _, case_id = resident_with_case(live)
     client = logged_in(live, "sato")
     assert client.post(f"/console/cases/{case_id}/claim").status_code == 403
     assert client.post(f"/console/cases/{case_id}/claim",
@@ -115,7 +100,7 @@ def test_logins_are_rate_limited(live: LiveApp) -> None:
 
 
 def test_counsellors_see_a_pseudonym_never_the_line_id(live: LiveApp) -> None:
-    r, case_id = case_from_resident(live)
+    r, case_id = resident_with_case(live)
     client = logged_in(live, "sato")
     for path in ["/console/", f"/console/cases/{case_id}", "/console/fragments/queue",
                  f"/console/cases/{case_id}/fragments/transcript"]:
@@ -126,7 +111,7 @@ def test_counsellors_see_a_pseudonym_never_the_line_id(live: LiveApp) -> None:
 
 
 def test_claim_reply_close_reach_the_resident_and_are_audited(live: LiveApp) -> None:
-    r, case_id = case_from_resident(live)
+    r, case_id = resident_with_case(live)
     sato, suzuki = logged_in(live, "sato"), logged_in(live, "suzuki")
     claim = sato.post(f"/console/cases/{case_id}/claim",
                       data={"csrf": csrf_of(sato, f"/console/cases/{case_id}")})
@@ -167,7 +152,7 @@ def test_claim_reply_close_reach_the_resident_and_are_audited(live: LiveApp) -> 
 
 
 def test_notes_stay_private_and_transfers_move_the_case(live: LiveApp) -> None:
-    r, case_id = case_from_resident(live)
+    r, case_id = resident_with_case(live)
     sato = logged_in(live, "sato")
     token = csrf_of(sato, f"/console/cases/{case_id}")
     sato.post(f"/console/cases/{case_id}/claim", data={"csrf": token})
@@ -202,7 +187,7 @@ def test_notes_stay_private_and_transfers_move_the_case(live: LiveApp) -> None:
 
 
 def test_returning_to_the_bot_lets_the_resident_go_on(live: LiveApp) -> None:
-    r, case_id = case_from_resident(live)
+    r, case_id = resident_with_case(live)
     sato = logged_in(live, "sato")
     token = csrf_of(sato, f"/console/cases/{case_id}")
     sato.post(f"/console/cases/{case_id}/claim", data={"csrf": token})
@@ -216,7 +201,7 @@ def test_returning_to_the_bot_lets_the_resident_go_on(live: LiveApp) -> None:
 
 
 def test_the_queue_filters_by_team_and_municipality(live: LiveApp) -> None:
-    case_from_resident(live)  # no municipality answered: the prefecture's team
+    resident_with_case(live)  # no municipality answered: the prefecture's team
     sato = logged_in(live, "sato")
     assert "相談者 " in sato.get("/console/?team=pref").text
     assert "待っている相談はありません" in sato.get("/console/?team=midori").text
@@ -226,7 +211,7 @@ def test_the_queue_filters_by_team_and_municipality(live: LiveApp) -> None:
 def test_a_counsellor_schedules_a_follow_up_and_the_answer_reopens_the_case(
     live: LiveApp,
 ) -> None:
-    r, case_id = case_from_resident(live)
+    r, case_id = resident_with_case(live)
     sato = logged_in(live, "sato")
     token = csrf_of(sato, f"/console/cases/{case_id}")
     sato.post(f"/console/cases/{case_id}/claim", data={"csrf": token})
@@ -265,7 +250,7 @@ def test_a_counsellor_schedules_a_follow_up_and_the_answer_reopens_the_case(
 
 
 def test_a_counsellor_can_forbid_follow_ups_for_a_case(live: LiveApp) -> None:
-    _, case_id = case_from_resident(live)
+    _, case_id = resident_with_case(live)
     sato = logged_in(live, "sato")
     token = csrf_of(sato, f"/console/cases/{case_id}")
     with live.session() as s:

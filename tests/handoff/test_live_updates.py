@@ -42,8 +42,6 @@ def test_an_unattached_feed_ignores_changes() -> None:
     assert feed.version == 0
 
 
-
-
 def _open_case(app: LiveApp, user: str) -> None:
     with app.session() as s, s.begin():
         conversation = Conversation(line_user_id=user, flow_id="intake", flow_version="v",

@@ -106,10 +106,6 @@ def test_charts_are_plain_geometry() -> None:
     assert rows.bars[1].width == rows.bars[0].width / 2
 
 
-
-
-
-
 def figure(page: str, figure_id: str) -> str:
     found = re.search(rf'id="{figure_id}">([^<]*)<', page)
     assert found, figure_id

@@ -39,11 +39,10 @@ from tests.live import (
     SECRET,
     TOKEN,
     LiveApp,
-    Resident,
     console_client,
     csrf_of,
     logged_in,
-    wait_for,
+    resident_with_case,
 )
 
 FLOW = "flows/intake.yaml"
@@ -140,25 +139,10 @@ def live(database_url: str) -> Iterator[LiveApp]:
     app.stop()
 
 
-
-
-
-
-
-
 def open_case(live: LiveApp) -> dict[str, Any]:
     """A real case from a resident who asked for a person, and the ids the routes need."""
-    r = Resident(live)
-    r.send(r.follow())
-    r.wait_messages(4)
-    r.say("人と話したい")
-    r.say("同意する")
-    r.say("共有しない")
-    wait_for(r.all_sent)
+    _, case_id = resident_with_case(live)
     with live.session() as s:
-        case_id = s.scalars(select(Case.id).join(
-            Conversation, Conversation.id == Case.conversation_id).where(
-            Conversation.line_user_id == r.user_id)).one()
         release = s.scalars(select(ContentRelease).order_by(ContentRelease.id)).first()
         assert release is not None
         return {"case_id": case_id, "release_id": release.id, "name": FLOW,

@@ -72,8 +72,6 @@ def forms(value: str) -> set[str]:
             json.dumps(value, ensure_ascii=False)[1:-1], quote(value), quote_plus(value)}
 
 
-
-
 def test_logs_hold_no_words_ids_passwords_or_secrets(database_url: str) -> None:
     # Constructed first: uvicorn's Config sets its loggers up, the capture then widens them.
     live = LiveApp(database_url, session_secret=SESSION_SECRET)
