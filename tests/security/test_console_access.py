@@ -39,6 +39,7 @@ from tests.live import (
     SECRET,
     TOKEN,
     LiveApp,
+    Resident,
     console_client,
     csrf_of,
     logged_in,
@@ -279,6 +280,20 @@ def test_every_state_changing_route_needs_the_sessions_csrf_token(live: LiveApp)
         assert client.get("/console/").status_code == 200
     assert anonymous.get("/console/").status_code == 303  # and so was the login
 
+
+def test_console_middlewares_stay_on_the_console(live: LiveApp) -> None:
+    """The webhook and the emulator get neither the console's cookie nor its headers (they are
+    applied to /console only, so LINE's requests pay for neither), and /consolefoo is not
+    the console."""
+    resident = Resident(live)
+    answer = live.post([resident.follow()])
+    assert answer.status_code == 200
+    assert "set-cookie" not in answer.headers
+    assert "content-security-policy" not in answer.headers
+    assert "x-frame-options" not in answer.headers
+    assert console_client(live).get("/consolefoo").status_code == 404
+    assert "x-frame-options" not in console_client(live).get("/consolefoo").headers
+    assert_hardened(console_client(live).get("/console"), "/console itself")
 
 BASE_CSP = {"default-src": ["'self'"], "img-src": ["'self'", "data:"],
             "frame-ancestors": ["'none'"]}
