@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,14 +41,14 @@ def source_key(event: dict[str, Any]) -> str:
     return f"{kind}:{ident}"[:80]
 
 
-def _event_row(event: dict[str, Any], index: int, received_at: datetime) -> dict[str, Any]:
+def _event_row(event: dict[str, Any], received_at: datetime) -> dict[str, Any]:
     source = _object(event.get("source"))
     context = _object(event.get("deliveryContext"))
     timestamp = event.get("timestamp")
     in_range = isinstance(timestamp, int) and 0 <= timestamp <= BIGINT_MAX  # else the INSERT fails
     return {
         # LINE always sends one; a stand-in keeps a body without one storable but unique.
-        "webhook_event_id": str(event.get("webhookEventId") or f"missing-{time.time_ns()}-{index}"),
+        "webhook_event_id": str(event.get("webhookEventId") or f"missing-{uuid.uuid4().hex}"),
         "source_key": source_key(event),
         "line_user_id": source.get("userId") if isinstance(source.get("userId"), str) else None,
         "event_type": str(event.get("type") or "unknown")[:40],
@@ -68,7 +69,7 @@ def check_storable(event: dict[str, Any]) -> None:
     driver encodes a lone surrogate) and the webhook answer 500, which LINE redelivers in vain.
     The messages name the field only: the values may be a resident's words.
     """
-    row = _event_row(event, 0, utcnow())
+    row = _event_row(event, utcnow())
     for column, limit in COLUMN_LIMITS.items():
         value = row[column]
         if value is None:
@@ -85,20 +86,37 @@ def check_storable(event: dict[str, Any]) -> None:
         raise ValueError("payload is not storable JSON (NaN, Infinity or too deep)") from None
 
 
-def store_events(*, session: Session, events: Sequence[dict[str, Any]]) -> StoreResult:
-    """Insert events, skipping any webhookEventId already stored (LINE redelivers)."""
+def store_batch(*, session: Session,
+                bodies: Sequence[Sequence[dict[str, Any]]]) -> list[StoreResult]:
+    """Insert the events of several webhook bodies in one statement, skipping any
+    webhookEventId already stored (LINE redelivers); one result per body. An event that
+    appears twice counts as accepted for its first body only."""
     now = utcnow()
-    rows = [_event_row(e, i, now) for i, e in enumerate(events)]
-    accepted = 0
+    rows = [[_event_row(e, now) for e in body] for body in bodies]
+    flat = [row for body_rows in rows for row in body_rows]
+    if not flat:
+        return [StoreResult(accepted=0, duplicates=0) for _ in bodies]
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    for row in rows:
-        stmt = insert(InboxEvent).values(row).on_conflict_do_nothing(
-            index_elements=["webhook_event_id"]).returning(InboxEvent.id)
-        # Count the returned rows: with psycopg, rowcount is -1 for this statement, which made
-        # every PostgreSQL webhook report "-1 accepted" and miscount duplicates.
-        accepted += len(session.execute(stmt).all())
-    return StoreResult(accepted=accepted, duplicates=len(rows) - accepted)
+    stmt = (insert(InboxEvent).values(flat)
+            .on_conflict_do_nothing(index_elements=["webhook_event_id"])
+            .returning(InboxEvent.webhook_event_id))
+    # Counted from the returned rows: with psycopg, rowcount is -1 for this statement.
+    inserted = set(session.scalars(stmt))
+    results = []
+    for body_rows in rows:
+        accepted = 0
+        for row in body_rows:
+            if row["webhook_event_id"] in inserted:
+                inserted.discard(row["webhook_event_id"])  # a later copy is a duplicate
+                accepted += 1
+        results.append(StoreResult(accepted=accepted, duplicates=len(body_rows) - accepted))
+    return results
+
+
+def store_events(*, session: Session, events: Sequence[dict[str, Any]]) -> StoreResult:
+    """Insert one body's events (see store_batch)."""
+    return store_batch(session=session, bodies=[events])[0]
 
 
 def pending_sources(*, session: Session, limit: int = 100) -> list[str]:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.changes import ChangeFeed
 from bot.content import Content
 from bot.conversation import FlowLibrary
+from bot.ingest import InboxWriter
 from bot.line_client import LineClient
 from bot.models import ContentPreview
 from bot.settings import Settings
@@ -31,8 +32,12 @@ class Runtime:
     outbox_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     changes: ChangeFeed = field(default_factory=ChangeFeed)
     release_id: int | None = None  # the content release being served
+    inbox: InboxWriter = field(init=False)
 
     previews: dict[str, FlowLibrary] = field(default_factory=dict)  # by draft digest
+
+    def __post_init__(self) -> None:
+        self.inbox = InboxWriter(self.sessions)
 
     def library_for(self, session: Session, source_key: str) -> FlowLibrary:
         """The published content, or the draft an administrator is previewing as this user."""

@@ -10,11 +10,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from linebot.v3 import WebhookParser
 from linebot.v3.exceptions import InvalidSignatureError
-from starlette.concurrency import run_in_threadpool
 
 from bot import metrics
-from bot.db import transaction
-from bot.inbox import check_storable, store_events
+from bot.inbox import check_storable
 from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -72,12 +70,10 @@ async def line_webhook(request: Request) -> JSONResponse:
         metrics.webhook_rejected("malformed")
         return _error(400, "malformed webhook body")
 
-    def store() -> tuple[int, int]:
-        with transaction(runtime.sessions) as session:
-            result = store_events(session=session, events=events)
-        return result.accepted, result.duplicates
-
-    accepted, duplicates = await run_in_threadpool(store)
+    # Committed before the 200: an acknowledged event is never lost. A database failure
+    # raises here, and the 500 makes LINE deliver the body again.
+    result = await runtime.inbox.store(events)
+    accepted, duplicates = result.accepted, result.duplicates
     metrics.webhook_stored(accepted, duplicates)
     log.info("webhook: %d events accepted, %d duplicates", accepted, duplicates)
     if accepted:
