@@ -42,26 +42,47 @@ def process_source(
     `library` picks the content for the source (published, or a draft being previewed)."""
     handled = 0
     while True:
-        with transaction(sessions) as session:
-            if not lock_source(session=session, key=key):
-                return handled  # another process has it
-            event = next_pending(session=session, key=key)
-            if event is None:
-                return handled
-            content = library(session, key)
-            event.attempts += 1
-            try:
-                with session.begin_nested():
-                    handle_event(session, event, content, reply_ttl_seconds=reply_ttl_seconds)
-            except Exception as e:
-                # Logged with the event id only: the payload holds the resident's words.
-                log.exception("inbox event %s failed (attempt %d)", event.id, event.attempts)
-                if event.attempts < MAX_ATTEMPTS:
-                    metrics.inbox_processed("retry")
-                    return handled  # stays pending; the next drain tries again
-                _fail(session, event, content.content, type(e).__name__)
-            metrics.inbox_processed(event.status)
-            handled += 1
+        event_id: int | None = None
+        try:
+            with transaction(sessions) as session:
+                if not lock_source(session=session, key=key):
+                    return handled  # another process has it
+                event = next_pending(session=session, key=key)
+                if event is None:
+                    return handled
+                event_id = event.id
+                event.attempts += 1
+                handle_event(session, event, library(session, key),
+                             reply_ttl_seconds=reply_ttl_seconds)
+                status = event.status
+        except Exception as e:
+            if event_id is None:
+                raise  # the database itself: the drain retries
+            # Nothing of the failed attempt was kept; count it in a transaction of its own
+            # (no savepoint per event: that cost every event a round trip and a write).
+            if not _failed_attempt(sessions, key, event_id, library, e):
+                return handled  # stays pending; the next drain tries again
+            status = InboxStatus.FAILED
+        metrics.inbox_processed(status)
+        handled += 1
+
+
+def _failed_attempt(sessions: sessionmaker[Session], key: str, event_id: int,
+                    library: Callable[[Session, str], FlowLibrary], error: Exception) -> bool:
+    """Record a failed attempt; True if the event was given up (and the resident told)."""
+    with transaction(sessions) as session:
+        event = session.get(InboxEvent, event_id)
+        if event is None or event.status != InboxStatus.PENDING:
+            return False
+        event.attempts += 1
+        # Logged with the event id only: the payload holds the resident's words.
+        log.error("inbox event %s failed (attempt %d): %s", event.id, event.attempts,
+                  type(error).__name__, exc_info=error)
+        if event.attempts < MAX_ATTEMPTS:
+            metrics.inbox_processed("retry")
+            return False
+        _fail(session, event, library(session, key).content, type(error).__name__)
+        return True
 
 
 class InboxWorker:

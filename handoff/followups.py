@@ -12,7 +12,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.models import Conversation
@@ -54,21 +54,30 @@ def outside_quiet_hours(due: datetime, quiet: QuietHours, zone: ZoneInfo) -> dat
 
 def schedule(*, session: Session, conversation_id: int, kind: str, text: str, due_at: datetime,
              case_id: int | None = None, created_by: int | None = None,
-             replace: bool = True) -> FollowUp:
-    """Schedule a follow-up; by default a scheduled one of the same kind is replaced (a rule
-    reminds once, counted from the latest event)."""
+             replace: bool = True) -> int:
+    """Schedule a follow-up; returns its id. By default a scheduled one of the same kind is
+    moved to the new time instead (a rule reminds once, counted from the latest event; moving
+    it keeps one row per reminder however many messages a resident sends)."""
     if replace:
-        cancel(session=session, conversation_id=conversation_id, reason="rescheduled",
-               kinds=[kind])
+        # One conditional UPDATE: a row a dispatcher has just sent no longer matches.
+        moved = session.scalars(
+            update(FollowUp)
+            .where(FollowUp.conversation_id == conversation_id, FollowUp.kind == kind,
+                   FollowUp.state == FollowUpState.SCHEDULED)
+            .values(due_at=due_at, text=text, case_id=case_id, created_by=created_by)
+            .returning(FollowUp.id)
+            .execution_options(synchronize_session="fetch")).all()
+        if moved:
+            return moved[0]
     row = FollowUp(conversation_id=conversation_id, case_id=case_id, kind=kind, text=text,
                    due_at=due_at, created_by=created_by)
     session.add(row)
     session.flush()
-    return row
+    return row.id
 
 
 def schedule_rule(*, session: Session, rules: FollowUpRules, conversation_id: int, kind: str,
-                  now: datetime, case_id: int | None = None) -> FollowUp | None:
+                  now: datetime, case_id: int | None = None) -> int | None:
     rule = rules.rules.get(kind)
     if rule is None:
         return None
@@ -79,14 +88,15 @@ def schedule_rule(*, session: Session, rules: FollowUpRules, conversation_id: in
 
 def cancel(*, session: Session, conversation_id: int, reason: str,
            kinds: list[str] | None = None) -> int:
-    stmt = select(FollowUp).where(FollowUp.conversation_id == conversation_id,
-                                  FollowUp.state == FollowUpState.SCHEDULED)
+    stmt = (update(FollowUp)
+            .where(FollowUp.conversation_id == conversation_id,
+                   FollowUp.state == FollowUpState.SCHEDULED)
+            .values(state=FollowUpState.CANCELLED, reason=reason)
+            .returning(FollowUp.id)
+            .execution_options(synchronize_session="fetch"))
     if kinds:
         stmt = stmt.where(FollowUp.kind.in_(kinds))
-    rows = list(session.scalars(stmt))
-    for row in rows:
-        row.state, row.reason = FollowUpState.CANCELLED, reason
-    return len(rows)
+    return len(session.scalars(stmt).all())
 
 
 def scheduled(*, session: Session, conversation_id: int, kind: str) -> bool:

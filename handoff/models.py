@@ -88,7 +88,8 @@ class Case(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     closed_at: Mapped[datetime | None]
 
-    __table_args__ = (Index("ix_cases_queue", "status", "priority", "opened_at"),)
+    __table_args__ = (Index("ix_cases_queue", "status", "priority", "opened_at"),
+                      Index("ix_cases_conversation", "conversation_id", "status"))
 
 
 class CaseMessage(Base):
@@ -160,4 +161,5 @@ class FollowUp(Base):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("counsellors.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    __table_args__ = (Index("ix_followups_due", "state", "due_at"),)
+    __table_args__ = (Index("ix_followups_due", "state", "due_at"),
+                      Index("ix_followups_conversation", "conversation_id", "state", "kind"))

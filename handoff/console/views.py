@@ -347,11 +347,12 @@ def schedule_followup(request: Request, case_id: int, me: CurrentCounsellor,
             return RedirectResponse(
                 f"/console/cases/{case_id}?notice=error:この相談はフォローアップを送らない設定です。",
                 status_code=303)
-        row = followups.schedule(session=session, conversation_id=found.conversation_id,
-                                 kind="manual", text=words.strip()[:5000], due_at=due,
-                                 case_id=case_id, created_by=me.id, replace=False)
+        followup_id = followups.schedule(
+            session=session, conversation_id=found.conversation_id, kind="manual",
+            text=words.strip()[:5000], due_at=due, case_id=case_id, created_by=me.id,
+            replace=False)
         audit.record(session=session, counsellor=me, action="followup", case_id=case_id,
-                     detail=f"followup {row.id}")
+                     detail=f"followup {followup_id}")
     return RedirectResponse(f"/console/cases/{case_id}", status_code=303)
 
 
