@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import metrics
@@ -19,7 +21,7 @@ from bot.db import transaction
 from bot.flows.line_messages import text
 from bot.inbox import lock_source, mark, next_pending, pending_sources
 from bot.models import InboxEvent, InboxStatus
-from bot.runtime import Runtime, wait_for_wakeup
+from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +58,8 @@ def process_source(
                              reply_ttl_seconds=reply_ttl_seconds)
                 status = event.status
         except Exception as e:
-            if event_id is None:
-                raise  # the database itself: the drain retries
+            if event_id is None or isinstance(e, OperationalError | InterfaceError):
+                raise  # the database itself, not the event: the source retries it later
             # Nothing of the failed attempt was kept; count it in a transaction of its own
             # (no savepoint per event: that cost every event a round trip and a write).
             if not _failed_attempt(sessions, key, event_id, library, e):
@@ -86,21 +88,21 @@ def _failed_attempt(sessions: sessionmaker[Session], key: str, event_id: int,
 
 
 class InboxWorker:
-    """In-process asyncio task; blocking DB work runs in threads, one thread per source."""
+    """In-process asyncio task; blocking DB work runs in threads, one thread per source.
 
-    def __init__(self, runtime: Runtime, *, concurrency: int = 4) -> None:
+    Continuous: a source is started as soon as a slot is free, so an event arriving while
+    others are processed waits for one slot, not for a whole round. On SQLite one slot: its
+    work is CPU under one GIL and one write lock, and more threads only contend for both (and
+    for the time the webhook needs to acknowledge LINE). PostgreSQL overlaps round trips.
+    """
+
+    def __init__(self, runtime: Runtime, *, concurrency: int | None = None) -> None:
         self.runtime = runtime
+        self.concurrency = concurrency or (1 if runtime.settings.is_sqlite else 4)
         self._busy: set[str] = set()
-        self._slots = asyncio.Semaphore(concurrency)
-
-    async def drain(self) -> int:
-        """Process everything pending now; returns the number of events handled."""
-        keys = await asyncio.to_thread(self._pending)
-        keys = [k for k in keys if k not in self._busy]
-        if not keys:
-            return 0
-        results = await asyncio.gather(*(self._run_source(k) for k in keys))
-        return sum(results)
+        # A source that made no progress (another process has it, or its event failed and
+        # waits for its next attempt) rests until then, instead of being retried at once.
+        self._resting: dict[str, float] = {}
 
     def _pending(self) -> list[str]:
         with self.runtime.sessions() as session:
@@ -109,26 +111,53 @@ class InboxWorker:
     async def _run_source(self, key: str) -> int:
         rt = self.runtime
         self._busy.add(key)
+        handled = 0
         try:
-            async with self._slots:
-                handled = await asyncio.to_thread(
-                    process_source, rt.sessions, key, rt.library_for,
-                    reply_ttl_seconds=rt.settings.reply_token_ttl_seconds,
-                )
+            handled = await asyncio.to_thread(
+                process_source, rt.sessions, key, rt.library_for,
+                reply_ttl_seconds=rt.settings.reply_token_ttl_seconds,
+            )
         finally:
             self._busy.discard(key)
+            if not handled:  # also after an error: the database may be down
+                self._resting[key] = time.monotonic() + rt.settings.worker_poll_seconds
         if handled:
             rt.wake_outbox()
         return handled
 
+    def _startable(self, keys: list[str]) -> list[str]:
+        now = time.monotonic()
+        self._resting = {k: until for k, until in self._resting.items() if until > now}
+        return [k for k in keys if k not in self._busy and k not in self._resting]
+
     async def run(self) -> None:
         rt = self.runtime
-        while True:
-            try:
-                handled = await self.drain()
-            except Exception:
-                log.exception("inbox drain failed; retrying")
-                handled = 0
-            if handled:
-                continue
-            await wait_for_wakeup(rt.worker_wakeup, rt.settings.worker_poll_seconds)
+        running: set[asyncio.Task[int]] = set()
+        woken: asyncio.Task[bool] | None = None
+        try:
+            while True:
+                free = self.concurrency - len(running)
+                if free > 0:
+                    try:
+                        keys = self._startable(await asyncio.to_thread(self._pending))
+                    except Exception:
+                        log.exception("inbox: reading pending sources failed; retrying")
+                        keys = []
+                    for key in keys[:free]:
+                        running.add(asyncio.create_task(self._run_source(key)))
+                if woken is None:
+                    woken = asyncio.create_task(rt.worker_wakeup.wait())
+                done, _ = await asyncio.wait(
+                    {*running, woken}, timeout=rt.settings.worker_poll_seconds,
+                    return_when=asyncio.FIRST_COMPLETED)
+                for task in done & running:
+                    running.discard(task)
+                    if not task.cancelled() and task.exception() is not None:
+                        log.error("inbox: a source failed (%s); retrying",
+                                  type(task.exception()).__name__)
+                if woken in done:
+                    rt.worker_wakeup.clear()
+                    woken = None
+        finally:
+            for task in [*running, *([woken] if woken else [])]:
+                task.cancel()
