@@ -279,12 +279,11 @@ def _plan_followups(session: Session, conversation: Conversation, runner: FlowRu
         return
     if inp.kind == "ignored" or conversation.consent_withdrawn_at is not None or library.preview:
         return
-    answered = followups.answered_recently(
-        session=session, conversation_id=conversation.id, now=now) \
-        if inp.kind in ("text", "postback", "other_message") else None
-    if answered is not None and answered.case_id is not None:
+    plan = followups.plan_of(session=session, conversation_id=conversation.id, now=now)
+    answering = inp.kind in ("text", "postback", "other_message")
+    if answering and plan.answered_case_id is not None:
         reopened = cases.reopen_after_followup(session=session, conversation=conversation,
-                                               case_id=answered.case_id)
+                                               case_id=plan.answered_case_id)
         if reopened is not None and inp.kind == "text":
             cases.add_resident_message(session=session, case=reopened, text=inp.text)
     rules = library.content.followups
@@ -292,12 +291,12 @@ def _plan_followups(session: Session, conversation: Conversation, runner: FlowRu
     case = cases.open_case_of(session=session, conversation_id=conversation.id)
     if case is None and state is not None and not (state.safe_point or state.interruption):
         followups.schedule_rule(session=session, rules=rules, conversation_id=conversation.id,
-                                kind="intake_stalled", now=now)
-    else:
+                                kind="intake_stalled", now=now,
+                                existing=plan.scheduled.get("intake_stalled"))
+    elif "intake_stalled" in plan.scheduled:
         followups.cancel(session=session, conversation_id=conversation.id, reason="answered",
                          kinds=["intake_stalled"])
-    if case is not None and case.status == "open" and not followups.scheduled(
-            session=session, conversation_id=conversation.id, kind="not_picked_up"):
+    if case is not None and case.status == "open" and "not_picked_up" not in plan.scheduled:
         followups.schedule_rule(session=session, rules=rules, conversation_id=conversation.id,
                                 kind="not_picked_up", now=now, case_id=case.id)
 

@@ -140,14 +140,15 @@ def lock_source(*, session: Session, key: str) -> bool:
     return bool(got.scalar())
 
 
-def next_pending(*, session: Session, key: str) -> InboxEvent | None:
+def pending_ids(*, session: Session, key: str, limit: int = 100) -> list[int]:
+    """A source's pending events in the order they must be handled."""
     stmt = (
-        select(InboxEvent)
+        select(InboxEvent.id)
         .where(InboxEvent.source_key == key, InboxEvent.status == InboxStatus.PENDING)
         .order_by(InboxEvent.event_timestamp, InboxEvent.id)
-        .limit(1)
+        .limit(limit)
     )
-    return session.scalars(stmt).first()
+    return list(session.scalars(stmt))
 
 
 def mark(event: InboxEvent, status: InboxStatus, error: str | None = None) -> None:

@@ -19,7 +19,7 @@ from bot.content import Content
 from bot.conversation import FlowLibrary, handle_event, queue_messages
 from bot.db import transaction
 from bot.flows.line_messages import text
-from bot.inbox import lock_source, mark, next_pending, pending_sources
+from bot.inbox import lock_source, mark, pending_ids, pending_sources
 from bot.models import InboxEvent, InboxStatus
 from bot.runtime import Runtime
 
@@ -40,33 +40,37 @@ def process_source(
     sessions: sessionmaker[Session], key: str, library: Callable[[Session, str], FlowLibrary],
     *, reply_ttl_seconds: float,
 ) -> int:
-    """Process a source's pending events one transaction each; returns how many were handled.
-    `library` picks the content for the source (published, or a draft being previewed)."""
+    """Process the source's events pending now, one transaction each; returns how many were
+    handled. Events that arrive meanwhile are the next call's (the worker comes back for
+    them), which spares every call a last "anything more?" transaction. `library` picks the
+    content for the source (published, or a draft being previewed)."""
+    with sessions() as session:
+        ids = pending_ids(session=session, key=key)
     handled = 0
-    while True:
-        event_id: int | None = None
+    for event_id in ids:
+        status: str
         try:
             with transaction(sessions) as session:
                 if not lock_source(session=session, key=key):
                     return handled  # another process has it
-                event = next_pending(session=session, key=key)
-                if event is None:
-                    return handled
-                event_id = event.id
+                event = session.get(InboxEvent, event_id)
+                if event is None or event.status != InboxStatus.PENDING:
+                    continue  # another process handled it meanwhile
                 event.attempts += 1
                 handle_event(session, event, library(session, key),
                              reply_ttl_seconds=reply_ttl_seconds)
                 status = event.status
         except Exception as e:
-            if event_id is None or isinstance(e, OperationalError | InterfaceError):
+            if isinstance(e, OperationalError | InterfaceError):
                 raise  # the database itself, not the event: the source retries it later
             # Nothing of the failed attempt was kept; count it in a transaction of its own
             # (no savepoint per event: that cost every event a round trip and a write).
             if not _failed_attempt(sessions, key, event_id, library, e):
-                return handled  # stays pending; the next drain tries again
+                return handled  # stays pending, and so do the later ones: order holds
             status = InboxStatus.FAILED
         metrics.inbox_processed(status)
         handled += 1
+    return handled
 
 
 def _failed_attempt(sessions: sessionmaker[Session], key: str, event_id: int,

@@ -8,11 +8,12 @@ and rows that fell due while the service was down are sent on the next pass.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.models import Conversation
@@ -54,15 +55,17 @@ def outside_quiet_hours(due: datetime, quiet: QuietHours, zone: ZoneInfo) -> dat
 
 def schedule(*, session: Session, conversation_id: int, kind: str, text: str, due_at: datetime,
              case_id: int | None = None, created_by: int | None = None,
-             replace: bool = True) -> int:
+             replace: bool = True, existing: int | None = None) -> int:
     """Schedule a follow-up; returns its id. By default a scheduled one of the same kind is
     moved to the new time instead (a rule reminds once, counted from the latest event; moving
-    it keeps one row per reminder however many messages a resident sends)."""
+    it keeps one row per reminder however many messages a resident sends). `existing`: the id
+    of that scheduled one, when the caller has read it already."""
     if replace:
         # One conditional UPDATE: a row a dispatcher has just sent no longer matches.
+        which = FollowUp.id == existing if existing is not None else FollowUp.kind == kind
         moved = session.scalars(
             update(FollowUp)
-            .where(FollowUp.conversation_id == conversation_id, FollowUp.kind == kind,
+            .where(FollowUp.conversation_id == conversation_id, which,
                    FollowUp.state == FollowUpState.SCHEDULED)
             .values(due_at=due_at, text=text, case_id=case_id, created_by=created_by)
             .returning(FollowUp.id)
@@ -77,13 +80,14 @@ def schedule(*, session: Session, conversation_id: int, kind: str, text: str, du
 
 
 def schedule_rule(*, session: Session, rules: FollowUpRules, conversation_id: int, kind: str,
-                  now: datetime, case_id: int | None = None) -> int | None:
+                  now: datetime, case_id: int | None = None,
+                  existing: int | None = None) -> int | None:
     rule = rules.rules.get(kind)
     if rule is None:
         return None
     return schedule(session=session, conversation_id=conversation_id, kind=kind,
                     text=rule.text, due_at=now + timedelta(hours=rule.after_hours),
-                    case_id=case_id)
+                    case_id=case_id, existing=existing)
 
 
 def cancel(*, session: Session, conversation_id: int, reason: str,
@@ -97,12 +101,6 @@ def cancel(*, session: Session, conversation_id: int, reason: str,
     if kinds:
         stmt = stmt.where(FollowUp.kind.in_(kinds))
     return len(session.scalars(stmt).all())
-
-
-def scheduled(*, session: Session, conversation_id: int, kind: str) -> bool:
-    return session.scalars(select(FollowUp.id).where(
-        FollowUp.conversation_id == conversation_id, FollowUp.kind == kind,
-        FollowUp.state == FollowUpState.SCHEDULED)).first() is not None
 
 
 def _blocked_reason(conversation: Conversation) -> str | None:
@@ -162,10 +160,24 @@ def dispatch_due(*, session: Session, rules: FollowUpRules, now: datetime,
 ANSWER_WINDOW = timedelta(days=7)
 
 
-def answered_recently(*, session: Session, conversation_id: int, now: datetime) -> FollowUp | None:
-    """The follow-up a resident's message answers: the latest sent in the last week."""
-    return session.scalars(
-        select(FollowUp).where(FollowUp.conversation_id == conversation_id,
-                               FollowUp.state == FollowUpState.SENT,
-                               FollowUp.sent_at >= now - ANSWER_WINDOW)
-        .order_by(FollowUp.sent_at.desc())).first()
+@dataclass(frozen=True)
+class Plan:
+    """What a conversation has scheduled, and the follow-up it answered lately: read in one
+    statement for every message (the worker plans follow-ups after each)."""
+
+    scheduled: dict[str, int]  # kind -> id of a scheduled follow-up of that kind
+    answered_case_id: int | None  # the case of the latest follow-up sent within the window
+
+
+def plan_of(*, session: Session, conversation_id: int, now: datetime) -> Plan:
+    rows = session.execute(
+        select(FollowUp.id, FollowUp.kind, FollowUp.state, FollowUp.case_id, FollowUp.sent_at)
+        .where(FollowUp.conversation_id == conversation_id,
+               or_(FollowUp.state == FollowUpState.SCHEDULED,
+                   and_(FollowUp.state == FollowUpState.SENT,
+                        FollowUp.sent_at >= now - ANSWER_WINDOW)))).all()
+    scheduled = {r.kind: r.id for r in sorted(rows, key=lambda r: r.id)
+                 if r.state == FollowUpState.SCHEDULED}
+    sent = [r for r in rows if r.state == FollowUpState.SENT]
+    latest = max(sent, key=lambda r: (r.sent_at, r.id), default=None)
+    return Plan(scheduled=scheduled, answered_case_id=latest.case_id if latest else None)

@@ -110,7 +110,7 @@ def answered_flags(sent: Sequence[datetime], messages: Iterable[datetime],
                    window: timedelta = ANSWER_WINDOW) -> list[bool]:
     """Which of one conversation's sent follow-ups the resident answered.
 
-    As in `handoff.followups.answered_recently`, a message answers the latest follow-up sent
+    As in `handoff.followups.plan_of`, a message answers the latest follow-up sent
     before it, if that one was sent at most `window` earlier. `sent` must be in time order.
     """
     flags = [False] * len(sent)
