@@ -299,6 +299,7 @@ class Report:
     product: Run
     stored: int  # inbox rows in tsunagu's database, beyond the warm-up's
     failed: int  # inbox events or outbox rows given up
+    stages: dict[str, list[float]] = field(default_factory=dict)  # Database.stages, texts
 
     @property
     def ratio(self) -> float:
@@ -345,6 +346,12 @@ def print_report(r: Report) -> None:
         print(f"{'':34} webhooks per process: {spread}; acknowledged {run.acknowledged}/"
               f"{run.expected}{refused}; {run.seconds:.1f} s")
     print(f"tsunagu stored {r.stored}/{r.product.expected} events; given up: {r.failed}")
+    if r.stages:
+        # Where a text's time went inside tsunagu, by its own clock (the rest: the webhook
+        # request, and the emulator recording the reply).
+        parts = [f"{name} p50 {percentile(values, 50) * 1000:.1f} ms, p95 "
+                 f"{percentile(values, 95) * 1000:.1f} ms" for name, values in r.stages.items()]
+        print(f"inside tsunagu (texts): {'; '.join(parts)}")
     print()
     print(f"p95 text -> reply: tsunagu {r.product.ms('text', 95):.1f} ms, echo bot "
           f"{r.baseline.ms('text', 95):.1f} ms, ratio {r.ratio:.1f} (target tsunagu p95 < "
@@ -380,7 +387,8 @@ async def measure(options: argparse.Namespace, url: str, backend: str, workdir: 
             # One after the other: the first start publishes the content release.
             for n in range(options.processes):
                 bots.append(await asyncio.to_thread(
-                    start_tsunagu, f"tsunagu-{n + 1}", url, workdir, api_url=api_url))
+                    start_tsunagu, f"tsunagu-{n + 1}", url, workdir, api_url=api_url,
+                    worker_process=str(options.worker_process).lower()))
             print(f"tsunagu: {options.residents} residents -> {len(bots)} tsunagu process(es) "
                   f"({backend}) -> emulator ...", flush=True)
             try:
@@ -391,13 +399,15 @@ async def measure(options: argparse.Namespace, url: str, backend: str, workdir: 
             if not product.complete:
                 print_logs(bots)  # what went wrong, before the folder goes
             database = Database(url)
+            warmed = options.processes * 4  # the warm-up residents' follow and three texts
             try:
                 backlog = await asyncio.to_thread(database.backlog)
+                stages = await asyncio.to_thread(database.stages, after_id=warmed)
             finally:
                 database.close()
-    warmed = options.processes * 4  # the warm-up residents' follow and three texts
     return Report(backend=backend, baseline=baseline, product=product,
-                  stored=backlog.stored - warmed, failed=backlog.failed + backlog.outbox_failed)
+                  stored=backlog.stored - warmed, failed=backlog.failed + backlog.outbox_failed,
+                  stages=stages)
 
 
 def print_logs(servers: Sequence[Server]) -> None:
@@ -411,6 +421,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--residents", type=int, default=50, help="concurrent residents (50)")
     parser.add_argument("--messages", type=int, default=16,
                         help="texts per resident after the follow (16)")
+    parser.add_argument("--worker-process", action="store_true",
+                        help="run tsunagu with TSUNAGU_WORKER_PROCESS=true (events processed "
+                             "and answers sent by a child process)")
     parser.add_argument("--database-url", default=None,
                         help="a PostgreSQL server URL; a throw-away database is created on it "
                              "(default: a temporary SQLite file)")

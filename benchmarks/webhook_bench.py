@@ -6,8 +6,9 @@
 Two servers on this machine, each a separate process served by uvicorn the same way:
 - tsunagu: `tsunagu serve` (the whole product: webhook, inbox worker, outbox, follow-up and
   retention jobs) on a fresh database, TSUNAGU_EMULATOR=true so it needs no LINE channel, its
-  LINE API pointing at its own /emulator as in `tsunagu demo` (its answers are pushed:
-  TSUNAGU_REPLY_TOKEN_TTL_SECONDS=0, as that emulator never issued the load's reply tokens);
+  LINE API pointing at the product's LINE emulator run in a third process, standing for LINE
+  (its answers are pushed: TSUNAGU_REPLY_TOKEN_TTL_SECONDS=0, as that emulator never issued
+  the load's reply tokens); `--worker-process` runs it with TSUNAGU_WORKER_PROCESS=true;
 - the baseline: `echo_app` below, a minimal FastAPI app that verifies the signature and parses
   the body with linebot.v3.WebhookParser and answers 200 (nothing stored, nothing sent).
 
@@ -175,13 +176,26 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _cpu_seconds(pid: int) -> float | None:
-    """User + system CPU of a process and all its threads so far (Linux /proc)."""
+def _stat(pid: int) -> list[str] | None:
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     except OSError:
         return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU so far of a process, its threads and its running child processes (a
+    worker process started by `tsunagu serve`), from Linux's /proc."""
+    fields = _stat(pid)
+    if fields is None:
+        return None
+    ticks = int(fields[11]) + int(fields[12])
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and entry.name != str(pid):
+            child = _stat(int(entry.name))
+            if child is not None and child[1] == str(pid):  # its parent is `pid`
+                ticks += int(child[11]) + int(child[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -295,6 +309,36 @@ def start_echo(name: str, workdir: Path, *, api_url: str | None = None) -> Serve
     return server
 
 
+def run_emulator() -> None:
+    """Entry point of a LINE emulator's own process (bot/emulator, nothing else), standing for
+    LINE: the bot under test sends its answers there, and that work stays out of its
+    process, as LINE's does in production."""
+    from bot.emulator import mount_emulator
+    from bot.settings import Settings
+
+    app = FastAPI()
+    mount_emulator(app, Settings(emulator=True, line_channel_secret=SECRET,
+                                 line_channel_access_token=TOKEN))
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    uvicorn.run(app, host=HOST, port=int(os.environ["BENCH_EMULATOR_PORT"]),
+                log_level="warning", access_log=False)
+
+
+def start_emulator(workdir: Path) -> Server:
+    port = free_port()
+    env = _clean_environment()
+    env["BENCH_EMULATOR_PORT"] = str(port)
+    code = (f"import sys; sys.path.insert(0, {str(ROOT)!r}); "
+            "from benchmarks.webhook_bench import run_emulator; run_emulator()")
+    server = _spawn("LINE emulator", [sys.executable, "-c", code], env, port, workdir)
+    server.wait_ready()
+    return server
+
+
 @contextlib.contextmanager
 def stopping(servers: list[Server]) -> Iterator[list[Server]]:
     """Stops every server in the list on the way out, even after a failure."""
@@ -372,6 +416,35 @@ class Database:
             unsent=outbox.get(OutboxStatus.PENDING, 0) + outbox.get(OutboxStatus.SENDING, 0),
             outbox_failed=outbox.get(OutboxStatus.FAILED, 0),
         )
+
+    def stages(self, *, after_id: int = 0) -> dict[str, list[float]]:
+        """Seconds each text event spent in tsunagu's stages, from its own timestamps:
+        "inbox" (stored until processed: waiting for and running the worker) and "outbox"
+        (processed until its first answer was recorded as sent: waiting for a sender pass and
+        LINE's answer). Events with id above `after_id` (to leave a warm-up out)."""
+        from sqlalchemy import func, select
+
+        from bot.models import InboxEvent, OutboxMessage
+
+        first_sent = (select(OutboxMessage.source_event_id,
+                             func.min(OutboxMessage.sent_at).label("sent_at"))
+                      .group_by(OutboxMessage.source_event_id).subquery())
+        stmt = (select(InboxEvent.received_at, InboxEvent.processed_at, first_sent.c.sent_at)
+                .join(first_sent, first_sent.c.source_event_id == InboxEvent.id)
+                .where(InboxEvent.id > after_id, InboxEvent.event_type == "message",
+                       InboxEvent.processed_at.is_not(None), first_sent.c.sent_at.is_not(None)))
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt).all()
+        return {"inbox": [(done - got).total_seconds() for got, done, _ in rows],
+                "outbox": [(sent - done).total_seconds() for _, done, sent in rows]}
+
+    def last_event_id(self) -> int:
+        from sqlalchemy import func, select
+
+        from bot.models import InboxEvent
+
+        with self.engine.connect() as conn:
+            return int(conn.scalar(select(func.coalesce(func.max(InboxEvent.id), 0))) or 0)
 
     async def wait_idle(self, within: float) -> tuple[Backlog, float]:
         """Waits until every stored event is processed and its answer sent; (backlog, s)."""
@@ -743,6 +816,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="the load generator's HTTP client (aiohttp; see Client)")
     parser.add_argument("--users", type=int, default=500, help="distinct residents (500)")
     parser.add_argument("--warmup", type=int, default=200, help="untimed webhooks first (200)")
+    parser.add_argument("--worker-process", action="store_true",
+                        help="run tsunagu with TSUNAGU_WORKER_PROCESS=true (events processed "
+                             "and answers sent by a child process)")
     parser.add_argument("--database-url", default=None,
                         help="a PostgreSQL server URL; a throw-away database is created on it "
                              "(default: a temporary SQLite file)")
@@ -787,15 +863,19 @@ def main(argv: Sequence[str] | None = None) -> Report:
         with fresh_database(options.database_url, workdir) as (url, backend), \
                 stopping([]) as servers:
             print(f"starting the echo bot and tsunagu ({backend}) ...", flush=True)
+            line = start_emulator(workdir)
+            servers.append(line)
             servers.append(start_echo("echo bot", workdir))
-            # The made-up reply tokens mean nothing to tsunagu's emulator: a zero token
-            # lifetime makes the outbox push each answer at once instead of replying first
-            # and being refused.
-            servers.append(start_tsunagu("tsunagu", url, workdir, reply_token_ttl_seconds="0"))
+            # The made-up reply tokens mean nothing to the emulator: a zero token lifetime
+            # makes the outbox push each answer at once instead of replying first and being
+            # refused.
+            servers.append(start_tsunagu("tsunagu", url, workdir, api_url=f"{line.url}/emulator",
+                                         reply_token_ttl_seconds="0",
+                                         worker_process=str(options.worker_process).lower()))
             database = Database(url)
             try:
                 with asyncio.Runner(loop_factory=loop_factory()) as runner:
-                    report = runner.run(measure(options, servers[0], servers[1], database,
+                    report = runner.run(measure(options, servers[1], servers[2], database,
                                                 backend))
             except BaseException:
                 for server in servers:

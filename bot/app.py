@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from fastapi import FastAPI
@@ -25,6 +25,7 @@ from bot.outbox import OutboxSender
 from bot.runtime import Runtime
 from bot.settings import Settings, get_settings
 from bot.worker import InboxWorker
+from bot.worker_process import WorkerProcess
 from handoff import followups, retention
 
 log = logging.getLogger(__name__)
@@ -99,8 +100,59 @@ def erase_expired(runtime: Runtime) -> int:
     return total
 
 
+def follow_content(runtime: Runtime) -> Callable[[], Awaitable[None]]:
+    """Serve newer releases when told of one (another process published); returns a function
+    that waits for a reload in progress."""
+    loop = asyncio.get_running_loop()
+    reloads: set[asyncio.Task[None]] = set()
+
+    def reloaded(task: asyncio.Task[None]) -> None:
+        reloads.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("content reload failed (%s); serving the previous release",
+                        type(task.exception()).__name__)
+
+    def on_change(topic: str) -> None:
+        # Another process published (or we may have missed it while reconnecting).
+        if topic in ("content_releases", "reconnected", "unknown"):
+            task = loop.create_task(asyncio.to_thread(serve_newest_release, runtime))
+            reloads.add(task)
+            task.add_done_callback(reloaded)
+
+    runtime.changes.subscribe(on_change)
+
+    async def settle() -> None:
+        await asyncio.gather(*reloads, return_exceptions=True)
+
+    return settle
+
+
+def start_background(runtime: Runtime, scheduler: AsyncIOScheduler) -> list[asyncio.Task[None]]:
+    """The inbox worker, the outbox sender and the scheduled jobs, on the running loop."""
+    settings = runtime.settings
+    tasks = [asyncio.create_task(InboxWorker(runtime).run(), name="inbox"),
+             asyncio.create_task(OutboxSender(runtime).run(), name="outbox")]
+    # APScheduler only triggers; the database says what is due (restart-safe, and safe with
+    # several processes, unlike a shared APScheduler job store).
+    scheduler.add_job(send_due_followups, "interval", args=[runtime],
+                      seconds=settings.followup_interval_seconds,
+                      next_run_time=utcnow(), max_instances=1, coalesce=True)
+    scheduler.add_job(asyncio.to_thread, "interval", args=[erase_expired, runtime],
+                      seconds=settings.retention_check_seconds, next_run_time=utcnow(),
+                      max_instances=1, coalesce=True)
+    return tasks
+
+
+def check_content_regularly(runtime: Runtime, scheduler: AsyncIOScheduler) -> None:
+    # Catches what no signal announced (a CLI import next to a SQLite app).
+    scheduler.add_job(asyncio.to_thread, "interval", args=[serve_newest_release, runtime],
+                      seconds=runtime.settings.content_check_seconds, max_instances=1,
+                      coalesce=True)
+
+
 def create_app(settings: Settings | None = None, *, background: bool = True) -> FastAPI:
-    """The whole product. `background=False` leaves the inbox and outbox to the caller (tests)."""
+    """The whole product. `background=False` leaves the inbox and outbox to the caller (tests).
+    With `worker_process` set, they run in a child process (bot/worker_process.py)."""
     settings = settings or get_settings()
     logsafety.install()
     runtime = build_runtime(settings)
@@ -111,46 +163,22 @@ def create_app(settings: Settings | None = None, *, background: bool = True) -> 
             # Zero-setup default: bring the schema up to date. PostgreSQL deployments run
             # `tsunagu db upgrade` as their own release step.
             await asyncio.to_thread(upgrade, settings.database_url)
-        loop = asyncio.get_running_loop()
-        runtime.changes.attach(loop)
+        runtime.changes.attach(asyncio.get_running_loop())
         await asyncio.to_thread(serve_newest_release, runtime)
-
-        reloads: set[asyncio.Task[None]] = set()
-
-        def reloaded(task: asyncio.Task[None]) -> None:
-            reloads.discard(task)
-            if not task.cancelled() and task.exception() is not None:
-                log.warning("content reload failed (%s); serving the previous release",
-                            type(task.exception()).__name__)
-
-        def on_change(topic: str) -> None:
-            # Another process published (or we may have missed it while reconnecting).
-            if topic in ("content_releases", "reconnected", "unknown"):
-                task = loop.create_task(asyncio.to_thread(serve_newest_release, runtime))
-                reloads.add(task)
-                task.add_done_callback(reloaded)
-
-        runtime.changes.subscribe(on_change)
+        follow_content(runtime)
         tasks: list[asyncio.Task[None]] = []
         if not settings.is_sqlite:
             tasks.append(asyncio.create_task(
                 changes.listen(runtime.changes, settings.database_url), name="changes"))
         scheduler = AsyncIOScheduler(timezone="UTC")
+        child: WorkerProcess | None = None
+        if background and settings.worker_process:
+            child = WorkerProcess.start(settings)
+            child.link(runtime)
+        elif background:
+            tasks += start_background(runtime, scheduler)
         if background:
-            tasks += [asyncio.create_task(InboxWorker(runtime).run(), name="inbox"),
-                      asyncio.create_task(OutboxSender(runtime).run(), name="outbox")]
-            # APScheduler only triggers; the database says what is due (restart-safe, and
-            # safe with several processes, unlike a shared APScheduler job store).
-            scheduler.add_job(send_due_followups, "interval", args=[runtime],
-                              seconds=settings.followup_interval_seconds,
-                              next_run_time=utcnow(), max_instances=1, coalesce=True)
-            scheduler.add_job(asyncio.to_thread, "interval", args=[erase_expired, runtime],
-                              seconds=settings.retention_check_seconds, next_run_time=utcnow(),
-                              max_instances=1, coalesce=True)
-            # Catches what no signal announced (a CLI import next to a SQLite app).
-            scheduler.add_job(asyncio.to_thread, "interval", args=[serve_newest_release, runtime],
-                              seconds=settings.content_check_seconds, max_instances=1,
-                              coalesce=True)
+            check_content_regularly(runtime, scheduler)
             scheduler.start()
         try:
             yield
@@ -160,6 +188,8 @@ def create_app(settings: Settings | None = None, *, background: bool = True) -> 
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            if child is not None:
+                await asyncio.to_thread(child.stop)
             await runtime.line.close()
             runtime.engine.dispose()
 

@@ -27,7 +27,7 @@ app.add_typer(user_app, name="user")
 DEFAULT_EVAL_SET = Path(__file__).resolve().parent.parent / "tests" / "nlp" / "eval_set.yaml"
 
 
-def _configure_logging(level: str) -> None:
+def configure_logging(level: str) -> None:
     # Ids, states and counts only: modules never log message text or secrets.
     logging.basicConfig(level=level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -37,7 +37,7 @@ def _run(settings: Settings, host: str, port: int) -> None:
     from bot.app import create_app
     from bot.content import ContentError
 
-    _configure_logging(settings.log_level)
+    configure_logging(settings.log_level)
     try:
         app_ = create_app(settings)
     except ContentError as e:  # an invalid flow is never served

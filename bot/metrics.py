@@ -117,6 +117,47 @@ def followups_queued(count: int) -> None:
         FOLLOWUPS_QUEUED.inc(count)
 
 
+# What the inbox worker, the outbox and the follow-up job count: in a worker process
+# (bot/worker_process.py) they move there, and the web process shows them on its /metrics.
+WORKER_COUNTERS: dict[str, Counter] = {
+    "inbox": INBOX_PROCESSED, "sent": OUTBOX_SENT, "retries": OUTBOX_RETRIES,
+    "failed": OUTBOX_FAILED, "followups": FOLLOWUPS_QUEUED}
+
+
+def worker_counts() -> dict[str, dict[str, float]]:
+    """The worker counters' totals so far, by counter and label value ("" for none)."""
+    out: dict[str, dict[str, float]] = {}
+    for name, counter in WORKER_COUNTERS.items():
+        out[name] = {next(iter(sample.labels.values()), ""): sample.value
+                     for metric in counter.collect() for sample in metric.samples
+                     if sample.name.endswith("_total")}
+    return out
+
+
+class WorkerMirror:
+    """In the web process: adds what the worker process counted since its last report to this
+    process's own counters (which the worker's work never moves here)."""
+
+    def __init__(self) -> None:
+        self.seen: dict[tuple[str, str], float] = {}
+
+    def update(self, counts: dict[str, dict[str, float]]) -> None:
+        for name, by_label in counts.items():
+            counter = WORKER_COUNTERS.get(name)
+            if counter is None:
+                continue
+            for label, total in by_label.items():
+                if not isinstance(total, int | float) or (label and label not in (
+                        *INBOX_OUTCOMES, *VIAS)):
+                    continue  # only the fixed words (see the module's docstring)
+                before = self.seen.get((name, label), 0.0)
+                # A restarted worker counts from 0 again: all of its total is new.
+                delta = total - before if total >= before else total
+                self.seen[(name, label)] = total
+                if delta > 0:
+                    (counter.labels(label) if label else counter).inc(delta)
+
+
 class DatabaseCollector:
     """Gauges counted when scraped, on indexed columns: the inbox's pending events, the outbox's
     unfinished rows and the cases waiting in the queue by priority."""

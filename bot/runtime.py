@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from linebot.v3 import WebhookParser
@@ -33,6 +34,8 @@ class Runtime:
     changes: ChangeFeed = field(default_factory=ChangeFeed)
     release_id: int | None = None  # the content release being served
     inbox: InboxWriter = field(init=False)
+    # Set when a worker process does the background work: tells it what happened here.
+    forward: Callable[[str], None] | None = None
 
     previews: dict[str, FlowLibrary] = field(default_factory=dict)  # by draft digest
 
@@ -56,12 +59,18 @@ class Runtime:
     def serve(self, content: Content, release_id: int) -> None:
         """Serve another release from now on; conversations keep their flow version."""
         self.content, self.library, self.release_id = content, FlowLibrary(content), release_id
+        if self.forward is not None:
+            self.forward("change:content_releases")
 
     def wake_worker(self) -> None:
         self.worker_wakeup.set()
+        if self.forward is not None:
+            self.forward("wake:inbox")
 
     def wake_outbox(self) -> None:
         self.outbox_wakeup.set()
+        if self.forward is not None:
+            self.forward("wake:outbox")
 
 
 async def wait_for_wakeup(event: asyncio.Event, seconds: float) -> None:

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     # than any send (the request timeout), or a slow send could be taken twice.
     outbox_lease_seconds: float = 60.0
     worker_poll_seconds: float = 1.0
+    # Process events and send answers in a child process of `tsunagu serve`, so the webhook
+    # answers LINE from a process (and a GIL) of its own and a second core does the work.
+    worker_process: bool = False
     followup_interval_seconds: float = 30.0  # how often each process looks for due follow-ups
     # Console pages are told of changes (LISTEN/NOTIFY on PostgreSQL); they also re-check
     # this often on their own, in case a signal was missed.

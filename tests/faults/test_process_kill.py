@@ -33,7 +33,8 @@ TSUNAGU = Path(sys.executable).parent / "tsunagu"
 class Server:
     """`tsunagu serve` in its own process, talking to `line` as its Messaging API."""
 
-    def __init__(self, database_url: str, line: LiveApp, log: Path) -> None:
+    def __init__(self, database_url: str, line: LiveApp, log: Path, *,
+                 worker_process: bool = False) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("TSUNAGU_")} | {
@@ -45,6 +46,7 @@ class Server:
             "TSUNAGU_WORKER_POLL_SECONDS": "0.2",
             "TSUNAGU_OUTBOX_LEASE_SECONDS": "2",  # a killed sender's rows come back quickly
             "TSUNAGU_REPLY_TOKEN_TTL_SECONDS": "0",  # pushes: a resend is caught by its retry key
+            "TSUNAGU_WORKER_PROCESS": str(worker_process).lower(),
         }
         self.log = log
         self.process: subprocess.Popen[bytes] | None = None
@@ -92,10 +94,12 @@ def count(sessions: sessionmaker[Session], model: type[Any], *where: Any) -> int
         return int(s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
 
 
+@pytest.mark.parametrize("worker_process", [False, True], ids=["one process", "worker process"])
 def test_a_killed_server_loses_nothing_and_does_nothing_twice(
         database_url: str, line: LiveApp, sessions: sessionmaker[Session],
-        tmp_path: Path) -> None:
-    server = Server(database_url, line, tmp_path / "server.log")
+        tmp_path: Path, worker_process: bool) -> None:
+    # With a worker process, the kill takes the web process; its worker must die with it.
+    server = Server(database_url, line, tmp_path / "server.log", worker_process=worker_process)
     server.start()
     users = [line_events.new_user_id() for _ in range(RESIDENTS)]
     accepted = 0

@@ -1,0 +1,124 @@
+"""TSUNAGU_WORKER_PROCESS: the web process stores and acknowledges, a child process does the
+rest (bot/worker_process.py). The same product, seen from outside: replies reach LINE, cases
+reach the console live, a published release reaches the worker, /metrics counts its work."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot import content_store
+from bot.app import serve_newest_release
+from bot.settings import DEFAULT_CONTENT_DIR
+from handoff.models import Case
+from tests.live import SECRET, TOKEN, LiveApp, Resident, free_port, texts, wait_for
+
+WELCOME = "連絡してくださって、ありがとうございます。"
+
+
+@pytest.fixture
+def live(database_url: str) -> Iterator[LiveApp]:
+    app = LiveApp(database_url, worker_process=True).start()
+    yield app
+    app.stop()
+
+
+def workers_of(pid: int) -> list[int]:
+    """The worker processes `pid` started (by their command line: a test run has others)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text().rpartition(")")[2].split()
+                command = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if stat[1] == str(pid) and b"bot.worker_process" in command and stat[0] != "Z":
+                found.append(int(entry.name))
+    return found
+
+
+def running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def processed(live: LiveApp, outcome: str) -> float:
+    body = live.http.get("/metrics").text
+    found = re.search(rf'^tsunagu_inbox_events_processed_total{{outcome="{outcome}"}} (\S+)$',
+                      body, re.M)
+    return float(found.group(1)) if found else 0.0
+
+
+def test_the_worker_process_answers_and_the_console_hears_of_it(live: LiveApp) -> None:
+    assert live.runtime.forward is not None  # the web process has no worker of its own
+    before = live.runtime.changes.version
+    r = Resident(live)
+    r.send(r.follow())
+    assert WELCOME in texts(r.wait_messages(4))
+    r.say("人と話したい")
+    r.say("同意する")
+    r.say("共有しない")
+    assert live.count(Case) == 1
+    # Its commits reached this process's change feed (the console's live pages wait on it).
+    wait_for(lambda: live.runtime.changes.version > before)
+    # And its counts reached this process's /metrics.
+    wait_for(lambda: processed(live, "done") >= 4, timeout=10)
+
+
+def test_a_release_published_here_is_served_by_the_worker(live: LiveApp) -> None:
+    files = content_store.read_directory(DEFAULT_CONTENT_DIR)
+    files["flows/intake.yaml"] = files["flows/intake.yaml"].replace(
+        WELCOME, "ようこそ。連絡をありがとうございます。")
+    with live.session() as s, s.begin():
+        content_store.publish(s, files, author_id=None, reason="wording")
+    serve_newest_release(live.runtime)  # as the admin page does after publishing
+    r = Resident(live)
+
+    def greeted_anew() -> bool:
+        r.send(r.follow())
+        return "ようこそ。" in texts(r.wait_messages(1)[-4:])
+
+    # The worker switches on the web process's word (or its own check, 30 s later).
+    wait_for(greeted_anew, timeout=10, interval=0.5)
+
+
+def test_a_worker_process_that_dies_is_replaced(live: LiveApp) -> None:
+    r = Resident(live)
+    r.send(r.follow())
+    r.wait_messages(4)
+    [first] = workers_of(os.getpid())
+    os.kill(first, signal.SIGKILL)
+    r.send(r.text("はじめる"))  # stored by the web process while no worker runs
+    # A new worker takes over and answers what waited.
+    assert texts(r.wait_messages(5, timeout=20)[4:])
+    assert workers_of(os.getpid()) != [first]
+
+
+def test_the_worker_process_dies_with_its_parent(tmp_path: Path) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TSUNAGU_")} | {
+        "TSUNAGU_DATABASE_URL": f"sqlite:///{tmp_path}/t.db", "TSUNAGU_EMULATOR": "true",
+        "TSUNAGU_LINE_CHANNEL_SECRET": SECRET, "TSUNAGU_LINE_CHANNEL_ACCESS_TOKEN": TOKEN,
+        "TSUNAGU_WORKER_PROCESS": "true"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        workers = wait_for(lambda: workers_of(server.pid), timeout=30)
+        time.sleep(1)
+    finally:
+        server.send_signal(signal.SIGKILL)
+        server.wait(10)
+    # No second worker is left behind for the next start to run beside.
+    wait_for(lambda: not any(running(pid) for pid in workers), timeout=10)
