@@ -3,10 +3,11 @@
     python benchmarks/run_all.py [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
 
 Runs nlp_bench.py, followups_bench.py, webhook_bench.py and latency_bench.py with their default
-sizes, one after the other (each prints its own full report as it goes), on SQLite; with
+sizes, one after the other (each prints its own full report as it goes), on SQLite; the webhook
+and latency benchmarks run twice, with TSUNAGU_WORKER_PROCESS off and on. With
 `--database-url`, the last three run again on throw-away PostgreSQL databases on that server
 (follow-ups with two dispatchers, latency with two tsunagu processes). The default run takes
-about 8 minutes on the 2-core machine; the PostgreSQL variants add about as much again.
+about 10 minutes on the 2-core machine; the PostgreSQL variants add about as much again.
 
 Every figure is a ratio against a baseline measured in the same run, so read the ratios, not
 the absolute numbers. Exits 1 if any target is missed.
@@ -79,18 +80,27 @@ def followups(database_url: str | None) -> Row:
                time.perf_counter() - start)
 
 
-def webhook(database_url: str | None) -> list[Row]:
+def _arguments(database_url: str | None, worker_process: bool) -> list[str]:
+    return ((["--database-url", database_url] if database_url else [])
+            + (["--worker-process"] if worker_process else []))
+
+
+def _mode(worker_process: bool) -> str:
+    return ", worker process" if worker_process else ""
+
+
+def webhook(database_url: str | None, worker_process: bool) -> list[Row]:
     start = time.perf_counter()
-    r = webhook_bench.main(["--database-url", database_url] if database_url else [])
+    r = webhook_bench.main(_arguments(database_url, worker_process))
     s = webhook_bench.summary(r)
     seconds = time.perf_counter() - start
     checked = r.all_acknowledged and r.all_stored_and_answered
     return [
-        Row("webhook ingest throughput", _database(r.backend),
+        Row(f"webhook ingest throughput{_mode(worker_process)}", _database(r.backend),
             f"{s['tsunagu_throughput']:.0f}/s", f"echo bot {s['echo_throughput']:.0f}/s",
             f"{s['throughput_ratio']:.2f}", f">= {webhook_bench.THROUGHPUT_RATIO_TARGET}",
             r.throughput_passed and checked, seconds),
-        Row(f"webhook ack p99 at {r.rate:.0f}/s", _database(r.backend),
+        Row(f"webhook ack p99 at {r.rate:.0f}/s{_mode(worker_process)}", _database(r.backend),
             f"{s['tsunagu_p99_ms']:.1f} ms (p50 {s['tsunagu_p50_ms']:.1f})",
             f"echo bot {s['echo_p99_ms']:.1f} ms",
             f"{s['tsunagu_p99_ms'] / s['echo_p99_ms']:.1f}" if s["echo_p99_ms"] else "-",
@@ -98,11 +108,12 @@ def webhook(database_url: str | None) -> list[Row]:
     ]
 
 
-def latency(database_url: str | None) -> Row:
+def latency(database_url: str | None, worker_process: bool) -> Row:
     start = time.perf_counter()
-    r = latency_bench.main(["--database-url", database_url] if database_url else [])
+    r = latency_bench.main(_arguments(database_url, worker_process))
     s = latency_bench.summary(r)
-    return Row(f"text -> reply p95, {s['residents']} residents, {s['processes']} process(es)",
+    return Row(f"text -> reply p95, {s['residents']} residents, {s['processes']} process(es)"
+               f"{_mode(worker_process)}",
                _database(r.backend),
                f"{s['tsunagu_p95_ms']:.0f} ms (p50 {s['tsunagu_p50_ms']:.0f})",
                f"echo bot {s['echo_p95_ms']:.0f} ms", f"{s['ratio']:.1f}",
@@ -140,9 +151,11 @@ def main(argv: Sequence[str] | None = None) -> list[Row]:
     steps: list[tuple[str, Callable[[], Row | list[Row]]]] = [("nlp", nlp)]
     for url in databases:
         where = "PostgreSQL" if url else "SQLite"
-        steps += [(f"followups ({where})", functools.partial(followups, url)),
-                  (f"webhook ({where})", functools.partial(webhook, url)),
-                  (f"latency ({where})", functools.partial(latency, url))]
+        steps.append((f"followups ({where})", functools.partial(followups, url)))
+        for worker_process in (False, True):  # TSUNAGU_WORKER_PROCESS off, then on
+            mode = _mode(worker_process)
+            steps += [(f"webhook ({where}{mode})", functools.partial(webhook, url, worker_process)),
+                      (f"latency ({where}{mode})", functools.partial(latency, url, worker_process))]
     rows: list[Row] = []
     start = time.perf_counter()
     for name, step in steps:
