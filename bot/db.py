@@ -7,7 +7,10 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from bot import sqlite_writers
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -19,6 +22,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
                                **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
+        database = make_url(url).database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            sqlite_writers.install(engine, database)
         return engine
     # A database host that silently drops packets must not hang /healthz or a worker forever.
     kwargs.setdefault("connect_args", {"connect_timeout": 10})
