@@ -58,6 +58,7 @@ from benchmarks.webhook_bench import (  # noqa: E402
     Client,
     Database,
     Server,
+    add_server_options,
     fresh_database,
     loop_factory,
     new_users,
@@ -421,12 +422,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--residents", type=int, default=50, help="concurrent residents (50)")
     parser.add_argument("--messages", type=int, default=16,
                         help="texts per resident after the follow (16)")
-    parser.add_argument("--worker-process", action="store_true",
-                        help="run tsunagu with TSUNAGU_WORKER_PROCESS=true (events processed "
-                             "and answers sent by a child process)")
-    parser.add_argument("--database-url", default=None,
-                        help="a PostgreSQL server URL; a throw-away database is created on it "
-                             "(default: a temporary SQLite file)")
+    add_server_options(parser)
     parser.add_argument("--processes", type=int, default=None,
                         help="tsunagu (and echo bot) processes: 1 on SQLite, 2 on PostgreSQL")
     parser.add_argument("--client", choices=("aiohttp", "httpx"), default="aiohttp",

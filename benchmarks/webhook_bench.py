@@ -801,6 +801,16 @@ def print_report(r: Report) -> None:
           f"stored, processed and answered: {'yes' if r.all_stored_and_answered else 'NO'}")
 
 
+def add_server_options(parser: argparse.ArgumentParser) -> None:
+    """How tsunagu runs: the options every benchmark of a running server shares."""
+    parser.add_argument("--worker-process", action="store_true",
+                        help="run tsunagu with TSUNAGU_WORKER_PROCESS=true (events processed "
+                             "and answers sent by a child process)")
+    parser.add_argument("--database-url", default=None,
+                        help="a PostgreSQL server URL; a throw-away database is created on it "
+                             "(default: a temporary SQLite file)")
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -816,12 +826,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="the load generator's HTTP client (aiohttp; see Client)")
     parser.add_argument("--users", type=int, default=500, help="distinct residents (500)")
     parser.add_argument("--warmup", type=int, default=200, help="untimed webhooks first (200)")
-    parser.add_argument("--worker-process", action="store_true",
-                        help="run tsunagu with TSUNAGU_WORKER_PROCESS=true (events processed "
-                             "and answers sent by a child process)")
-    parser.add_argument("--database-url", default=None,
-                        help="a PostgreSQL server URL; a throw-away database is created on it "
-                             "(default: a temporary SQLite file)")
+    add_server_options(parser)
     parser.add_argument("--drain-timeout", type=float, default=300.0,
                         help="most seconds to wait for tsunagu to answer what it accepted")
     options = parser.parse_args(argv)

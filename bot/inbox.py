@@ -114,11 +114,6 @@ def store_batch(*, session: Session,
     return results
 
 
-def store_events(*, session: Session, events: Sequence[dict[str, Any]]) -> StoreResult:
-    """Insert one body's events (see store_batch)."""
-    return store_batch(session=session, bodies=[events])[0]
-
-
 def pending_sources(*, session: Session, limit: int = 100) -> list[str]:
     """Sources with pending events, the longest-waiting first."""
     stmt = (

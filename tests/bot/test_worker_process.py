@@ -19,7 +19,16 @@ from bot import content_store
 from bot.app import serve_newest_release
 from bot.settings import DEFAULT_CONTENT_DIR
 from handoff.models import Case
-from tests.live import SECRET, TOKEN, LiveApp, Resident, free_port, texts, wait_for
+from tests.live import (
+    SECRET,
+    TOKEN,
+    LiveApp,
+    Resident,
+    free_port,
+    resident_with_case,
+    texts,
+    wait_for,
+)
 
 WELCOME = "連絡してくださって、ありがとうございます。"
 
@@ -63,12 +72,8 @@ def processed(live: LiveApp, outcome: str) -> float:
 def test_the_worker_process_answers_and_the_console_hears_of_it(live: LiveApp) -> None:
     assert live.runtime.forward is not None  # the web process has no worker of its own
     before = live.runtime.changes.version
-    r = Resident(live)
-    r.send(r.follow())
-    assert WELCOME in texts(r.wait_messages(4))
-    r.say("人と話したい")
-    r.say("同意する")
-    r.say("共有しない")
+    r, _ = resident_with_case(live)
+    assert WELCOME in texts(r.bot_messages())
     assert live.count(Case) == 1
     # Its commits reached this process's change feed (the console's live pages wait on it).
     wait_for(lambda: live.runtime.changes.version > before)
