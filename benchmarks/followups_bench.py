@@ -46,6 +46,7 @@ from sqlalchemy import create_engine, func, insert, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
+from benchmarks.webhook_bench import loop_factory  # noqa: E402
 from bot.app import create_app  # noqa: E402
 from bot.db import make_engine, make_session_factory, transaction  # noqa: E402
 from bot.emulator.state import EmulatorState  # noqa: E402
@@ -447,15 +448,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         # SQLite serves one process; FOR UPDATE SKIP LOCKED is what makes several safe.
         parser.error("--dispatchers above 1 needs --database-url postgresql+psycopg://...")
     return options
-
-
-def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
-    """uvloop when installed, as uvicorn's loop="auto" picks it for `tsunagu serve`."""
-    try:
-        import uvloop
-    except ImportError:
-        return None
-    return uvloop.new_event_loop
 
 
 def main(argv: Sequence[str] | None = None) -> Report:

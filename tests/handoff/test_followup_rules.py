@@ -16,7 +16,14 @@ from bot.settings import DEFAULT_CONTENT_DIR
 from handoff import casework, queue
 from handoff.accounts import add_counsellor
 from handoff.models import Case, FollowUp, FollowUpState, Outcome
-from tests.live import LiveApp, Resident, conversation_of, texts, wait_for
+from tests.live import (
+    LiveApp,
+    Resident,
+    conversation_of,
+    resident_with_case,
+    texts,
+    wait_for,
+)
 
 
 @pytest.fixture
@@ -59,12 +66,7 @@ def test_a_resident_who_stops_mid_intake_gets_one_reminder_unless_they_block(
 
 
 def test_waiting_for_a_person_then_picked_up_then_closed(live: LiveApp) -> None:
-    r = Resident(live)
-    r.send(r.follow())
-    r.wait_messages(4)
-    r.say("人と話したい")
-    r.say("同意する")
-    r.say("共有しない")
+    r, _ = resident_with_case(live)
     kinds = {(k, st) for k, st, _ in plan(live, r)}
     assert ("not_picked_up", "scheduled") in kinds
     assert ("intake_stalled", "scheduled") not in kinds
