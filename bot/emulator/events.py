@@ -150,7 +150,10 @@ def image_event(user_id: str, *, reply_token: str | None = None) -> Event:
 def webhook_body(events: list[Event], *, destination: str) -> bytes:
     """The request body LINE posts: UTF-8 JSON, Japanese left unescaped as LINE sends it."""
     payload = {"destination": destination, "events": events}
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    try:
+        return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate (half an emoji) travels as a JSON escape
+        return json.dumps(payload, separators=(",", ":")).encode("ascii")
 
 
 def sign(body: bytes, secret: str) -> str:

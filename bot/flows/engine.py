@@ -8,6 +8,7 @@ many models sharing one machine.
 from __future__ import annotations
 
 import copy
+import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -64,6 +65,18 @@ def normalise(text: str) -> str:
     return unicodedata.normalize("NFKC", text).strip().rstrip("。.!！?？ ").strip()
 
 
+_UNREADABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]|[\ud800-\udfff]")
+
+
+def readable(text: str) -> str:
+    """The words without what no database or tokenizer takes: a NUL or other control becomes a
+    space, a lone surrogate (half an emoji from a broken client) U+FFFD. Nothing else changes,
+    so the message is still stored, assessed and answered."""
+    if not _UNREADABLE.search(text):
+        return text
+    return _UNREADABLE.sub(lambda m: "\ufffd" if m.group() >= "\ud800" else " ", text)
+
+
 def input_of(event: Mapping[str, Any]) -> Input:
     kind = event.get("type")
     if kind in ("follow", "unfollow"):
@@ -73,7 +86,7 @@ def input_of(event: Mapping[str, Any]) -> Input:
     if kind == "message":
         message = event.get("message") or {}
         if message.get("type") == "text":
-            return Input("text", text=str(message.get("text") or ""))
+            return Input("text", text=readable(str(message.get("text") or "")))
         return Input("other_message")
     return Input("ignored")
 

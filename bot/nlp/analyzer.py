@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import re
 import unicodedata
@@ -22,6 +23,7 @@ from typing import Any
 
 from bot.nlp.lexicon import Category, Level, Lexicon, Rule, load_lexicon
 from bot.nlp.normalize import Normalised, normalise, to_hiragana
+from bot.nlp.patterns import Pattern
 from bot.nlp.prefilter import first_chars
 from bot.nlp.tokens import Token, tokenize
 
@@ -104,8 +106,8 @@ class Analyzer:
         # Patterns are folded like the text (width, katakana → hiragana), so copy may be
         # written in any of them.
         self._patterns = {
-            rule.id: re.compile(to_hiragana(unicodedata.normalize("NFKC", rule.pattern)),
-                                re.IGNORECASE)
+            rule.id: Pattern.of(_folded(rule.pattern),
+                                _folded(rule.unless) if rule.unless else None)
             for c in lexicon.categories for rule in c.rules if rule.pattern
         }
         # Rules by the lemmas they can start with, and the pattern rules, in lexicon order:
@@ -122,7 +124,7 @@ class Analyzer:
         self._longest_idiom = max((len(i) for i in m.idioms), default=1)
         self._pattern_rules = [
             (self._order[r.id], c, r, self._patterns[r.id],
-             first_chars(self._patterns[r.id].pattern, re.IGNORECASE))
+             first_chars(_folded(r.pattern), re.IGNORECASE))
             for c, r in ordered if r.pattern
         ]
 
@@ -143,10 +145,8 @@ class Analyzer:
         for order, category, rule, pattern, gate in self._pattern_rules:
             if gate is not None and gate.isdisjoint(present):
                 continue  # no character it could start with: it cannot match
-            if pattern.search(folded) is None:  # the usual case: no allocation, no iterator
-                continue
-            for m in pattern.finditer(folded):
-                span = _tokens_covering(tokens, m.start(), m.end())
+            for start, end in pattern.finditer(folded):
+                span = _tokens_covering(tokens, start, end)
                 if span is not None:
                     spans.append((order, category, rule, *span))
         lemma_rules = {r.id: (c, r) for lemma in t.by_lemma
@@ -359,8 +359,13 @@ def _lemma_matches(positions: list[list[str]], gap: int, tokens: list[Token],
 
 
 def _tokens_covering(tokens: list[Token], start: int, end: int) -> tuple[int, int] | None:
-    inside = [i for i, tk in enumerate(tokens) if tk.end > start and tk.start < end]
-    return (inside[0], inside[-1]) if inside else None
+    first = bisect.bisect_right(tokens, start, key=lambda tk: tk.end)  # first ending after start
+    last = bisect.bisect_left(tokens, end, key=lambda tk: tk.start) - 1  # last starting before end
+    return (first, last) if first <= last else None
+
+
+def _folded(pattern: str) -> str:
+    return to_hiragana(unicodedata.normalize("NFKC", pattern))
 
 
 def _dedupe(hits: list[Hit]) -> list[Hit]:

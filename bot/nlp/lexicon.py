@@ -7,7 +7,6 @@ refuses a lexicon whose rules do not behave as their own examples say.
 from __future__ import annotations
 
 import hashlib
-import re
 from enum import IntEnum
 from pathlib import Path
 from typing import Literal
@@ -15,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.content_files import ContentError, validated
+from bot.nlp.patterns import PatternError, compile_pattern
 
 MODIFIERS_FILE = "modifiers.yaml"
 
@@ -53,7 +53,10 @@ class Rule(Strict):
     level: Literal["concern", "high", "imminent", "signal"]
     lemmas: list[list[str]] = Field(default_factory=list)  # per position: alternatives
     gap: int = Field(default=0, ge=0, le=5)  # tokens allowed between positions
-    pattern: str | None = None  # regex on the normalised text, katakana folded to hiragana
+    pattern: str | None = None  # RE2 regex on the normalised text, katakana folded to hiragana
+    # A match of `pattern` inside a match of `unless` does not count (虐待 unless 虐待防止):
+    # RE2 has no look-arounds, which is what keeps matching linear in the text.
+    unless: str | None = None
     # Override the category's third_party / past for this rule: a person in danger this minute
     # (呼んでも起きない, 柵を越えようとしている) is no less urgent for being someone else.
     third_party: Literal["lower", "keep"] | None = None
@@ -68,14 +71,14 @@ class Rule(Strict):
             return [v if isinstance(v, list) else [v] for v in value]
         return value
 
-    @field_validator("pattern")
+    @field_validator("pattern", "unless")
     @classmethod
     def _compiles(cls, value: str | None) -> str | None:
         if value is not None:
             try:
-                re.compile(value)
-            except re.error as e:
-                raise ValueError(f"pattern does not compile: {e}") from e
+                compile_pattern(value)
+            except PatternError as e:
+                raise ValueError(str(e)) from e
         return value
 
 
@@ -155,6 +158,8 @@ def _structure_problems(lexicon: Lexicon, directory: Path) -> list[str]:
             seen[rule.id] = str(where)
             if not rule.lemmas and rule.pattern is None:
                 problems.append(f"{where}: rule {rule.id}: give `lemmas` or `pattern`")
+            if rule.unless is not None and rule.pattern is None:
+                problems.append(f"{where}: rule {rule.id}: `unless` goes with `pattern`")
     known = {c.category for c in lexicon.categories}
     for combo in lexicon.modifiers.combinations:
         for name in set(combo.all) - known:

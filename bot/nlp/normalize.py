@@ -32,17 +32,26 @@ def to_hiragana(text: str) -> str:
     return "".join(chr(ord(c) - 0x60) if "ァ" <= c <= "ヶ" else c for c in text)
 
 
-_RUN = re.compile(rf"(\S)\1{{{REPEAT_RUN - 1},}}")
+_RUN = re.compile(rf"(\S)\1{{{REPEAT_RUN - 1},}}|\s\s")
+# What no tokenizer or pattern should meet: NUL and other controls, lone surrogates (a
+# broken emoji from a client). They become a space or U+FFFD, so the message is still read.
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
+
+
+def _safe(c: str) -> str:
+    if "\ud800" <= c <= "\udfff":
+        return "\ufffd"
+    return " " if _UNSAFE.match(c) else c
 
 
 def normalise(text: str) -> Normalised:
-    if unicodedata.is_normalized("NFKC", text) and text == text.lower() \
-            and not _RUN.search(text):
+    if not _UNSAFE.search(text) and unicodedata.is_normalized("NFKC", text) \
+            and text == text.lower() and not _RUN.search(text):
         return Normalised(text, list(range(len(text))), text)  # the common case: nothing to do
     chars: list[str] = []
     origin: list[int] = []
     for i, c in enumerate(text):
-        n = unicodedata.normalize("NFKC", c).lower()
+        n = unicodedata.normalize("NFKC", _safe(c)).lower()
         # A half-width voiced mark belongs to the kana before it: ﾄﾞ is ド, not ト + ゛
         # (ｵｰﾊﾞｰﾄﾞｰｽﾞ must read オーバードーズ). Character by character NFKC would split them.
         if c in HALF_WIDTH_MARKS and chars:
@@ -53,15 +62,23 @@ def normalise(text: str) -> Normalised:
         for m in n:
             chars.append(m)
             origin.append(i)
-    # Fold long runs of one character ("死にたいいいい", "つらーーーい").
+    # Fold long runs of one character ("死にたいいいい", "つらーーーい"), and any run of
+    # white space to one (a line break if it holds one): patterns then meet one space at most.
     out: list[str] = []
     out_origin: list[int] = []
     i = 0
     while i < len(chars):
         j = i
+        if chars[i].isspace():
+            while j < len(chars) and chars[j].isspace():
+                j += 1
+            out.append("\n" if "\n" in chars[i:j] else chars[i])
+            out_origin.append(origin[i])
+            i = j
+            continue
         while j < len(chars) and chars[j] == chars[i]:
             j += 1
-        keep = MAX_REPEAT if j - i >= REPEAT_RUN and not chars[i].isspace() else j - i
+        keep = MAX_REPEAT if j - i >= REPEAT_RUN else j - i
         out.extend(chars[i:i + keep])
         out_origin.extend(origin[i:i + keep])
         i = j

@@ -119,3 +119,18 @@ def test_every_text_message_is_assessed_and_kept_with_it(live: LiveApp) -> None:
     assert [rec.level for rec in records] == ["none", "concern", "none"]
     assert records[1].categories == ["debt_collection"]
     assert all(rec.lexicon_version for rec in records)
+
+
+BROKEN = ["今夜死にます\x00", "今夜死にます\ud83d", "\x00\x01今夜死にます\udfff"]
+
+
+@pytest.mark.parametrize("words", BROKEN)
+def test_a_message_with_a_nul_or_a_broken_emoji_is_still_assessed(live: LiveApp,
+                                                                    words: str) -> None:
+    """A lone surrogate (half an emoji from a broken client) or a NUL reaches us inside valid
+    JSON; the message must still be read, assessed and answered, not fail as an event."""
+    r = Resident(live)
+    answer = r.say(words)
+    assert "tel:119" in tel_links(answer)
+    case = the_case(live, r)
+    assert case is not None and case.priority == Priority.IMMINENT
