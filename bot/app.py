@@ -14,7 +14,7 @@ from linebot.v3 import WebhookParser
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import changes, content_store, logsafety, metrics, webhook
+from bot import changes, content_store, logsafety, metrics, risk_models, webhook
 from bot.content import load_content
 from bot.conversation import FlowLibrary
 from bot.db import make_engine, make_session_factory, transaction
@@ -58,6 +58,7 @@ def serve_newest_release(runtime: Runtime) -> None:
             return  # the usual case: one small query
         release = content_store.ensure_release(session, runtime.settings.content_dir)
         release_id, files, release_digest = release.id, release.files, release.digest
+        risk_models.remember(release.risk_model)  # trained once, when it was published
     on_disk = content_store.digest(content_store.read_directory(runtime.settings.content_dir))
     if runtime.release_id is None and release_digest != on_disk:
         log.warning("content: serving release %d from the database; the content folder differs "

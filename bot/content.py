@@ -6,12 +6,15 @@ import hashlib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from bot import risk_models
 from bot.content_files import ContentError as ContentError  # re-exported for callers
 from bot.content_files import read_yaml, validated
 from bot.flows.schema import Flow
+from bot.nlp.corpus import CORPUS_DIR, load_corpus
 from bot.nlp.lexicon import Lexicon, load_lexicon
+from bot.nlp.model import RiskModel
 from handoff.followups import FollowUpRules
 
 
@@ -34,11 +37,14 @@ class Messages(BaseModel):
     trouble: Bubbles
     risk_imminent: Bubbles
     risk_high: Bubbles
+    # The model is unsure a message is safe: a kind word, a person and the numbers offered.
+    risk_unsure: Bubbles
+    risk_unsure_call: str = Field(min_length=1, max_length=160)  # above the call buttons
     counsellor_joined: Bubbles
     case_closed: Bubbles
     returned_to_bot: Bubbles
 
-    @field_validator("group_notice", "trouble", "risk_imminent", "risk_high",
+    @field_validator("group_notice", "trouble", "risk_imminent", "risk_high", "risk_unsure",
                      "counsellor_joined", "case_closed", "returned_to_bot")
     @classmethod
     def _bubbles(cls, value: Bubbles) -> Bubbles:
@@ -126,12 +132,16 @@ class LoadedFlow(BaseModel):
 
 
 class Content(BaseModel):
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
     messages: Messages
     resources: Resources
     places: Places
     flows: dict[str, LoadedFlow]
     lexicon: Lexicon
     followups: FollowUpRules
+    # Trained from `risk/corpus/`; None without a corpus (the rules alone then assess).
+    risk_model: RiskModel | None = None
 
 
 def load_flow(path: Path) -> LoadedFlow:
@@ -150,8 +160,10 @@ def load_content(directory: Path) -> Content:
     for path in sorted((directory / "flows").glob("*.yaml")):
         loaded = load_flow(path)
         flows[loaded.flow.id] = loaded
+    corpus = load_corpus(directory / "risk" / CORPUS_DIR)  # its CorpusError is a ContentError
     content = Content(
         lexicon=load_lexicon(directory / "risk"),  # its LexiconError is a ContentError
+        risk_model=risk_models.model_for(corpus),
         followups=validated(FollowUpRules, directory / "followups.yaml"),
         messages=validated(Messages, directory / "messages.yaml"),
         resources=validated(Resources, directory / "resources.yaml"),

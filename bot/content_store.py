@@ -203,12 +203,14 @@ def publish(session: Session, files: ContentFiles, *, author_id: int | None, rea
     when someone else published after the draft was started."""
     if not reason.strip():
         raise ValueError("a release needs a reason")
-    load_files(files)  # a bad draft can never be published
+    content = load_files(files)  # a bad draft can never be published
     current = current_release(session, lock=True)
     if base_release_id is not None and current is not None and current.id != base_release_id:
         raise StaleDraft(f"release {current.id} was published after this draft was started")
+    model = content.risk_model.to_data() if content.risk_model is not None else None
     release = ContentRelease(files=dict(files), digest=digest(files), author_id=author_id,
-                             reason=reason.strip(), restored_from=restored_from)
+                             reason=reason.strip(), restored_from=restored_from,
+                             risk_model=model)
     session.add(release)
     session.flush()
     return release

@@ -4,6 +4,7 @@ caller's transaction: conversation state, cases and outbox rows commit with the 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,8 +23,9 @@ from bot.flows.engine import (
     Step,
     global_data,
     input_of,
+    readable,
 )
-from bot.flows.line_messages import Message, text
+from bot.flows.line_messages import Message, call_buttons, text
 from bot.flows.schema import Flow
 from bot.models import (
     Conversation,
@@ -35,11 +37,14 @@ from bot.models import (
     utcnow,
 )
 from bot.nlp.analyzer import Analyzer, RiskAssessment
-from bot.nlp.lexicon import Level
+from bot.nlp.levels import Level
 from handoff import cases, followups
 from handoff.routing import option_sets, variables
 
 MAX_MESSAGES_PER_REQUEST = 5  # LINE's limit for one reply or push
+# A resident's last bubbles read together with the new one, when sent within this time.
+WINDOW = timedelta(minutes=10)
+WINDOW_BUBBLES = 4
 INTAKE = "intake"
 
 
@@ -59,7 +64,7 @@ class FlowLibrary:
             option_sets=option_sets(places),
             variables=lambda answers: variables(places, answers, clock()),
         )
-        self.analyzer = Analyzer(content.lexicon)
+        self.analyzer = Analyzer(content.lexicon, content.risk_model)
         self._runners: dict[tuple[str, str], FlowRunner] = {}
         self._stored: set[tuple[str, str]] = set()
 
@@ -197,7 +202,8 @@ def handle_event(
             _switch(session, library, conversation)
 
     # Every free-text message is assessed, in every state, before the flow sees it.
-    risk = library.analyzer.analyze(inp.text) if inp.kind == "text" else None
+    risk = _assess(session, library, event, conversation, inp.text) \
+        if inp.kind == "text" else None
     if risk is not None:
         _record_risk(session, event, conversation, risk)
     if risk is not None and risk.level == Level.IMMINENT:
@@ -209,7 +215,14 @@ def handle_event(
         step = runner.step(
             Dialogue(conversation.state, dict(conversation.answers), _granted(conversation)),
             inp, idle_for=idle)
-    if risk is not None and risk.level == Level.HIGH:
+    if risk is not None and risk.level < Level.IMMINENT and risk.unsure:
+        # Not sure it is safe: do not carry on as if nothing was said. Being misread as in
+        # danger costs a resident a kind word; being misread as safe is what we design against.
+        net = [*(text(b) for b in library.content.messages.risk_unsure),
+               call_buttons(library.content.messages.risk_unsure_call,
+                            library.content.resources.hotlines)]
+        step = Step(step.state, step.answers, step.consent, [it.Send(net), *step.intents])
+    elif risk is not None and risk.level == Level.HIGH:
         high = [text(b) for b in library.content.messages.risk_high]
         step = Step(step.state, step.answers, step.consent, [it.Send(high), *step.intents])
 
@@ -221,7 +234,7 @@ def handle_event(
     conversation.answers = step.answers
     conversation.last_event_at = now
     outgoing = apply_intents(session, conversation, step.intents, library, now)
-    if risk is not None and risk.level >= Level.CONCERN:
+    if risk is not None and (risk.level >= Level.CONCERN or risk.unsure):
         _update_case_risk(session, conversation, risk, library, inp.text)
     _plan_followups(session, conversation, runner, library, now, inp)
     rows = queue_messages(
@@ -233,15 +246,64 @@ def handle_event(
     return len(rows)
 
 
+def _assess(session: Session, library: FlowLibrary, event: InboxEvent,
+            conversation: Conversation, words: str) -> RiskAssessment:
+    """The message alone, and with the resident's last few bubbles: a plan split over three
+    bubbles, or given after an earlier wish to die, is only imminent read together. The window
+    counts only when it says more than the message and than what was already answered."""
+    single = library.analyzer.analyze(words)
+    stamp = event.event_timestamp
+    earlier = session.execute(
+        select(InboxEvent.payload, InboxEvent.event_timestamp, RiskAssessmentRecord.level)
+        .join(RiskAssessmentRecord, RiskAssessmentRecord.inbox_event_id == InboxEvent.id)
+        .where(RiskAssessmentRecord.conversation_id == conversation.id,
+               InboxEvent.id != event.id)
+        .order_by(RiskAssessmentRecord.id.desc()).limit(WINDOW_BUBBLES - 1)).all()
+    recent = [(str(((p or {}).get("message") or {}).get("text") or ""), Level.parse(level))
+              for p, at, level in earlier if abs(stamp - at) <= WINDOW.total_seconds() * 1000]
+    if not recent:
+        return single
+    together = library.analyzer.analyze(
+        "\n".join([*(readable(w) for w, _ in reversed(recent)), words]))
+    answered = max(level for _, level in recent)
+    if together.level > max(single.level, answered) or (
+            together.unsure and not single.unsure and together.level >= single.level
+            and together.model is not None and together.model.unsure is not None
+            and together.model.unsure > answered):
+        return replace(together, window=len(recent) + 1)
+    return single
+
+
 def _record_risk(session: Session, event: InboxEvent, conversation: Conversation,
                  risk: RiskAssessment) -> None:
     session.add(RiskAssessmentRecord(
         inbox_event_id=event.id, conversation_id=conversation.id, level=risk.level.label,
         categories=list(risk.categories), hits=[h.to_dict() for h in risk.hits],
-        lexicon_version=risk.lexicon_version,
+        lexicon_version=_versions(risk), model=_model_reading(risk),
     ))
     if risk.level > Level.parse(conversation.risk_level or "none"):
         conversation.risk_level = risk.level.label
+    elif risk.unsure and risk.model is not None and risk.model.unsure == Level.IMMINENT \
+            and Level.parse(conversation.risk_level or "none") < Level.HIGH:
+        conversation.risk_level = Level.HIGH.label  # unsure of imminent: treated as high
+
+
+def _versions(risk: RiskAssessment) -> str:
+    """Which lexicon and which model made the assessment."""
+    model = f"+{risk.model.version}" if risk.model is not None else ""
+    return f"{risk.lexicon_version}{model}"[:32]
+
+
+def _model_reading(risk: RiskAssessment) -> dict[str, Any] | None:
+    out: dict[str, Any] = {}
+    if risk.model is not None:
+        out["model"] = risk.model.to_dict()
+    if risk.window > 1:
+        out["window"] = risk.window
+    if risk.read_as is not None:
+        out["read_as"] = risk.read_as
+    out["script"] = risk.script
+    return out
 
 
 def _emergency_interrupt(runner: FlowRunner, conversation: Conversation, words: str,
@@ -261,13 +323,16 @@ def _update_case_risk(session: Session, conversation: Conversation, risk: RiskAs
     """Raise the case: imminent opens one even without consent (life-safety exception) and
     puts the words in front of a counsellor; lower levels update a case that exists."""
     case = cases.open_case_of(session=session, conversation_id=conversation.id)
-    if library.preview or (case is None and risk.level < Level.IMMINENT):
+    unsure_of_life = risk.unsure and risk.model is not None \
+        and risk.model.unsure == Level.IMMINENT
+    if library.preview or (case is None and risk.level < Level.IMMINENT
+                           and not unsure_of_life):
         return
     case = cases.open_or_update_case(session=session, conversation=conversation,
                                      places=library.content.places,
                                      risk_categories=list(risk.categories))
-    if risk.level == Level.IMMINENT:  # the flow did not take these words: the case must
-        cases.add_resident_message(session=session, case=case, text=words)
+    if risk.level == Level.IMMINENT or unsure_of_life:  # the flow did not take these words:
+        cases.add_resident_message(session=session, case=case, text=words)  # the case must
 
 
 def _plan_followups(session: Session, conversation: Conversation, runner: FlowRunner,

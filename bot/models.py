@@ -129,7 +129,9 @@ class RiskAssessmentRecord(Base):
     level: Mapped[str] = mapped_column(String(16))
     categories: Mapped[list[Any]]
     hits: Mapped[list[Any]]  # rule, category, span, matched text, why, modifiers
-    lexicon_version: Mapped[str] = mapped_column(String(32))
+    lexicon_version: Mapped[str] = mapped_column(String(32))  # lexicon+model versions
+    # The statistical model's reading (score, what pushed it), the window read, the script.
+    model: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (Index("ix_risk_conversation", "conversation_id", "level"),)
@@ -202,6 +204,8 @@ class ContentRelease(Base):
     author_id: Mapped[int | None] = mapped_column(ForeignKey("counsellors.id"))
     reason: Mapped[str] = mapped_column(Text)
     restored_from: Mapped[int | None] = mapped_column(ForeignKey("content_releases.id"))
+    # The risk model trained from this release's corpus, as data (never a pickle).
+    risk_model: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

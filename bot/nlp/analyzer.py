@@ -21,11 +21,15 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
-from bot.nlp.lexicon import Category, Level, Lexicon, Rule, load_lexicon
-from bot.nlp.normalize import Normalised, normalise, to_hiragana
+from bot.nlp.features import features
+from bot.nlp.levels import Level
+from bot.nlp.lexicon import Category, Lexicon, Rule, load_lexicon
+from bot.nlp.model import ModelScore, RiskModel
+from bot.nlp.normalize import Normalised, to_hiragana
 from bot.nlp.patterns import Pattern
 from bot.nlp.prefilter import first_chars
-from bot.nlp.tokens import Token, tokenize
+from bot.nlp.prepare import Prepared, prepare
+from bot.nlp.tokens import Token
 
 SIGNAL = "signal"
 INACTIVE = {"negated", "idiom", "media"}  # modifiers that make a hit count for nothing
@@ -67,21 +71,55 @@ class RiskAssessment:
     hits: tuple[Hit, ...] = ()
     combinations: tuple[str, ...] = ()
     lexicon_version: str = ""
+    model: ModelScore | None = None  # the statistical model's reading, beside the rules'
+    script: str = "ja"  # ja, romaji (read as kana) or en
+    read_as: str | None = None  # the kana a romaji message was read as
+    window: int = 1  # how many of the resident's bubbles were read together
+
+    @property
+    def rules_level(self) -> Level:
+        return max((h.effective for h in self.hits if h.active), default=Level.NONE)
+
+    @property
+    def unsure(self) -> bool:
+        """The model is in its grey band above the level given: not sure it is safe."""
+        return self.model is not None and self.model.unsure is not None \
+            and self.model.unsure > self.level
 
     def explain(self) -> list[str]:
         """One line per hit, for a counsellor: what matched, where, and what changed it."""
         lines = []
+        if self.window > 1:
+            lines.append(f"read with the {self.window - 1} bubble(s) before it")
+        if self.read_as is not None:
+            lines.append(f"romaji read as 「{self.read_as}」")
         for h in self.hits:
             mods = f" ({', '.join(h.modifiers)})" if h.modifiers else ""
             lines.append(f"{h.category} / {h.rule_id}: 「{h.text}」 [{h.start}:{h.end}] "
                          f"{h.why} → {h.effective.label}{mods}")
         lines += [f"combination {c}" for c in self.combinations]
+        if self.model is not None:
+            m = self.model
+            p = ", ".join(f"{lv.label} {v:.2f}" for lv, v in m.probabilities.items())
+            said = m.level.label + (f", unsure of {m.unsure.label}" if m.unsure else "")
+            lines.append(f"model → {said} ({p})")
+            if m.pushes:
+                lines.append("model pushed by " + ", ".join(
+                    f"{push.feature} {push.weight:+.2f}" for push in m.pushes))
         return lines
 
     def to_dict(self) -> dict[str, Any]:
-        return {"level": self.level.label, "categories": list(self.categories),
-                "hits": [h.to_dict() for h in self.hits],
-                "combinations": list(self.combinations), "lexicon": self.lexicon_version}
+        out: dict[str, Any] = {"level": self.level.label, "categories": list(self.categories),
+               "hits": [h.to_dict() for h in self.hits],
+               "combinations": list(self.combinations), "lexicon": self.lexicon_version,
+               "script": self.script}
+        if self.model is not None:
+            out["model"] = self.model.to_dict()
+        if self.read_as is not None:
+            out["read_as"] = self.read_as
+        if self.window > 1:
+            out["window"] = self.window
+        return out
 
 
 @dataclass
@@ -93,8 +131,9 @@ class _Text:
 
 
 class Analyzer:
-    def __init__(self, lexicon: Lexicon) -> None:
+    def __init__(self, lexicon: Lexicon, model: RiskModel | None = None) -> None:
         self.lexicon = lexicon
+        self.model = model
         m = lexicon.modifiers
         self._negators = set(m.negators)
         self._fillers = set(m.negation_fillers)
@@ -129,12 +168,21 @@ class Analyzer:
         ]
 
     def analyze(self, text: str) -> RiskAssessment:
-        return self._assess(_dedupe(self.hits(text)))
+        prepared = prepare(text)
+        rules = self._assess(_dedupe(self._hits(prepared)))
+        if self.model is None:
+            return replace(rules, script=prepared.script, read_as=prepared.read_as)
+        score = self.model.score(features(prepared.folded, prepared.tokens))
+        # The safer of the two readings: a miss can cost a life, a false alarm a look.
+        return replace(rules, level=max(rules.level, score.level), model=score,
+                       script=prepared.script, read_as=prepared.read_as)
 
     def hits(self, text: str) -> list[Hit]:
         """Every rule's matches, before overlapping ones are merged (for checking rules)."""
-        norm = normalise(text)
-        t = _Text(norm, to_hiragana(norm.text), tokenize(norm.text))
+        return self._hits(prepare(text))
+
+    def _hits(self, prepared: Prepared) -> list[Hit]:
+        t = _Text(prepared.norm, prepared.folded, prepared.tokens)
         for i, token in enumerate(t.tokens):
             t.by_lemma.setdefault(token.lemma, []).append(i)
         # (rule order, category, rule, first token, last token); scanned in a flat loop because

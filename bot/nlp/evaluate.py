@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from bot.nlp.analyzer import Analyzer
-from bot.nlp.lexicon import Level
+from bot.nlp.levels import Level
 
 
 @dataclass(frozen=True)

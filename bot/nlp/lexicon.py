@@ -7,7 +7,6 @@ refuses a lexicon whose rules do not behave as their own examples say.
 from __future__ import annotations
 
 import hashlib
-from enum import IntEnum
 from pathlib import Path
 from typing import Literal
 
@@ -17,21 +16,6 @@ from bot.content_files import ContentError, validated
 from bot.nlp.patterns import PatternError, compile_pattern
 
 MODIFIERS_FILE = "modifiers.yaml"
-
-
-class Level(IntEnum):
-    NONE = 0
-    CONCERN = 1
-    HIGH = 2
-    IMMINENT = 3
-
-    @property
-    def label(self) -> str:
-        return self.name.lower()
-
-    @classmethod
-    def parse(cls, name: str) -> Level:
-        return cls[name.upper()]
 
 
 class LexiconError(ContentError):

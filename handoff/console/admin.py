@@ -215,7 +215,8 @@ def _draft_content(request: Request, me: Counsellor) -> tuple[Content, bool]:
 @router.get("/lexicon")
 def lexicon_box(request: Request, me: Admin, text: str = "") -> HTMLResponse:
     content, from_draft = _draft_content(request, me)
-    analyzer = Analyzer(content.lexicon) if from_draft else _runtime(request).library.analyzer
+    analyzer = Analyzer(content.lexicon, content.risk_model) if from_draft \
+        else _runtime(request).library.analyzer
     result = analyzer.analyze(text) if text.strip() else None
     labels = {c.category: c.label for c in content.lexicon.categories}
     return _page(request, "admin_lexicon.html", me=me, text=text, result=result,

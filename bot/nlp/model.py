@@ -1,0 +1,118 @@
+"""The statistical risk model as plain data: weights per feature for three cumulative heads
+(at least concern, at least high, imminent) and the thresholds chosen for recall when it was
+trained. Serving needs no learning library and no pickle; every score can be explained by the
+features that pushed it."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Set
+from dataclasses import dataclass
+from typing import Any
+
+from bot.nlp.features import readable
+from bot.nlp.levels import Level
+
+HEADS = (Level.CONCERN, Level.HIGH, Level.IMMINENT)
+FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Head:
+    level: Level
+    intercept: float
+    weights: Mapping[str, float]
+    threshold: float  # probability from which the head says yes
+    unsure: float  # from here up to `threshold`: the grey band, not yet a yes
+
+    def logit(self, present: Set[str], norm: float) -> float:
+        w = self.weights
+        return self.intercept + sum(w[f] for f in present) / norm
+
+
+@dataclass(frozen=True)
+class Push:
+    feature: str  # as a counsellor reads it
+    weight: float  # its share of the score
+
+
+@dataclass(frozen=True)
+class ModelScore:
+    level: Level  # the highest head that says yes
+    unsure: Level | None  # a head in its grey band above `level`, if any
+    probabilities: Mapping[Level, float]
+    pushes: tuple[Push, ...]  # what pushed the deciding head, strongest first
+    version: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"level": self.level.label,
+                "unsure": self.unsure.label if self.unsure is not None else None,
+                "p": {lv.label: round(p, 3) for lv, p in self.probabilities.items()},
+                "pushes": [[p.feature, round(p.weight, 3)] for p in self.pushes],
+                "model": self.version}
+
+
+@dataclass(frozen=True)
+class RiskModel:
+    version: str  # digest of the corpus and the trainer that made it
+    heads: tuple[Head, ...]
+    vocabulary: frozenset[str]
+    meta: Mapping[str, Any]  # corpus size, writers, out-of-fold figures behind the thresholds
+
+    def score(self, found: Set[str]) -> ModelScore:
+        present = found & self.vocabulary
+        norm = math.sqrt(len(present)) or 1.0
+        probabilities: dict[Level, float] = {}
+        level, unsure = Level.NONE, None
+        deciding = self.heads[0]
+        for head in self.heads:
+            p = _sigmoid(head.logit(present, norm))
+            probabilities[head.level] = p
+            if p >= head.threshold:
+                level, deciding = head.level, head
+            elif p >= head.unsure and head.level > level:
+                unsure, deciding = head.level, head
+        if unsure is not None and unsure <= level:
+            unsure = None
+        if level == Level.NONE and unsure is None:
+            pushes: tuple[Push, ...] = ()
+        else:
+            pushes = tuple(sorted(
+                (Push(readable(f), deciding.weights[f] / norm) for f in present
+                 if deciding.weights[f] > 0),
+                key=lambda p: -p.weight)[:6])
+        return ModelScore(level, unsure, probabilities, pushes, self.version)
+
+    # ------------------------------------------------------------------ as data
+
+    def to_data(self) -> dict[str, Any]:
+        return {"format": FORMAT, "version": self.version, "meta": dict(self.meta),
+                "heads": [{"level": h.level.label, "intercept": h.intercept,
+                           "threshold": h.threshold, "unsure": h.unsure,
+                           "weights": dict(sorted(h.weights.items()))} for h in self.heads]}
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> RiskModel:
+        if data.get("format") != FORMAT:
+            raise ValueError(f"risk model format {data.get('format')!r} is not {FORMAT}")
+        heads = tuple(Head(Level.parse(h["level"]), float(h["intercept"]),
+                           {str(k): float(v) for k, v in h["weights"].items()},
+                           float(h["threshold"]), float(h["unsure"]))
+                      for h in data["heads"])
+        vocabulary = frozenset(f for h in heads for f in h.weights)
+        # A feature a head does not weigh counts as 0 there, but still in the norm.
+        heads = tuple(Head(h.level, h.intercept, _Zeroed(h.weights), h.threshold, h.unsure)
+                      for h in heads)
+        return cls(str(data["version"]), heads, vocabulary, dict(data.get("meta") or {}))
+
+
+class _Zeroed(dict[str, float]):
+    def __missing__(self, key: str) -> float:
+        return 0.0
+
+
+def _sigmoid(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
