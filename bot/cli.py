@@ -24,7 +24,6 @@ nlp_app = typer.Typer(help="Risk-phrase detection.", no_args_is_help=True)
 app.add_typer(nlp_app, name="nlp")
 user_app = typer.Typer(help="Console accounts.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
-DEFAULT_EVAL_SET = Path(__file__).resolve().parent.parent / "tests" / "nlp" / "eval_set.yaml"
 
 
 def configure_logging(level: str) -> None:
@@ -201,32 +200,77 @@ def content_diagram(
 
 
 def _analyzer(directory: Path | None) -> Any:
-    from bot.nlp import Analyzer, LexiconError, load_lexicon
+    """The rules and, where the content has a corpus, the model trained from it."""
+    from bot import risk_models
+    from bot.content_files import ContentError
+    from bot.nlp import Analyzer, load_lexicon
+    from bot.nlp.corpus import load_corpus
 
     folder = _content_dir(directory) / "risk"
     try:
-        return Analyzer(load_lexicon(folder))
-    except LexiconError as e:
-        typer.echo(f"the risk lexicon is not valid:\n{e}", err=True)
+        model = risk_models.model_for(load_corpus(folder / "corpus"))
+        return Analyzer(load_lexicon(folder), model)
+    except ContentError as e:  # the lexicon's or the corpus's
+        typer.echo(f"the risk lexicon or corpus is not valid:\n{e}", err=True)
         raise typer.Exit(1) from e
 
 
 @nlp_app.command("eval")
 def nlp_eval(
-    labelled: Path = typer.Option(DEFAULT_EVAL_SET, "--set", help="Labelled messages (YAML)."),
     directory: Path | None = typer.Option(None, "--dir", help="Content folder."),
-    show_misses: bool = typer.Option(False, "--misses", help="List every disagreement."),
+    dev: Path | None = typer.Option(
+        None, "--dev", help="An outside validation set (JSON Lines: id, text, level)."),
+    labelled: Path | None = typer.Option(
+        None, "--set", help="Also score a labelled YAML set (messages: text, level)."),
+    show_misses: bool = typer.Option(False, "--misses", help="Explain every imminent miss."),
 ) -> None:
-    """Precision and recall per level on the evaluation set."""
-    from bot.nlp.evaluate import evaluate, load_labelled
+    """Leave-one-writer-out figures on the corpus (rules, model, both), then the outside set."""
+    from bot.nlp.corpus import load_corpus
+    from bot.nlp.crossval import (
+        Labelled,
+        corpus_lines,
+        leave_one_writer_out,
+        load_jsonl,
+        outside,
+    )
+    from bot.nlp.evaluate import load_labelled
 
-    report = evaluate(_analyzer(directory), load_labelled(labelled))
-    typer.echo("\n".join(report.lines()))
-    if show_misses:
-        for miss in report.misses:
-            typer.echo(f"\n[{miss.expected.label} → {miss.got.label}] {miss.text[:120]}")
-            for line in miss.explanation:
-                typer.echo(f"    {line}")
+    folder = _content_dir(directory) / "risk"
+    analyzer = _analyzer(directory)
+    corpus = load_corpus(folder / "corpus")
+    typer.echo("\n".join(corpus_lines(corpus)))
+    if len(corpus.writers) >= 2:
+        typer.echo("\nleave one writer out (no figure comes from a writer the model learnt from)")
+        lowo = leave_one_writer_out(analyzer.lexicon, corpus)
+        for name, title in (("combined", "rules + model"), ("model", "model alone"),
+                            ("rules", "rules alone (the keyword baseline)")):
+            typer.echo("\n".join(lowo.figures[name].lines(title)))
+        typer.echo(f"unsure (grey band, offered a person and the numbers): "
+                   f"{lowo.unsure_rate:.1%} of messages")
+        typer.echo("by writer (rules + model): " + "; ".join(
+            f"{w} high+ recall {f.high_plus_recall:.2f}, imminent below high "
+            f"{f.imminent_below_high}/{f.imminent_total}" for w, f in lowo.per_writer.items()))
+        _misses(lowo.misses(), show_misses)
+    for title, path, items in (
+            ("outside validation set", dev, load_jsonl(dev) if dev else []),
+            ("labelled set", labelled, [Labelled(f"set-{i}", m.text, m.level) for i, m in
+                                        enumerate(load_labelled(labelled))] if labelled else [])):
+        if path is None:
+            continue
+        result = outside(analyzer, items)
+        typer.echo(f"\n{title} {path.name} (model trained on the whole corpus)")
+        for name, sub in (("combined", "rules + model"), ("rules", "rules alone")):
+            typer.echo("\n".join(result.figures[name].lines(sub)))
+        _misses(result.misses(), show_misses)
+
+
+def _misses(misses: list[Any], explain: bool) -> None:
+    typer.echo(f"imminent messages below high: {len(misses)}")
+    for m in misses:
+        typer.echo(f"  [{m.id} {m.writer} → {m.got['combined'].label}] {m.text[:100]!r}")
+        if explain:
+            for line in m.explanation:
+                typer.echo(f"      {line}")
 
 
 @nlp_app.command("explain")

@@ -25,6 +25,8 @@ class Line:
     status: str = ""  # delivery status of bot and counsellor lines
     risk_level: str = "none"
     risk_hits: list[dict[str, Any]] = field(default_factory=list)
+    assessed: bool = False  # a resident's text, read by the rules and the model
+    risk_model: dict[str, Any] = field(default_factory=dict)  # model reading, window, script
 
 
 def _visible(message: dict[str, Any]) -> str:
@@ -48,7 +50,9 @@ def transcript(*, session: Session, case: Case, user_id: str) -> list[Line]:
         lines.append(Line(event.received_at, "resident", words,
                           risk_level=risk.level if risk else "none",
                           risk_hits=[h for h in (risk.hits if risk else [])
-                                     if h.get("effective") != "none"]))
+                                     if h.get("effective") != "none"],
+                          assessed=risk is not None,
+                          risk_model=(risk.model or {}) if risk else {}))
     names = {cid: name for cid, name in session.execute(
         select(Counsellor.id, Counsellor.display_name))}
     for row in session.scalars(select(OutboxMessage).where(
