@@ -28,7 +28,7 @@ from bot.nlp.model import ModelScore, RiskModel
 from bot.nlp.normalize import Normalised, to_hiragana
 from bot.nlp.patterns import Pattern
 from bot.nlp.prefilter import first_chars
-from bot.nlp.prepare import Prepared, prepare
+from bot.nlp.prepare import Prepared, prepare, readings
 from bot.nlp.tokens import Token
 
 SIGNAL = "signal"
@@ -168,7 +168,9 @@ class Analyzer:
         ]
 
     def analyze(self, text: str) -> RiskAssessment:
-        prepared = prepare(text)
+        return max((self._analyze(p) for p in readings(text)), key=lambda r: r.level)
+
+    def _analyze(self, prepared: Prepared) -> RiskAssessment:
         rules = self._assess(_dedupe(self._hits(prepared)))
         if self.model is None:
             return replace(rules, script=prepared.script, read_as=prepared.read_as)

@@ -54,15 +54,37 @@ def script_of(text: str) -> Script:
     return "romaji"
 
 
-def to_kana(text: str) -> str:
-    """Romaji to hiragana with jaconv; a doubled n before a vowel (minna) is ん + n first,
-    which jaconv alone reads as んあ."""
+def to_kana(text: str, *, n_before_y: bool = False) -> str:
+    """Romaji to hiragana with jaconv. A doubled n before a vowel (minna) is ん + n first,
+    which jaconv alone reads as んあ; sentence marks become Japanese ones (。、), which is what
+    the rules expect. `n_before_y` reads an n between a vowel and y as ん (konya: こんや,
+    not こにゃ): typed without an IME, the two cannot be told apart."""
     text = re.sub(r"n(?=n[aiueoy])", "ん", text.lower())
-    return jaconv.alphabet2kana(text)
+    if n_before_y:
+        text = re.sub(r"(?<=[aiueo])n(?=y[aiueo])", "n'", text)
+    return jaconv.alphabet2kana(text).translate(_MARKS)
+
+
+_MARKS = str.maketrans({".": "。", ",": "、", "!": "！", "?": "？"})
 
 
 def prepare(text: str) -> Prepared:
+    return readings(text)[0]
+
+
+def readings(text: str) -> list[Prepared]:
+    """The message as the analysis reads it; a romaji message that can be read two ways
+    (konya: こんや or こにゃ) gives both, and the analysis keeps the safer."""
     script = script_of(text)
-    read_as = to_kana(text) if script == "romaji" else None
-    norm = normalise(read_as if read_as is not None else text)
+    if script != "romaji":
+        return [_prepared(script, text, None)]
+    kana = [to_kana(text)]
+    other = to_kana(text, n_before_y=True)
+    if other != kana[0]:
+        kana.append(other)
+    return [_prepared(script, k, k) for k in kana]
+
+
+def _prepared(script: Script, text: str, read_as: str | None) -> Prepared:
+    norm = normalise(text)
     return Prepared(script, norm, to_hiragana(norm.text), tokenize(norm.text), read_as)

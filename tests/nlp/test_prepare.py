@@ -1,0 +1,44 @@
+"""Reading a message before the rules and the model: English, romaji turned into kana."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.nlp import Level
+from bot.nlp.analyzer import default_analyzer
+from bot.nlp.prepare import readings, script_of, to_kana
+
+
+@pytest.mark.parametrize(("text", "script"), [
+    ("もう無理", "ja"), ("LINEで相談したい", "ja"), ("OKです", "ja"),
+    ("I can't pay my rent", "en"), ("please help me", "en"), ("Thank you so much", "en"),
+    ("mou tsukareta", "romaji"), ("okane ga nai", "romaji"), ("ashita shigoto iku", "romaji"),
+])
+def test_the_script_a_message_is_written_in(text: str, script: str) -> None:
+    assert script_of(text) == script
+
+
+def test_romaji_becomes_kana_with_japanese_sentence_marks() -> None:
+    assert to_kana("minna, arigatou.") == "みんな、 ありがとう。"
+    assert to_kana("konya", n_before_y=True) == "こんや"
+
+
+def test_an_ambiguous_romaji_message_is_read_both_ways() -> None:
+    kana = [r.read_as for r in readings("konya kaeru")]
+    assert kana == ["こにゃ かえる", "こんや かえる"]
+    assert len(readings("mou tsukareta")) == 1
+    assert readings("死にたい")[0].read_as is None
+
+
+@pytest.mark.parametrize(("text", "level"), [
+    ("mou shinitai", Level.HIGH),
+    ("konban kusuri wo zenbu nomu", Level.IMMINENT),
+    ("shinu hodo nemui", Level.NONE),
+    ("I'm going to kill myself", Level.IMMINENT),
+    ("I want to die", Level.HIGH),
+    ("I don't want to die", Level.NONE),
+    ("this deadline is killing me", Level.NONE),
+    ("my husband is hitting me", Level.IMMINENT),
+])
+def test_the_rules_read_romaji_and_english(text: str, level: Level) -> None:
+    assert default_analyzer().analyze(text).level == level
