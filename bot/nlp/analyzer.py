@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import bisect
 import itertools
-import re
 import unicodedata
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -26,8 +25,7 @@ from bot.nlp.levels import Level
 from bot.nlp.lexicon import Category, Lexicon, Rule, load_lexicon
 from bot.nlp.model import ModelScore, RiskModel
 from bot.nlp.normalize import Normalised, to_hiragana
-from bot.nlp.patterns import Pattern
-from bot.nlp.prefilter import first_chars
+from bot.nlp.patterns import Pattern, PatternSet
 from bot.nlp.prepare import Prepared, prepare, readings
 from bot.nlp.tokens import Token
 
@@ -161,11 +159,10 @@ class Analyzer:
         for idiom in m.idioms:
             self._idioms_by_first.setdefault(idiom[0], []).append(idiom)
         self._longest_idiom = max((len(i) for i in m.idioms), default=1)
-        self._pattern_rules = [
-            (self._order[r.id], c, r, self._patterns[r.id],
-             first_chars(_folded(r.pattern), re.IGNORECASE))
-            for c, r in ordered if r.pattern
-        ]
+        self._pattern_rules = [(self._order[r.id], c, r, self._patterns[r.id])
+                               for c, r in ordered if r.pattern]
+        self._pattern_set = PatternSet([_folded(r.pattern) for _, _, r, _ in
+                                        self._pattern_rules if r.pattern])
 
     def analyze(self, text: str) -> RiskAssessment:
         return max((self._analyze(p) for p in readings(text)), key=lambda r: r.level)
@@ -191,10 +188,8 @@ class Analyzer:
         # with a hundred rules per message, call overhead is most of the cost.
         spans: list[tuple[int, Category, Rule, int, int]] = []
         folded, tokens = t.folded, t.tokens
-        present = set(folded)
-        for order, category, rule, pattern, gate in self._pattern_rules:
-            if gate is not None and gate.isdisjoint(present):
-                continue  # no character it could start with: it cannot match
+        for k in self._pattern_set.candidates(folded):
+            order, category, rule, pattern = self._pattern_rules[k]
             for start, end in pattern.finditer(folded):
                 span = _tokens_covering(tokens, start, end)
                 if span is not None:

@@ -104,3 +104,24 @@ def test_nul_and_lone_surrogates_are_read_around(words: str) -> None:
     result = default_analyzer().analyze(words)
     assert result.level == Level.IMMINENT
     assert all(words[h.start:h.end] == h.text for h in result.hits)  # spans on the original
+
+
+def test_the_pattern_set_finds_what_every_pattern_alone_finds() -> None:
+    """One RE2 set scan chooses which patterns to run; it must never hide a match."""
+    from bot.nlp.evaluate import load_labelled
+
+    analyzer = default_analyzer()
+    texts = [m.text for m in load_labelled(Path(__file__).parent / "eval_set.yaml")]
+    everything = analyzer._pattern_set.size
+    for text in texts:
+        folded = analyzer_folded(text)
+        chosen = set(analyzer._pattern_set.candidates(folded))
+        for k in range(everything):
+            if k not in chosen:
+                assert next(analyzer._pattern_rules[k][3].finditer(folded), None) is None, text
+
+
+def analyzer_folded(text: str) -> str:
+    from bot.nlp.prepare import prepare
+
+    return prepare(text).folded
