@@ -51,9 +51,13 @@ def remember(data: dict[str, Any] | None) -> None:
         _memory.setdefault(model.version, model)
 
 
+# Fewer labelled messages than this teach a model nothing it should be trusted with.
+MIN_EXAMPLES = 100
+
+
 def model_for(corpus: Corpus) -> RiskModel | None:
-    """The model of this corpus (None for an empty corpus: the rules alone assess)."""
-    if not corpus.examples:
+    """The model of this corpus (None for a corpus too small: the rules alone assess)."""
+    if len(corpus.examples) < MIN_EXAMPLES or len({e.level for e in corpus.examples}) < 2:
         return None
     version = version_of(corpus)
     with _lock:

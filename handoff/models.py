@@ -163,3 +163,24 @@ class FollowUp(Base):
 
     __table_args__ = (Index("ix_followups_due", "state", "due_at"),
                       Index("ix_followups_conversation", "conversation_id", "state", "kind"))
+
+
+class RiskReview(Base):
+    """A counsellor's word that a message was assessed at the wrong level. Administrators
+    review these and may add a paraphrase to the corpus; the resident's own words never leave
+    this table (erased with the conversation)."""
+
+    __tablename__ = "risk_reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("risk_assessments.id"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    counsellor_id: Mapped[int] = mapped_column(ForeignKey("counsellors.id"))
+    assessed: Mapped[str] = mapped_column(String(16))  # the level the product gave
+    suggested: Mapped[str] = mapped_column(String(16))  # the level the counsellor says
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open, added, dismissed
+    reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("counsellors.id"))
+    reviewed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_risk_reviews_status", "status", "id"),)

@@ -16,7 +16,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from bot.models import Conversation, InboxEvent, OutboxMessage, RiskAssessmentRecord
-from handoff.models import Case, CaseMessage, CaseNote, FollowUp
+from handoff.models import Case, CaseMessage, CaseNote, FollowUp, RiskReview
 
 # Answers the statistics use; everything else in `answers` may be the resident's own words.
 BATCH = 100
@@ -41,6 +41,9 @@ def erase(*, session: Session, conversation: Conversation, now: datetime) -> Non
     user = conversation.line_user_id
     case_ids = list(session.scalars(select(Case.id).where(
         Case.conversation_id == conversation.id)))
+    session.execute(delete(RiskReview).where(RiskReview.assessment_id.in_(
+        select(RiskAssessmentRecord.id).where(
+            RiskAssessmentRecord.conversation_id == conversation.id))))
     session.execute(delete(RiskAssessmentRecord).where(
         RiskAssessmentRecord.conversation_id == conversation.id))
     session.execute(delete(OutboxMessage).where(OutboxMessage.line_user_id == user))

@@ -26,6 +26,7 @@ class Line:
     risk_level: str = "none"
     risk_hits: list[dict[str, Any]] = field(default_factory=list)
     assessed: bool = False  # a resident's text, read by the rules and the model
+    risk_id: int | None = None  # the assessment, for a counsellor to mark it wrong
     risk_model: dict[str, Any] = field(default_factory=dict)  # model reading, window, script
 
 
@@ -51,7 +52,7 @@ def transcript(*, session: Session, case: Case, user_id: str) -> list[Line]:
                           risk_level=risk.level if risk else "none",
                           risk_hits=[h for h in (risk.hits if risk else [])
                                      if h.get("effective") != "none"],
-                          assessed=risk is not None,
+                          assessed=risk is not None, risk_id=risk.id if risk else None,
                           risk_model=(risk.model or {}) if risk else {}))
     names = {cid: name for cid, name in session.execute(
         select(Counsellor.id, Counsellor.display_name))}

@@ -47,7 +47,7 @@ class WriterFile(BaseModel):
 
     writer: str = Field(pattern=r"^[a-z0-9]+$")
     persona: str
-    messages: list[Entry] = Field(min_length=1)
+    messages: list[Entry] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)

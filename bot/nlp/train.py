@@ -92,6 +92,8 @@ def out_of_fold(found: Sequence[set[str]], levels: Sequence[Level], groups: Sequ
     if len(set(groups)) < 2:  # one writer: folds of messages are the best there is
         groups = [str(i % folds) for i in range(len(found))]
     n = min(folds, len(set(groups)))
+    if n < 2:
+        return out
     for train, test in GroupKFold(n_splits=n).split(np.zeros(len(found)), groups=groups):
         fitted = _fit([found[i] for i in train], [levels[i] for i in train])
         out[test] = fitted.probabilities([found[i] for i in test])

@@ -18,7 +18,7 @@ from bot.content import Content, ContentError
 from bot.flows.diagram import mermaid
 from bot.models import ContentPreview, ContentRelease
 from bot.nlp import Analyzer
-from handoff import audit
+from handoff import audit, risk_review
 from handoff.console.security import Admin, CsrfChecked
 from handoff.console.views import _page, _runtime
 from handoff.models import Counsellor
@@ -235,3 +235,55 @@ def diagram(request: Request, me: Admin, flow: str = "intake") -> HTMLResponse:
         "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
         "frame-ancestors 'none'")
     return page
+
+
+# ---------------------------------------------------------------------- risk reviews
+
+
+@router.get("/risk-reviews")
+def risk_reviews(request: Request, me: Admin) -> HTMLResponse:
+    """Counsellors' marks of wrong levels. The resident's words are shown so that an
+    administrator can paraphrase them: each case shown is a view in the audit log."""
+    with _runtime(request).sessions() as session, session.begin():
+        reviews = risk_review.open_reviews(session=session)
+        for case_id in sorted({r.review.case_id for r in reviews}):
+            audit.record(session=session, counsellor=me, action="risk_review_view",
+                         case_id=case_id)
+    return _page(request, "admin_risk_reviews.html", me=me, reviews=reviews,
+                 levels=risk_review.LEVELS, notice=request.query_params.get("notice"))
+
+
+@router.post("/risk-reviews/{review_id}/add", dependencies=[CsrfChecked])
+def add_paraphrase(request: Request, review_id: int, me: Admin,
+                   text: Annotated[str, Form()], level: Annotated[str, Form()]) -> Response:
+    try:
+        with _runtime(request).sessions() as session, session.begin():
+            review = risk_review.add_paraphrase(session=session, review_id=review_id,
+                                                admin=me, text=text, level=level)
+            audit.record(session=session, counsellor=me, action="risk_review_add",
+                         case_id=review.case_id, detail=f"review {review_id}: {level}")
+    except LookupError:
+        raise HTTPException(status_code=404) from None
+    except risk_review.ReviewError as e:
+        return RedirectResponse(f"/console/admin/risk-reviews?notice={quote('error:' + str(e))}",
+                                status_code=303)
+    return RedirectResponse(
+        "/console/admin/risk-reviews?notice=" + quote(
+            "ok:言い換えを下書きのコーパスに加えました。公開すると、モデルが学び直します。"),
+        status_code=303)
+
+
+@router.post("/risk-reviews/{review_id}/dismiss", dependencies=[CsrfChecked])
+def dismiss_review(request: Request, review_id: int, me: Admin) -> Response:
+    try:
+        with _runtime(request).sessions() as session, session.begin():
+            review = risk_review.close(session=session, review_id=review_id, admin=me,
+                                       status="dismissed")
+            audit.record(session=session, counsellor=me, action="risk_review_dismiss",
+                         case_id=review.case_id, detail=f"review {review_id}")
+    except LookupError:
+        raise HTTPException(status_code=404) from None
+    except risk_review.ReviewError as e:
+        return RedirectResponse(f"/console/admin/risk-reviews?notice={quote('error:' + str(e))}",
+                                status_code=303)
+    return RedirectResponse("/console/admin/risk-reviews", status_code=303)

@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from bot.models import Conversation, InboxEvent, OutboxMessage, utcnow
 from bot.runtime import Runtime
-from handoff import audit, casework, followups, queue
+from handoff import audit, casework, followups, queue, risk_review
 from handoff.accounts import authenticate
 from handoff.console.security import (
     SESSION_CSRF,
@@ -366,6 +366,25 @@ def followup_setting(request: Request, case_id: int, me: CurrentCounsellor,
 
     action = "followups_on" if allowed else "followups_off"
     return _act(request, case_id, me, action, work, f"/console/cases/{case_id}")
+
+
+@router.post("/cases/{case_id}/risk/{assessment_id}/review", dependencies=[CsrfChecked])
+def review_risk(request: Request, case_id: int, assessment_id: int, me: CurrentCounsellor,
+                level: Annotated[str, Form()]) -> Response:
+    """This message was assessed at the wrong level: administrators will see it."""
+
+    def work(session: Session, found: Case) -> str:
+        try:
+            review = risk_review.mark(session=session, case=found, assessment_id=assessment_id,
+                                      counsellor=me, suggested=level)
+        except risk_review.ReviewError as e:
+            raise casework.CaseworkError(str(e)) from e
+        except LookupError:
+            raise HTTPException(status_code=404) from None
+        return f"review {review.id}: {review.assessed} -> {review.suggested}"
+
+    return _act(request, case_id, me, "risk_mark", work,
+                f"/console/cases/{case_id}?notice=ok:判定の見直しを管理者に知らせました。")
 
 
 # ---------------------------------------------------------------------- audit

@@ -26,6 +26,7 @@ from bot.models import (
     ContentRelease,
     Conversation,
     OutboxMessage,
+    RiskAssessmentRecord,
 )
 from bot.settings import Settings
 from handoff.accounts import add_counsellor
@@ -33,7 +34,16 @@ from handoff.console.admin import router as admin_router
 from handoff.console.dashboard import router as dashboard_router
 from handoff.console.views import limiter
 from handoff.console.views import router as desk_router
-from handoff.models import AuditEntry, Case, CaseMessage, CaseNote, Counsellor, FollowUp, Role
+from handoff.models import (
+    AuditEntry,
+    Case,
+    CaseMessage,
+    CaseNote,
+    Counsellor,
+    FollowUp,
+    RiskReview,
+    Role,
+)
 from tests.live import (
     PASSWORD,
     SECRET,
@@ -68,6 +78,7 @@ ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/console/cases/{case_id}/reply"): COUNSELLOR,
     ("POST", "/console/cases/{case_id}/followups"): COUNSELLOR,
     ("POST", "/console/cases/{case_id}/followups/setting"): COUNSELLOR,
+    ("POST", "/console/cases/{case_id}/risk/{assessment_id}/review"): COUNSELLOR,
     ("POST", "/console/cases/{case_id}/transfer"): COUNSELLOR,
     ("POST", "/console/cases/{case_id}/close"): COUNSELLOR,
     ("GET", "/console/audit"): SUPERVISOR,
@@ -79,6 +90,9 @@ ACCESS: dict[tuple[str, str], str] = {
     ("GET", "/console/admin/diff"): ADMIN,
     ("GET", "/console/admin/lexicon"): ADMIN,
     ("GET", "/console/admin/diagram"): ADMIN,
+    ("GET", "/console/admin/risk-reviews"): ADMIN,
+    ("POST", "/console/admin/risk-reviews/{review_id}/add"): ADMIN,
+    ("POST", "/console/admin/risk-reviews/{review_id}/dismiss"): ADMIN,
     ("POST", "/console/admin/preview"): ADMIN,
     ("POST", "/console/admin/publish"): ADMIN,
     ("POST", "/console/admin/discard"): ADMIN,
@@ -106,10 +120,13 @@ def form_for(key: tuple[str, str], ids: dict[str, Any]) -> dict[str, str]:
         "/console/cases/{case_id}/followups": {"when": "2099-12-01T10:00",
                                                "words": "その後いかがですか"},
         "/console/cases/{case_id}/followups/setting": {"allowed": "false"},
+        "/console/cases/{case_id}/risk/{assessment_id}/review": {"level": "imminent"},
         "/console/cases/{case_id}/transfer": {"to": "team:pref"},
         "/console/cases/{case_id}/close": {"outcome": "info"},
         "/console/admin/files/{name:path}": {"text": ids["flow_text"]},
         "/console/admin/preview": {},
+        "/console/admin/risk-reviews/{review_id}/add": {"text": "言い換えた文", "level": "high"},
+        "/console/admin/risk-reviews/{review_id}/dismiss": {},
         "/console/admin/publish": {"reason": "確認"},
         "/console/admin/discard": {},
         "/console/admin/releases/{release_id}/rollback": {"reason": "確認"},
@@ -142,16 +159,26 @@ def live(database_url: str) -> Iterator[LiveApp]:
 
 def open_case(live: LiveApp) -> dict[str, Any]:
     """A real case from a resident who asked for a person, and the ids the routes need."""
-    _, case_id = resident_with_case(live)
-    with live.session() as s:
+    r, case_id = resident_with_case(live)
+    r.say("家賃のことで相談したいです")  # an assessed message, and a counsellor's mark of it
+    with live.session() as s, s.begin():
         release = s.scalars(select(ContentRelease).order_by(ContentRelease.id)).first()
         assert release is not None
+        assessment = s.scalars(select(RiskAssessmentRecord).order_by(
+            RiskAssessmentRecord.id.desc())).first()
+        assert assessment is not None
+        sato = s.scalars(select(Counsellor).where(Counsellor.username == "sato")).one()
+        review = RiskReview(assessment_id=assessment.id, case_id=case_id,
+                            counsellor_id=sato.id, assessed=assessment.level, suggested="high")
+        s.add(review)
+        s.flush()
         return {"case_id": case_id, "release_id": release.id, "name": FLOW,
-                "flow_text": release.files[FLOW]}
+                "flow_text": release.files[FLOW], "assessment_id": assessment.id,
+                "review_id": review.id}
 
 
 TABLES = [Case, CaseNote, CaseMessage, AuditEntry, FollowUp, OutboxMessage, Conversation,
-          Counsellor, ContentRelease, ContentDraft, ContentPreview]
+          Counsellor, ContentRelease, ContentDraft, ContentPreview, RiskReview]
 
 
 def snapshot(live: LiveApp) -> dict[str, list[tuple[Any, ...]]]:
