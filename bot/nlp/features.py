@@ -15,29 +15,27 @@ _SKIP_UNIGRAM_POS = {"助詞", "補助記号", "空白"}
 
 
 def features(folded: str, tokens: Sequence[Token]) -> set[str]:
-    """`c:` character n-grams (white space kept as one space, so word edges count in English
-    and romaji), `w:` lemmas, `b:` lemma bigrams."""
-    found: set[str] = set()
+    """Character n-grams as they are (white space kept as one space, so word edges count in
+    English and romaji), `w:` lemmas and `b:` lemma bigrams. Runs for every message: the
+    n-grams are built by comprehension, not by a loop that tests each one."""
     text = f" {folded.strip()} "
-    for n in CHAR_NGRAMS:
-        for i in range(len(text) - n + 1):
-            gram = text[i:i + n]
-            if not gram.isspace():
-                found.add("c:" + gram)
-    lemmas = [tk.lemma.lower() for tk in tokens if not tk.surface.isspace()]
-    for tk, lemma in zip((t for t in tokens if not t.surface.isspace()), lemmas, strict=True):
-        if tk.pos not in _SKIP_UNIGRAM_POS:
-            found.add("w:" + lemma)
-    for a, b in itertools.pairwise(lemmas):
-        found.add(f"b:{a}_{b}")
+    size = len(text)
+    found = {text[i:i + CHAR_NGRAMS[0]] for i in range(size - CHAR_NGRAMS[0] + 1)}
+    for n in CHAR_NGRAMS[1:]:
+        found.update(text[i:i + n] for i in range(size - n + 1))
+    words = [tk for tk in tokens if not tk.surface.isspace()]
+    lemmas = [tk.lemma.lower() for tk in words]
+    found.update("w:" + lemma for tk, lemma in zip(words, lemmas, strict=True)
+                 if tk.pos not in _SKIP_UNIGRAM_POS)
+    found.update(f"b:{a}_{b}" for a, b in itertools.pairwise(lemmas))
     return found
 
 
 def readable(feature: str) -> str:
     """How a counsellor reads a feature: 「死にた」, 薬, 薬+を."""
-    kind, _, value = feature.partition(":")
-    if kind == "c":
-        return f"「{value}」"
-    if kind == "b":
+    kind, sep, value = feature.partition(":")
+    if sep and kind == "w":
+        return value
+    if sep and kind == "b":
         return value.replace("_", "+", 1)
-    return value
+    return f"「{feature.strip()}」"

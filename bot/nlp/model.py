@@ -5,6 +5,7 @@ features that pushed it."""
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Mapping, Set
 from dataclasses import dataclass
@@ -25,9 +26,6 @@ class Head:
     threshold: float  # probability from which the head says yes
     unsure: float  # from here up to `threshold`: the grey band, not yet a yes
 
-    def logit(self, present: Set[str], norm: float) -> float:
-        w = self.weights
-        return self.intercept + sum(w[f] for f in present) / norm
 
 
 @dataclass(frozen=True)
@@ -66,7 +64,8 @@ class RiskModel:
         level, unsure = Level.NONE, None
         deciding = self.heads[0]
         for head in self.heads:
-            p = _sigmoid(head.logit(present, norm))
+            # sum(map(...)) runs in C: this is done for every message.
+            p = _sigmoid(head.intercept + sum(map(head.weights.__getitem__, present)) / norm)
             probabilities[head.level] = p
             if p >= head.threshold:
                 level, deciding = head.level, head
@@ -74,13 +73,11 @@ class RiskModel:
                 unsure, deciding = head.level, head
         if unsure is not None and unsure <= level:
             unsure = None
-        if level == Level.NONE and unsure is None:
-            pushes: tuple[Push, ...] = ()
-        else:
-            pushes = tuple(sorted(
-                (Push(readable(f), deciding.weights[f] / norm) for f in present
-                 if deciding.weights[f] > 0),
-                key=lambda p: -p.weight)[:6])
+        pushes: tuple[Push, ...] = ()
+        if level != Level.NONE or unsure is not None:
+            w = deciding.weights
+            pushes = tuple(Push(readable(f), w[f] / norm)
+                           for f in heapq.nlargest(6, present, key=w.__getitem__) if w[f] > 0)
         return ModelScore(level, unsure, probabilities, pushes, self.version)
 
     # ------------------------------------------------------------------ as data
@@ -100,15 +97,11 @@ class RiskModel:
                            float(h["threshold"]), float(h["unsure"]))
                       for h in data["heads"])
         vocabulary = frozenset(f for h in heads for f in h.weights)
-        # A feature a head does not weigh counts as 0 there, but still in the norm.
-        heads = tuple(Head(h.level, h.intercept, _Zeroed(h.weights), h.threshold, h.unsure)
-                      for h in heads)
+        # Every head weighs every feature of the vocabulary (0 where training dropped it), so
+        # scoring can index without a default.
+        heads = tuple(Head(h.level, h.intercept, {f: h.weights.get(f, 0.0) for f in vocabulary},
+                           h.threshold, h.unsure) for h in heads)
         return cls(str(data["version"]), heads, vocabulary, dict(data.get("meta") or {}))
-
-
-class _Zeroed(dict[str, float]):
-    def __missing__(self, key: str) -> float:
-        return 0.0
 
 
 def _sigmoid(x: float) -> float:

@@ -27,9 +27,12 @@ class Normalised:
         return self.origin[start], self.origin[end - 1] + 1
 
 
+_HIRAGANA = {c: c - 0x60 for c in range(ord("ァ"), ord("ヶ") + 1)}
+
+
 def to_hiragana(text: str) -> str:
     """Katakana → hiragana, one character for one (so offsets stay valid)."""
-    return "".join(chr(ord(c) - 0x60) if "ァ" <= c <= "ヶ" else c for c in text)
+    return text.translate(_HIRAGANA)
 
 
 _RUN = re.compile(rf"(\S)\1{{{REPEAT_RUN - 1},}}|\s\s")

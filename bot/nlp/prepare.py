@@ -38,8 +38,13 @@ class Prepared:
     read_as: str | None = None  # the kana reading of a romaji message, for the explanation
 
 
+_LATIN = re.compile(r"[A-Za-zＡ-Ｚａ-ｚ]")
+
+
 def script_of(text: str) -> Script:
     """ja unless the message is written in Latin letters: then English or romaji."""
+    if not _LATIN.search(text):
+        return "ja"  # most messages: no Latin letter at all
     letters = sum(1 for c in text if c.isalpha())
     ascii_letters = sum(1 for c in text if c.isascii() and c.isalpha())
     if not letters or ascii_letters / letters < 0.8:

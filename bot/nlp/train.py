@@ -29,6 +29,9 @@ MIN_DF = 2
 # Recall each head must reach on writers it did not learn from; and the grey band's floor.
 RECALL = {Level.CONCERN: 0.90, Level.HIGH: 0.96, Level.IMMINENT: 0.85}
 UNSURE_RECALL = 0.99
+# The grey band may not take in more than this share of harmless messages (out of fold): an
+# offer of help to everyone would be noise that residents and counsellors learn to ignore.
+UNSURE_MAX_HARMLESS = 0.10
 INNER_FOLDS = 4
 
 
@@ -124,7 +127,10 @@ def train(examples: Sequence[Example], *, found: Sequence[set[str]] | None = Non
     for k, (level, intercept, coef) in enumerate(fitted.heads):
         positive = y >= int(level)
         threshold = _threshold(oof[:, k], positive, RECALL[level])
-        unsure = min(_threshold(oof[:, k], positive, UNSURE_RECALL), threshold)
+        harmless = np.sort(oof[y == int(Level.NONE), k])
+        cap = float(harmless[int(len(harmless) * (1 - UNSURE_MAX_HARMLESS))]) \
+            if len(harmless) else 0.0
+        unsure = min(max(_threshold(oof[:, k], positive, UNSURE_RECALL), cap), threshold)
         weights = {inverse[i]: round(float(w), 5) for i, w in enumerate(coef)
                    if abs(w) >= 1e-4}
         heads.append(Head(level, round(intercept, 5), weights, round(threshold, 5),
