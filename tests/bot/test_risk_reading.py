@@ -67,8 +67,11 @@ def test_english_and_romaji_danger_interrupts(live: LiveApp, words: str) -> None
         assert record.model is not None and record.model["script"] in ("en", "romaji")
 
 
-@pytest.mark.parametrize("words", ["死ぬほど眠い", "テスト死んだ笑", "日曜の夜は月曜が来るのが死ぬほど嫌",
-                                   "激辛ラーメンで死ぬかと思った"])
+IDIOMS = ["死ぬほど眠い", "テスト死んだ笑", "日曜の夜は月曜が来るのが死ぬほど嫌",
+          "激辛ラーメンで死ぬかと思った"]
+
+
+@pytest.mark.parametrize("words", IDIOMS)
 def test_idioms_do_not_interrupt_the_intake(live: LiveApp, words: str) -> None:
     r = Resident(live)
     put_in_state(live, r, "trouble")
