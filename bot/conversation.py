@@ -283,9 +283,6 @@ def _record_risk(session: Session, event: InboxEvent, conversation: Conversation
     ))
     if risk.level > Level.parse(conversation.risk_level or "none"):
         conversation.risk_level = risk.level.label
-    elif risk.unsure and risk.model is not None and risk.model.unsure == Level.IMMINENT \
-            and Level.parse(conversation.risk_level or "none") < Level.HIGH:
-        conversation.risk_level = Level.HIGH.label  # unsure of imminent: treated as high
 
 
 def _versions(risk: RiskAssessment) -> str:

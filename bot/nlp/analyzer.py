@@ -172,9 +172,12 @@ class Analyzer:
         if self.model is None:
             return replace(rules, script=prepared.script, read_as=prepared.read_as)
         score = self.model.score(features(prepared.folded, prepared.tokens))
-        # The safer of the two readings: a miss can cost a life, a false alarm a look.
-        return replace(rules, level=max(rules.level, score.level), model=score,
-                       script=prepared.script, read_as=prepared.read_as)
+        # The safer of the two readings: a miss can cost a life, a false alarm a look. Unsure
+        # whether a life is in danger now is at least high (and `unsure` brings the hotlines).
+        level = max(rules.level, score.level,
+                    Level.HIGH if score.unsure == Level.IMMINENT else Level.NONE)
+        return replace(rules, level=level, model=score, script=prepared.script,
+                       read_as=prepared.read_as)
 
     def hits(self, text: str) -> list[Hit]:
         """Every rule's matches, before overlapping ones are merged (for checking rules)."""

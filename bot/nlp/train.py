@@ -27,7 +27,7 @@ TRAINER = "lr-3head-v1"  # change when training changes: it is part of the model
 C = 4.0
 MIN_DF = 2
 # Recall each head must reach on writers it did not learn from; and the grey band's floor.
-RECALL = {Level.CONCERN: 0.90, Level.HIGH: 0.96, Level.IMMINENT: 0.85}
+RECALL = {Level.CONCERN: 0.90, Level.HIGH: 0.95, Level.IMMINENT: 0.85}
 UNSURE_RECALL = 0.99
 # The grey band may not take in more than this share of harmless messages (out of fold): an
 # offer of help to everyone would be noise that residents and counsellors learn to ignore.
@@ -109,7 +109,7 @@ def _threshold(p: np.ndarray, positive: np.ndarray, recall: float) -> float:
     if len(scores) == 0:
         return 0.5
     k = int(np.floor((1 - recall) * len(scores)))
-    return float(min(max(scores[k], 1e-4), 0.5 if recall >= 0.95 else 0.9))
+    return float(max(scores[k], 1e-4))
 
 
 def train(examples: Sequence[Example], *, found: Sequence[set[str]] | None = None,
