@@ -105,3 +105,28 @@ def test_danger_typed_mid_intake_brings_the_numbers_and_a_top_priority_case(
     found = wait_for(lambda: first_case(live))
     assert found.priority == "imminent" and found.basis == "life_safety"
     page.screenshot(path=str(SCREENSHOTS / "emulator-emergency.png"), full_page=False)
+
+
+def test_danger_typed_in_english_or_split_over_bubbles_brings_the_numbers(
+        live: LiveApp, page: Page) -> None:
+    """The resident's side of the risk reading, in the page a resident would use."""
+    page.goto(f"{live.url}/emulator/")
+    expect(last_bot(page)).to_contain_text("はじめてもよいですか", timeout=10_000)
+    page.fill("#text", "I'm going to kill myself tonight")
+    page.click("#send")
+    expect(page.locator('#log a[href="tel:119"]').last).to_be_visible(timeout=10_000)
+    case = wait_for(lambda: first_case(live))
+    assert case.priority == "imminent"
+
+    # A second resident (a browser of their own), whose plan shows only across three bubbles.
+    assert page.context.browser is not None
+    other = page.context.browser.new_page(viewport={"width": 390, "height": 844}, locale="ja-JP")
+    other.goto(f"{live.url}/emulator/")
+    expect(other.locator("#log .row.bot").last).to_contain_text("はじめてもよいですか",
+                                                                 timeout=10_000)
+    for words in ["もう疲れました", "薬を全部飲みます", "今夜"]:
+        other.fill("#text", words)
+        other.click("#send")
+        expect(other.locator("#log .row.resident").last).to_contain_text(words, timeout=10_000)
+    expect(other.locator('#log a[href="tel:119"]').last).to_be_visible(timeout=10_000)
+    other.close()
