@@ -64,7 +64,7 @@ class FlowLibrary:
             option_sets=option_sets(places),
             variables=lambda answers: variables(places, answers, clock()),
         )
-        self.analyzer = Analyzer(content.lexicon, content.risk_model)
+        self.analyzer = _analyzer_for(content)
         self._runners: dict[tuple[str, str], FlowRunner] = {}
         self._stored: set[tuple[str, str]] = set()
 
@@ -100,6 +100,22 @@ class FlowLibrary:
             created_at=utcnow(),
         ).on_conflict_do_nothing(index_elements=["flow_id", "version"]))
         self._stored.add(key)
+
+
+_analyzers: dict[tuple[str, str], Analyzer] = {}
+
+
+def _analyzer_for(content: Content) -> Analyzer:
+    """One analyser per lexicon and model: it holds no state between messages, and its RE2
+    programs warm up with use, so every library of the same content shares it."""
+    model = content.risk_model
+    key = (content.lexicon.version, model.version if model is not None else "")
+    found = _analyzers.get(key)
+    if found is None or found.lexicon is not content.lexicon:
+        if len(_analyzers) > 8:
+            _analyzers.clear()
+        found = _analyzers[key] = Analyzer(content.lexicon, model)
+    return found
 
 
 def reply_deadline(event: dict[str, Any], received_at: datetime, ttl_seconds: float) -> datetime:

@@ -80,9 +80,10 @@ class RiskAssessment:
 
     @property
     def unsure(self) -> bool:
-        """The model is in its grey band above the level given: not sure it is safe."""
+        """The model is in its grey band of danger (high or imminent) above the level given:
+        not sure the resident is safe. Unsure of mere hardship (concern) is not this."""
         return self.model is not None and self.model.unsure is not None \
-            and self.model.unsure > self.level
+            and self.model.unsure >= Level.HIGH and self.model.unsure > self.level
 
     def explain(self) -> list[str]:
         """One line per hit, for a counsellor: what matched, where, and what changed it."""

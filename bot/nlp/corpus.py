@@ -78,14 +78,33 @@ class Corpus:
         return Counter(e.level.label for e in self.examples)
 
 
+# Corpora already read, by digest: parsing thousands of entries takes a second, and every
+# process, test app and draft preview reads the same one.
+_read: dict[str, Corpus] = {}
+
+
 def load_corpus(directory: Path) -> Corpus:
     """`directory/*.yaml` (the corpus folder); an empty or missing folder is an empty corpus."""
+    paths = sorted(directory.glob("*.yaml")) if directory.is_dir() else []
+    raw = {path: path.read_bytes() for path in paths}
     digest = hashlib.sha256(b"corpus\0")
+    for path in paths:
+        digest.update(path.name.encode() + b"\0" + raw[path])
+    key = digest.hexdigest()[:16]
+    if key in _read:
+        return _read[key]
+    corpus = _parse(raw, key)
+    if len(_read) > 8:
+        _read.clear()
+    _read[key] = corpus
+    return corpus
+
+
+def _parse(raw: dict[Path, bytes], key: str) -> Corpus:
     examples: list[Example] = []
     seen: dict[str, str] = {}
-    for path in sorted(directory.glob("*.yaml")) if directory.is_dir() else []:
+    for path in raw:
         data = validated(WriterFile, path, CorpusError)
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
         for m in data.messages:
             if m.id in seen:
                 raise CorpusError(f"{path}: message {m.id} is also in {seen[m.id]}")
@@ -93,7 +112,7 @@ def load_corpus(directory: Path) -> Corpus:
             bubbles = tuple(m.bubbles) if m.bubbles is not None else (m.text or "",)
             examples.append(Example(m.id, data.writer, bubbles, Level.parse(m.level),
                                     tuple(Level.parse(x) for x in m.labels), m.lang))
-    return Corpus(tuple(examples), digest.hexdigest()[:16])
+    return Corpus(tuple(examples), key)
 
 
 def agreement(examples: Iterable[Example]) -> dict[str, float]:

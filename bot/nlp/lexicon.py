@@ -106,9 +106,28 @@ class Lexicon(BaseModel):
         return next(c for c in self.categories if c.category == name)
 
 
+# Lexicons already checked, by the digest of their files: every process, test app and draft
+# preview loads the same few, and running every rule's examples takes most of a second.
+_checked: dict[tuple[str, bool], Lexicon] = {}
+
+
 def load_lexicon(directory: Path, *, check_examples: bool = True) -> Lexicon:
     """Read `directory/*.yaml`; raises LexiconError listing every problem found."""
     paths = sorted(p for p in directory.glob("*.yaml") if p.name != MODIFIERS_FILE)
+    whole = hashlib.sha256()
+    for path in [directory / MODIFIERS_FILE, *paths]:
+        whole.update(path.name.encode() + b"\0" + (path.read_bytes() if path.exists() else b""))
+    key = (whole.hexdigest(), check_examples)
+    if key in _checked:
+        return _checked[key]
+    lexicon = _load_lexicon(directory, paths, check_examples)
+    if len(_checked) > 16:
+        _checked.clear()
+    _checked[key] = lexicon
+    return lexicon
+
+
+def _load_lexicon(directory: Path, paths: list[Path], check_examples: bool) -> Lexicon:
     modifiers = validated(Modifiers, directory / MODIFIERS_FILE, LexiconError)
     digest = hashlib.sha256((directory / MODIFIERS_FILE).read_bytes())
     categories: list[Category] = []

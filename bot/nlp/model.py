@@ -15,7 +15,7 @@ from bot.nlp.features import readable
 from bot.nlp.levels import Level
 
 HEADS = (Level.CONCERN, Level.HIGH, Level.IMMINENT)
-FORMAT = 1
+FORMAT = 2  # 1 stored a mapping per head; 2 the features once and weights in order
 
 
 @dataclass(frozen=True)
@@ -83,25 +83,34 @@ class RiskModel:
     # ------------------------------------------------------------------ as data
 
     def to_data(self) -> dict[str, Any]:
-        return {"format": FORMAT, "version": self.version, "meta": dict(self.meta),
-                "heads": [{"level": h.level.label, "intercept": h.intercept,
-                           "threshold": h.threshold, "unsure": h.unsure,
-                           "weights": dict(sorted(h.weights.items()))} for h in self.heads]}
+        """Plain data (JSON): the features once, then each head's weights in that order.
+        Computed once: a release stores it, and the disk cache writes it."""
+        cached: dict[str, Any] | None = self.__dict__.get("_data")
+        if cached is None:
+            features = sorted(self.vocabulary)
+            cached = {"format": FORMAT, "version": self.version, "meta": dict(self.meta),
+                      "features": features,
+                      "heads": [{"level": h.level.label, "intercept": h.intercept,
+                                 "threshold": h.threshold, "unsure": h.unsure,
+                                 "weights": [round(h.weights.get(f, 0.0), 4) for f in features]}
+                                for h in self.heads]}
+            object.__setattr__(self, "_data", cached)
+        return cached
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> RiskModel:
         if data.get("format") != FORMAT:
             raise ValueError(f"risk model format {data.get('format')!r} is not {FORMAT}")
-        heads = tuple(Head(Level.parse(h["level"]), float(h["intercept"]),
-                           {str(k): float(v) for k, v in h["weights"].items()},
-                           float(h["threshold"]), float(h["unsure"]))
-                      for h in data["heads"])
-        vocabulary = frozenset(f for h in heads for f in h.weights)
-        # Every head weighs every feature of the vocabulary (0 where training dropped it), so
-        # scoring can index without a default.
-        heads = tuple(Head(h.level, h.intercept, {f: h.weights.get(f, 0.0) for f in vocabulary},
-                           h.threshold, h.unsure) for h in heads)
-        return cls(str(data["version"]), heads, vocabulary, dict(data.get("meta") or {}))
+        features = [str(f) for f in data["features"]]
+        heads = []
+        for h in data["heads"]:
+            if len(h["weights"]) != len(features):
+                raise ValueError("a head's weights do not match the features")
+            heads.append(Head(Level.parse(h["level"]), float(h["intercept"]),
+                              dict(zip(features, map(float, h["weights"]), strict=True)),
+                              float(h["threshold"]), float(h["unsure"])))
+        return cls(str(data["version"]), tuple(heads), frozenset(features),
+                   dict(data.get("meta") or {}))
 
 
 def _sigmoid(x: float) -> float:

@@ -23,14 +23,15 @@ from bot.nlp.levels import Level
 from bot.nlp.model import FORMAT, HEADS, Head, RiskModel
 from bot.nlp.prepare import prepare
 
-TRAINER = "lr-3head-v1"  # change when training changes: it is part of the model's version
+TRAINER = "lr-3head-v2"  # change when training changes: it is part of the model's version
 C = 4.0
 MIN_DF = 2
 # Recall each head must reach on writers it did not learn from; and the grey band's floor.
 RECALL = {Level.CONCERN: 0.90, Level.HIGH: 0.95, Level.IMMINENT: 0.85}
 UNSURE_RECALL = 0.99
-# The grey band may not take in more than this share of harmless messages (out of fold): an
-# offer of help to everyone would be noise that residents and counsellors learn to ignore.
+# The grey band may take in at most this share of the harmless messages (out of fold), beyond
+# those already above the threshold: an offer of help to everyone would be noise that
+# residents and counsellors learn to ignore.
 UNSURE_MAX_HARMLESS = 0.10
 INNER_FOLDS = 4
 
@@ -112,6 +113,18 @@ def _threshold(p: np.ndarray, positive: np.ndarray, recall: float) -> float:
     return float(max(scores[k], 1e-4))
 
 
+def _band_floor(harmless: np.ndarray, threshold: float, wanted: float) -> float:
+    """Where the grey band below `threshold` starts: low enough for UNSURE_RECALL, but taking
+    in at most UNSURE_MAX_HARMLESS of the harmless messages beyond those already above it."""
+    if wanted >= threshold or not len(harmless):
+        return threshold
+    inside = np.sort(harmless[harmless < threshold])[::-1]  # the band fills from the top
+    room = int(UNSURE_MAX_HARMLESS * len(harmless))
+    if room >= len(inside):
+        return wanted
+    return float(max(wanted, inside[room])) if room else threshold
+
+
 def train(examples: Sequence[Example], *, found: Sequence[set[str]] | None = None,
           version: str = "") -> RiskModel:
     if found is None:
@@ -127,12 +140,9 @@ def train(examples: Sequence[Example], *, found: Sequence[set[str]] | None = Non
     for k, (level, intercept, coef) in enumerate(fitted.heads):
         positive = y >= int(level)
         threshold = _threshold(oof[:, k], positive, RECALL[level])
-        harmless = np.sort(oof[y == int(Level.NONE), k])
-        cap = float(harmless[int(len(harmless) * (1 - UNSURE_MAX_HARMLESS))]) \
-            if len(harmless) else 0.0
-        unsure = min(max(_threshold(oof[:, k], positive, UNSURE_RECALL), cap), threshold)
-        weights = {inverse[i]: round(float(w), 5) for i, w in enumerate(coef)
-                   if abs(w) >= 1e-4}
+        unsure = _band_floor(oof[y == int(Level.NONE), k], threshold,
+                             _threshold(oof[:, k], positive, UNSURE_RECALL))
+        weights = {inverse[i]: float(w) for i, w in enumerate(coef)}
         heads.append(Head(level, round(intercept, 5), weights, round(threshold, 5),
                           round(unsure, 5)))
         meta_thresholds[level.label] = {"threshold": round(threshold, 4),

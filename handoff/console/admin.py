@@ -36,6 +36,8 @@ FILE_LABELS = {
 
 
 def _label(name: str) -> str:
+    if name.startswith("risk/corpus/"):
+        return "危険の判定を学ぶ例文（コーパス）"
     if name.startswith("risk/"):
         return "リスク語彙" + ("（修飾語・組み合わせ）" if name.endswith("modifiers.yaml") else "")
     return FILE_LABELS.get(name, "")

@@ -91,9 +91,9 @@ def unsure_model(level: Level) -> RiskModel:
     for head in (Level.CONCERN, Level.HIGH, Level.IMMINENT):
         weight = 4.0 if head <= level else 0.0
         heads.append({"level": head.label, "intercept": -3.0, "threshold": 0.9,
-                      "unsure": 0.5, "weights": {"w:ぼんやり": weight, "w:いる": 0.0}})
-    return RiskModel.from_data({"format": 1, "version": "unsure-test", "meta": {},
-                                "heads": heads})
+                      "unsure": 0.5, "weights": [weight, 0.0]})
+    return RiskModel.from_data({"format": 2, "version": "unsure-test", "meta": {},
+                                "features": ["w:ぼんやり", "w:いる"], "heads": heads})
 
 
 @pytest.mark.parametrize("level", [Level.HIGH, Level.IMMINENT])
