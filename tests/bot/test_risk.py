@@ -112,7 +112,7 @@ def test_every_text_message_is_assessed_and_kept_with_it(live: LiveApp) -> None:
     r = Resident(live)
     r.send(r.follow())
     r.wait_messages(4)
-    for words in ["こんばんは", "取り立てが怖いです", "わからない"]:
+    for words in ["こんばんは", "取り立てが怖いです", "40代です"]:
         r.say(words)
     with live.session() as s:
         records = s.scalars(select(RiskAssessmentRecord).order_by(RiskAssessmentRecord.id)).all()

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.models import RiskAssessmentRecord
+from bot.nlp.analyzer import Analyzer
 from bot.nlp.levels import Level
 from bot.nlp.model import RiskModel
 from handoff.models import CaseMessage, Priority
@@ -31,7 +32,16 @@ def in_danger(live: LiveApp, r: Resident, answer: list[dict[str, Any]]) -> None:
     assert state_of(live, r) == "emergency"
 
 
+def rules_only(live: LiveApp) -> None:
+    """This app's library reads with the rules alone (a new analyser: the shared one, which
+    other apps of this process use, is left as it is)."""
+    library = live.runtime.library
+    library.analyzer = Analyzer(library.content.lexicon)
+
+
 def test_a_plan_split_over_three_bubbles_is_read_together(live: LiveApp) -> None:
+    # The mechanism, with the rules alone so that no bubble is imminent by itself.
+    rules_only(live)
     r = Resident(live)
     put_in_state(live, r, "trouble")
     r.say("もう疲れました")
@@ -48,11 +58,20 @@ def test_a_plan_split_over_three_bubbles_is_read_together(live: LiveApp) -> None
     assert "今夜" in words
 
 
+def test_a_split_message_reaches_emergency_with_the_shipped_reading(live: LiveApp) -> None:
+    r = Resident(live)
+    put_in_state(live, r, "trouble")
+    r.say("仕事も家もなくした")
+    r.say("もう生きていたくない")
+    in_danger(live, r, r.say("これから海に行く"))
+
+
 def test_the_window_does_not_repeat_an_alarm_already_answered(live: LiveApp) -> None:
+    rules_only(live)
     r = Resident(live)
     put_in_state(live, r, "trouble")
     in_danger(live, r, r.say("今夜、薬を全部飲みます"))
-    calm = r.say("続きから")  # a button's words typed: the flow goes back, no new alarm
+    calm = r.say("はい")  # read with the alarm before it, but that was answered already
     assert "tel:119" not in tel_links(calm)
 
 
@@ -99,7 +118,8 @@ def unsure_model(level: Level) -> RiskModel:
 @pytest.mark.parametrize("level", [Level.HIGH, Level.IMMINENT])
 def test_an_unsure_reading_offers_a_person_and_the_numbers(live: LiveApp,
                                                            level: Level) -> None:
-    live.runtime.library.analyzer.model = unsure_model(level)
+    library = live.runtime.library  # a new analyser: the shared one is left as it is
+    library.analyzer = Analyzer(library.content.lexicon, unsure_model(level))
     r = Resident(live)
     put_in_state(live, r, "trouble")
     answer = r.say(UNSURE)

@@ -34,8 +34,8 @@ def lowo() -> Evaluation:
 def test_the_corpus_is_large_varied_and_labelled_twice() -> None:
     corpus = load_corpus(RISK / "corpus")
     written = [e for e in corpus.examples if e.writer != "review"]
-    assert len(written) >= 3000
-    assert len({e.writer for e in written}) >= 6
+    assert len(written) >= 3600
+    assert len({e.writer for e in written}) >= 8
     assert all(len(e.labels) >= 2 for e in written)
     counts = corpus.counts()
     assert all(counts[level] >= 400 for level in ("imminent", "high", "concern", "none"))
@@ -79,9 +79,9 @@ def test_outside_writer_figures_do_not_slide() -> None:
 
 
 # Measured with `tsunagu nlp eval --dev …` when the model last changed (see README).
-# Measured: 12 of 658, 0.969, 0.653, 34.2 %, each writer ≥ 0.95.
-FLOOR = {"imminent_below_high": 14, "high_plus_recall": 0.96, "high_plus_precision": 0.63,
-         "false_alarms": 0.36, "writer_high_plus_recall": 0.93}
-# Measured: 0 of 20, 1.000, 0.889, none recall 0.75.
+# Measured: 10 of 693, 0.974, 0.651, 31.9 %, each writer ≥ 0.95.
+FLOOR = {"imminent_below_high": 12, "high_plus_recall": 0.965, "high_plus_precision": 0.63,
+         "false_alarms": 0.34, "writer_high_plus_recall": 0.93}
+# Measured: 0 of 20, 1.000, 0.930, none recall 0.75.
 OUTSIDE_FLOOR = {"imminent_below_high": 1, "high_plus_recall": 0.95,
                  "high_plus_precision": 0.85, "none_recall": 0.70}
