@@ -5,11 +5,12 @@ features that pushed it."""
 
 from __future__ import annotations
 
-import heapq
 import math
 from collections.abc import Mapping, Set
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from bot.nlp.features import readable
 from bot.nlp.levels import Level
@@ -58,29 +59,42 @@ class RiskModel:
     meta: Mapping[str, Any]  # corpus size, writers, out-of-fold figures behind the thresholds
 
     def score(self, found: Set[str]) -> ModelScore:
-        present = found & self.vocabulary
+        index, matrix = self._columns
+        # One look-up per feature and one numpy sum for all heads: this runs for every message.
+        present = [f for f in found if f in index]
+        columns = list(map(index.__getitem__, present))
         norm = math.sqrt(len(present)) or 1.0
+        sums = matrix[:, columns].sum(axis=1) if columns else np.zeros(len(self.heads))
         probabilities: dict[Level, float] = {}
         level, unsure = Level.NONE, None
-        deciding = self.heads[0]
-        for head in self.heads:
-            # sum(map(...)) runs in C: this is done for every message.
-            p = _sigmoid(head.intercept + sum(map(head.weights.__getitem__, present)) / norm)
+        deciding = 0
+        for k, head in enumerate(self.heads):
+            p = _sigmoid(head.intercept + float(sums[k]) / norm)
             probabilities[head.level] = p
             if p >= head.threshold:
-                level, deciding = head.level, head
+                level, deciding = head.level, k
             elif p >= head.unsure and head.level > level:
-                unsure, deciding = head.level, head
+                unsure, deciding = head.level, k
         if unsure is not None and unsure <= level:
             unsure = None
         pushes: tuple[Push, ...] = ()
-        if level != Level.NONE or unsure is not None:
-            w = deciding.weights
-            pushes = tuple(Push(readable(f), w[f] / norm)
-                           for f in heapq.nlargest(6, present, key=w.__getitem__) if w[f] > 0)
+        if (level != Level.NONE or unsure is not None) and columns:
+            weights = matrix[deciding, columns]
+            strongest = np.argsort(-weights)[:6]
+            pushes = tuple(Push(readable(present[i]), float(weights[i]) / norm)
+                           for i in strongest if weights[i] > 0)
         return ModelScore(level, unsure, probabilities, pushes, self.version)
 
-    # ------------------------------------------------------------------ as data
+    @property
+    def _columns(self) -> tuple[dict[str, int], np.ndarray]:
+        """Each feature's column, and every head's weights as one matrix: built once."""
+        cached: tuple[dict[str, int], np.ndarray] | None = self.__dict__.get("_cols")
+        if cached is None:
+            features = sorted(self.vocabulary)
+            matrix = np.array([[h.weights.get(f, 0.0) for f in features] for h in self.heads])
+            cached = ({f: i for i, f in enumerate(features)}, matrix)
+            object.__setattr__(self, "_cols", cached)
+        return cached
 
     def to_data(self) -> dict[str, Any]:
         """Plain data (JSON): the features once, then each head's weights in that order.
