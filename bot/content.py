@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bot.content_files import ContentError as ContentError  # re-exported for callers
 from bot.content_files import read_yaml, validated
@@ -20,11 +21,56 @@ def _utf16_len(text: str) -> int:
 
 
 Bubbles = list[str]
+MAX_HOTLINES = 15
+
+
+_SHORT_DIAL = re.compile(r"#[0-9]{3,6}")  # #8008, #7119: dialled as written
+_EMERGENCY = re.compile(r"1[0-9]{2}")  # 110, 119, 189
+_SUBSCRIBER = re.compile(r"0[0-9]+(-[0-9]+){0,2}")  # 0120-279-338, 0570783556
+
+
+def tel_problem(tel: str) -> str | None:
+    """Why `tel` is not a number a phone can dial from a `tel:` link (None when it is)."""
+    if _SHORT_DIAL.fullmatch(tel) or _EMERGENCY.fullmatch(tel):
+        return None
+    if _SUBSCRIBER.fullmatch(tel) and len(tel.replace("-", "")) in (10, 11):
+        return None
+    return (f"'{tel}' is not a phone number: write it as people dial it, e.g. 119, #8008 or "
+            "0120-279-338 (digits, hyphens only between groups)")
 
 
 class Hotline(BaseModel):
-    label: str = Field(min_length=1, max_length=20)
-    tel: str = Field(pattern=r"^[0-9#*+]{2,20}$")
+    """A number residents can call. `tel` is written as people read it (hyphens allowed)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z0-9_]+$", max_length=40)
+    label: str = Field(min_length=1, max_length=40)  # the service's name
+    tel: str
+    hours: str | None = Field(default=None, min_length=1, max_length=40)  # 24時間, 毎日16時〜21時
+    free: bool | None = None  # None: not known, nothing is said about the cost
+    note: str | None = Field(default=None, min_length=1, max_length=80)
+    categories: list[str] = Field(min_length=1)  # the risk categories (content/risk/) it serves
+    general: bool = False  # offered when the danger is not known (the 「緊急」 button)
+
+    @field_validator("tel")
+    @classmethod
+    def _dialable(cls, value: str) -> str:
+        problem = tel_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @property
+    def uri(self) -> str:
+        """`tel:` with digits only; `#` percent-encoded, since a bare `#` starts a fragment."""
+        return "tel:" + self.tel.replace("-", "").replace("#", "%23")
+
+    @property
+    def terms(self) -> str:
+        """「24時間・無料」: when it answers and what it costs, as far as the content knows."""
+        cost = {True: "無料", False: "通話料がかかります", None: ""}[self.free]
+        return "・".join(part for part in (self.hours, cost) if part)
 
 
 class Messages(BaseModel):
@@ -113,7 +159,16 @@ class Places(BaseModel):
 
 
 class Resources(BaseModel):
-    hotlines: list[Hotline] = Field(min_length=1, max_length=4)  # a buttons template holds 4
+    """Emergency numbers (checked against the lexicon by `bot.flows.validate.check_contacts`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # One Flex bubble shows them all: LINE takes at most 30 KB a bubble, and 15 numbers with
+    # every field at its longest stay below that even as the SDK sends it (escaped to ASCII).
+    hotlines: list[Hotline] = Field(min_length=1, max_length=MAX_HOTLINES)
+
+    def general(self) -> list[Hotline]:
+        return [h for h in self.hotlines if h.general]
 
 
 class LoadedFlow(BaseModel):
@@ -160,13 +215,16 @@ def load_content(directory: Path) -> Content:
     )
     if "intake" not in flows:
         raise ContentError(f"{directory / 'flows'}: the intake flow (id: intake) is missing")
-    from bot.flows.validate import check_flow
+    from bot.flows.validate import check_contacts, check_flow
     from handoff.routing import COPY_VARIABLES, option_sets
 
     counts = {name: len(options) for name, options in option_sets(places).items()}
     problems = [str(p) for f in flows.values() for p in check_flow(
         f.flow, file=f"{directory.name}/flows/{f.file}", option_sets=counts,
         variables=COPY_VARIABLES)]
+    problems += [str(p) for p in check_contacts(
+        content.resources, categories={c.category: c.label for c in content.lexicon.categories},
+        file=f"{directory.name}/resources.yaml")]
     if problems:
         raise ContentError("\n".join(problems))
     return content

@@ -20,7 +20,7 @@ MAX_QUICK_REPLIES = 13  # LINE shows at most 13 quick replies under a message
 class FlowContext:
     """What a flow draws on besides its own file: hotlines, option lists, copy variables."""
 
-    hotlines: list[Hotline]
+    hotlines: list[Hotline]  # every number; a state shows the general ones
     option_sets: Mapping[str, list[tuple[str, str]]] = field(default_factory=dict)
     variables: Callable[[Mapping[str, Any]], Mapping[str, str]] = lambda answers: {}
 
@@ -70,6 +70,10 @@ class Renderer:
                 items.append(postback_action(glob.label, global_data(gname)))
         return [{"type": "action", "action": a} for a in items[:MAX_QUICK_REPLIES]]
 
+    def contacts(self, answers: Mapping[str, Any]) -> list[Hotline]:
+        """The numbers to show: the general ones."""
+        return [h for h in self.context.hotlines if h.general] or list(self.context.hotlines)
+
     def question(self, state_name: str, answers: Mapping[str, Any]) -> list[it.Message]:
         """The state's question with its quick replies (empty if the state asks nothing)."""
         state = self.flow.states[state_name]
@@ -96,7 +100,7 @@ class Renderer:
         ]
         if state.emergency_contacts and messages:
             last = messages.pop()
-            messages.append(call_buttons(last["text"], self.context.hotlines))
+            messages.append(call_buttons(last["text"], self.contacts(answers)))
         return messages
 
     def entry(self, state_name: str, answers: Mapping[str, Any]) -> list[it.Message]:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from bot.flows.render import MAX_QUICK_REPLIES  # LINE
 from bot.flows.schema import RESUME, Bubble, Flow
+
+if TYPE_CHECKING:
+    from bot.content import Resources
 
 REQUIRED_GLOBALS = {
     "person": "talk to a person",
@@ -165,6 +169,44 @@ def check_flow(
     if flow.start in flow.states:
         for name in sorted(set(flow.states) - reachable(flow)):
             bad(name, "unreachable: no choice, free text or global leads here")
+    return problems
+
+
+def check_contacts(
+    resources: Resources,
+    *,
+    categories: Mapping[str, str],
+    file: str,
+) -> list[Problem]:
+    """Every risk category has a number to call; empty when the emergency numbers can be served.
+
+    Args:
+        resources: the emergency numbers (content/resources.yaml).
+        categories: the lexicon's risk categories, name -> label.
+        file: the resources file's name, for the messages.
+    """
+    problems: list[Problem] = []
+
+    def bad(message: str) -> None:
+        problems.append(Problem(file, None, message))
+
+    known = ", ".join(categories)
+    ids = [h.id for h in resources.hotlines]
+    for i, hotline in enumerate(resources.hotlines):
+        if ids.index(hotline.id) != i:
+            bad(f"hotlines.{i}.id: '{hotline.id}' is used by another number")
+        for j, category in enumerate(hotline.categories):
+            if category not in categories:
+                bad(f"hotlines.{i}.categories.{j}: unknown risk category '{category}' "
+                    f"(categories: {known})")
+    served = {c for h in resources.hotlines for c in h.categories}
+    for category, label in categories.items():
+        if category not in served:
+            bad(f"hotlines: no number for the risk category '{category}' ({label}): name it in "
+                "the categories of at least one number")
+    if not resources.general():
+        bad("hotlines: no number has `general: true`: the 「緊急」 button shows those when the "
+            "danger is not known")
     return problems
 
 

@@ -40,7 +40,10 @@ def test_shipped_content_loads() -> None:
         ("messages.yaml", lambda d: d.update(trouble=["   "]), "trouble"),
         ("messages.yaml", lambda d: d.update(trouble=["a"] * 5), "trouble"),
         ("resources.yaml", lambda d: d["hotlines"][0].update(tel="call me"), "hotlines.0.tel"),
-        ("resources.yaml", lambda d: d.update(hotlines=d["hotlines"] * 2), "hotlines"),
+        ("resources.yaml", lambda d: d["hotlines"].append(dict(d["hotlines"][0])),
+         "hotlines.10.id: 'ambulance' is used by another number"),
+        ("resources.yaml", lambda d: d.update(hotlines=[
+            dict(d["hotlines"][0], id=f"n{i}") for i in range(16)]), "hotlines: List should"),
         ("places.yaml", lambda d: d["municipalities"][0].update(team="nowhere"),
          "unknown team nowhere"),
         ("places.yaml", lambda d: d["routing"]["life_areas"].update(money=["magic"]),
@@ -71,3 +74,83 @@ def test_a_deployment_without_an_intake_flow_is_refused(content_dir: Path) -> No
     (content_dir / "flows" / "intake.yaml").unlink()
     with pytest.raises(ContentError, match="intake flow"):
         load_content(content_dir)
+
+
+def hotline_index(data: Any, hotline_id: str) -> int:
+    return next(i for i, h in enumerate(data["hotlines"]) if h["id"] == hotline_id)
+
+
+def drop_category(data: Any, category: str) -> None:
+    """No number serves `category` any more (one that served only it serves violence)."""
+    for h in data["hotlines"]:
+        h["categories"] = [c for c in h["categories"] if c != category] or ["violence"]
+
+
+@pytest.mark.parametrize("tel", [
+    "0120-279-33",  # a digit short
+    "0120--279338",  # an empty group
+    "-0120279338",
+    "0120 279 338",
+    "#80-08",  # a # number is dialled as one group
+    "8008",
+    "tel:119",
+    "+81-120-279-338",
+    "０１２０２７９３３８",  # full-width digits
+])
+def test_a_malformed_number_is_refused(content_dir: Path, tel: str) -> None:
+    edit(content_dir / "resources.yaml", lambda d: d["hotlines"][2].update(tel=tel))
+    with pytest.raises(ContentError) as error:
+        load_content(content_dir)
+    assert "resources.yaml: hotlines.2.tel" in str(error.value)
+    assert "is not a phone number" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda d: drop_category(d, "child_abuse"),
+         "hotlines: no number for the risk category 'child_abuse' (児童虐待)"),
+        (lambda d: d["hotlines"][0]["categories"].append("sadness"),
+         "hotlines.0.categories.11: unknown risk category 'sadness'"),
+        (lambda d: [h.update(general=False) for h in d["hotlines"]],
+         "hotlines: no number has `general: true`"),
+        (lambda d: d["hotlines"][0].update(categorys=["no_food"]),
+         "hotlines.0.categorys: Extra inputs are not permitted"),
+        (lambda d: d["hotlines"][0].update(categories=[]), "hotlines.0.categories"),
+    ],
+)
+def test_numbers_that_cannot_serve_the_risk_categories_are_refused(
+    content_dir: Path, change: Callable[[Any], object], expected: str
+) -> None:
+    edit(content_dir / "resources.yaml", change)
+    with pytest.raises(ContentError) as error:
+        load_content(content_dir)
+    assert f"resources.yaml: {expected}" in str(error.value)
+
+
+def test_every_refusal_is_listed_at_once(content_dir: Path) -> None:
+    def break_twice(d: Any) -> None:
+        d["hotlines"][0]["categories"].append("sadness")
+        d["hotlines"][hotline_index(d, "dv_navi")]["categories"] = ["violense"]
+
+    edit(content_dir / "resources.yaml", break_twice)
+    with pytest.raises(ContentError) as error:
+        load_content(content_dir)
+    lines = str(error.value).splitlines()
+    assert any("hotlines.0.categories.11: unknown risk category 'sadness'" in line
+               for line in lines)
+    assert any("hotlines.8.categories.0: unknown risk category 'violense'" in line
+               for line in lines)
+
+
+def test_the_admin_editor_points_at_the_line_of_a_contact_problem() -> None:
+    from bot import content_store
+
+    files = content_store.read_directory(DEFAULT_CONTENT_DIR)
+    text = files["resources.yaml"]
+    files["resources.yaml"] = text.replace("categories: [child_abuse]",
+                                           "categories: [child_abuses]")
+    problems = content_store.problems_of(files)
+    [problem] = [p for p in problems if "child_abuses" in p.message]
+    assert problem.file == "resources.yaml" and problem.line is not None
+    assert "child_abuses" in files["resources.yaml"].splitlines()[problem.line - 1]

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from bot.models import Conversation, RiskAssessmentRecord
 from handoff.models import Case, CaseMessage, Priority
+from tests.flows.helpers import tel_links
 from tests.live import LiveApp, Resident, conversation_of, texts
 
 IMMINENT = "もう無理です。今夜死のうと思う"
@@ -21,11 +21,6 @@ def live(database_url: str) -> Iterator[LiveApp]:
     app = LiveApp(database_url).start()
     yield app
     app.stop()
-
-
-def tel_links(messages: list[dict[str, Any]]) -> list[str]:
-    return [a["uri"] for m in messages for a in (m.get("template") or {}).get("actions", [])
-            if a.get("type") == "uri"]
 
 
 def the_case(live: LiveApp, r: Resident) -> Case | None:
