@@ -21,6 +21,7 @@ def _utf16_len(text: str) -> int:
 
 
 Bubbles = list[str]
+MAX_OPENING = 3  # bubbles before the emergency numbers
 MAX_HOTLINES = 15
 
 
@@ -73,28 +74,58 @@ class Hotline(BaseModel):
         return "・".join(part for part in (self.hours, cost) if part)
 
 
+class Danger(BaseModel):
+    """Risk categories that call for the same numbers first (an overdose: 119, then #7119)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z0-9_]+$", max_length=40)
+    categories: list[str] = Field(min_length=1)
+    first: list[str] = Field(min_length=1)  # hotline ids, most urgent first
+
+
 class Messages(BaseModel):
     """Copy outside any flow."""
 
     group_notice: Bubbles
     trouble: Bubbles
     risk_imminent: Bubbles
+    # The first words for a danger of content/resources.yaml (`dangers`), by its id;
+    # `risk_imminent` serves the dangers not listed here.
+    risk_imminent_by_danger: dict[str, Bubbles] = Field(default_factory=dict)
     risk_high: Bubbles
     counsellor_joined: Bubbles
     case_closed: Bubbles
     returned_to_bot: Bubbles
 
-    @field_validator("group_notice", "trouble", "risk_imminent", "risk_high",
-                     "counsellor_joined", "case_closed", "returned_to_bot")
+    @field_validator("group_notice", "trouble", "risk_high", "counsellor_joined", "case_closed",
+                     "returned_to_bot")
     @classmethod
     def _bubbles(cls, value: Bubbles) -> Bubbles:
         # One reply carries at most 5 messages, and the buttons need a slot.
-        if not 1 <= len(value) <= 4:
-            raise ValueError("1 to 4 bubbles")
-        for text in value:
-            if not text.strip() or _utf16_len(text) > 5000:
-                raise ValueError("each bubble needs 1 to 5000 characters")
+        return _bubbles(value, most=4)
+
+    @field_validator("risk_imminent")
+    @classmethod
+    def _opening(cls, value: Bubbles) -> Bubbles:
+        # The emergency state's numbers and its question follow in the same reply of 5.
+        return _bubbles(value, most=MAX_OPENING)
+
+    @field_validator("risk_imminent_by_danger")
+    @classmethod
+    def _openings(cls, value: dict[str, Bubbles]) -> dict[str, Bubbles]:
+        for bubbles in value.values():
+            _bubbles(bubbles, most=MAX_OPENING)
         return value
+
+
+def _bubbles(value: Bubbles, *, most: int) -> Bubbles:
+    if not 1 <= len(value) <= most:
+        raise ValueError(f"1 to {most} bubbles")
+    for text in value:
+        if not text.strip() or _utf16_len(text) > 5000:
+            raise ValueError("each bubble needs 1 to 5000 characters")
+    return value
 
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -159,13 +190,15 @@ class Places(BaseModel):
 
 
 class Resources(BaseModel):
-    """Emergency numbers (checked against the lexicon by `bot.flows.validate.check_contacts`)."""
+    """Emergency numbers, and which come first for each danger (checked against the lexicon by
+    `bot.flows.validate.check_contacts`)."""
 
     model_config = ConfigDict(extra="forbid")
 
     # One Flex bubble shows them all: LINE takes at most 30 KB a bubble, and 15 numbers with
     # every field at its longest stay below that even as the SDK sends it (escaped to ASCII).
     hotlines: list[Hotline] = Field(min_length=1, max_length=MAX_HOTLINES)
+    dangers: list[Danger] = Field(default_factory=list)  # most urgent first
 
     def general(self) -> list[Hotline]:
         return [h for h in self.hotlines if h.general]
@@ -223,8 +256,10 @@ def load_content(directory: Path) -> Content:
         f.flow, file=f"{directory.name}/flows/{f.file}", option_sets=counts,
         variables=COPY_VARIABLES)]
     problems += [str(p) for p in check_contacts(
-        content.resources, categories={c.category: c.label for c in content.lexicon.categories},
-        file=f"{directory.name}/resources.yaml")]
+        content.resources, content.messages,
+        categories={c.category: c.label for c in content.lexicon.categories},
+        files=(f"{directory.name}/resources.yaml", f"{directory.name}/messages.yaml"),
+        variables=COPY_VARIABLES)]
     if problems:
         raise ContentError("\n".join(problems))
     return content

@@ -128,6 +128,52 @@ def test_numbers_that_cannot_serve_the_risk_categories_are_refused(
     assert f"resources.yaml: {expected}" in str(error.value)
 
 
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda d: d["dangers"][1].update(first=["police", "childline"]),
+         "dangers.1.first.1: unknown number 'childline'"),
+        (lambda d: d["dangers"][2]["categories"].append("tonight"),
+         "dangers.2.categories.1: unknown risk category 'tonight'"),
+        (lambda d: d["dangers"][2]["categories"].append("child_abuse"),
+         "dangers.2.categories.1: 'child_abuse' is already in the danger 'child'"),
+        (lambda d: d["dangers"][2].update(id="child"),
+         "dangers.2.id: 'child' is used by another danger"),
+        (lambda d: d["dangers"][0].update(first=[]), "dangers.0.first"),
+        (lambda d: d["dangers"][0].update(numbers=["ambulance"]),
+         "dangers.0.numbers: Extra inputs are not permitted"),
+    ],
+)
+def test_a_danger_naming_an_unknown_number_or_category_is_refused(
+    content_dir: Path, change: Callable[[Any], object], expected: str
+) -> None:
+    edit(content_dir / "resources.yaml", change)
+    with pytest.raises(ContentError) as error:
+        load_content(content_dir)
+    assert f"resources.yaml: {expected}" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda d: d["risk_imminent_by_danger"].update(overdose=["119に電話してください。"]),
+         "risk_imminent_by_danger.overdose: no danger 'overdose'"),
+        (lambda d: d["risk_imminent_by_danger"]["injury"].append("{on_duty_now}"),
+         "risk_imminent_by_danger.injury: unknown placeholder {on_duty_now}"),
+        (lambda d: d["risk_imminent"].append("{on_duty"), "risk_imminent: a lone '{' or '}'"),
+        (lambda d: d["risk_imminent_by_danger"]["injury"].extend(["a", "b"]),
+         "risk_imminent_by_danger: Value error, 1 to 3 bubbles"),
+    ],
+)
+def test_first_words_that_cannot_be_served_are_refused(
+    content_dir: Path, change: Callable[[Any], object], expected: str
+) -> None:
+    edit(content_dir / "messages.yaml", change)
+    with pytest.raises(ContentError) as error:
+        load_content(content_dir)
+    assert f"messages.yaml: {expected}" in str(error.value)
+
+
 def test_every_refusal_is_listed_at_once(content_dir: Path) -> None:
     def break_twice(d: Any) -> None:
         d["hotlines"][0]["categories"].append("sadness")
@@ -151,6 +197,20 @@ def test_the_admin_editor_points_at_the_line_of_a_contact_problem() -> None:
     files["resources.yaml"] = text.replace("categories: [child_abuse]",
                                            "categories: [child_abuses]")
     problems = content_store.problems_of(files)
-    [problem] = [p for p in problems if "child_abuses" in p.message]
+    [problem] = [p for p in problems if p.message.startswith("hotlines.")]
+    assert "unknown risk category 'child_abuses'" in problem.message
     assert problem.file == "resources.yaml" and problem.line is not None
     assert "child_abuses" in files["resources.yaml"].splitlines()[problem.line - 1]
+
+
+def test_the_admin_editor_points_at_the_line_of_a_danger_problem() -> None:
+    from bot import content_store
+
+    files = content_store.read_directory(DEFAULT_CONTENT_DIR)
+    text = files["resources.yaml"]
+    files["resources.yaml"] = text.replace("first: [police, dv_navi, dv_plus]",
+                                           "first: [police, dv_nav, dv_plus]")
+    [problem] = content_store.problems_of(files)
+    assert problem.file == "resources.yaml" and "unknown number 'dv_nav'" in problem.message
+    assert problem.line is not None
+    assert "dv_nav," in files["resources.yaml"].splitlines()[problem.line - 1]
