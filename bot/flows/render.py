@@ -68,9 +68,12 @@ class Renderer:
             postback_action(c.label, choice_data(state_name, c.value))
             for c in self.choices_of(state_name)
         ]
-        for gname, glob in self.flow.globals.items():
-            if glob.quick_reply and len(items) < MAX_QUICK_REPLIES:
-                items.append(postback_action(glob.label, global_data(gname)))
+        commands = [postback_action(glob.label, global_data(gname))
+                    for gname, glob in self.flow.globals.items() if glob.quick_reply]
+        if self.flow.states[state_name].globals_first:
+            items = [*commands, *items]
+        else:  # the state's own choices are never crowded out by the commands
+            items += commands[:max(0, MAX_QUICK_REPLIES - len(items))]
         return [{"type": "action", "action": a} for a in items[:MAX_QUICK_REPLIES]]
 
     def contacts(self, answers: Mapping[str, Any]) -> list[Hotline]:

@@ -101,6 +101,8 @@ def test_an_overdose_gets_119_first_and_the_words_to_call_now(live: LiveApp) -> 
     case = the_case(live, r)
     assert case is not None and case.priority == Priority.IMMINENT
     assert state_of(live, r) == "emergency"
+    labels = [i["action"]["label"] for i in answer[-1]["quickReply"]["items"]]
+    assert labels[0] == "人と話したい" and "続きから" in labels[1:]
     assert "どんなことでお困りですか" in texts(r.tap("続きから"))  # back to the form, later
     assert state_of(live, r) == "trouble"
 

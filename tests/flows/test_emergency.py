@@ -21,6 +21,7 @@ from .helpers import (
     TOKYO,
     Chat,
     intake_runner,
+    labels,
     messages_of,
     postback,
     tel_links,
@@ -119,6 +120,15 @@ def test_the_reply_is_valid_for_line_and_the_numbers_come_in_the_first_request(
     assert validate_messages(messages) == []
     [card] = [m for m in messages if m["type"] == "flex"]
     assert FlexMessage.from_dict(card).to_dict() == card  # the SDK sends it as built
+
+
+@pytest.mark.parametrize("categories", [OVERDOSE, VIOLENCE, CHILD, SUICIDE, NO_FOOD, ()])
+def test_help_is_offered_before_going_back_to_the_form(runner: FlowRunner, content: Content,
+                                                       categories: tuple[str, ...]) -> None:
+    step = interrupt(runner, content, categories)
+    offered = labels(step)
+    assert offered[0] == "人と話したい"
+    assert "続きから" in offered[1:]
 
 
 def test_the_flow_waits_in_its_emergency_state_and_keeps_no_chosen_numbers(
