@@ -123,7 +123,11 @@ def content_validate(
         raise typer.Exit(1) from e
     flows = ", ".join(f"{f.flow.id} (version {f.version}, {len(f.flow.states)} states)"
                       for f in content.flows.values())
-    typer.echo(f"content is valid: {folder}\nflows: {flows}")
+    resources = content.resources
+    dangers = ", ".join(d.id for d in resources.dangers) or "none"
+    typer.echo(f"content is valid: {folder}\nflows: {flows}\n"
+               f"emergency numbers: {len(resources.hotlines)} ({len(resources.general())} "
+               f"general); dangers: {dangers}")
 
 
 def _database_sessions() -> Any:

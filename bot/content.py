@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,11 +24,67 @@ def _utf16_len(text: str) -> int:
 
 
 Bubbles = list[str]
+MAX_OPENING = 3  # bubbles before the emergency numbers
+MAX_HOTLINES = 15
+
+
+_SHORT_DIAL = re.compile(r"#[0-9]{3,6}")  # #8008, #7119: dialled as written
+_EMERGENCY = re.compile(r"1[0-9]{2}")  # 110, 119, 189
+_SUBSCRIBER = re.compile(r"0[0-9]+(-[0-9]+){0,2}")  # 0120-279-338, 0570783556
+
+
+def tel_problem(tel: str) -> str | None:
+    """Why `tel` is not a number a phone can dial from a `tel:` link (None when it is)."""
+    if _SHORT_DIAL.fullmatch(tel) or _EMERGENCY.fullmatch(tel):
+        return None
+    if _SUBSCRIBER.fullmatch(tel) and len(tel.replace("-", "")) in (10, 11):
+        return None
+    return (f"'{tel}' is not a phone number: write it as people dial it, e.g. 119, #8008 or "
+            "0120-279-338 (digits, hyphens only between groups)")
 
 
 class Hotline(BaseModel):
-    label: str = Field(min_length=1, max_length=20)
-    tel: str = Field(pattern=r"^[0-9#*+]{2,20}$")
+    """A number residents can call. `tel` is written as people read it (hyphens allowed)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z0-9_]+$", max_length=40)
+    label: str = Field(min_length=1, max_length=40)  # the service's name
+    tel: str
+    hours: str | None = Field(default=None, min_length=1, max_length=40)  # 24時間, 毎日16時〜21時
+    free: bool | None = None  # None: not known, nothing is said about the cost
+    note: str | None = Field(default=None, min_length=1, max_length=80)
+    categories: list[str] = Field(min_length=1)  # the risk categories (content/risk/) it serves
+    general: bool = False  # offered when the danger is not known (the 「緊急」 button)
+
+    @field_validator("tel")
+    @classmethod
+    def _dialable(cls, value: str) -> str:
+        problem = tel_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @property
+    def uri(self) -> str:
+        """`tel:` with digits only; `#` percent-encoded, since a bare `#` starts a fragment."""
+        return "tel:" + self.tel.replace("-", "").replace("#", "%23")
+
+    @property
+    def terms(self) -> str:
+        """「24時間・無料」: when it answers and what it costs, as far as the content knows."""
+        cost = {True: "無料", False: "通話料がかかります", None: ""}[self.free]
+        return "・".join(part for part in (self.hours, cost) if part)
+
+
+class Danger(BaseModel):
+    """Risk categories that call for the same numbers first (an overdose: 119, then #7119)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z0-9_]+$", max_length=40)
+    categories: list[str] = Field(min_length=1)
+    first: list[str] = Field(min_length=1)  # hotline ids, most urgent first
 
 
 class Messages(BaseModel):
@@ -36,6 +93,9 @@ class Messages(BaseModel):
     group_notice: Bubbles
     trouble: Bubbles
     risk_imminent: Bubbles
+    # The first words for a danger of content/resources.yaml (`dangers`), by its id;
+    # `risk_imminent` serves the dangers not listed here.
+    risk_imminent_by_danger: dict[str, Bubbles] = Field(default_factory=dict)
     risk_high: Bubbles
     # The model is unsure a message is safe: a kind word, a person and the numbers offered.
     risk_unsure: Bubbles
@@ -44,17 +104,34 @@ class Messages(BaseModel):
     case_closed: Bubbles
     returned_to_bot: Bubbles
 
-    @field_validator("group_notice", "trouble", "risk_imminent", "risk_high", "risk_unsure",
+    @field_validator("group_notice", "trouble", "risk_high", "risk_unsure",
                      "counsellor_joined", "case_closed", "returned_to_bot")
     @classmethod
     def _bubbles(cls, value: Bubbles) -> Bubbles:
         # One reply carries at most 5 messages, and the buttons need a slot.
-        if not 1 <= len(value) <= 4:
-            raise ValueError("1 to 4 bubbles")
-        for text in value:
-            if not text.strip() or _utf16_len(text) > 5000:
-                raise ValueError("each bubble needs 1 to 5000 characters")
+        return _bubbles(value, most=4)
+
+    @field_validator("risk_imminent")
+    @classmethod
+    def _opening(cls, value: Bubbles) -> Bubbles:
+        # The emergency state's numbers and its question follow in the same reply of 5.
+        return _bubbles(value, most=MAX_OPENING)
+
+    @field_validator("risk_imminent_by_danger")
+    @classmethod
+    def _openings(cls, value: dict[str, Bubbles]) -> dict[str, Bubbles]:
+        for bubbles in value.values():
+            _bubbles(bubbles, most=MAX_OPENING)
         return value
+
+
+def _bubbles(value: Bubbles, *, most: int) -> Bubbles:
+    if not 1 <= len(value) <= most:
+        raise ValueError(f"1 to {most} bubbles")
+    for text in value:
+        if not text.strip() or _utf16_len(text) > 5000:
+            raise ValueError("each bubble needs 1 to 5000 characters")
+    return value
 
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -119,7 +196,18 @@ class Places(BaseModel):
 
 
 class Resources(BaseModel):
-    hotlines: list[Hotline] = Field(min_length=1, max_length=4)  # a buttons template holds 4
+    """Emergency numbers, and which come first for each danger (checked against the lexicon by
+    `bot.flows.validate.check_contacts`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # One Flex bubble shows them all: LINE takes at most 30 KB a bubble, and 15 numbers with
+    # every field at its longest stay below that even as the SDK sends it (escaped to ASCII).
+    hotlines: list[Hotline] = Field(min_length=1, max_length=MAX_HOTLINES)
+    dangers: list[Danger] = Field(default_factory=list)  # most urgent first
+
+    def general(self) -> list[Hotline]:
+        return [h for h in self.hotlines if h.general]
 
 
 class LoadedFlow(BaseModel):
@@ -172,12 +260,17 @@ def load_content(directory: Path) -> Content:
     )
     if "intake" not in flows:
         raise ContentError(f"{directory / 'flows'}: the intake flow (id: intake) is missing")
-    from bot.flows.validate import check_flow
+    from bot.flows.validate import check_contacts, check_flow
     from handoff.routing import COPY_VARIABLES, option_sets
 
     counts = {name: len(options) for name, options in option_sets(places).items()}
     problems = [str(p) for f in flows.values() for p in check_flow(
         f.flow, file=f"{directory.name}/flows/{f.file}", option_sets=counts,
+        variables=COPY_VARIABLES)]
+    problems += [str(p) for p in check_contacts(
+        content.resources, content.messages,
+        categories={c.category: c.label for c in content.lexicon.categories},
+        files=(f"{directory.name}/resources.yaml", f"{directory.name}/messages.yaml"),
         variables=COPY_VARIABLES)]
     if problems:
         raise ContentError("\n".join(problems))

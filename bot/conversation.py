@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from bot.content import Content, LoadedFlow
 from bot.flows import intents as it
+from bot.flows.emergency import contacts_for, emergency_step
 from bot.flows.engine import (
     NOTES,
     Dialogue,
@@ -21,7 +22,6 @@ from bot.flows.engine import (
     FlowRunner,
     Input,
     Step,
-    global_data,
     input_of,
     readable,
 )
@@ -223,7 +223,7 @@ def handle_event(
     if risk is not None:
         _record_risk(session, event, conversation, risk)
     if risk is not None and risk.level == Level.IMMINENT:
-        step = _emergency_interrupt(runner, conversation, inp.text, library)
+        step = _emergency_interrupt(runner, conversation, inp.text, library, risk.categories)
     elif is_new:
         step = _first_step(runner, inp)
     else:
@@ -236,7 +236,7 @@ def handle_event(
         # danger costs a resident a kind word; being misread as safe is what we design against.
         net = [*(text(b) for b in library.content.messages.risk_unsure),
                call_buttons(library.content.messages.risk_unsure_call,
-                            library.content.resources.hotlines)]
+                            contacts_for(library.content.resources, risk.categories))]
         step = Step(step.state, step.answers, step.consent, [it.Send(net), *step.intents])
     elif risk is not None and risk.level == Level.HIGH:
         high = [text(b) for b in library.content.messages.risk_high]
@@ -320,15 +320,14 @@ def _model_reading(risk: RiskAssessment) -> dict[str, Any] | None:
 
 
 def _emergency_interrupt(runner: FlowRunner, conversation: Conversation, words: str,
-                         library: FlowLibrary) -> Step:
-    """Danger now: emergency contacts at once, whatever the state, consent or not; the flow
-    goes to its emergency state and can be resumed from there."""
+                         library: FlowLibrary, categories: tuple[str, ...]) -> Step:
+    """Danger now: the numbers for this danger at once, most urgent first, with the words for
+    it, whatever the state, consent or not (no categories: the general numbers); the flow goes
+    to its emergency state and can be resumed from there."""
     answers = dict(conversation.answers)
     answers[NOTES] = [*(answers.get(NOTES) or []), words[:1000]][-20:]
     d = Dialogue(conversation.state, answers, _granted(conversation))
-    step = runner.step(d, Input("postback", data=global_data("emergency")))
-    first = [text(b) for b in library.content.messages.risk_imminent]
-    return Step(step.state, step.answers, step.consent, [it.Send(first), *step.intents])
+    return emergency_step(runner, d, library.content, categories)
 
 
 def _update_case_risk(session: Session, conversation: Conversation, risk: RiskAssessment,

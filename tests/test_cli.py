@@ -108,6 +108,7 @@ def test_content_validate_accepts_the_shipped_content(tmp_path: Path) -> None:
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "content is valid" in result.stdout and "intake (version" in result.stdout
+    assert "emergency numbers: 10 (5 general); dangers: injury, child" in result.stdout
 
 
 def test_content_validate_names_file_state_and_problem(tmp_path: Path) -> None:
@@ -125,6 +126,38 @@ def test_content_validate_names_file_state_and_problem(tmp_path: Path) -> None:
     assert "content/flows/intake.yaml: state 'consent_counsel': choice 'agree': unknown " \
            "target state 'consent_shar'" in result.stderr
     assert "state 'consent_share': unreachable" in result.stderr
+
+
+def test_content_validate_refuses_numbers_that_cannot_be_called(tmp_path: Path) -> None:
+    import shutil
+
+    from bot.settings import DEFAULT_CONTENT_DIR
+
+    content = tmp_path / "content"
+    shutil.copytree(DEFAULT_CONTENT_DIR, content)
+    resources = content / "resources.yaml"
+    resources.write_text(resources.read_text().replace("tel: 0120-279-889", "tel: 0120-279-88"))
+    result = subprocess.run([TSUNAGU, "content", "validate", str(content)], env=clean_env(),
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "content/resources.yaml: hotlines.9.tel: Value error, '0120-279-88' is not a phone " \
+           "number" in result.stderr
+
+
+def test_content_validate_refuses_a_danger_naming_an_unknown_number(tmp_path: Path) -> None:
+    import shutil
+
+    from bot.settings import DEFAULT_CONTENT_DIR
+
+    content = tmp_path / "content"
+    shutil.copytree(DEFAULT_CONTENT_DIR, content)
+    resources = content / "resources.yaml"
+    resources.write_text(resources.read_text().replace("first: [child_guidance, police]",
+                                                       "first: [jidou, police]"))
+    result = subprocess.run([TSUNAGU, "content", "validate", str(content)], env=clean_env(),
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "content/resources.yaml: dangers.1.first.0: unknown number 'jidou'" in result.stderr
 
 
 def test_content_diagram_prints_mermaid(tmp_path: Path) -> None:

@@ -14,13 +14,16 @@ from bot.flows.line_messages import call_buttons
 from bot.flows.schema import Bubble, Choice, Flow
 
 MAX_QUICK_REPLIES = 13  # LINE shows at most 13 quick replies under a message
+# Answer key, for one step only: the ids of the numbers an emergency interruption chose for the
+# danger, most urgent first (bot/flows/emergency.py). Without it a state shows the general ones.
+CONTACTS = "_contacts"
 
 
 @dataclass(frozen=True)
 class FlowContext:
     """What a flow draws on besides its own file: hotlines, option lists, copy variables."""
 
-    hotlines: list[Hotline]
+    hotlines: list[Hotline]  # every number; a state shows the general ones or the chosen ones
     option_sets: Mapping[str, list[tuple[str, str]]] = field(default_factory=dict)
     variables: Callable[[Mapping[str, Any]], Mapping[str, str]] = lambda answers: {}
 
@@ -48,7 +51,7 @@ class Renderer:
         shown = []
         for bubble in bubbles:
             if all(_answer_in(answers.get(key), values) for key, values in bubble.when.items()):
-                shown.append(_format(bubble.text, variables))
+                shown.append(fill(bubble.text, variables))
         return shown
 
     def choices_of(self, state_name: str) -> list[Choice]:
@@ -65,10 +68,20 @@ class Renderer:
             postback_action(c.label, choice_data(state_name, c.value))
             for c in self.choices_of(state_name)
         ]
-        for gname, glob in self.flow.globals.items():
-            if glob.quick_reply and len(items) < MAX_QUICK_REPLIES:
-                items.append(postback_action(glob.label, global_data(gname)))
+        commands = [postback_action(glob.label, global_data(gname))
+                    for gname, glob in self.flow.globals.items() if glob.quick_reply]
+        if self.flow.states[state_name].globals_first:
+            items = [*commands, *items]
+        else:  # the state's own choices are never crowded out by the commands
+            items += commands[:max(0, MAX_QUICK_REPLIES - len(items))]
         return [{"type": "action", "action": a} for a in items[:MAX_QUICK_REPLIES]]
+
+    def contacts(self, answers: Mapping[str, Any]) -> list[Hotline]:
+        """The numbers to show: those chosen for the danger (`CONTACTS`), else the general ones."""
+        by_id = {h.id: h for h in self.context.hotlines}
+        chosen = [by_id[i] for i in answers.get(CONTACTS) or [] if i in by_id]
+        return chosen or [h for h in self.context.hotlines if h.general] or \
+            list(self.context.hotlines)
 
     def question(self, state_name: str, answers: Mapping[str, Any]) -> list[it.Message]:
         """The state's question with its quick replies (empty if the state asks nothing)."""
@@ -96,7 +109,7 @@ class Renderer:
         ]
         if state.emergency_contacts and messages:
             last = messages.pop()
-            messages.append(call_buttons(last["text"], self.context.hotlines))
+            messages.append(call_buttons(last["text"], self.contacts(answers)))
         return messages
 
     def entry(self, state_name: str, answers: Mapping[str, Any]) -> list[it.Message]:
@@ -118,7 +131,8 @@ def _answer_in(answer: Any, values: list[str]) -> bool:
     return answer in values
 
 
-def _format(text: str, variables: Mapping[str, str]) -> str:
+def fill(text: str, variables: Mapping[str, str]) -> str:
+    """Copy with its `{name}`s filled (unknown names left empty)."""
     return text.format_map(_Defaults(variables)) if "{" in text else text
 
 

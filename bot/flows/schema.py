@@ -68,6 +68,9 @@ class State(Strict):
     free_text: FreeText | None = None
     on_enter: list[Effect] = Field(default_factory=list)
     emergency_contacts: bool = False  # append the hotlines as tel: buttons
+    # Offer the global commands (a person, the numbers) before the state's own choices: after
+    # an emergency, help comes first and going back to the form later.
+    globals_first: bool = False
     # A safe point: a conversation here may move to the newest flow version.
     safe_point: bool = False
     # Not part of the intake proper: global commands and returning residents come back from it.

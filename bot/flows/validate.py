@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from bot.flows.render import MAX_QUICK_REPLIES  # LINE
 from bot.flows.schema import RESUME, Bubble, Flow
+
+if TYPE_CHECKING:
+    from bot.content import Messages, Resources
 
 REQUIRED_GLOBALS = {
     "person": "talk to a person",
@@ -165,6 +169,91 @@ def check_flow(
     if flow.start in flow.states:
         for name in sorted(set(flow.states) - reachable(flow)):
             bad(name, "unreachable: no choice, free text or global leads here")
+    return problems
+
+
+def check_contacts(
+    resources: Resources,
+    messages: Messages,
+    *,
+    categories: Mapping[str, str],
+    files: tuple[str, str],
+    variables: Iterable[str],
+) -> list[Problem]:
+    """Every risk category has a number to call, and every reference between the numbers, the
+    dangers and their first words holds; empty when the emergency replies can be served.
+
+    Args:
+        resources: the emergency numbers and dangers (content/resources.yaml).
+        messages: the copy outside the flows (content/messages.yaml), for the first words.
+        categories: the lexicon's risk categories, name -> label.
+        files: the names of the resources file and the messages file, for the messages.
+        variables: the names the first words may use as `{name}`.
+    """
+    from bot.flows.render import placeholders
+
+    resources_file, messages_file = files
+    problems: list[Problem] = []
+
+    def bad(message: str, file: str = resources_file) -> None:
+        problems.append(Problem(file, None, message))
+
+    known = ", ".join(categories)
+    ids = [h.id for h in resources.hotlines]
+    for i, hotline in enumerate(resources.hotlines):
+        if ids.index(hotline.id) != i:
+            bad(f"hotlines.{i}.id: '{hotline.id}' is used by another number")
+        for j, category in enumerate(hotline.categories):
+            if category not in categories:
+                bad(f"hotlines.{i}.categories.{j}: unknown risk category '{category}' "
+                    f"(categories: {known})")
+    served = {c for h in resources.hotlines for c in h.categories}
+    for category, label in categories.items():
+        if category not in served:
+            bad(f"hotlines: no number for the risk category '{category}' ({label}): name it in "
+                "the categories of at least one number")
+    if not resources.general():
+        bad("hotlines: no number has `general: true`: the 「緊急」 button shows those when the "
+            "danger is not known")
+
+    owner: dict[str, str] = {}
+    danger_ids = [d.id for d in resources.dangers]
+    for i, danger in enumerate(resources.dangers):
+        if danger_ids.index(danger.id) != i:
+            bad(f"dangers.{i}.id: '{danger.id}' is used by another danger")
+        for j, category in enumerate(danger.categories):
+            if category not in categories:
+                bad(f"dangers.{i}.categories.{j}: unknown risk category '{category}' "
+                    f"(categories: {known})")
+            elif category in owner:
+                bad(f"dangers.{i}.categories.{j}: '{category}' is already in the danger "
+                    f"'{owner[category]}'")
+            else:
+                owner[category] = danger.id
+        for j, hotline_id in enumerate(danger.first):
+            if hotline_id not in ids:
+                bad(f"dangers.{i}.first.{j}: unknown number '{hotline_id}' "
+                    f"(hotlines: {', '.join(ids)})")
+
+    for key in messages.risk_imminent_by_danger:
+        if key not in danger_ids:
+            bad(f"risk_imminent_by_danger.{key}: no danger '{key}' in {resources_file} "
+                f"(dangers: {', '.join(danger_ids) or 'none'})", messages_file)
+    openings = {"risk_imminent": messages.risk_imminent} | {
+        f"risk_imminent_by_danger.{key}": bubbles
+        for key, bubbles in messages.risk_imminent_by_danger.items()}
+    known_vars = set(variables)
+    for where, bubbles in openings.items():
+        for text in bubbles:
+            try:
+                names = placeholders(text)
+            except ValueError:
+                bad(f"{where}: a lone '{{' or '}}' in the copy; write '{{{{' or '}}}}' to show "
+                    "a brace", messages_file)
+                continue
+            for name in sorted(names - known_vars):
+                bad(f"{where}: unknown placeholder {{{name}}} "
+                    f"(known: {', '.join(sorted(known_vars))})", messages_file)
     return problems
 
 

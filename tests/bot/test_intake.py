@@ -16,6 +16,7 @@ from bot.db import make_engine, make_session_factory, transaction
 from bot.models import Conversation, utcnow
 from bot.settings import DEFAULT_CONTENT_DIR
 from handoff.models import Case, CaseMessage, CaseStatus, Priority
+from tests.flows.helpers import tel_links
 from tests.live import LiveApp, Resident, conversation_of, texts
 
 INTAKE = load_content(DEFAULT_CONTENT_DIR).flows["intake"].flow
@@ -93,7 +94,7 @@ def test_declining_consent_is_never_a_dead_end(live: LiveApp) -> None:
     walk_to_consent(r)
     declined = r.tap("同意しない")
     assert "同意がなくても" in texts(declined)
-    assert any(m["type"] == "template" for m in declined)  # the hotlines, one tap away
+    assert "tel:119" in tel_links(declined)  # the numbers, one tap away
     assert cases_of(live, r) == []
     assert conversation_of(live, r).consent["counsellor"]["granted"] is False
     assert "同意いただけますか" in texts(r.tap("相談員に相談したい"))

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from bot.emulator import events as line_events
 from bot.flows.engine import global_data
 from bot.models import InboxEvent, InboxStatus, OutboxMessage, OutboxStatus, utcnow
+from tests.flows.helpers import tel_links
 from tests.live import LiveApp, Resident, wait_for
 
 SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "line-spec" / "sample-webhook.json"
@@ -121,7 +122,8 @@ def test_events_of_one_resident_are_answered_in_order(live: LiveApp) -> None:
     assert {row.status for row in finished_rows(live, r.user_id, 2)} == {OutboxStatus.SENT}
     messages = r.bot_messages()
     assert "ありがとう" in messages[0]["text"]
-    assert messages[4]["type"] == "template"  # the hotlines come after the whole welcome
+    assert messages[4]["type"] == "flex"  # the numbers come after the whole welcome
+    assert tel_links([messages[4]])[0] == "tel:119"
 
 
 def test_expired_reply_token_falls_back_to_push_with_a_retry_key(live: LiveApp) -> None:

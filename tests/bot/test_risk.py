@@ -10,10 +10,14 @@ from sqlalchemy import select
 
 from bot.models import Conversation, RiskAssessmentRecord
 from handoff.models import Case, CaseMessage, Priority
+from tests.flows.helpers import tel_links
 from tests.live import LiveApp, Resident, conversation_of, texts
 
 IMMINENT = "もう無理です。今夜死のうと思う"
 HIGH = "正直、死にたいです"
+OVERDOSE = "薬を全部飲んだ"
+VIOLENCE_NOW = "今、夫に殴られています"
+CHILD_NOW = "子どもが今叩かれてる"
 
 
 @pytest.fixture
@@ -21,11 +25,6 @@ def live(database_url: str) -> Iterator[LiveApp]:
     app = LiveApp(database_url).start()
     yield app
     app.stop()
-
-
-def tel_links(messages: list[dict[str, Any]]) -> list[str]:
-    return [a["uri"] for m in messages for a in (m.get("template") or {}).get("actions", [])
-            if a.get("type") == "uri"]
 
 
 def the_case(live: LiveApp, r: Resident) -> Case | None:
@@ -81,6 +80,65 @@ def test_imminent_danger_interrupts_any_state(live: LiveApp, state: str) -> None
     case = the_case(live, r)
     assert case is not None and case.priority == Priority.IMMINENT
     assert state_of(live, r) == "emergency"
+
+
+def replies_to(live: LiveApp, event: dict[str, Any]) -> list[dict[str, Any]]:
+    """The messages LINE (the emulator) accepted as the reply to this event."""
+    return [m for c in live.emulator.deliveries()
+            if (c.body or {}).get("replyToken") == event["replyToken"]
+            for m in c.body["messages"]]
+
+
+def test_an_overdose_gets_119_first_and_the_words_to_call_now(live: LiveApp) -> None:
+    r = Resident(live)
+    put_in_state(live, r, "trouble")
+    event = r.text(OVERDOSE)
+    answer = r.say_event(event)
+    assert answer[0]["text"].startswith("いますぐ119に電話")
+    links = tel_links(answer)
+    assert links[:2] == ["tel:119", "tel:%237119"]  # the # number dials from the link
+    assert tel_links(replies_to(live, event)) == links  # all in the reply, nothing later
+    case = the_case(live, r)
+    assert case is not None and case.priority == Priority.IMMINENT
+    assert state_of(live, r) == "emergency"
+    labels = [i["action"]["label"] for i in answer[-1]["quickReply"]["items"]]
+    assert labels[0] == "人と話したい" and "続きから" in labels[1:]
+    assert "どんなことでお困りですか" in texts(r.tap("続きから"))  # back to the form, later
+    assert state_of(live, r) == "trouble"
+
+
+def test_violence_now_gets_110_first_and_the_dv_lines(live: LiveApp) -> None:
+    r = Resident(live)
+    answer = r.say(VIOLENCE_NOW)
+    assert "安全な場所" in answer[0]["text"] and "110" in answer[0]["text"]
+    assert tel_links(answer)[:3] == ["tel:110", "tel:%238008", "tel:0120279889"]
+    assert "DV相談ナビ #8008" in texts(answer)  # the number as people read it
+
+
+def test_a_child_in_danger_gets_189(live: LiveApp) -> None:
+    r = Resident(live)
+    answer = r.say(CHILD_NOW)
+    assert "189" in answer[0]["text"]
+    assert tel_links(answer)[:2] == ["tel:189", "tel:110"]
+
+
+def test_more_than_four_numbers_all_reach_line(live: LiveApp) -> None:
+    r = Resident(live)
+    event = r.text(IMMINENT)
+    r.say_event(event)
+    links = tel_links(replies_to(live, event))
+    assert len(links) > 4 and len(set(links)) == len(links)
+    assert {"tel:0120279338", "tel:0120783556", "tel:0570783556", "tel:0570064556",
+            "tel:119", "tel:110"} == set(links)
+
+
+def test_the_emergency_button_shows_the_general_numbers(live: LiveApp) -> None:
+    r = Resident(live)
+    put_in_state(live, r, "who")
+    answer = r.say("緊急")
+    assert tel_links(answer) == ["tel:119", "tel:110", "tel:0120279338", "tel:0120783556",
+                                 "tel:0570783556"]
+    assert "相談員がいる時間なら" not in texts(answer)
 
 
 def test_high_risk_points_to_a_person_and_the_flow_goes_on(live: LiveApp) -> None:

@@ -92,11 +92,40 @@ def intents_of(step: Step, kind: type) -> list[Any]:
 
 
 def texts_of(step: Step) -> list[str]:
-    """The visible text of every message (a template's text or a text message's)."""
+    """The visible text of every message (a text message's, a template's, or a Flex message's
+    alt text, which lists its numbers)."""
     out = []
     for m in messages_of(step):
-        out.append(m["text"] if m["type"] == "text" else m["template"]["text"])
+        if m["type"] == "text":
+            out.append(m["text"])
+        else:
+            out.append(m["template"]["text"] if m["type"] == "template" else m["altText"])
     return out
+
+
+def call_actions(messages: list[Message]) -> list[dict[str, Any]]:
+    """The `tel:` buttons of these messages, in order, wherever they sit (a template's actions,
+    a Flex message's buttons)."""
+    found: list[dict[str, Any]] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "uri" and str(node.get("uri", "")).startswith("tel:"):
+                found.append(node)
+            for key, value in node.items():
+                if key != "quickReply":
+                    walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(messages)
+    return found
+
+
+def tel_links(messages: list[Message]) -> list[str]:
+    """The numbers these messages offer to call, as the `tel:` URIs of their buttons, in order."""
+    return [a["uri"] for a in call_actions(messages)]
 
 
 def quick_replies(message: Message) -> list[dict[str, Any]]:

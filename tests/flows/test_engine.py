@@ -26,12 +26,14 @@ from .helpers import (
     STICKER,
     WHO,
     Chat,
+    call_actions,
     choose,
     intents_of,
     labels,
     messages_of,
     offered,
     postback,
+    tel_links,
     text,
     texts_of,
 )
@@ -315,14 +317,15 @@ def test_declining_consent_leads_to_declined(runner: FlowRunner) -> None:
     assert intents_of(step, it.OpenCase) == []
 
 
-def test_declined_shows_the_hotlines_as_call_buttons(runner: FlowRunner,
-                                                     content: Content) -> None:
+def test_declined_shows_the_general_numbers_as_call_buttons(runner: FlowRunner,
+                                                            content: Content) -> None:
     step = chat_in(runner, "consent_counsel").tap("同意しない")
-    templates = [m for m in messages_of(step) if m["type"] == "template"]
-    assert len(templates) == 1
-    actions = templates[0]["template"]["actions"]
-    assert [a["uri"] for a in actions] == [f"tel:{h.tel}" for h in content.resources.hotlines]
-    assert all(a["type"] == "uri" for a in actions)
+    cards = [m for m in messages_of(step) if m["type"] == "flex"]
+    assert len(cards) == 1
+    general = content.resources.general()
+    assert tel_links(cards) == [h.uri for h in general]
+    assert [h.tel for h in general][:2] == ["119", "110"]
+    assert all(a["type"] == "uri" for a in call_actions(cards))
 
 
 def test_declined_offers_a_way_back_to_consent(runner: FlowRunner) -> None:
@@ -401,9 +404,8 @@ def test_withdraw_from_every_state_withdraws(runner: FlowRunner, state: str) -> 
 @pytest.mark.parametrize("state", STATES)
 def test_emergency_from_every_state_shows_the_hotlines(runner: FlowRunner, state: str) -> None:
     step = chat_in(runner, state).say("助けて")
-    uris = [a["uri"] for m in messages_of(step) if m["type"] == "template"
-            for a in m["template"]["actions"]]
-    assert "tel:119" in uris and "tel:110" in uris
+    uris = tel_links(messages_of(step))
+    assert uris[:2] == ["tel:119", "tel:110"]
 
 
 def test_global_keyword_inside_a_sentence(runner: FlowRunner) -> None:
