@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import secrets
+from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -21,7 +22,7 @@ from bot.nlp import Analyzer
 from handoff import audit, risk_review
 from handoff.console.security import Admin, CsrfChecked
 from handoff.console.views import _page, _runtime
-from handoff.models import Counsellor
+from handoff.models import Counsellor, RiskReview
 
 router = APIRouter(prefix="/console/admin", include_in_schema=False)
 
@@ -255,37 +256,36 @@ def risk_reviews(request: Request, me: Admin) -> HTMLResponse:
                  levels=risk_review.LEVELS, notice=request.query_params.get("notice"))
 
 
-@router.post("/risk-reviews/{review_id}/add", dependencies=[CsrfChecked])
-def add_paraphrase(request: Request, review_id: int, me: Admin,
-                   text: Annotated[str, Form()], level: Annotated[str, Form()]) -> Response:
+def _review_action(request: Request, me: Counsellor, action: str,
+                   work: Callable[[Session], RiskReview], done: str) -> Response:
+    """One administrator's decision on a review, in one transaction with its audit row."""
     try:
         with _runtime(request).sessions() as session, session.begin():
-            review = risk_review.add_paraphrase(session=session, review_id=review_id,
-                                                admin=me, text=text, level=level)
-            audit.record(session=session, counsellor=me, action="risk_review_add",
-                         case_id=review.case_id, detail=f"review {review_id}: {level}")
+            review = work(session)
+            audit.record(session=session, counsellor=me, action=action,
+                         case_id=review.case_id, detail=f"review {review.id}")
     except LookupError:
         raise HTTPException(status_code=404) from None
     except risk_review.ReviewError as e:
-        return RedirectResponse(f"/console/admin/risk-reviews?notice={quote('error:' + str(e))}",
-                                status_code=303)
-    return RedirectResponse(
-        "/console/admin/risk-reviews?notice=" + quote(
-            "ok:言い換えを下書きのコーパスに加えました。公開すると、モデルが学び直します。"),
-        status_code=303)
+        done = "error:" + str(e)
+    return RedirectResponse(f"/console/admin/risk-reviews?notice={quote(done)}",
+                            status_code=303)
+
+
+@router.post("/risk-reviews/{review_id}/add", dependencies=[CsrfChecked])
+def add_paraphrase(request: Request, review_id: int, me: Admin,
+                   text: Annotated[str, Form()], level: Annotated[str, Form()]) -> Response:
+    return _review_action(
+        request, me, "risk_review_add",
+        lambda session: risk_review.add_paraphrase(session=session, review_id=review_id,
+                                                   admin=me, text=text, level=level),
+        "ok:言い換えを下書きのコーパスに加えました。公開すると、モデルが学び直します。")
 
 
 @router.post("/risk-reviews/{review_id}/dismiss", dependencies=[CsrfChecked])
 def dismiss_review(request: Request, review_id: int, me: Admin) -> Response:
-    try:
-        with _runtime(request).sessions() as session, session.begin():
-            review = risk_review.close(session=session, review_id=review_id, admin=me,
-                                       status="dismissed")
-            audit.record(session=session, counsellor=me, action="risk_review_dismiss",
-                         case_id=review.case_id, detail=f"review {review_id}")
-    except LookupError:
-        raise HTTPException(status_code=404) from None
-    except risk_review.ReviewError as e:
-        return RedirectResponse(f"/console/admin/risk-reviews?notice={quote('error:' + str(e))}",
-                                status_code=303)
-    return RedirectResponse("/console/admin/risk-reviews", status_code=303)
+    return _review_action(
+        request, me, "risk_review_dismiss",
+        lambda session: risk_review.close(session=session, review_id=review_id, admin=me,
+                                          status="dismissed"),
+        "ok:見直し不要として閉じました。")
