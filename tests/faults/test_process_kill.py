@@ -28,6 +28,7 @@ from tests.live import SECRET, TOKEN, LiveApp, free_port, wait_for
 RESIDENTS = 40
 WORDS = ["はじめる", "家賃が払えなくて困っています", "自分のこと"]
 TSUNAGU = Path(sys.executable).parent / "tsunagu"
+READY = "worker process ready"  # what the worker child logs once it can process events
 
 
 class Server:
@@ -49,14 +50,24 @@ class Server:
             "TSUNAGU_WORKER_PROCESS": str(worker_process).lower(),
         }
         self.log = log
+        self.worker_process = worker_process
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
+        readied = self._log_text().count(READY)
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
                 [str(TSUNAGU), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
                 env=self.env, stdout=out, stderr=subprocess.STDOUT)
         wait_for(self._up, timeout=30)
+        if self.worker_process:
+            # The web process answers before its worker has loaded the content (the risk
+            # model takes seconds): without this wait, every event is accepted before any is
+            # processed, and the kill could not land mid-batch.
+            wait_for(lambda: self._log_text().count(READY) > readied, timeout=60)
+
+    def _log_text(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
 
     def _up(self) -> bool:
         try:
