@@ -111,7 +111,7 @@ def _analyzer_for(content: Content) -> Analyzer:
     model = content.risk_model
     key = (content.lexicon.version, model.version if model is not None else "")
     found = _analyzers.get(key)
-    if found is None or found.lexicon is not content.lexicon:
+    if found is None:
         if len(_analyzers) > 8:
             _analyzers.clear()
         found = _analyzers[key] = Analyzer(content.lexicon, model)
@@ -282,12 +282,11 @@ def _assess(session: Session, library: FlowLibrary, event: InboxEvent,
     together = library.analyzer.analyze(
         "\n".join([*(readable(w) for w, _ in reversed(recent)), words]))
     answered = max(level for _, level in recent)
-    if together.level > max(single.level, answered) or (
-            together.unsure and not single.unsure and together.level >= single.level
-            and together.model is not None and together.model.unsure is not None
-            and together.model.unsure > answered):
-        return replace(together, window=len(recent) + 1)
-    return single
+    # Read together it is more dangerous, or newly unsure of a danger not answered yet.
+    more = together.level > max(single.level, answered)
+    newly_unsure = together.unsure and not single.unsure and together.level >= single.level \
+        and together.model is not None and (together.model.unsure or Level.NONE) > answered
+    return replace(together, window=len(recent) + 1) if more or newly_unsure else single
 
 
 def _record_risk(session: Session, event: InboxEvent, conversation: Conversation,
@@ -295,7 +294,7 @@ def _record_risk(session: Session, event: InboxEvent, conversation: Conversation
     session.add(RiskAssessmentRecord(
         inbox_event_id=event.id, conversation_id=conversation.id, level=risk.level.label,
         categories=list(risk.categories), hits=[h.to_dict() for h in risk.hits],
-        lexicon_version=_versions(risk), model=_model_reading(risk),
+        lexicon_version=_versions(risk), model=risk.reading(),
     ))
     if risk.level > Level.parse(conversation.risk_level or "none"):
         conversation.risk_level = risk.level.label
@@ -305,18 +304,6 @@ def _versions(risk: RiskAssessment) -> str:
     """Which lexicon and which model made the assessment."""
     model = f"+{risk.model.version}" if risk.model is not None else ""
     return f"{risk.lexicon_version}{model}"[:32]
-
-
-def _model_reading(risk: RiskAssessment) -> dict[str, Any] | None:
-    out: dict[str, Any] = {}
-    if risk.model is not None:
-        out["model"] = risk.model.to_dict()
-    if risk.window > 1:
-        out["window"] = risk.window
-    if risk.read_as is not None:
-        out["read_as"] = risk.read_as
-    out["script"] = risk.script
-    return out
 
 
 def _emergency_interrupt(runner: FlowRunner, conversation: Conversation, words: str,

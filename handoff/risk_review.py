@@ -82,10 +82,11 @@ def add_paraphrase(*, session: Session, review_id: int, admin: Counsellor, text:
     if level not in LEVELS:
         raise ReviewError("レベルを選んでください。")
     review = close(session=session, review_id=review_id, admin=admin, status="added")
+    # The file as the administrator's draft has it, or as published when there is no draft yet
+    # (save_to_draft then starts the draft from the published release).
     draft = content_store.draft_of(session, admin.id)
-    files = draft.files if draft is not None else (
-        content_store.current_release(session).files  # type: ignore[union-attr]
-    )
+    release = content_store.current_release(session) if draft is None else None
+    files = draft.files if draft is not None else release.files if release is not None else {}
     current = files.get(REVIEW_FILE)
     if current is None:
         raise ReviewError(f"{REVIEW_FILE} がありません。")

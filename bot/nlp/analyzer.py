@@ -108,10 +108,15 @@ class RiskAssessment:
         return lines
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"level": self.level.label, "categories": list(self.categories),
-               "hits": [h.to_dict() for h in self.hits],
-               "combinations": list(self.combinations), "lexicon": self.lexicon_version,
-               "script": self.script}
+        return {"level": self.level.label, "categories": list(self.categories),
+                "hits": [h.to_dict() for h in self.hits],
+                "combinations": list(self.combinations), "lexicon": self.lexicon_version,
+                **self.reading()}
+
+    def reading(self) -> dict[str, Any]:
+        """How the message was read beyond the rules' hits: the script, the romaji reading, the
+        window of bubbles and the model's score (stored with each assessment)."""
+        out: dict[str, Any] = {"script": self.script}
         if self.model is not None:
             out["model"] = self.model.to_dict()
         if self.read_as is not None:
@@ -162,8 +167,8 @@ class Analyzer:
         self._longest_idiom = max((len(i) for i in m.idioms), default=1)
         self._pattern_rules = [(self._order[r.id], c, r, self._patterns[r.id])
                                for c, r in ordered if r.pattern]
-        self._pattern_set = PatternSet([_folded(r.pattern) for _, _, r, _ in
-                                        self._pattern_rules if r.pattern])
+        self._pattern_set = PatternSet([_folded(r.pattern or "") for _, _, r, _ in
+                                        self._pattern_rules])
 
     def analyze(self, text: str) -> RiskAssessment:
         return max((self._analyze(p) for p in readings(text)), key=lambda r: r.level)

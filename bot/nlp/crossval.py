@@ -83,15 +83,6 @@ class Figures:
         raised = self.count(lambda g: g == Level.NONE, lambda p: p >= Level.HIGH)
         return raised / harmless if harmless else 0.0
 
-    def summary(self) -> dict[str, float | int]:
-        return {"n": self.n, "imminent_below_high": self.imminent_below_high,
-                "imminent": self.imminent_total,
-                "high_plus_recall": round(self.high_plus_recall, 3),
-                "high_plus_precision": round(self.high_plus_precision, 3),
-                "false_alarms": round(self.false_alarms, 3),
-                **{f"recall_{lv.label}": round(self.recall(lv), 3) for lv in Level},
-                **{f"precision_{lv.label}": round(self.precision(lv), 3) for lv in Level}}
-
     def lines(self, title: str) -> list[str]:
         out = [f"{title}: {self.n} messages",
                f"  imminent below high: {self.imminent_below_high} of {self.imminent_total}"

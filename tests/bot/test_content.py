@@ -122,10 +122,7 @@ def test_a_malformed_number_is_refused(content_dir: Path, tel: str) -> None:
 def test_numbers_that_cannot_serve_the_risk_categories_are_refused(
     content_dir: Path, change: Callable[[Any], object], expected: str
 ) -> None:
-    edit(content_dir / "resources.yaml", change)
-    with pytest.raises(ContentError) as error:
-        load_content(content_dir)
-    assert f"resources.yaml: {expected}" in str(error.value)
+    assert_refused(content_dir, "resources.yaml", change, expected)
 
 
 @pytest.mark.parametrize(
@@ -147,10 +144,7 @@ def test_numbers_that_cannot_serve_the_risk_categories_are_refused(
 def test_a_danger_naming_an_unknown_number_or_category_is_refused(
     content_dir: Path, change: Callable[[Any], object], expected: str
 ) -> None:
-    edit(content_dir / "resources.yaml", change)
-    with pytest.raises(ContentError) as error:
-        load_content(content_dir)
-    assert f"resources.yaml: {expected}" in str(error.value)
+    assert_refused(content_dir, "resources.yaml", change, expected)
 
 
 @pytest.mark.parametrize(
@@ -168,10 +162,16 @@ def test_a_danger_naming_an_unknown_number_or_category_is_refused(
 def test_first_words_that_cannot_be_served_are_refused(
     content_dir: Path, change: Callable[[Any], object], expected: str
 ) -> None:
-    edit(content_dir / "messages.yaml", change)
+    assert_refused(content_dir, "messages.yaml", change, expected)
+
+
+def assert_refused(content_dir: Path, name: str, change: Callable[[Any], object],
+                   expected: str) -> None:
+    """The content with `change` made to file `name` is refused, naming the file and place."""
+    edit(content_dir / name, change)
     with pytest.raises(ContentError) as error:
         load_content(content_dir)
-    assert f"messages.yaml: {expected}" in str(error.value)
+    assert f"{name}: {expected}" in str(error.value)
 
 
 def test_every_refusal_is_listed_at_once(content_dir: Path) -> None:
