@@ -293,7 +293,8 @@ def nlp_explain(
 def user_add(
     username: str = typer.Argument(..., help="Login name."),
     display_name: str = typer.Option(..., "--name", help="Name shown to colleagues."),
-    role: str = typer.Option("counsellor", help="counsellor, supervisor or admin."),
+    role: str = typer.Option(
+        "counsellor", help="counsellor, supervisor, lead (sees every team) or admin."),
     team: str | None = typer.Option(None, help="Team id from content/places.yaml."),
     password_stdin: bool = typer.Option(False, "--password-stdin",
                                         help="Read the password from standard input."),
@@ -310,7 +311,8 @@ def user_add(
     try:
         chosen = Role(role)
     except ValueError as e:
-        typer.echo(f"tsunagu: unknown role {role!r} (counsellor, supervisor, admin)", err=True)
+        typer.echo(f"tsunagu: unknown role {role!r} (counsellor, supervisor, lead, admin)",
+                   err=True)
         raise typer.Exit(2) from e
     url = Settings.model_validate({"emulator": True}).database_url
     engine = make_engine(url)

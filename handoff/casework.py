@@ -9,7 +9,7 @@ from bot.conversation import queue_messages
 from bot.flows.line_messages import text
 from bot.models import Conversation, OutboxMessage, utcnow
 from handoff import followups
-from handoff.models import Case, CaseNote, CaseStatus, Counsellor, Outcome, Role
+from handoff.models import Case, CaseNote, CaseStatus, Counsellor, Outcome, Role, at_least
 
 MAX_REPLY = 5000  # LINE's limit for one text message
 
@@ -80,7 +80,7 @@ def close(*, session: Session, case: Case, counsellor: Counsellor, outcome: Outc
 
 
 def _may_act(case: Case, counsellor: Counsellor) -> bool:
-    supervising = counsellor.role in (Role.SUPERVISOR, Role.ADMIN)
+    supervising = at_least(counsellor.role, Role.SUPERVISOR)
     return supervising or (case.status == CaseStatus.CLAIMED and case.claimed_by == counsellor.id)
 
 

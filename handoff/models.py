@@ -34,9 +34,25 @@ def new_pseudonym() -> str:
 
 
 class Role(StrEnum):
+    """Ranked: each role may do what the roles before it may. Counsellors and supervisors see
+    their own team's cases only; a lead (the prefecture's, say) and an administrator see every
+    team's."""
+
     COUNSELLOR = "counsellor"
     SUPERVISOR = "supervisor"
+    LEAD = "lead"
     ADMIN = "admin"
+
+
+ROLE_RANK = {Role.COUNSELLOR: 0, Role.SUPERVISOR: 1, Role.LEAD: 2, Role.ADMIN: 3}
+
+
+def at_least(role: str, least: Role) -> bool:
+    return ROLE_RANK.get(Role(role), -1) >= ROLE_RANK[least]
+
+
+def sees_every_team(role: str) -> bool:
+    return at_least(role, Role.LEAD)
 
 
 class Counsellor(Base):

@@ -13,7 +13,7 @@ from fastapi import Depends, Form, HTTPException, Request
 from sqlalchemy.orm import Session
 
 from bot.runtime import Runtime
-from handoff.models import Counsellor, Role
+from handoff.models import Counsellor, Role, at_least
 
 SESSION_USER = "counsellor_id"
 SESSION_CSRF = "csrf"
@@ -59,7 +59,7 @@ def current_counsellor(request: Request) -> Counsellor:
 
 
 def supervisor(counsellor: Annotated[Counsellor, Depends(current_counsellor)]) -> Counsellor:
-    if counsellor.role not in (Role.SUPERVISOR, Role.ADMIN):
+    if not at_least(counsellor.role, Role.SUPERVISOR):
         raise HTTPException(status_code=403, detail="supervisors only")
     return counsellor
 

@@ -30,7 +30,16 @@ from handoff.console.security import (
     Supervisor,
     csrf_token,
 )
-from handoff.models import Case, CaseNote, CaseStatus, Counsellor, FollowUp, Outcome
+from handoff.models import (
+    Case,
+    CaseNote,
+    CaseStatus,
+    Counsellor,
+    FollowUp,
+    Outcome,
+    Role,
+    at_least,
+)
 from handoff.transcript import transcript
 
 HERE = Path(__file__).resolve().parent
@@ -212,7 +221,7 @@ def _case_context(request: Request, case_id: int, me: Counsellor) -> dict[str, A
     places = _runtime(request).content.places
     team = next((t for t in places.teams if t.id == found.team_id), None)
     town = next((m.name for m in places.municipalities if m.id == found.municipality), None)
-    supervising = me.role in ("supervisor", "admin")
+    supervising = at_least(me.role, Role.SUPERVISOR)
     zone = _runtime(request).content.followups.zone()
     return {"case": found, "lines": lines, "holder": holder_name, "me": me, "notes": notes,
             "followups": [(f, f.due_at.astimezone(zone)) for f in planned],
