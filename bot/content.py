@@ -103,9 +103,24 @@ class Messages(BaseModel):
     counsellor_joined: Bubbles
     case_closed: Bubbles
     returned_to_bot: Bubbles
+    # A counsellor asks to hand the case to another team's desk ({team}): the resident
+    # consented to one named desk, so they are asked first. Defaults keep older releases valid.
+    transfer_ask: Bubbles = Field(default_factory=lambda: [
+        "担当の相談員から、このご相談を「{team}」に引き継ぎたいというお願いがありました。"
+        "引き継ぐと、{team}の相談員がこれまでのやりとりを読んで、お返事します。",
+        "引き継いでもよいですか。「いいえ」でも、いまの窓口のままご相談を続けられます。"])
+    transfer_yes_label: str = Field("はい、引き継いでよい", min_length=1, max_length=20)
+    transfer_no_label: str = Field("いいえ、いまの窓口で", min_length=1, max_length=20)
+    transfer_done: Bubbles = Field(default_factory=lambda: [
+        "ありがとうございます。「{team}」に引き継ぎました。{team}の相談員からお返事します。"])
+    transfer_kept: Bubbles = Field(default_factory=lambda: [
+        "わかりました。いまの窓口のまま、ご相談を続けます。"])
+    transfer_over: Bubbles = Field(default_factory=lambda: [
+        "このお願いへのお返事は、もう受け取っています。ほかに気になることがあれば、いつでも送ってください。"])
 
     @field_validator("group_notice", "trouble", "risk_high", "risk_unsure",
-                     "counsellor_joined", "case_closed", "returned_to_bot")
+                     "counsellor_joined", "case_closed", "returned_to_bot", "transfer_ask",
+                     "transfer_done", "transfer_kept", "transfer_over")
     @classmethod
     def _bubbles(cls, value: Bubbles) -> Bubbles:
         # One reply carries at most 5 messages, and the buttons need a slot.

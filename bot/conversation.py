@@ -198,6 +198,10 @@ def handle_event(
         return _group_event(session, event, content, reply_ttl_seconds)
 
     now = utcnow()
+    if _too_old(event, content):
+        # Older than LINE would redeliver: a replayed body, perhaps of a person since erased.
+        event.status, event.processed_at = InboxStatus.IGNORED, now
+        return 0
     inp = input_of(payload)
     conversation = session.scalars(
         select(Conversation).where(Conversation.line_user_id == event.line_user_id)
@@ -222,10 +226,13 @@ def handle_event(
         if inp.kind == "text" else None
     if risk is not None:
         _record_risk(session, event, conversation, risk)
+    transfer = cases.parse_transfer_postback(inp.data) if inp.kind == "postback" else None
     if risk is not None and risk.level == Level.IMMINENT:
         step = _emergency_interrupt(runner, conversation, inp.text, library, risk.categories)
     elif is_new:
         step = _first_step(runner, inp)
+    elif transfer is not None:
+        step = _answer_transfer(session, conversation, library, *transfer)
     else:
         idle = now - conversation.last_event_at if conversation.last_event_at else None
         step = runner.step(
@@ -250,6 +257,10 @@ def handle_event(
     conversation.answers = step.answers
     conversation.last_event_at = now
     outgoing = apply_intents(session, conversation, step.intents, library, now)
+    if not _granted(conversation).get("counsellor") and conversation.consent_withdrawn_at is None:
+        # Never consented (declined, or left the intake): erased a retention period after the
+        # last message, like a withdrawal.
+        conversation.delete_after = now + timedelta(days=library.content.places.retention_days)
     if risk is not None and (risk.level >= Level.CONCERN or risk.unsure):
         _update_case_risk(session, conversation, risk, library, inp.text)
     _plan_followups(session, conversation, runner, library, now, inp)
@@ -260,6 +271,35 @@ def handle_event(
     event.status = InboxStatus.DONE if inp.kind != "ignored" else InboxStatus.IGNORED
     event.processed_at = now
     return len(rows)
+
+
+# LINE redelivers a failed webhook for a limited time; an event older than this is a replay.
+MAX_EVENT_AGE = timedelta(days=3)
+
+
+def _too_old(event: InboxEvent, content: Content) -> bool:
+    """Older than LINE would send it, or than the retention period (whose end erased the
+    person it came from): never processed, so it cannot bring an erased person back."""
+    limit = min(MAX_EVENT_AGE, timedelta(days=content.places.retention_days))
+    received = event.received_at or utcnow()
+    return event.event_timestamp < (received - limit).timestamp() * 1000
+
+
+def _answer_transfer(session: Session, conversation: Conversation, library: FlowLibrary,
+                     case_id: int, yes: bool) -> Step:
+    """The resident's yes or no to a move of their case to another desk; the flow stays."""
+    messages = library.content.messages
+    moved = cases.answer_transfer(session=session, conversation=conversation, case_id=case_id,
+                                  yes=yes)
+    if moved is None:
+        bubbles = messages.transfer_over
+    elif moved:
+        name = next((t.name for t in library.content.places.teams if t.id == moved), moved)
+        bubbles = [b.replace("{team}", name) for b in messages.transfer_done]
+    else:
+        bubbles = messages.transfer_kept
+    return Step(conversation.state, dict(conversation.answers), _granted(conversation),
+                [it.Send([text(b) for b in bubbles])])
 
 
 def _assess(session: Session, library: FlowLibrary, event: InboxEvent,
@@ -403,9 +443,7 @@ def apply_intents(
             conversation.delete_after = now + timedelta(days=places.retention_days)
             followups.cancel(session=session, conversation_id=conversation.id,
                              reason="consent_withdrawn")
-            case = cases.open_case_of(session=session, conversation_id=conversation.id)
-            if case is not None:
-                case.consent = dict(conversation.consent)
+            cases.close_withdrawn(session=session, conversation=conversation)
         elif library.preview and isinstance(intent, it.OpenCase | it.ForwardToCase):
             continue
         elif isinstance(intent, it.OpenCase):

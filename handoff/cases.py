@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from bot.content import Places
 from bot.models import Conversation, utcnow
-from handoff.models import PRIORITY_RANK, Case, CaseMessage, CaseStatus, Priority
+from handoff.models import PRIORITY_RANK, Case, CaseMessage, CaseStatus, Outcome, Priority
 from handoff.routing import route
 
 URGENT = {"food", "shelter", "utilities"}
@@ -93,3 +93,69 @@ def reopen_after_followup(*, session: Session, conversation: Conversation,
     closed.opened_at = closed.updated_at = utcnow()
     session.flush()
     return closed
+
+
+def close_withdrawn(*, session: Session, conversation: Conversation) -> Case | None:
+    """Consent withdrawn: the case leaves the queue (and its holder's desk) at once, and says
+    so. Its transcript is closed to counsellors from now on; retention erases it later."""
+    case = open_case_of(session=session, conversation_id=conversation.id)
+    if case is None:
+        return None
+    now = utcnow()
+    case.consent = dict(conversation.consent)
+    case.status, case.outcome, case.closed_at, case.updated_at = \
+        CaseStatus.CLOSED, Outcome.WITHDRAWN, now, now
+    case.transfer_request = None
+    session.flush()
+    return case
+
+
+TRANSFER_POSTBACK = "tsunagu:transfer"
+
+
+def transfer_postback(case_id: int, yes: bool) -> str:
+    return f"{TRANSFER_POSTBACK}?case={case_id}&answer={'yes' if yes else 'no'}"
+
+
+def parse_transfer_postback(data: str) -> tuple[int, bool] | None:
+    """(case id, yes) of a transfer answer, or None for any other postback."""
+    prefix = TRANSFER_POSTBACK + "?case="
+    if not data.startswith(prefix):
+        return None
+    case_part, _, answer = data[len(prefix):].partition("&answer=")
+    if not case_part.isdigit() or answer not in ("yes", "no"):
+        return None
+    return int(case_part), answer == "yes"
+
+
+def pending_transfer(case: Case) -> dict[str, Any] | None:
+    request = case.transfer_request
+    return request if request and request.get("answer") is None else None
+
+
+def answer_transfer(*, session: Session, conversation: Conversation, case_id: int,
+                    yes: bool) -> str | None:
+    """The resident's answer to a transfer a counsellor asked for. Returns the team it moved
+    to (yes), "" (no: the case stays), or None when there is nothing of theirs to answer."""
+    case = session.get(Case, case_id)
+    if case is None or case.conversation_id != conversation.id \
+            or case.status == CaseStatus.CLOSED:
+        return None
+    request = pending_transfer(case)
+    if request is None:
+        return None
+    now = utcnow()
+    case.transfer_request = {**request, "answer": "yes" if yes else "no",
+                             "answered_at": now.isoformat()}
+    case.updated_at = now
+    if not yes:
+        session.flush()
+        return ""
+    case.team_id = str(request["team"])
+    colleague = request.get("counsellor")
+    if colleague:
+        case.status, case.claimed_by, case.claimed_at = CaseStatus.CLAIMED, int(colleague), now
+    else:
+        case.status, case.claimed_by, case.claimed_at = CaseStatus.OPEN, None, None
+    session.flush()
+    return case.team_id

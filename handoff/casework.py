@@ -6,16 +6,17 @@ from sqlalchemy.orm import Session
 
 from bot.content import Content
 from bot.conversation import queue_messages
-from bot.flows.line_messages import text
+from bot.flows.line_messages import quick_replies, text
 from bot.models import Conversation, OutboxMessage, utcnow
-from handoff import followups
+from handoff import cases, followups
 from handoff.models import Case, CaseNote, CaseStatus, Counsellor, Outcome, Role, at_least
 
 MAX_REPLY = 5000  # LINE's limit for one text message
 
 
 class CaseworkError(ValueError):
-    """The action is not possible on this case now; the message says why (shown to staff)."""
+    """The action is not possible on this case now. The first argument is a code that says
+    why (the console words it), any others are numbers the wording needs."""
 
 
 def _conversation(session: Session, case: Case) -> Conversation:
@@ -39,12 +40,12 @@ def reply(*, session: Session, case: Case, counsellor: Counsellor, words: str) -
     """Send the counsellor's words to the resident (pushed through the outbox; the row, with
     its delivery status, is the record of the reply)."""
     if case.status != CaseStatus.CLAIMED or case.claimed_by != counsellor.id:
-        raise CaseworkError("この相談を担当していないため、返信できません。")
+        raise CaseworkError("not_holder")
     words = words.strip()
     if not words:
-        raise CaseworkError("返信が空です。")
+        raise CaseworkError("empty_reply")
     if len(words.encode("utf-16-le")) // 2 > MAX_REPLY:
-        raise CaseworkError(f"返信は{MAX_REPLY}文字までです。")
+        raise CaseworkError("reply_too_long", MAX_REPLY)
     conversation = _conversation(session, case)
     [row] = queue_messages(session, user_id=conversation.line_user_id, messages=[text(words)],
                            conversation_id=conversation.id, counsellor_id=counsellor.id)
@@ -56,9 +57,9 @@ def close(*, session: Session, case: Case, counsellor: Counsellor, outcome: Outc
           detail: str, content: Content) -> None:
     """Close with an outcome; the resident is told and the bot takes the conversation back."""
     if case.status != CaseStatus.CLAIMED or case.claimed_by != counsellor.id:
-        raise CaseworkError("この相談を担当していないため、終了できません。")
+        raise CaseworkError("not_holder")
     if outcome == Outcome.REFERRED and not detail.strip():
-        raise CaseworkError("つないだ先を入力してください。")
+        raise CaseworkError("referred_needs_detail")
     case.status = CaseStatus.CLOSED
     case.outcome = outcome
     case.outcome_detail = detail.strip()[:200] or None
@@ -84,10 +85,17 @@ def _may_act(case: Case, counsellor: Counsellor) -> bool:
     return supervising or (case.status == CaseStatus.CLAIMED and case.claimed_by == counsellor.id)
 
 
+def check_may_act(case: Case, counsellor: Counsellor) -> None:
+    """What reaches the resident or lifts a protection is for whoever holds the case (or a
+    supervisor), not for every colleague who can read it."""
+    if not _may_act(case, counsellor):
+        raise CaseworkError("not_holder")
+
+
 def add_note(*, session: Session, case: Case, counsellor: Counsellor, words: str) -> CaseNote:
     words = words.strip()
     if not words:
-        raise CaseworkError("メモが空です。")
+        raise CaseworkError("empty_note")
     note = CaseNote(case_id=case.id, counsellor_id=counsellor.id, text=words[:5000])
     session.add(note)
     session.flush()
@@ -95,29 +103,57 @@ def add_note(*, session: Session, case: Case, counsellor: Counsellor, words: str
 
 
 def transfer(*, session: Session, case: Case, counsellor: Counsellor, content: Content,
-             to_counsellor: Counsellor | None = None, to_team: str | None = None) -> str:
-    """Hand the case to a colleague (who then has it) or to a team's queue. Returns a
-    text-free description for the audit log."""
+             to_counsellor: Counsellor | None = None, to_team: str | None = None,
+             life_safety: str = "") -> tuple[str, bool]:
+    """Hand the case to a colleague (who then has it) or to a team's queue. The resident
+    consented to one named desk: a move to another team waits for their yes, unless a life is
+    at stake (`life_safety` says why) or the case exists only for life safety. Returns a
+    text-free description for the audit log and whether the resident was asked."""
     if case.status == CaseStatus.CLOSED or not _may_act(case, counsellor):
-        raise CaseworkError("この相談を担当していないため、引き継げません。")
+        raise CaseworkError("not_holder")
+    if cases.pending_transfer(case) is not None:
+        raise CaseworkError("transfer_waiting")
     if to_counsellor is not None:
         if not to_counsellor.active:
-            raise CaseworkError("引き継ぎ先のアカウントは使われていません。")
+            raise CaseworkError("colleague_inactive")
+        team = to_counsellor.team_id or case.team_id
+    elif to_team and any(t.id == to_team for t in content.places.teams):
+        team = to_team
+    else:
+        raise CaseworkError("transfer_target")
+    target = f"counsellor {to_counsellor.id}" if to_counsellor else f"team {team}"
+    reason = " ".join(life_safety.split())[:120]
+    if team != case.team_id and case.basis == "consent" and not reason:
+        case.transfer_request = {"team": team, "counsellor": to_counsellor.id
+                                 if to_counsellor else None, "by": counsellor.id,
+                                 "at": utcnow().isoformat(), "answer": None}
+        _ask_resident(session, case, content, team)
+        case.updated_at = utcnow()
+        session.flush()
+        return f"asked the resident: to {target}", True
+    if to_counsellor is not None:
         case.status, case.claimed_by, case.claimed_at = CaseStatus.CLAIMED, to_counsellor.id, \
             utcnow()
-        if to_counsellor.team_id:
-            case.team_id = to_counsellor.team_id
+        case.team_id = team
         tell_joined(session=session, case=case, counsellor=to_counsellor, content=content)
-        detail = f"to counsellor {to_counsellor.id}"
-    elif to_team and any(t.id == to_team for t in content.places.teams):
-        case.status, case.claimed_by, case.claimed_at = CaseStatus.OPEN, None, None
-        case.team_id = to_team
-        detail = f"to team {to_team}"
     else:
-        raise CaseworkError("引き継ぎ先を選んでください。")
+        case.status, case.claimed_by, case.claimed_at = CaseStatus.OPEN, None, None
+        case.team_id = team
     case.updated_at = utcnow()
     session.flush()
-    return detail
+    return f"to {target}" + (f"; life safety: {reason}" if reason else ""), False
+
+
+def _ask_resident(session: Session, case: Case, content: Content, team_id: str) -> None:
+    messages = content.messages
+    name = next((t.name for t in content.places.teams if t.id == team_id), team_id)
+    bubbles = [text(b.replace("{team}", name)) for b in messages.transfer_ask]
+    bubbles[-1] = quick_replies(bubbles[-1], [
+        (messages.transfer_yes_label, cases.transfer_postback(case.id, True)),
+        (messages.transfer_no_label, cases.transfer_postback(case.id, False))])
+    conversation = _conversation(session, case)
+    queue_messages(session, user_id=conversation.line_user_id, messages=bubbles,
+                   conversation_id=conversation.id)
 
 
 def set_followups(*, session: Session, case: Case, allowed: bool) -> str:

@@ -101,6 +101,9 @@ class Case(Base):
     no_followups: Mapped[bool] = mapped_column(default=False, server_default=false())
     outcome: Mapped[str | None] = mapped_column(String(16))
     outcome_detail: Mapped[str | None] = mapped_column(String(200))  # where it was referred
+    # A counsellor asked to move the case to another team's desk: the resident consented to one
+    # named desk, so the move waits for their yes ({"team", "counsellor", "by", "at"}).
+    transfer_request: Mapped[dict[str, Any] | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     closed_at: Mapped[datetime | None]
 
@@ -127,6 +130,7 @@ class Outcome(StrEnum):
     INFO = "info"  # 情報提供のみ
     REFERRED = "referred"  # 他機関へつないだ
     RETURNED = "returned"  # ボットに戻した: the resident goes on with the bot, no person yet
+    WITHDRAWN = "withdrawn"  # 同意の取り消し: the resident took their consent back
 
 
 class AuditEntry(Base):
@@ -142,6 +146,22 @@ class AuditEntry(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (Index("ix_audit_case", "case_id", "at"),)
+
+
+class CaseAccessGrant(Base):
+    """Break-glass: a counsellor of another team opened this case for life safety, with a
+    reason. Shown to the owning team on the case and in their queue; in the audit log too."""
+
+    __tablename__ = "case_access_grants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    counsellor_id: Mapped[int] = mapped_column(ForeignKey("counsellors.id"))
+    reason: Mapped[str] = mapped_column(String(200))  # staff words, never the resident's
+    granted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_case_access_grants", "counsellor_id", "case_id", "expires_at"),)
 
 
 class CaseNote(Base):

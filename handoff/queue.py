@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy import case as when
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.models import utcnow
@@ -18,9 +18,12 @@ _RANK = when(*((Case.priority == p.value, rank) for p, rank in PRIORITY_RANK.ite
 
 def waiting(
     *, session: Session, team_ids: list[str] | None = None, municipality: str | None = None,
+    visible: ColumnElement[bool] | None = None,
 ) -> list[Case]:
-    """Open cases in the order a counsellor should take them."""
+    """Open cases in the order a counsellor should take them (of those `visible` to them)."""
     stmt = select(Case).where(Case.status == CaseStatus.OPEN)
+    if visible is not None:
+        stmt = stmt.where(visible)
     if team_ids:
         stmt = stmt.where(Case.team_id.in_(team_ids))
     if municipality:

@@ -1,25 +1,37 @@
-"""Data retention: after consent is withdrawn and the retention period has passed, what the
-resident wrote and anything that identifies them is deleted; only counts remain.
+"""Data retention: a retention period after consent is withdrawn, or after the last message of
+a conversation that never reached consent (declined, or left mid-intake), what the resident
+wrote and anything that identifies them is deleted; only counts remain.
 
 What goes: their LINE user id (replaced, so a new message starts a fresh conversation), every
-inbox event and risk record (the words and matched phrases), every outbox message, the case's
-transcript and notes, follow-ups, and the free-text answers. What stays, for the municipality's
-statistics: the case row's categories (life areas, urgency, municipality, risk level, outcome and
-the agency it was referred to) under its pseudonym, and the audit log, which never held text.
+inbox event's content and risk record (the words and matched phrases), every outbox message,
+the case's transcript and notes, follow-ups, break-glass reasons and the free-text answers. What
+stays, for the municipality's statistics: the case row's categories (life areas, urgency,
+municipality, risk level, outcome and the agency it was referred to) under its pseudonym, and the
+audit log, which never held text. Each inbox event keeps only its LINE event id, so a replay of
+the same signed body is a duplicate and cannot bring the person back.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from bot.models import Conversation, InboxEvent, OutboxMessage, RiskAssessmentRecord
-from handoff.models import Case, CaseMessage, CaseNote, FollowUp, RiskReview
+from handoff.models import (
+    Case,
+    CaseAccessGrant,
+    CaseMessage,
+    CaseNote,
+    CaseStatus,
+    FollowUp,
+    RiskReview,
+)
 
 # Answers the statistics use; everything else in `answers` may be the resident's own words.
 BATCH = 100
+ONGOING_RECHECK = timedelta(days=1)
 CATEGORICAL_ANSWERS = ("consulting_for", "life_areas", "urgent_needs", "municipality", "centre",
                        "age_band", "contact_method", "contact_time")
 
@@ -32,7 +44,14 @@ def erase_due(*, session: Session, now: datetime, limit: int = BATCH) -> int:
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
     conversations = list(session.scalars(stmt))
+    ongoing = set(session.scalars(select(Case.conversation_id).where(
+        Case.conversation_id.in_([c.id for c in conversations]),
+        Case.status != CaseStatus.CLOSED)))
     for conversation in conversations:
+        if conversation.id in ongoing:
+            # A case opened for life safety that people still work on: not yet.
+            conversation.delete_after = now + ONGOING_RECHECK
+            continue
         erase(session=session, conversation=conversation, now=now)
     return len(conversations)
 
@@ -47,10 +66,13 @@ def erase(*, session: Session, conversation: Conversation, now: datetime) -> Non
     session.execute(delete(RiskAssessmentRecord).where(
         RiskAssessmentRecord.conversation_id == conversation.id))
     session.execute(delete(OutboxMessage).where(OutboxMessage.line_user_id == user))
-    session.execute(delete(InboxEvent).where(InboxEvent.line_user_id == user))
+    session.execute(update(InboxEvent).where(InboxEvent.line_user_id == user).values(
+        payload={}, line_user_id=None, source_key=f"erased-{conversation.id}")
+        .execution_options(synchronize_session=False))
     session.execute(delete(FollowUp).where(FollowUp.conversation_id == conversation.id))
     if case_ids:
         session.execute(delete(CaseMessage).where(CaseMessage.case_id.in_(case_ids)))
+        session.execute(delete(CaseAccessGrant).where(CaseAccessGrant.case_id.in_(case_ids)))
         session.execute(delete(CaseNote).where(CaseNote.case_id.in_(case_ids)))
         for case in session.scalars(select(Case).where(Case.id.in_(case_ids))):
             case.answers = _categorical(case.answers)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import content_store
-from bot.models import InboxEvent, RiskAssessmentRecord, utcnow
+from bot.models import Conversation, InboxEvent, RiskAssessmentRecord, utcnow
 from bot.nlp.levels import Level
 from handoff.models import Case, Counsellor, RiskReview
 
@@ -23,19 +23,19 @@ LEVELS = [lv.label for lv in sorted(Level, reverse=True)]
 
 
 class ReviewError(ValueError):
-    pass
+    """A review that cannot be made; the argument is a code the console words."""
 
 
 def mark(*, session: Session, case: Case, assessment_id: int, counsellor: Counsellor,
          suggested: str) -> RiskReview:
     """The counsellor says this message of the case's resident deserved `suggested`."""
     if suggested not in LEVELS:
-        raise ReviewError("レベルを選んでください。")
+        raise ReviewError("review_level")
     record = session.get(RiskAssessmentRecord, assessment_id)
     if record is None or record.conversation_id != case.conversation_id:
         raise LookupError(assessment_id)
     if suggested == record.level:
-        raise ReviewError("いまの判定と同じレベルです。")
+        raise ReviewError("review_same")
     review = RiskReview(assessment_id=record.id, case_id=case.id, counsellor_id=counsellor.id,
                         assessed=record.level, suggested=suggested)
     session.add(review)
@@ -56,7 +56,10 @@ def open_reviews(*, session: Session) -> list[OpenReview]:
         .join(RiskAssessmentRecord, RiskAssessmentRecord.id == RiskReview.assessment_id)
         .join(InboxEvent, InboxEvent.id == RiskAssessmentRecord.inbox_event_id)
         .join(Counsellor, Counsellor.id == RiskReview.counsellor_id)
-        .where(RiskReview.status == "open").order_by(RiskReview.id))
+        .join(Conversation, Conversation.id == RiskAssessmentRecord.conversation_id)
+        # A resident who withdrew consent: their words are shown to nobody until erased.
+        .where(RiskReview.status == "open", Conversation.consent_withdrawn_at.is_(None))
+        .order_by(RiskReview.id))
     return [OpenReview(review, str(((payload or {}).get("message") or {}).get("text") or ""),
                        name) for review, payload, name in rows]
 
@@ -67,7 +70,7 @@ def close(*, session: Session, review_id: int, admin: Counsellor, status: str,
     if review is None:
         raise LookupError(review_id)
     if review.status != "open":  # another administrator was quicker
-        raise ReviewError("この見直しは、すでに対応済みです。")
+        raise ReviewError("review_done")
     review.status, review.reviewed_by, review.reviewed_at = status, admin.id, now or utcnow()
     return review
 
@@ -78,9 +81,9 @@ def add_paraphrase(*, session: Session, review_id: int, admin: Counsellor, text:
     trained on, only when they publish the draft)."""
     text = text.strip()
     if not text:
-        raise ReviewError("言い換えた文を入力してください。")
+        raise ReviewError("paraphrase_missing")
     if level not in LEVELS:
-        raise ReviewError("レベルを選んでください。")
+        raise ReviewError("review_level")
     review = close(session=session, review_id=review_id, admin=admin, status="added")
     # The file as the administrator's draft has it, or as published when there is no draft yet
     # (save_to_draft then starts the draft from the published release).
@@ -89,7 +92,7 @@ def add_paraphrase(*, session: Session, review_id: int, admin: Counsellor, text:
     files = draft.files if draft is not None else release.files if release is not None else {}
     current = files.get(REVIEW_FILE)
     if current is None:
-        raise ReviewError(f"{REVIEW_FILE} がありません。")
+        raise ReviewError("review_file_missing")
     content_store.save_to_draft(session, admin.id, REVIEW_FILE,
                                 append_entry(current, text=text, level=level))
     return review

@@ -17,6 +17,13 @@ def text(body: str) -> Message:
     return {"type": "text", "text": body}
 
 
+def quick_replies(message: Message, choices: Sequence[tuple[str, str]]) -> Message:
+    """The message with postback buttons under it: (label, data) each."""
+    items = [{"type": "action", "action": {"type": "postback", "label": label, "data": data,
+                                           "displayText": label}} for label, data in choices]
+    return {**message, "quickReply": {"items": items}}
+
+
 def call_buttons(prompt: str, hotlines: Sequence[Hotline]) -> Message:
     """The numbers in one Flex bubble, in the order given (most urgent first): for each its name,
     hours and cost as far as known, a note, and a `tel:` button showing the number. A buttons

@@ -20,6 +20,7 @@ from bot.flows.diagram import mermaid
 from bot.models import ContentPreview, ContentRelease
 from bot.nlp import Analyzer
 from handoff import audit, risk_review
+from handoff.console import notices
 from handoff.console.security import Admin, CsrfChecked
 from handoff.console.views import _page, _runtime
 from handoff.models import Counsellor, RiskReview
@@ -67,7 +68,7 @@ def overview(request: Request, me: Admin) -> HTMLResponse:
         history = content_store.releases(session)
         names = _names(session)
     return _page(request, "admin.html", me=me, **state, problems=problems, history=history,
-                 names=names, label=_label, notice=request.query_params.get("notice"),
+                 names=names, label=_label,
                  preview=_runtime(request).settings.emulator)
 
 
@@ -119,12 +120,12 @@ def diff_page(request: Request, me: Admin) -> HTMLResponse:
 def publish(request: Request, me: Admin, reason: Annotated[str, Form()] = "") -> Response:
     runtime = _runtime(request)
     if not reason.strip():
-        return _to_overview("error:公開の理由を書いてください。")
+        return _to_overview("publish_reason")
     try:
         with runtime.sessions() as session, session.begin():
             draft = content_store.draft_of(session, me.id)
             if draft is None:
-                return _to_overview("error:公開する下書きがありません。")
+                return _to_overview("nothing_to_publish")
             release = content_store.publish(session, draft.files, author_id=me.id, reason=reason,
                                             base_release_id=draft.base_release_id)
             session.delete(draft)
@@ -132,13 +133,11 @@ def publish(request: Request, me: Admin, reason: Annotated[str, Form()] = "") ->
                          detail=f"release {release.id}")
             release_id, files = release.id, release.files
     except ContentError:
-        return _to_overview("error:下書きに問題があるため公開できません。"
-                            "各ファイルの指摘を直してください。")
+        return _to_overview("draft_problems")
     except content_store.StaleDraft:
-        return _to_overview("error:この下書きを始めた後に、別の公開がありました。"
-                            "下書きを破棄して、いまの公開内容から編集し直してください。")
+        return _to_overview("stale_draft")
     _serve(request, files, release_id)
-    return _to_overview(f"ok:#{release_id} を公開しました。新しい会話から使われます。")
+    return _to_overview("published", release_id)
 
 
 @router.post("/discard", dependencies=[CsrfChecked])
@@ -146,14 +145,14 @@ def discard(request: Request, me: Admin) -> Response:
     with _runtime(request).sessions() as session, session.begin():
         content_store.discard_draft(session, me.id)
         audit.record(session=session, counsellor=me, action="content_discard", case_id=None)
-    return _to_overview("ok:下書きを破棄しました。")
+    return _to_overview("discarded")
 
 
 @router.post("/releases/{release_id}/rollback", dependencies=[CsrfChecked])
 def rollback(request: Request, release_id: int, me: Admin,
              reason: Annotated[str, Form()] = "") -> Response:
     if not reason.strip():
-        return _to_overview("error:戻す理由を書いてください。")
+        return _to_overview("rollback_reason")
     try:
         with _runtime(request).sessions() as session, session.begin():
             release = content_store.rollback(session, release_id, author_id=me.id,
@@ -165,9 +164,9 @@ def rollback(request: Request, release_id: int, me: Admin,
         raise HTTPException(status_code=404) from None
     except ContentError:
         # An old release no longer fits today's code; it stays in the history, unserved.
-        return _to_overview(f"error:#{release_id} はいまの仕組みでは使えないため戻せません。")
+        return _to_overview("rollback_unusable", release_id)
     _serve(request, files, new_id)
-    return _to_overview(f"ok:#{release_id} の内容を #{new_id} として公開しました。")
+    return _to_overview("rolled_back", release_id, new_id)
 
 
 def _serve(request: Request, files: dict[str, Any], release_id: int) -> None:
@@ -177,8 +176,8 @@ def _serve(request: Request, files: dict[str, Any], release_id: int) -> None:
         runtime.serve(content_store.load_files(files), release_id)
 
 
-def _to_overview(notice: str) -> Response:
-    return RedirectResponse(f"/console/admin/?notice={quote(notice)}", status_code=303)
+def _to_overview(code: str, *numbers: int) -> Response:
+    return RedirectResponse(notices.url("/console/admin/", code, *numbers), status_code=303)
 
 
 # ---------------------------------------------------------------------- preview
@@ -193,7 +192,7 @@ def preview(request: Request, me: Admin) -> Response:
     with runtime.sessions() as session, session.begin():
         files = _state(session, me)["files"]
         if content_store.problems_of(files):
-            return _to_overview("error:問題が残っている下書きはプレビューできません。")
+            return _to_overview("preview_problems")
         user_id = "U" + secrets.token_hex(16)
         session.add(ContentPreview(line_user_id=user_id, author_id=me.id, files=files))
         audit.record(session=session, counsellor=me, action="content_preview", case_id=None)
@@ -253,7 +252,7 @@ def risk_reviews(request: Request, me: Admin) -> HTMLResponse:
             audit.record(session=session, counsellor=me, action="risk_review_view",
                          case_id=case_id)
     return _page(request, "admin_risk_reviews.html", me=me, reviews=reviews,
-                 levels=risk_review.LEVELS, notice=request.query_params.get("notice"))
+                 levels=risk_review.LEVELS)
 
 
 def _review_action(request: Request, me: Counsellor, action: str,
@@ -267,9 +266,8 @@ def _review_action(request: Request, me: Counsellor, action: str,
     except LookupError:
         raise HTTPException(status_code=404) from None
     except risk_review.ReviewError as e:
-        done = "error:" + str(e)
-    return RedirectResponse(f"/console/admin/risk-reviews?notice={quote(done)}",
-                            status_code=303)
+        done = notices.refused(e)[0]
+    return RedirectResponse(notices.url("/console/admin/risk-reviews", done), status_code=303)
 
 
 @router.post("/risk-reviews/{review_id}/add", dependencies=[CsrfChecked])
@@ -279,7 +277,7 @@ def add_paraphrase(request: Request, review_id: int, me: Admin,
         request, me, "risk_review_add",
         lambda session: risk_review.add_paraphrase(session=session, review_id=review_id,
                                                    admin=me, text=text, level=level),
-        "ok:言い換えを下書きのコーパスに加えました。公開すると、モデルが学び直します。")
+        "paraphrase_added")
 
 
 @router.post("/risk-reviews/{review_id}/dismiss", dependencies=[CsrfChecked])
@@ -288,4 +286,4 @@ def dismiss_review(request: Request, review_id: int, me: Admin) -> Response:
         request, me, "risk_review_dismiss",
         lambda session: risk_review.close(session=session, review_id=review_id, admin=me,
                                           status="dismissed"),
-        "ok:見直し不要として閉じました。")
+        "review_dismissed")

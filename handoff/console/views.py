@@ -5,22 +5,24 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
 from bot.models import Conversation, InboxEvent, OutboxMessage, utcnow
 from bot.runtime import Runtime
-from handoff import audit, casework, followups, queue, risk_review
+from handoff import access, audit, cases, casework, followups, queue, risk_review
 from handoff.accounts import authenticate
+from handoff.console import notices
 from handoff.console.security import (
     SESSION_CSRF,
     SESSION_USER,
@@ -31,6 +33,7 @@ from handoff.console.security import (
     csrf_token,
 )
 from handoff.models import (
+    AuditEntry,
     Case,
     CaseNote,
     CaseStatus,
@@ -39,6 +42,7 @@ from handoff.models import (
     Outcome,
     Role,
     at_least,
+    sees_every_team,
 )
 from handoff.transcript import transcript
 
@@ -49,7 +53,8 @@ limiter = LoginLimiter()
 
 PRIORITY_LABEL = {"imminent": "最優先（差し迫った危険）", "high": "高", "normal": "通常"}
 OUTCOME_LABEL = {Outcome.PLAN: "継続支援・プラン", Outcome.INFO: "情報提供のみ",
-                 Outcome.REFERRED: "他機関へつないだ", Outcome.RETURNED: "ボットに戻した"}
+                 Outcome.REFERRED: "他機関へつないだ", Outcome.RETURNED: "ボットに戻した",
+                 Outcome.WITHDRAWN: "相談者が同意を取り消した"}
 RISK_LABEL = {"imminent": "差し迫った危険", "high": "高い", "concern": "気がかり", "none": "なし"}
 
 
@@ -75,6 +80,7 @@ def _runtime(request: Request) -> Runtime:
 
 def _page(request: Request, name: str, **context: Any) -> HTMLResponse:
     context.setdefault("me", None)
+    context.setdefault("notice", notices.from_query(request.query_params))
     return templates.TemplateResponse(request, name, {
         "csrf": csrf_token(request), "labels": {
             "priority": PRIORITY_LABEL, "outcome": OUTCOME_LABEL, "risk": RISK_LABEL},
@@ -122,19 +128,34 @@ def logout(request: Request) -> Response:
 # ---------------------------------------------------------------------- queue
 
 
+BROKEN_SHOWN = timedelta(days=7)  # how long a team sees that someone opened its case
+
+
 def _queue_rows(request: Request, me: Counsellor) -> dict[str, Any]:
-    """The queue for the filters in the query (team, municipality); by default one's team."""
+    """The queue for the filters in the query (team, municipality): by default one's team,
+    and never a team one may not see (404, as for a case)."""
     wanted_team = request.query_params.get("team", me.team_id or "")
+    if wanted_team and not access.may_list_team(me, wanted_team):
+        raise HTTPException(status_code=404)
     town = request.query_params.get("municipality") or None
     places = _runtime(request).content.places
+    now = utcnow()
     with _runtime(request).sessions() as session:
         teams = [wanted_team] if wanted_team else None
-        open_cases = queue.waiting(session=session, team_ids=teams, municipality=town)
+        open_cases = queue.waiting(session=session, team_ids=teams, municipality=town,
+                                   visible=access.visible(me, now))
         mine = list(session.scalars(select(Case).where(
             Case.status == CaseStatus.CLAIMED, Case.claimed_by == me.id)))
+        elsewhere = access.urgent_elsewhere(session=session, counsellor=me, now=now)
+        every = sees_every_team(me.role)
+        broken = access.broken_for(session=session, team_id=None if every else me.team_id,
+                                   since=now - BROKEN_SHOWN) if every or me.team_id else []
         return {"waiting": [(c, _waited(c.opened_at)) for c in open_cases],
                 "mine": [(c, _waited(c.opened_at)) for c in mine],
-                "teams": places.teams, "towns": places.municipalities,
+                "elsewhere": [(e, _waited(e.opened_at)) for e in elsewhere],
+                "broken": broken, "team_names": {t.id: t.name for t in places.teams},
+                "teams": [t for t in places.teams if access.may_list_team(me, t.id)],
+                "every_team": every, "towns": places.municipalities,
                 "team": wanted_team, "town": town or "",
                 "query": str(request.url.query)}
 
@@ -149,10 +170,12 @@ def queue_fragment(request: Request, me: CurrentCounsellor) -> HTMLResponse:
     return _page(request, "_queue_table.html", me=me, **_queue_rows(request, me))
 
 
-def _fingerprint(request: Request, case_id: int | None) -> str:
-    """Changes whenever something the open page shows has changed (any process wrote it)."""
+def _fingerprint(request: Request, me: Counsellor, case_id: int | None) -> str:
+    """Changes whenever something the open page shows has changed (any process wrote it);
+    other teams' cases do not count, so their changes are not even signalled."""
     with _runtime(request).sessions() as session:
-        cases = session.execute(select(func.count(Case.id), func.max(Case.updated_at))).one()
+        cases = session.execute(select(func.count(Case.id), func.max(Case.updated_at)).where(
+            access.visible(me, utcnow()))).one()
         parts: list[Any] = list(cases)
         if case_id is not None:
             shown = session.get(Case, case_id)
@@ -174,15 +197,17 @@ async def stream(request: Request, me: CurrentCounsellor,
     is read only when some process signalled a change (or, rarely, as a fallback)."""
     runtime = _runtime(request)
     feed, fallback = runtime.changes, runtime.settings.live_fallback_seconds
+    if case is not None:
+        await run_in_threadpool(_load_case, request, case, me)  # 404 unless visible
 
     async def events() -> AsyncIterator[dict[str, str]]:
         seen = feed.version
-        last = await run_in_threadpool(_fingerprint, request, case)
+        last = await run_in_threadpool(_fingerprint, request, me, case)
         while not await request.is_disconnected():
             seen = await feed.wait(seen, fallback)
             await asyncio.sleep(0.1)  # let a burst of commits settle into one page refresh
             seen = feed.version
-            now = await run_in_threadpool(_fingerprint, request, case)
+            now = await run_in_threadpool(_fingerprint, request, me, case)
             if now != last:
                 yield {"event": "changed", "data": now}
                 last = now
@@ -193,24 +218,50 @@ async def stream(request: Request, me: CurrentCounsellor,
 # ---------------------------------------------------------------------- cases
 
 
-def _load_case(request: Request, case_id: int) -> tuple[Case, str]:
+@dataclass(frozen=True)
+class Shown:
+    """A case as one account may see it."""
+
+    case: Case
+    user: str  # the resident's LINE id: only to find their messages, never shown
+    why: access.Why
+    sealed: bool  # consent withdrawn: the resident's words are closed to counsellors
+    withdrawn_at: datetime | None
+
+
+def _load_case(request: Request, case_id: int, me: Counsellor) -> Shown:
+    """The case, or 404 when it does not exist or is not this account's to see."""
     with _runtime(request).sessions() as session:
         found = session.get(Case, case_id)
-        if found is None:
+        why = access.why_visible(session=session, counsellor=me, case=found, now=utcnow()) \
+            if found is not None else None
+        if found is None or why is None:
             raise HTTPException(status_code=404)
-        user = session.scalar(select(Conversation.line_user_id).where(
-            Conversation.id == found.conversation_id))
+        user, withdrawn_at = session.execute(
+            select(Conversation.line_user_id, Conversation.consent_withdrawn_at).where(
+                Conversation.id == found.conversation_id)).one()
         session.expunge(found)
-        return found, str(user)
+        # Life safety aside: a case opened for an imminent danger after the withdrawal.
+        sealed = withdrawn_at is not None and found.basis != "life_safety"
+        return Shown(found, str(user), why, sealed, withdrawn_at)
 
 
-def _case_context(request: Request, case_id: int, me: Counsellor) -> dict[str, Any]:
-    found, user = _load_case(request, case_id)
+def _view_detail(shown: Shown) -> str | None:
+    """What the audit log says about a view beyond who and which case."""
+    if shown.why == access.Why.BREAK_GLASS:
+        return "break-glass"
+    if shown.withdrawn_at is not None and not shown.sealed:
+        return "life safety after withdrawal"
+    return None
+
+
+def _case_context(request: Request, shown: Shown, me: Counsellor) -> dict[str, Any]:
+    found, case_id = shown.case, shown.case.id
     with _runtime(request).sessions() as session:
-        lines = transcript(session=session, case=found, user_id=user)
+        lines = [] if shown.sealed else transcript(session=session, case=found, user_id=shown.user)
         holder = session.get(Counsellor, found.claimed_by) if found.claimed_by else None
         holder_name = holder.display_name if holder else None
-        notes = list(session.execute(
+        notes = [] if shown.sealed else list(session.execute(
             select(CaseNote, Counsellor.display_name)
             .join(Counsellor, Counsellor.id == CaseNote.counsellor_id)
             .where(CaseNote.case_id == case_id).order_by(CaseNote.id)))
@@ -218,39 +269,73 @@ def _case_context(request: Request, case_id: int, me: Counsellor) -> dict[str, A
             FollowUp.case_id == case_id).order_by(FollowUp.due_at)))
         colleagues = list(session.scalars(select(Counsellor).where(
             Counsellor.active, Counsellor.id != me.id).order_by(Counsellor.display_name)))
+        broken = access.broken_for(session=session, team_id=None, case_id=case_id,
+                                   since=utcnow() - BROKEN_SHOWN)
+        asker = None
+        pending = cases.pending_transfer(found) or found.transfer_request
+        if pending and pending.get("by"):
+            by = session.get(Counsellor, int(pending["by"]))
+            asker = by.display_name if by else None
     places = _runtime(request).content.places
-    team = next((t for t in places.teams if t.id == found.team_id), None)
+    team_names = {t.id: t.name for t in places.teams}
     town = next((m.name for m in places.municipalities if m.id == found.municipality), None)
     supervising = at_least(me.role, Role.SUPERVISOR)
     zone = _runtime(request).content.followups.zone()
     return {"case": found, "lines": lines, "holder": holder_name, "me": me, "notes": notes,
             "followups": [(f, f.due_at.astimezone(zone)) for f in planned],
-            "colleagues": colleagues, "teams": places.teams,
-            "may_transfer": found.status != CaseStatus.CLOSED and (
+            "colleagues": colleagues, "teams": places.teams, "team_names": team_names,
+            "may_transfer": found.status != CaseStatus.CLOSED and not shown.sealed and (
                 supervising or found.claimed_by == me.id),
-            "team": team.name if team else found.team_id, "town": town,
+            "team": team_names.get(found.team_id, found.team_id), "town": town,
             "programmes": [places.programmes.get(p, p) for p in found.programmes],
             "mine": found.claimed_by == me.id and found.status == CaseStatus.CLAIMED,
-            "waited": _waited(found.opened_at)}
+            "waited": _waited(found.opened_at), "shown": shown, "broken": broken,
+            "transfer": found.transfer_request, "transfer_asker": asker,
+            "retention_days": places.retention_days,
+            "withdrawn_on": shown.withdrawn_at.astimezone(zone) if shown.withdrawn_at else None,
+            **_claimed_notice(request, holder_name)}
+
+
+def _claimed_notice(request: Request, holder: str | None) -> dict[str, Any]:
+    """Who was quicker, named from the database (never from the link)."""
+    if request.query_params.get("notice") != "claimed" or not holder:
+        return {}
+    return {"notice": notices.Notice(notices.ERROR, f"この相談は{holder}が担当しています。")}
 
 
 @router.get("/cases/{case_id}")
-def case_page(request: Request, case_id: int, me: CurrentCounsellor,
-              notice: str | None = None) -> HTMLResponse:
-    context = _case_context(request, case_id, me)
+def case_page(request: Request, case_id: int, me: CurrentCounsellor) -> HTMLResponse:
+    shown = _load_case(request, case_id, me)
+    context = _case_context(request, shown, me)
     with _runtime(request).sessions() as session, session.begin():
-        audit.record(session=session, counsellor=me, action="view", case_id=case_id)
-    return _page(request, "case.html", notice=notice, **context)
+        audit.record(session=session, counsellor=me, action="view", case_id=case_id,
+                     detail=_view_detail(shown))
+    return _page(request, "case.html", **context)
+
+
+TRANSCRIPT_AUDIT_GAP = timedelta(minutes=10)
 
 
 @router.get("/cases/{case_id}/fragments/transcript")
 def transcript_fragment(request: Request, case_id: int, me: CurrentCounsellor) -> HTMLResponse:
-    return _page(request, "_transcript.html", **_case_context(request, case_id, me))
+    """The live transcript: each refresh is a view too, recorded once per ten minutes of
+    watching (a page open all day is not thousands of rows)."""
+    shown = _load_case(request, case_id, me)
+    context = _case_context(request, shown, me)
+    with _runtime(request).sessions() as session, session.begin():
+        audit.record_unless_recent(session=session, counsellor=me, action="view_transcript",
+                                   case_id=case_id, detail=_view_detail(shown),
+                                   since=utcnow() - TRANSCRIPT_AUDIT_GAP)
+    return _page(request, "_transcript.html", **context)
 
 
 @router.post("/cases/{case_id}/claim", dependencies=[CsrfChecked])
 def claim_case(request: Request, case_id: int, me: CurrentCounsellor) -> Response:
     runtime = _runtime(request)
+    shown = _load_case(request, case_id, me)
+    if shown.sealed:
+        return RedirectResponse(notices.url(f"/console/cases/{case_id}", "no_consent"),
+                                status_code=303)
     with runtime.sessions() as session, session.begin():
         result = queue.claim(session=session, case_id=case_id, counsellor=me)
         if result.won:
@@ -260,17 +345,24 @@ def claim_case(request: Request, case_id: int, me: CurrentCounsellor) -> Respons
                                  content=runtime.content)
             audit.record(session=session, counsellor=me, action="claim", case_id=case_id)
     if not result.won:
-        return RedirectResponse(
-            f"/console/cases/{case_id}?notice=claimed_by:{result.holder or ''}", status_code=303)
+        return RedirectResponse(notices.url(f"/console/cases/{case_id}", "claimed"),
+                                status_code=303)
     runtime.wake_outbox()
     return RedirectResponse(f"/console/cases/{case_id}", status_code=303)
 
 
 def _act(request: Request, case_id: int, me: Counsellor, action: str,
-         work: Callable[[Session, Case], str | None], then: str) -> Response:
-    """One console action on a case, in one transaction with its audit row: 404 for an
-    unknown case, the refusal shown on the case page, then the outbox woken for any message."""
+         work: Callable[[Session, Case], str | None], then: str, *,
+         sealed_too: bool = False) -> Response:
+    """One console action on a case, in one transaction with its audit row: 404 for a case
+    that does not exist or is not this account's to see, the refusal shown on the case page,
+    then the outbox woken for any message. A case whose resident withdrew consent takes no
+    action but those marked `sealed_too` (ones that only protect the resident)."""
     runtime = _runtime(request)
+    shown = _load_case(request, case_id, me)
+    back = f"/console/cases/{case_id}"
+    if shown.sealed and not sealed_too:
+        return RedirectResponse(notices.url(back, "no_consent"), status_code=303)
     try:
         with runtime.sessions() as session, session.begin():
             found = session.get(Case, case_id)
@@ -279,8 +371,8 @@ def _act(request: Request, case_id: int, me: Counsellor, action: str,
             detail = work(session, found)
             audit.record(session=session, counsellor=me, action=action, case_id=case_id,
                          detail=detail)
-    except casework.CaseworkError as e:
-        return RedirectResponse(f"/console/cases/{case_id}?notice=error:{e}", status_code=303)
+    except (casework.CaseworkError, risk_review.ReviewError, access.AccessError) as e:
+        return RedirectResponse(notices.refusal_url(back, e), status_code=303)
     runtime.wake_outbox()
     return RedirectResponse(then, status_code=303)
 
@@ -320,61 +412,70 @@ def add_note(request: Request, case_id: int, me: CurrentCounsellor,
 
 @router.post("/cases/{case_id}/transfer", dependencies=[CsrfChecked])
 def transfer(request: Request, case_id: int, me: CurrentCounsellor,
-             to: Annotated[str, Form()]) -> Response:
-    """`to` is `counsellor:<id>` or `team:<id>`."""
+             to: Annotated[str, Form()], life_safety: Annotated[str, Form()] = "") -> Response:
+    """`to` is `counsellor:<id>` or `team:<id>`. A move to another team waits for the
+    resident's yes unless `life_safety` gives the reason it cannot wait."""
     kind, _, target = to.partition(":")
+    asked = False
 
     def work(session: Session, found: Case) -> str:
+        nonlocal asked
         colleague = session.get(Counsellor, int(target)) \
             if kind == "counsellor" and target.isdigit() else None
-        return casework.transfer(
+        detail, asked = casework.transfer(
             session=session, case=found, counsellor=me, content=_runtime(request).content,
-            to_counsellor=colleague, to_team=target if kind == "team" else None)
+            to_counsellor=colleague, to_team=target if kind == "team" else None,
+            life_safety=life_safety)
+        return detail
 
-    return _act(request, case_id, me, "transfer", work, "/console/")
+    answer = _act(request, case_id, me, "transfer", work, "/console/")
+    if asked and answer.headers.get("location") == "/console/":
+        return RedirectResponse(notices.url(f"/console/cases/{case_id}", "transfer_asked"),
+                                status_code=303)
+    return answer
 
 
 @router.post("/cases/{case_id}/followups", dependencies=[CsrfChecked])
 def schedule_followup(request: Request, case_id: int, me: CurrentCounsellor,
                       when: Annotated[str, Form()], words: Annotated[str, Form()]) -> Response:
-    """A follow-up at a date and time (Japan time) with the counsellor's own words."""
+    """A follow-up at a date and time (Japan time) with the counsellor's own words: a message
+    to the resident, so only from whoever holds the case (or a supervisor)."""
     runtime = _runtime(request)
+    back = f"/console/cases/{case_id}"
     try:
         due = datetime.fromisoformat(when).replace(tzinfo=runtime.content.followups.zone())
     except ValueError:
-        return RedirectResponse(f"/console/cases/{case_id}?notice=error:日時を入力してください。",
-                                status_code=303)
+        return RedirectResponse(notices.url(back, "followup_when"), status_code=303)
     if not words.strip() or due <= utcnow():
-        return RedirectResponse(
-            f"/console/cases/{case_id}?notice=error:これからの日時と文面を入力してください。",
-            status_code=303)
-    with runtime.sessions() as session, session.begin():
-        found = session.get(Case, case_id)
-        if found is None:
-            return Response(status_code=404)
+        return RedirectResponse(notices.url(back, "followup_future"), status_code=303)
+
+    def work(session: Session, found: Case) -> str:
         if found.no_followups:
-            return RedirectResponse(
-                f"/console/cases/{case_id}?notice=error:この相談はフォローアップを送らない設定です。",
-                status_code=303)
+            raise casework.CaseworkError("followups_forbidden")
+        casework.check_may_act(found, me)
         followup_id = followups.schedule(
             session=session, conversation_id=found.conversation_id, kind="manual",
             text=words.strip()[:5000], due_at=due, case_id=case_id, created_by=me.id,
             replace=False)
-        audit.record(session=session, counsellor=me, action="followup", case_id=case_id,
-                     detail=f"followup {followup_id}")
-    return RedirectResponse(f"/console/cases/{case_id}", status_code=303)
+        return f"followup {followup_id}"
+
+    return _act(request, case_id, me, "followup", work, back)
 
 
 @router.post("/cases/{case_id}/followups/setting", dependencies=[CsrfChecked])
 def followup_setting(request: Request, case_id: int, me: CurrentCounsellor,
                      allowed: Annotated[bool, Form()]) -> Response:
-    """Forbid follow-ups when a message could put the resident at risk, or allow them again."""
+    """Forbid follow-ups when a message could put the resident at risk (anyone who sees the
+    case may), or allow them again (only whoever holds it, or a supervisor)."""
 
     def work(session: Session, found: Case) -> str:
+        if allowed:
+            casework.check_may_act(found, me)
         return casework.set_followups(session=session, case=found, allowed=allowed)
 
     action = "followups_on" if allowed else "followups_off"
-    return _act(request, case_id, me, action, work, f"/console/cases/{case_id}")
+    return _act(request, case_id, me, action, work, f"/console/cases/{case_id}",
+                sealed_too=not allowed)
 
 
 @router.post("/cases/{case_id}/risk/{assessment_id}/review", dependencies=[CsrfChecked])
@@ -386,14 +487,40 @@ def review_risk(request: Request, case_id: int, assessment_id: int, me: CurrentC
         try:
             review = risk_review.mark(session=session, case=found, assessment_id=assessment_id,
                                       counsellor=me, suggested=level)
-        except risk_review.ReviewError as e:
-            raise casework.CaseworkError(str(e)) from e
         except LookupError:
             raise HTTPException(status_code=404) from None
         return f"review {review.id}: {review.assessed} -> {review.suggested}"
 
     return _act(request, case_id, me, "risk_mark", work,
-                f"/console/cases/{case_id}?notice=ok:判定の見直しを管理者に知らせました。")
+                notices.url(f"/console/cases/{case_id}", "review_sent"))
+
+
+@router.post("/cases/{case_id}/break-glass", dependencies=[CsrfChecked])
+def break_glass(request: Request, case_id: int, me: CurrentCounsellor,
+                reason: Annotated[str, Form()] = "") -> Response:
+    """Open another team's urgent case for life safety, with a reason that team will see.
+    Only a case in one's break-glass list: any other id is a 404, like any unseen case."""
+    runtime = _runtime(request)
+    now = utcnow()
+    if sees_every_team(me.role):  # nothing to cross: every team's cases are theirs to see
+        return RedirectResponse(f"/console/cases/{case_id}", status_code=303)
+    with runtime.sessions() as session, session.begin():
+        if case_id not in {e.case_id for e in access.urgent_elsewhere(
+                session=session, counsellor=me, now=now)}:
+            raise HTTPException(status_code=404)
+        found = session.get(Case, case_id)
+        assert found is not None
+        try:
+            grant = access.break_glass(session=session, counsellor=me, case=found,
+                                       reason=reason, now=now)
+        except access.AccessError as e:  # raised before anything was written
+            return RedirectResponse(notices.refusal_url("/console/", e),
+                                    status_code=303)
+        audit.record(session=session, counsellor=me, action="break_glass", case_id=case_id,
+                     detail=f"grant {grant.id}, team {found.team_id}, "
+                            f"until {grant.expires_at:%Y-%m-%d %H:%M} UTC")
+    return RedirectResponse(notices.url(f"/console/cases/{case_id}", "break_glass_open"),
+                            status_code=303)
 
 
 # ---------------------------------------------------------------------- audit
@@ -401,6 +528,15 @@ def review_risk(request: Request, case_id: int, assessment_id: int, me: CurrentC
 
 @router.get("/audit")
 def audit_page(request: Request, me: Supervisor) -> HTMLResponse:
+    """A supervisor reads the record of their own team's cases and people; a lead or an
+    administrator, everyone's."""
     with _runtime(request).sessions() as session:
-        entries = audit.recent(session=session)
+        if sees_every_team(me.role):
+            entries = audit.recent(session=session)
+        else:
+            team_cases = select(Case.id).where(access.visible(me, utcnow()))
+            members = select(Counsellor.id).where(Counsellor.team_id == me.team_id) \
+                if me.team_id else select(Counsellor.id).where(Counsellor.id == me.id)
+            entries = audit.recent(session=session, where=or_(
+                AuditEntry.case_id.in_(team_cases), AuditEntry.counsellor_id.in_(members)))
     return _page(request, "audit.html", me=me, entries=entries)

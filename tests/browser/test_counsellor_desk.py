@@ -22,7 +22,7 @@ def live(tmp_path: Path) -> Iterator[LiveApp]:
     app = LiveApp(f"sqlite:///{tmp_path}/console.db").start()
     with app.session() as s, s.begin():
         add_counsellor(session=s, username="sato", display_name="佐藤", password=PASSWORD,
-                       team_id=None)
+                       team_id="pref")
     yield app
     app.stop()
 

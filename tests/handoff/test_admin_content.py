@@ -37,8 +37,9 @@ def live(database_url: str) -> Iterator[LiveApp]:
         add_counsellor(session=s, username="admin", display_name="管理者", password=PASSWORD,
                        role=Role.ADMIN)
         add_counsellor(session=s, username="boss", display_name="主任", password=PASSWORD,
-                       role=Role.SUPERVISOR)
-        add_counsellor(session=s, username="sato", display_name="佐藤", password=PASSWORD)
+                       role=Role.SUPERVISOR, team_id="pref")
+        add_counsellor(session=s, username="sato", display_name="佐藤", password=PASSWORD,
+                       team_id="pref")
     limiter._failures.clear()
     yield app
     app.stop()
@@ -106,9 +107,8 @@ def test_publish_serves_new_conversations_while_ongoing_ones_keep_their_version(
     save(admin, flow_text(admin).replace(OLD, NEW))
     diff = admin.get("/console/admin/diff").text
     assert f"-        - text: {OLD}" in diff and f"+        - text: {NEW}" in diff
-    assert publish(admin, "").headers["location"].endswith(
-        "%E5%85%AC%E9%96%8B%E3%81%AE%E7%90%86%E7%94%B1%E3%82%92%E6%9B%B8%E3%81%84%E3%81%A6"
-        "%E3%81%8F%E3%81%A0%E3%81%95%E3%81%84%E3%80%82")  # a reason is required
+    refused = publish(admin, "")  # a reason is required
+    assert "公開の理由を書いてください" in admin.get(refused.headers["location"]).text
     done = publish(admin, "最初の質問をやわらかく")
     assert "#2 を公開しました" in admin.get(done.headers["location"]).text
     assert live.runtime.release_id == 2

@@ -33,10 +33,12 @@ from tests.live import (
 def live(database_url: str) -> Iterator[LiveApp]:
     app = LiveApp(database_url).start()
     with app.session() as s, s.begin():
-        add_counsellor(session=s, username="sato", display_name="佐藤", password=PASSWORD)
-        add_counsellor(session=s, username="suzuki", display_name="鈴木", password=PASSWORD)
+        add_counsellor(session=s, username="sato", display_name="佐藤", password=PASSWORD,
+                       team_id="pref")
+        add_counsellor(session=s, username="suzuki", display_name="鈴木", password=PASSWORD,
+                       team_id="pref")
         add_counsellor(session=s, username="boss", display_name="主任", password=PASSWORD,
-                       role=Role.SUPERVISOR)
+                       role=Role.SUPERVISOR, team_id="pref")
     limiter._failures.clear()
     yield app
     app.stop()
@@ -165,7 +167,7 @@ def test_notes_stay_private_and_transfers_move_the_case(live: LiveApp) -> None:
     refused = suzuki.post(f"/console/cases/{case_id}/transfer",
                           data={"csrf": csrf_of(suzuki, f"/console/cases/{case_id}"),
                                 "to": "team:pref"}, follow_redirects=True)
-    assert "引き継げません" in refused.text
+    assert "担当していないため" in refused.text
 
     with live.session() as s:
         suzuki_id = s.scalars(select(Counsellor.id).where(Counsellor.username == "suzuki")).one()
@@ -204,8 +206,15 @@ def test_the_queue_filters_by_team_and_municipality(live: LiveApp) -> None:
     resident_with_case(live)  # no municipality answered: the prefecture's team
     sato = logged_in(live, "sato")
     assert "相談者 " in sato.get("/console/?team=pref").text
-    assert "待っている相談はありません" in sato.get("/console/?team=midori").text
     assert "待っている相談はありません" in sato.get("/console/?municipality=aoba").text
+    # Another team's queue is not sato's to list; a lead sees every team's.
+    assert sato.get("/console/?team=midori").status_code == 404
+    with live.session() as s, s.begin():
+        add_counsellor(session=s, username="lead", display_name="統括", password=PASSWORD,
+                       role=Role.LEAD)
+    lead = logged_in(live, "lead")
+    assert "待っている相談はありません" in lead.get("/console/?team=midori").text
+    assert "相談者 " in lead.get("/console/").text
 
 
 def test_a_counsellor_schedules_a_follow_up_and_the_answer_reopens_the_case(
@@ -268,6 +277,12 @@ def test_a_counsellor_can_forbid_follow_ups_for_a_case(live: LiveApp) -> None:
         assert s.scalars(select(FollowUp.reason).where(FollowUp.case_id == case_id)).all() == \
             ["case_forbids"]
         assert "followups_off" in [a.action for a in s.scalars(select(AuditEntry))]
+    # Lifting the protection (a message could reach a shared phone again) is for whoever
+    # holds the case, not for any colleague who can read it.
+    lifted = sato.post(f"/console/cases/{case_id}/followups/setting",
+                       data={"csrf": token, "allowed": "true"}, follow_redirects=True)
+    assert "担当していないため" in lifted.text and 'id="followups-off"' in lifted.text
+    sato.post(f"/console/cases/{case_id}/claim", data={"csrf": token})
     sato.post(f"/console/cases/{case_id}/followups/setting",
               data={"csrf": token, "allowed": "true"})
     assert 'id="add-followup"' in sato.get(f"/console/cases/{case_id}").text

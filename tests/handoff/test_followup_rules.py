@@ -72,7 +72,7 @@ def test_waiting_for_a_person_then_picked_up_then_closed(live: LiveApp) -> None:
     assert ("intake_stalled", "scheduled") not in kinds
     with live.session() as s, s.begin():
         me = add_counsellor(session=s, username="sato", display_name="佐藤",
-                            password="correct horse battery staple")
+                            password="correct horse battery staple", team_id="pref")
         case = s.scalars(select(Case)).one()
         assert queue.claim(session=s, case_id=case.id, counsellor=me).won
         s.refresh(case)

@@ -57,7 +57,8 @@ def apps(database_url: str) -> Iterator[list[LiveApp]]:
     started = [LiveApp(database_url, background=False, live_fallback_seconds=NEVER).start()
                for _ in range(count)]
     with started[0].session() as s, s.begin():
-        add_counsellor(session=s, username="sato", display_name="佐藤", password=PASSWORD)
+        add_counsellor(session=s, username="sato", display_name="佐藤", password=PASSWORD,
+                       team_id="t")  # the team of the cases _open_case writes
     yield started
     for app in started:
         app.stop()

@@ -36,9 +36,10 @@ def live(database_url: str) -> Iterator[LiveApp]:
     app = LiveApp(database_url).start()
     now = utcnow()
     with app.session() as s, s.begin():
-        add_counsellor(session=s, username="sato", display_name="佐藤", password=PASSWORD)
+        add_counsellor(session=s, username="sato", display_name="佐藤", password=PASSWORD,
+                       team_id="pref")
         add_counsellor(session=s, username="boss", display_name="主任", password=PASSWORD,
-                       role=Role.SUPERVISOR)
+                       role=Role.SUPERVISOR, team_id="pref")
         add_counsellor(session=s, username="root", display_name="管理者", password=PASSWORD,
                        role=Role.ADMIN)
         # Two people reached a counsellor after 30 and 90 minutes; a third declined consent.

@@ -25,7 +25,8 @@ def live(database_url: str) -> Iterator[LiveApp]:
     with app.session() as s, s.begin():
         add_counsellor(session=s, username="admin", display_name="管理者", password=PASSWORD,
                        role=Role.ADMIN)
-        add_counsellor(session=s, username="sato", display_name="佐藤", password=PASSWORD)
+        add_counsellor(session=s, username="sato", display_name="佐藤", password=PASSWORD,
+                       team_id="pref")
     limiter._failures.clear()
     yield app
     app.stop()
@@ -50,7 +51,7 @@ def test_a_mark_reaches_the_administrator_and_a_paraphrase_reaches_only_the_draf
     answer = sato.post(f"/console/cases/{case_id}/risk/{record.id}/review",
                        data={"level": suggested,
                              "csrf": csrf_of(sato, f"/console/cases/{case_id}")})
-    assert answer.status_code == 303 and "ok:" in answer.headers["location"]
+    assert answer.status_code == 303 and "notice=review_sent" in answer.headers["location"]
     # Another resident's assessment cannot be marked through this case.
     assert sato.post(f"/console/cases/{case_id}/risk/999999/review",
                      data={"level": suggested, "csrf": csrf_of(sato, "/console/")}

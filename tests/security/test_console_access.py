@@ -37,6 +37,7 @@ from handoff.console.views import router as desk_router
 from handoff.models import (
     AuditEntry,
     Case,
+    CaseAccessGrant,
     CaseMessage,
     CaseNote,
     Counsellor,
@@ -81,6 +82,8 @@ ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/console/cases/{case_id}/risk/{assessment_id}/review"): COUNSELLOR,
     ("POST", "/console/cases/{case_id}/transfer"): COUNSELLOR,
     ("POST", "/console/cases/{case_id}/close"): COUNSELLOR,
+    # Another team's urgent case, for life safety (tests/security/test_need_to_know.py).
+    ("POST", "/console/cases/{case_id}/break-glass"): COUNSELLOR,
     ("GET", "/console/audit"): SUPERVISOR,
     ("GET", "/console/outcomes"): SUPERVISOR,
     ("GET", "/console/outcomes/csv"): SUPERVISOR,
@@ -123,6 +126,7 @@ def form_for(key: tuple[str, str], ids: dict[str, Any]) -> dict[str, str]:
         "/console/cases/{case_id}/risk/{assessment_id}/review": {"level": "imminent"},
         "/console/cases/{case_id}/transfer": {"to": "team:pref"},
         "/console/cases/{case_id}/close": {"outcome": "info"},
+        "/console/cases/{case_id}/break-glass": {"reason": "夜間で担当チームが不在のため"},
         "/console/admin/files/{name:path}": {"text": ids["flow_text"]},
         "/console/admin/preview": {},
         "/console/admin/risk-reviews/{review_id}/add": {"text": "言い換えた文", "level": "high"},
@@ -135,7 +139,10 @@ def form_for(key: tuple[str, str], ids: dict[str, Any]) -> dict[str, str]:
 
 
 def concrete(path: str, ids: dict[str, Any]) -> str:
-    """The path with real ids: a refusal must not be a 404 for a case that does not exist."""
+    """The path with real ids: a refusal must not be a 404 for a case that does not exist.
+    Break-glass is for another team's urgent case."""
+    if path.endswith("/break-glass"):
+        ids = {**ids, "case_id": ids["elsewhere_id"]}
     return re.sub(r"\{(\w+)(?::path)?\}", lambda m: str(ids[m.group(1)]), path)
 
 
@@ -147,9 +154,10 @@ def live(database_url: str) -> Iterator[LiveApp]:
     # A short fallback lets an abandoned live-update stream end soon after the test closes it.
     app = LiveApp(database_url, live_fallback_seconds=0.5).start()
     with app.session() as s, s.begin():
-        add_counsellor(session=s, username="sato", display_name="佐藤", password=PASSWORD)
+        add_counsellor(session=s, username="sato", display_name="佐藤", password=PASSWORD,
+                       team_id="pref")
         add_counsellor(session=s, username="boss", display_name="主任", password=PASSWORD,
-                       role=Role.SUPERVISOR)
+                       role=Role.SUPERVISOR, team_id="pref")
         add_counsellor(session=s, username="admin", display_name="管理者", password=PASSWORD,
                        role=Role.ADMIN)
     limiter._failures.clear()
@@ -171,13 +179,21 @@ def open_case(live: LiveApp) -> dict[str, Any]:
         review = RiskReview(assessment_id=assessment.id, case_id=case_id,
                             counsellor_id=sato.id, assessed=assessment.level, suggested="high")
         s.add(review)
+        elsewhere = Conversation(line_user_id="U" + "e" * 32, flow_id="intake",
+                                 flow_version="v", state="handoff")
+        s.add(elsewhere)
         s.flush()
-        return {"case_id": case_id, "release_id": release.id, "name": FLOW,
-                "flow_text": release.files[FLOW], "assessment_id": assessment.id,
+        urgent = Case(conversation_id=elsewhere.id, team_id="midori", priority="imminent",
+                      basis="life_safety")
+        s.add(urgent)
+        s.flush()
+        return {"case_id": case_id, "elsewhere_id": urgent.id, "release_id": release.id,
+                "name": FLOW, "flow_text": release.files[FLOW], "assessment_id": assessment.id,
                 "review_id": review.id}
 
 
 TABLES = [Case, CaseNote, CaseMessage, AuditEntry, FollowUp, OutboxMessage, Conversation,
+          CaseAccessGrant,
           Counsellor, ContentRelease, ContentDraft, ContentPreview, RiskReview]
 
 

@@ -76,7 +76,8 @@ def test_logs_hold_no_words_ids_passwords_or_secrets(database_url: str) -> None:
     # Constructed first: uvicorn's Config sets its loggers up, the capture then widens them.
     live = LiveApp(database_url, session_secret=SESSION_SECRET)
     with live.session() as s, s.begin():
-        add_counsellor(session=s, username="sato", display_name="佐藤", password=PASSWORD)
+        add_counsellor(session=s, username="sato", display_name="佐藤", password=PASSWORD,
+                       team_id="pref")
     limiter._failures.clear()
     with captured_logs() as buffer:
         live.start()

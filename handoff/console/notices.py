@@ -1,0 +1,102 @@
+"""What the console may say in its alert and status boxes after an action.
+
+A redirect names a notice by code (and, for some, numbers such as a release id); the page shows
+only texts from this table. A link someone else crafted therefore cannot put words of their
+choosing in a counsellor's red alert box.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+ERROR, OK = "error", "ok"
+
+NOTICES: dict[str, tuple[str, str]] = {
+    # A case
+    "claimed": (ERROR, "この相談は、ほかの相談員が先に担当しました。"),
+    "not_holder": (ERROR, "この相談を担当していないため、この操作はできません。"),
+    "empty_reply": (ERROR, "返信が空です。"),
+    "reply_too_long": (ERROR, "返信は{0}文字までです。"),
+    "referred_needs_detail": (ERROR, "つないだ先を入力してください。"),
+    "empty_note": (ERROR, "メモが空です。"),
+    "colleague_inactive": (ERROR, "引き継ぎ先のアカウントは使われていません。"),
+    "transfer_target": (ERROR, "引き継ぎ先を選んでください。"),
+    "transfer_waiting": (ERROR, "相談者への確認を待っている引き継ぎがあります。"),
+    "transfer_asked": (OK, "別の窓口への引き継ぎについて、相談者に確認をお願いしました。"
+                           "「はい」の返事があると引き継がれます。"),
+    "transfer_reason": (ERROR, "生命を守るための引き継ぎには、理由を書いてください。"),
+    "followup_when": (ERROR, "日時を入力してください。"),
+    "followup_future": (ERROR, "これからの日時と文面を入力してください。"),
+    "followups_forbidden": (ERROR, "この相談はフォローアップを送らない設定です。"),
+    "no_consent": (ERROR, "相談者が同意を取り消したため、この操作はできません。"),
+    "review_sent": (OK, "判定の見直しを管理者に知らせました。"),
+    "review_level": (ERROR, "レベルを選んでください。"),
+    "review_same": (ERROR, "いまの判定と同じレベルです。"),
+    "break_glass_reason": (ERROR, "理由を{0}文字以上で書いてください"
+                                  "（担当チームと操作記録に残ります）。"),
+    "break_glass_closed": (ERROR, "終了した相談は、緊急時の閲覧の対象ではありません。"),
+    "break_glass_open": (OK, "緊急時の閲覧として開きました。"
+                             "担当チームにも理由とともに表示されます。"),
+    # Risk reviews
+    "review_done": (ERROR, "この見直しは、すでに対応済みです。"),
+    "paraphrase_missing": (ERROR, "言い換えた文を入力してください。"),
+    "review_file_missing": (ERROR, "例文のファイル（risk/corpus/review.yaml）がありません。"),
+    "paraphrase_added": (OK, "言い換えを下書きのコーパスに加えました。"
+                             "公開すると、モデルが学び直します。"),
+    "review_dismissed": (OK, "見直し不要として閉じました。"),
+    # Content administration
+    "publish_reason": (ERROR, "公開の理由を書いてください。"),
+    "nothing_to_publish": (ERROR, "公開する下書きがありません。"),
+    "draft_problems": (ERROR, "下書きに問題があるため公開できません。"
+                              "各ファイルの指摘を直してください。"),
+    "stale_draft": (ERROR, "この下書きを始めた後に、別の公開がありました。"
+                           "下書きを破棄して、いまの公開内容から編集し直してください。"),
+    "published": (OK, "#{0} を公開しました。新しい会話から使われます。"),
+    "discarded": (OK, "下書きを破棄しました。"),
+    "rollback_reason": (ERROR, "戻す理由を書いてください。"),
+    "rollback_unusable": (ERROR, "#{0} はいまの仕組みでは使えないため戻せません。"),
+    "rolled_back": (OK, "#{0} の内容を #{1} として公開しました。"),
+    "preview_problems": (ERROR, "問題が残っている下書きはプレビューできません。"),
+}
+
+
+@dataclass(frozen=True)
+class Notice:
+    kind: str  # error | ok
+    text: str
+
+
+def refused(error: Exception) -> tuple[str, tuple[int, ...]]:
+    """The code and numbers of a refusal raised by the case work (its first argument is the
+    code, the rest numbers)."""
+    code, *numbers = error.args or ("",)
+    return (str(code), tuple(int(n) for n in numbers)) if code in NOTICES else ("not_holder", ())
+
+
+def refusal_url(path: str, error: Exception) -> str:
+    code, numbers = refused(error)
+    return url(path, code, *numbers)
+
+
+def url(path: str, code: str, *numbers: int) -> str:
+    """`path` with the notice in its query."""
+    assert code in NOTICES, code
+    query = {"notice": code, **({"n": ",".join(str(int(n)) for n in numbers)} if numbers else {})}
+    return f"{path}?{urlencode(query)}"
+
+
+def from_query(query: Mapping[str, str]) -> Notice | None:
+    """The notice a page was redirected with; None for an unknown code or odd numbers."""
+    found = NOTICES.get(query.get("notice") or "")
+    if found is None:
+        return None
+    numbers = [n for n in (query.get("n") or "").split(",") if n]
+    if not all(n.isdigit() and len(n) <= 12 for n in numbers):
+        return None
+    kind, template = found
+    try:
+        return Notice(kind, template.format(*numbers))
+    except IndexError:  # fewer numbers than the text needs
+        return None
