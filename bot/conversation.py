@@ -200,7 +200,9 @@ def handle_event(
     now = utcnow()
     if _too_old(event, content):
         # Older than LINE would redeliver: a replayed body, perhaps of a person since erased.
+        # Only its id is kept (a later copy is then a duplicate); never its words.
         event.status, event.processed_at = InboxStatus.IGNORED, now
+        event.payload, event.line_user_id, event.source_key = {}, None, "too-old"
         return 0
     inp = input_of(payload)
     conversation = session.scalars(

@@ -47,13 +47,15 @@ def erase_due(*, session: Session, now: datetime, limit: int = BATCH) -> int:
     ongoing = set(session.scalars(select(Case.conversation_id).where(
         Case.conversation_id.in_([c.id for c in conversations]),
         Case.status != CaseStatus.CLOSED)))
+    erased = 0
     for conversation in conversations:
         if conversation.id in ongoing:
             # A case opened for life safety that people still work on: not yet.
             conversation.delete_after = now + ONGOING_RECHECK
             continue
         erase(session=session, conversation=conversation, now=now)
-    return len(conversations)
+        erased += 1
+    return erased
 
 
 def erase(*, session: Session, conversation: Conversation, now: datetime) -> None:

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.db import transaction
-from bot.models import Base, Conversation
+from bot.models import Base, Conversation, InboxEvent, InboxStatus, utcnow
 from handoff import retention
 from handoff.models import Case
 from tests.live import LiveApp, Resident, conversation_of, texts, wait_for
@@ -84,3 +84,69 @@ def test_withdrawn_data_is_erased_after_the_retention_period(live: LiveApp) -> N
         again = s.scalars(select(Conversation).where(
             Conversation.line_user_id == r.user_id)).one()
         assert again.id != conversation.id and again.answers == {}
+
+
+def test_a_conversation_that_never_reached_consent_has_an_end_too(live: LiveApp) -> None:
+    """Declined, or left mid-intake: erased a retention period after the last message."""
+    r = Resident(live)
+    r.send(r.follow())
+    r.wait_messages(4)
+    r.tap("はじめる")
+    r.say(WORDS)
+    conversation = conversation_of(live, r)
+    assert conversation.delete_after is not None and conversation.last_event_at is not None
+    days = live.runtime.content.places.retention_days
+    assert conversation.delete_after - conversation.last_event_at == timedelta(days=days)
+    with transaction(live.runtime.sessions) as s:
+        assert retention.erase_due(session=s, now=conversation.delete_after
+                                   - timedelta(seconds=1)) == 0
+        assert retention.erase_due(session=s, now=conversation.delete_after
+                                   + timedelta(seconds=1)) == 1
+    assert WORDS not in everything(live) and r.user_id not in everything(live)
+
+
+def test_consent_stops_the_clock_and_an_ongoing_case_defers_it(live: LiveApp) -> None:
+    r = Resident(live)
+    r.send(r.follow())
+    r.wait_messages(4)
+    r.say("人と話したい")
+    r.tap("同意する")
+    r.tap("共有しない")
+    assert conversation_of(live, r).delete_after is None  # consented: kept for the desk
+    # A case people still work on is not erased under them; the job looks again later.
+    with live.session() as s, s.begin():
+        row = s.scalars(select(Conversation).where(
+            Conversation.line_user_id == r.user_id)).one()
+        row.delete_after = due = row.last_event_at
+    with transaction(live.runtime.sessions) as s:
+        assert retention.erase_due(session=s, now=due + timedelta(seconds=1)) == 0
+    after = conversation_of(live, r)
+    assert after.erased_at is None and after.delete_after > due + timedelta(hours=1)
+
+
+def test_a_replayed_body_does_not_bring_an_erased_person_back(live: LiveApp) -> None:
+    r = Resident(live)
+    first = r.follow()
+    r.send(first)
+    r.wait_messages(4)
+    words = r.text(WORDS)
+    r.say_event(words)
+    due = conversation_of(live, r).delete_after
+    assert due is not None
+    with transaction(live.runtime.sessions) as s:
+        assert retention.erase_due(session=s, now=due + timedelta(seconds=1)) == 1
+    assert WORDS not in everything(live)
+
+    # The same signed bodies again (LINE's redelivery, or someone who kept them): duplicates.
+    assert live.post([first, words]).status_code == 200
+    # A new id on an old event: older than LINE would send it, so never processed.
+    old = {**words, "webhookEventId": "01OLD" + r.user_id[:20],
+           "timestamp": int((utcnow() - timedelta(days=4)).timestamp() * 1000)}
+    assert live.post([old]).status_code == 200
+    wait_for(lambda: live.count(InboxEvent, InboxEvent.status == InboxStatus.PENDING) == 0)
+    with live.session() as s:
+        assert s.scalars(select(Conversation).where(
+            Conversation.line_user_id == r.user_id)).first() is None
+        assert s.scalars(select(InboxEvent.status).where(
+            InboxEvent.webhook_event_id == old["webhookEventId"])).one() == InboxStatus.IGNORED
+    assert WORDS not in everything(live)
