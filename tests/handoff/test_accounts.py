@@ -50,7 +50,7 @@ def test_login_checks_password_and_active_flag(sessions: sessionmaker[Session]) 
 
 def test_weak_or_duplicate_accounts_are_refused(sessions: sessionmaker[Session]) -> None:
     with sessions() as s, s.begin():
-        with pytest.raises(AccountError, match="at least 12"):
+        with pytest.raises(AccountError, match="12 文字以上"):
             add_counsellor(session=s, username="a", display_name="A", password="short")
         add_counsellor(session=s, username="a", display_name="A", password=PASSWORD)
         with pytest.raises(AccountError, match="taken"):

@@ -12,7 +12,6 @@ from sqlalchemy import select
 
 from bot.models import ContentRelease
 from handoff.accounts import add_counsellor
-from handoff.console.views import limiter
 from handoff.models import AuditEntry, Case, Role
 from tests.live import (
     PASSWORD,
@@ -39,7 +38,6 @@ def live(database_url: str) -> Iterator[LiveApp]:
         add_counsellor(session=s, username="boss", display_name="主任", password=PASSWORD,
                        role=Role.SUPERVISOR)
         add_counsellor(session=s, username="sato", display_name="佐藤", password=PASSWORD)
-    limiter._failures.clear()
     yield app
     app.stop()
 

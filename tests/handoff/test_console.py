@@ -13,7 +13,6 @@ from bot.models import utcnow
 from handoff.accounts import add_counsellor
 from handoff.console.admin import router as admin_router
 from handoff.console.dashboard import router as dashboard_router
-from handoff.console.views import limiter
 from handoff.console.views import router as console_router
 from handoff.followups import dispatch_due
 from handoff.models import AuditEntry, Case, CaseStatus, Counsellor, FollowUp, Role
@@ -37,7 +36,6 @@ def live(database_url: str) -> Iterator[LiveApp]:
         add_counsellor(session=s, username="suzuki", display_name="鈴木", password=PASSWORD)
         add_counsellor(session=s, username="boss", display_name="主任", password=PASSWORD,
                        role=Role.SUPERVISOR)
-    limiter._failures.clear()
     yield app
     app.stop()
 
