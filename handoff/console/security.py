@@ -8,8 +8,12 @@ row is live, so logout and revocation take effect on the next request, on every 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
 import hmac
+import os
 import secrets
+import threading
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,7 +22,6 @@ from typing import Annotated, TypeVar
 from fastapi import Depends, Form, HTTPException, Request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from bot.runtime import Runtime
 from handoff import sessions
@@ -32,17 +35,33 @@ DEVICE_DAYS = 90
 T = TypeVar("T")
 
 
+def _lower_priority() -> None:
+    """Run this thread (and the threads argon2 starts from it) at a lower CPU priority, so
+    that while logins are hashed the event loop that answers LINE's webhook still gets the
+    CPU first. Linux sets a nice value per thread; elsewhere this does nothing."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASHING_NICE)
+
+
+HASHING_NICE = 10
+
+
 class HashingGate:
     """At most `slots` password checks at once in this process (argon2 takes 64 MiB and a core
-    for tens of milliseconds each). A login waits up to `wait` seconds for a slot; beyond
-    `queue` waiting logins, or after the wait, it is turned away (`None`), so a flood of logins
-    costs bounded memory and CPU and cannot starve the webhook of threads."""
+    for tens of milliseconds each), in threads of their own at a lower CPU priority. A login
+    waits up to `wait` seconds for a slot (waiting costs a coroutine, no thread) and is then
+    turned away (`None`); beyond `queue` waiting logins it is turned away at once. So a flood
+    of logins costs bounded memory and CPU, cannot starve the webhook of threads, and a client
+    that floods is slowed to one answer per `wait` per connection."""
 
-    def __init__(self, slots: int, *, wait: float = 2.0, queue: int | None = None) -> None:
+    def __init__(self, slots: int, *, wait: float = 3.0, queue: int = 4096) -> None:
         self.slots = max(1, slots)
         self.wait = wait
-        self.queue = self.slots * 8 if queue is None else queue
+        self.queue = queue
         self.waiting = 0
+        self._threads = concurrent.futures.ThreadPoolExecutor(
+            max_workers=self.slots, thread_name_prefix="login-hash",
+            initializer=_lower_priority)
         # One semaphore per event loop: in production a process has one; tests run several.
         self._semaphores: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
@@ -54,7 +73,7 @@ class HashingGate:
         return self._semaphores[loop]
 
     async def run(self, work: Callable[[], T]) -> T | None:
-        """`work()` in a worker thread once a slot is free; None when turned away."""
+        """`work()` in a hashing thread once a slot is free; None when turned away."""
         semaphore = self._semaphore()
         if semaphore.locked() and self.waiting >= self.queue:
             return None
@@ -66,7 +85,7 @@ class HashingGate:
         finally:
             self.waiting -= 1
         try:
-            return await run_in_threadpool(work)
+            return await asyncio.get_running_loop().run_in_executor(self._threads, work)
         finally:
             semaphore.release()
 

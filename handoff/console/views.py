@@ -105,6 +105,17 @@ LOGIN_REFUSED = {
 LOGIN_BUSY = "ただいまログインが混み合っています。しばらくしてから、もう一度お試しください。"
 
 
+def _login_again(request: Request, error: str, status: int,
+                 retry_after: str | None = None) -> HTMLResponse:
+    """The login form with a message. Rendered with only what it needs (not the case pages'
+    labels): under a flood of logins each refusal must cost little."""
+    page = templates.TemplateResponse(request, "login.html", {
+        "csrf": csrf_token(request), "me": None, "error": error}, status_code=status)
+    if retry_after:
+        page.headers["Retry-After"] = retry_after
+    return page
+
+
 @router.post("/login", dependencies=[CsrfChecked])
 async def login(request: Request, username: Annotated[str, Form()],
                 password: Annotated[str, Form()]) -> Response:
@@ -122,16 +133,11 @@ async def login(request: Request, username: Annotated[str, Form()],
 
     result = await auth.gate.run(attempt)
     if result is None:
-        page = _page(request, "login.html", error=LOGIN_BUSY)
-        page.status_code, page.headers["Retry-After"] = 503, "10"
-        return page
+        return _login_again(request, LOGIN_BUSY, 503, retry_after="10")
     if result.outcome != logins.Outcome.OK or result.account_id is None:
         status, message = LOGIN_REFUSED[result.outcome]
-        page = _page(request, "login.html", error=message)
-        page.status_code = status
-        if status == 429:
-            page.headers["Retry-After"] = "60"
-        return page
+        return _login_again(request, message, status,
+                            retry_after="60" if status == 429 else None)
     request.session.clear()  # a new session on login: no fixation
     request.session[SESSION_TOKEN] = result.token
     request.session[SESSION_CSRF] = None
