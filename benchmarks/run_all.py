@@ -2,11 +2,12 @@
 
     python benchmarks/run_all.py [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
 
-Runs nlp_bench.py, followups_bench.py, webhook_bench.py and latency_bench.py with their default
-sizes, one after the other (each prints its own full report as it goes), on SQLite; the webhook
-and latency benchmarks run twice, with TSUNAGU_WORKER_PROCESS off and on. With
-`--database-url`, the last three run again on throw-away PostgreSQL databases on that server
-(follow-ups with two dispatchers, latency with two tsunagu processes). The default run takes
+Runs nlp_bench.py, followups_bench.py, webhook_bench.py, latency_bench.py and
+login_flood_bench.py with their default sizes, one after the other (each prints its own full
+report as it goes), on SQLite; the webhook and latency benchmarks run twice, with
+TSUNAGU_WORKER_PROCESS off and on. With `--database-url`, all but nlp run again on
+throw-away PostgreSQL databases on that server (follow-ups with two dispatchers, latency with
+two tsunagu processes). The default run takes
 about 10 minutes on the 2-core machine; the PostgreSQL variants add about as much again.
 
 Every figure is a ratio against a baseline measured in the same run, so read the ratios, not
@@ -28,7 +29,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks import followups_bench, latency_bench, webhook_bench  # noqa: E402
+from benchmarks import (  # noqa: E402
+    followups_bench,
+    latency_bench,
+    login_flood_bench,
+    webhook_bench,
+)
 
 NLP_TARGET = 0.5  # nlp_bench.py: analyze() at least half as fast as bare fugashi
 
@@ -120,6 +126,16 @@ def latency(database_url: str | None, worker_process: bool) -> Row:
                f"< {latency_bench.P95_TARGET_MS:.0f} ms", r.passed, time.perf_counter() - start)
 
 
+def login_flood(database_url: str | None) -> Row:
+    start = time.perf_counter()
+    r = login_flood_bench.main(["--database-url", database_url] if database_url else [])
+    return Row(f"webhook ack p50 during {r.flooders} concurrent wrong logins",
+               _database(r.backend), f"{r.flood.ms(50):.1f} ms (p95 {r.flood.ms(95):.0f})",
+               f"idle {r.idle.ms(50):.1f} ms", f"{r.p50_ratio:.2f}",
+               f"<= {login_flood_bench.P50_RATIO_TARGET:.0f}x idle", r.passed,
+               time.perf_counter() - start)
+
+
 def _database(backend: str) -> str:
     return "PostgreSQL" if backend.startswith("PostgreSQL") else "SQLite"
 
@@ -156,6 +172,7 @@ def main(argv: Sequence[str] | None = None) -> list[Row]:
             mode = _mode(worker_process)
             steps += [(f"webhook ({where}{mode})", functools.partial(webhook, url, worker_process)),
                       (f"latency ({where}{mode})", functools.partial(latency, url, worker_process))]
+        steps.append((f"login flood ({where})", functools.partial(login_flood, url)))
     rows: list[Row] = []
     start = time.perf_counter()
     for name, step in steps:

@@ -74,16 +74,19 @@ def demo(
         line_api_base_url=f"{base}/emulator",
         line_data_api_base_url=f"{base}/emulator",
     )
+    from bot.content import load_content
     from bot.migrations import upgrade
-    from handoff.accounts import reset_demo_account
+    from handoff.accounts import reset_demo_accounts
 
     upgrade(settings.database_url)
-    username, password = reset_demo_account(settings.database_url)
+    team = load_content(settings.content_dir).places.teams[0]
+    counsellor, admin = reset_demo_accounts(settings.database_url, team.id)
     typer.echo(
         "\n  tsunagu demo\n"
         f"  相談者の画面（LINEエミュレーター）: {base}/emulator/\n"
         f"  相談員の画面（コンソール）:       {base}/console/\n"
-        f"    ログイン: {username} / {password}\n"
+        f"    相談員（{team.name}）のログイン: {counsellor.username} / {counsellor.password}\n"
+        f"    管理者（すべての窓口と管理画面）のログイン: {admin.username} / {admin.password}\n"
         f"  Webhook:                          {base}/line/webhook\n"
         f"  データベース:                     {settings.database_url}\n"
         "  止めるには Ctrl+C\n"
@@ -289,43 +292,157 @@ def nlp_explain(
         typer.echo(f"  {line}")
 
 
-@user_app.command("add")
-def user_add(
-    username: str = typer.Argument(..., help="Login name."),
-    display_name: str = typer.Option(..., "--name", help="Name shown to colleagues."),
-    role: str = typer.Option(
-        "counsellor", help="counsellor, supervisor, lead (sees every team) or admin."),
-    team: str | None = typer.Option(None, help="Team id from content/places.yaml."),
-    password_stdin: bool = typer.Option(False, "--password-stdin",
-                                        help="Read the password from standard input."),
-) -> None:
-    """Create a console account (the password is asked for, never taken as an argument)."""
+ROLES = "counsellor, supervisor, lead (sees every team) or admin"
+
+
+def _password(from_stdin: bool) -> str:
     import sys
 
-    from bot.db import make_engine, make_session_factory, transaction
-    from handoff.accounts import AccountError, add_counsellor
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return str(typer.prompt("password", hide_input=True, confirmation_prompt=True))
+
+
+def _role(role: str) -> Any:
     from handoff.models import Role
 
-    password = sys.stdin.readline().rstrip("\n") if password_stdin else typer.prompt(
-        "password", hide_input=True, confirmation_prompt=True)
     try:
-        chosen = Role(role)
+        return Role(role)
     except ValueError as e:
-        typer.echo(f"tsunagu: unknown role {role!r} (counsellor, supervisor, lead, admin)",
-                   err=True)
+        typer.echo(f"tsunagu: unknown role {role!r} ({ROLES})", err=True)
         raise typer.Exit(2) from e
-    url = Settings.model_validate({"emulator": True}).database_url
-    engine = make_engine(url)
+
+
+def _cli_actor() -> str:
+    """Who ran a `tsunagu user` command, for the audit log."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # no user name in this environment (some containers)
+        return "cli"
+
+
+def _account_change(work: Any) -> Any:
+    """Runs `work(session)` in one transaction; an AccountError ends the command with exit 1."""
+    from bot.db import make_engine, make_session_factory, transaction
+    from handoff.accounts import AccountError
+
+    engine = make_engine(Settings.model_validate({"emulator": True}).database_url)
     try:
         with transaction(make_session_factory(engine)) as session:
-            add_counsellor(session=session, username=username, display_name=display_name,
-                           password=password, role=chosen, team_id=team)
+            return work(session)
     except AccountError as e:
         typer.echo(f"tsunagu: {e}", err=True)
         raise typer.Exit(1) from e
     finally:
         engine.dispose()
+
+
+PASSWORD_STDIN = typer.Option(False, "--password-stdin",
+                              help="Read the password from standard input.")
+
+
+@user_app.command("add")
+def user_add(
+    username: str = typer.Argument(..., help="Login name."),
+    display_name: str = typer.Option(..., "--name", help="Name shown to colleagues."),
+    role: str = typer.Option("counsellor", help=f"{ROLES}."),
+    team: str | None = typer.Option(None, help="Team id from content/places.yaml."),
+    password_stdin: bool = PASSWORD_STDIN,
+) -> None:
+    """Create a console account (the password is asked for, never taken as an argument; it
+    must be at least 12 characters and hard to guess)."""
+    from handoff import audit
+    from handoff.accounts import add_counsellor
+
+    password = _password(password_stdin)
+    chosen = _role(role)
+
+    def work(session: Any) -> None:
+        account = add_counsellor(session=session, username=username, display_name=display_name,
+                                 password=password, role=chosen, team_id=team)
+        audit.record_account_event(session=session, actor=_cli_actor(), action="account_added",
+                                   account_id=account.id,
+                                   detail=f"name {username}: {chosen}, team {team or '-'}")
+
+    _account_change(work)
     typer.echo(f"account {username} ({chosen}) created")
+
+
+def _changed(what: str, change: Any) -> None:
+    typer.echo(f"account {change.account.username}: {what}; "
+               f"{change.sessions_ended} console session(s) ended")
+
+
+@user_app.command("disable")
+def user_disable(username: str = typer.Argument(..., help="Login name.")) -> None:
+    """No more logins for the account; its open console sessions end at once."""
+    from handoff.accounts import set_active
+
+    _changed("disabled", _account_change(lambda s: set_active(
+        session=s, username=username, active=False, actor=_cli_actor())))
+
+
+@user_app.command("enable")
+def user_enable(username: str = typer.Argument(..., help="Login name.")) -> None:
+    """Allow a disabled account to log in again."""
+    from handoff.accounts import set_active
+
+    _changed("enabled", _account_change(lambda s: set_active(
+        session=s, username=username, active=True, actor=_cli_actor())))
+
+
+@user_app.command("role")
+def user_role(
+    username: str = typer.Argument(..., help="Login name."),
+    role: str = typer.Argument(..., help=f"The new role: {ROLES}."),
+) -> None:
+    """Change the account's role; it logs in again to use the new one."""
+    from handoff.accounts import set_role
+
+    chosen = _role(role)
+    _changed(f"role {chosen}", _account_change(lambda s: set_role(
+        session=s, username=username, role=chosen, actor=_cli_actor())))
+
+
+@user_app.command("password")
+def user_password(
+    username: str = typer.Argument(..., help="Login name."),
+    password_stdin: bool = PASSWORD_STDIN,
+) -> None:
+    """Set a new password (asked for; the same rule as `user add`); every console session of
+    the account ends."""
+    from handoff.accounts import set_password
+
+    password = _password(password_stdin)
+    _changed("password changed", _account_change(lambda s: set_password(
+        session=s, username=username, password=password, actor=_cli_actor())))
+
+
+@user_app.command("revoke")
+def user_revoke(username: str = typer.Argument(..., help="Login name.")) -> None:
+    """End every console session of the account (a lost or shared computer, say)."""
+    from handoff.accounts import revoke_sessions
+
+    _changed("sessions revoked", _account_change(lambda s: revoke_sessions(
+        session=s, username=username, actor=_cli_actor())))
+
+
+@user_app.command("unlock")
+def user_unlock(username: str = typer.Argument(..., help="Login name.")) -> None:
+    """Lift the short wait after wrong passwords for this name (an address that tried too
+    often still waits its ten minutes)."""
+    from handoff import logins
+    from handoff.accounts import find
+
+    def work(session: Any) -> bool:
+        return logins.unlock(session=session, account=find(session=session, username=username),
+                             actor=_cli_actor())
+
+    was = _account_change(work)
+    typer.echo(f"account {username}: " + ("unlocked" if was else "was not waiting; "
+                                          "its earlier failures no longer count"))
 
 
 if __name__ == "__main__":

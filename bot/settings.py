@@ -46,6 +46,14 @@ class Settings(BaseSettings):
     # restart and several processes would not share them), with a warning.
     session_secret: SecretStr | None = None
     secure_cookies: bool = False  # set true behind HTTPS
+    # Console sessions and logins (handoff/sessions.py, handoff/logins.py): a session ends
+    # after this long without a request, or this long after the login; at most this many
+    # password checks at once per process (0: one per CPU); failed logins from one address in
+    # ten minutes before that address must wait.
+    console_idle_minutes: float = 60.0
+    console_session_hours: float = 8.0
+    login_concurrency: int = 0
+    login_address_failures: int = 20
 
     @model_validator(mode="after")
     def _require_channel_outside_emulator(self) -> Settings:

@@ -1,11 +1,12 @@
-"""The audit log: every view, reply, claim, close or export of a case, by whom and when."""
+"""The audit log: every view, reply, claim, close or export of a case, by whom and when; and
+every account event: logins (failed ones too), back-offs, logouts and `tsunagu user` changes."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from handoff.models import AuditEntry, Counsellor
 
@@ -27,12 +28,33 @@ def record_unless_recent(*, session: Session, counsellor: Counsellor, action: st
                detail=detail)
 
 
+def record_account_event(*, session: Session, actor: Counsellor | str, action: str,
+                         account_id: int | None, detail: str | None = None) -> None:
+    """An event about an account, by a counsellor (logout) or by someone or something else:
+    "cli:USER" for a `tsunagu user` command, "login ADDRESS" for a login attempt, "system".
+    Never a password; an unknown name typed at login only as a hash."""
+    by_counsellor = isinstance(actor, Counsellor)
+    session.add(AuditEntry(
+        counsellor_id=actor.id if isinstance(actor, Counsellor) else None,
+        actor=None if by_counsellor else str(actor)[:64], account_id=account_id,
+        action=action, case_id=None, detail=(detail or None) and detail[:200]))
+
+
 def recent(*, session: Session, limit: int = 200,
            where: ColumnElement[bool] | None = None) -> list[tuple[AuditEntry, str]]:
-    """The newest entries (of those `where` selects) with the counsellor's display name."""
-    stmt = select(AuditEntry, Counsellor.display_name).join(
-        Counsellor, Counsellor.id == AuditEntry.counsellor_id)
+    """The newest entries (of those `where` selects) with who did it: the counsellor's display
+    name, else the actor; an account event names its account after an arrow (「佐藤 → 鈴木」)."""
+    account = aliased(Counsellor)
+    stmt = (select(AuditEntry, Counsellor.display_name, account.display_name)
+            .outerjoin(Counsellor, Counsellor.id == AuditEntry.counsellor_id)
+            .outerjoin(account, account.id == AuditEntry.account_id))
     if where is not None:
         stmt = stmt.where(where)
     rows = session.execute(stmt.order_by(AuditEntry.id.desc()).limit(limit))
-    return [(entry, name) for entry, name in rows]
+    entries: list[tuple[AuditEntry, str]] = []
+    for entry, name, about in rows:
+        who = name or entry.actor or "—"
+        if about and (entry.counsellor_id != entry.account_id):
+            who = f"{who} → {about}"
+        entries.append((entry, who))
+    return entries

@@ -134,15 +134,21 @@ class Outcome(StrEnum):
 
 
 class AuditEntry(Base):
-    """Who did what to which case, and when: kept for supervisors, never edited."""
+    """Who did what to which case or account, and when: kept for supervisors, never edited.
+
+    A console action has the counsellor who did it. An account event may have none: a login
+    attempt (the visitor is not known yet) or a `tsunagu user` command; `actor` then says who or
+    what it was, and `account_id` names the account the event is about."""
 
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    counsellor_id: Mapped[int] = mapped_column(ForeignKey("counsellors.id"))
-    action: Mapped[str] = mapped_column(String(32))  # view, claim, reply, close, ...
+    counsellor_id: Mapped[int | None] = mapped_column(ForeignKey("counsellors.id"))
+    actor: Mapped[str | None] = mapped_column(String(64))  # e.g. "cli:root", "login 192.0.2.1"
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("counsellors.id"))
+    action: Mapped[str] = mapped_column(String(32))  # view, claim, reply, close, login, ...
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
-    detail: Mapped[str | None] = mapped_column(String(200))  # never message text
+    detail: Mapped[str | None] = mapped_column(String(200))  # never message text or passwords
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (Index("ix_audit_case", "case_id", "at"),)
@@ -162,6 +168,45 @@ class CaseAccessGrant(Base):
     expires_at: Mapped[datetime]
 
     __table_args__ = (Index("ix_case_access_grants", "counsellor_id", "case_id", "expires_at"),)
+
+
+class ConsoleSession(Base):
+    """A console login. The browser's cookie carries the token; only its SHA-256 is stored, so
+    a copy of the database opens no session. Refused once revoked (logout, or the account was
+    disabled, or its role or password changed), idle too long or too old."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    counsellor_id: Mapped[int] = mapped_column(ForeignKey("counsellors.id"))
+    address: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+    revoked_why: Mapped[str | None] = mapped_column(String(32))  # logout, disabled, role, ...
+
+    __table_args__ = (Index("ix_console_sessions_counsellor", "counsellor_id", "revoked_at"),)
+
+
+class LoginAttempt(Base):
+    """One console login attempt that reached the password check, or an unlock. Counted by
+    every process on the same database: the login limit holds across replicas. `name_key` is a
+    keyed hash of the name typed (a password typed into the name field is never stored);
+    `counsellor_id` is set when the name is an account's."""
+
+    __tablename__ = "login_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    address: Mapped[str] = mapped_column(String(64))  # an IPv6 address as its /64
+    name_key: Mapped[str] = mapped_column(String(64))
+    counsellor_id: Mapped[int | None] = mapped_column(ForeignKey("counsellors.id"))
+    outcome: Mapped[str] = mapped_column(String(16))  # failed, succeeded, unlocked
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_login_attempts_address", "address", "at"),
+                      Index("ix_login_attempts_name", "name_key", "at"),
+                      Index("ix_login_attempts_counsellor", "counsellor_id", "at"))
 
 
 class CaseNote(Base):

@@ -52,6 +52,7 @@ def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
 
 
 DEMO_LOGIN: list[str] = []
+DEMO_ADMIN_LOGIN: list[str] = []
 
 
 @pytest.fixture
@@ -76,6 +77,9 @@ def demo(tmp_path: Path) -> Iterator[str]:
         login = re.search(r"ログイン: (\S+) / (\S+)", printed)
         assert login, printed
         DEMO_LOGIN[:] = login.groups()
+        admin = re.search(r"管理者.*ログイン: (\S+) / (\S+)", printed)
+        assert admin, printed
+        DEMO_ADMIN_LOGIN[:] = admin.groups()
         yield url
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
@@ -196,13 +200,28 @@ def test_the_documented_diagram_is_the_current_flow() -> None:
     assert documented == current, "run: tsunagu content diagram > docs/intake-flow.mmd"
 
 
+def _demo_login(http: httpx.Client, username: str, password: str) -> None:
+    page = http.get("/console/login")
+    token = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert token
+    done = http.post("/console/login", data={"username": username, "password": password,
+                                             "csrf": token.group(1)})
+    assert done.status_code == 303
+
+
 def test_the_demo_prints_a_counsellor_login_that_works(demo: str) -> None:
     username, password = DEMO_LOGIN
     with httpx.Client(base_url=demo, trust_env=False, timeout=10) as http:
-        page = http.get("/console/login")
-        token = re.search(r'name="csrf" value="([^"]+)"', page.text)
-        assert token
-        done = http.post("/console/login", data={"username": username, "password": password,
-                                                 "csrf": token.group(1)})
-        assert done.status_code == 303
+        _demo_login(http, username, password)
         assert "受付一覧" in http.get("/console/").text
+        # A counsellor of the first team: not an administrator.
+        assert http.get("/console/admin/").status_code == 403
+
+
+def test_the_demo_prints_an_administrator_login_that_sees_everything(demo: str) -> None:
+    username, password = DEMO_ADMIN_LOGIN
+    assert [username, password] != DEMO_LOGIN
+    with httpx.Client(base_url=demo, trust_env=False, timeout=10) as http:
+        _demo_login(http, username, password)
+        assert http.get("/console/admin/").status_code == 200
+        assert http.get("/console/audit").status_code == 200

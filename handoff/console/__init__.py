@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import secrets
+from dataclasses import replace
+from datetime import timedelta
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
@@ -13,8 +16,10 @@ from bot.settings import Settings
 from handoff.console.admin import router as admin_router
 from handoff.console.dashboard import router as dashboard_router
 from handoff.console.middleware import ConsoleOnly
-from handoff.console.security import LoginRequired
+from handoff.console.security import ConsoleAuth, HashingGate, LoginRequired
 from handoff.console.views import HERE, router
+from handoff.logins import LoginLimits
+from handoff.sessions import SessionPolicy
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +30,13 @@ def mount_console(app: FastAPI, settings: Settings) -> None:
         log.warning("TSUNAGU_SESSION_SECRET is not set: console logins last until restart")
         secret = secrets.token_urlsafe(32)
     app.add_middleware(ConsoleOnly, secret=secret, https_only=settings.secure_cookies)
+    app.state.console_auth = ConsoleAuth(
+        secret=secret,
+        limits=replace(LoginLimits(), address_failures=settings.login_address_failures),
+        policy=SessionPolicy(idle=timedelta(minutes=settings.console_idle_minutes),
+                             lifetime=timedelta(hours=settings.console_session_hours)),
+        gate=HashingGate(settings.login_concurrency or os.cpu_count() or 1),
+        secure_cookies=settings.secure_cookies)
 
     @app.exception_handler(LoginRequired)
     async def to_login(request: Request, exc: LoginRequired) -> Response:

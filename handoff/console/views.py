@@ -20,16 +20,27 @@ from starlette.concurrency import run_in_threadpool
 
 from bot.models import Conversation, InboxEvent, OutboxMessage, utcnow
 from bot.runtime import Runtime
-from handoff import access, audit, cases, casework, followups, queue, risk_review
-from handoff.accounts import authenticate
+from handoff import (
+    access,
+    audit,
+    cases,
+    casework,
+    followups,
+    logins,
+    queue,
+    risk_review,
+    sessions,
+)
 from handoff.console import notices
 from handoff.console.security import (
+    DEVICE_COOKIE,
+    DEVICE_DAYS,
     SESSION_CSRF,
-    SESSION_USER,
+    SESSION_TOKEN,
     CsrfChecked,
     CurrentCounsellor,
-    LoginLimiter,
     Supervisor,
+    console_auth,
     csrf_token,
 )
 from handoff.models import (
@@ -49,7 +60,6 @@ from handoff.transcript import transcript
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=HERE / "templates")
 router = APIRouter(prefix="/console", include_in_schema=False)
-limiter = LoginLimiter()
 
 PRIORITY_LABEL = {"imminent": "最優先（差し迫った危険）", "high": "高", "normal": "通常"}
 OUTCOME_LABEL = {Outcome.PLAN: "継続支援・プラン", Outcome.INFO: "情報提供のみ",
@@ -99,29 +109,74 @@ def login_page(request: Request) -> HTMLResponse:
     return _page(request, "login.html", error=None)
 
 
+LOGIN_REFUSED = {
+    logins.Outcome.WRONG: (200, "ユーザー名かパスワードが違います。"),
+    logins.Outcome.ADDRESS_LIMITED: (
+        429, "ログインの試行が続いたため、しばらくお待ちいただいています。"
+             "10 分ほどしてから、もう一度お試しください。"),
+    logins.Outcome.NAME_LIMITED: (
+        429, "このユーザー名では、まちがったパスワードが続いたため、少しお待ちいただいています。"
+             "数分後にもう一度お試しください。お急ぎのときは主任か管理者にご相談ください。"),
+}
+LOGIN_BUSY = "ただいまログインが混み合っています。しばらくしてから、もう一度お試しください。"
+
+
+def _login_again(request: Request, error: str, status: int,
+                 retry_after: str | None = None) -> HTMLResponse:
+    """The login form with a message. Rendered with only what it needs (not the case pages'
+    labels): under a flood of logins each refusal must cost little."""
+    page = templates.TemplateResponse(request, "login.html", {
+        "csrf": csrf_token(request), "me": None, "error": error}, status_code=status)
+    if retry_after:
+        page.headers["Retry-After"] = retry_after
+    return page
+
+
 @router.post("/login", dependencies=[CsrfChecked])
-def login(request: Request, username: Annotated[str, Form()],
-          password: Annotated[str, Form()]) -> Response:
-    key = f"{username}|{request.client.host if request.client else ''}"
-    if limiter.blocked(key):
-        return _page(request, "login.html",
-                     error="試行が多すぎます。しばらくしてからお試しください。")
-    with _runtime(request).sessions() as session, session.begin():
-        account = authenticate(session=session, username=username, password=password)
-        account_id = account.id if account else None
-    if account_id is None:
-        limiter.failed(key)
-        return _page(request, "login.html", error="ユーザー名かパスワードが違います。")
-    limiter.succeeded(key)
+async def login(request: Request, username: Annotated[str, Form()],
+                password: Annotated[str, Form()]) -> Response:
+    """Async, so that waiting logins hold no worker thread: the password check runs through
+    the gate (a few at a time), everything else of the attempt with it, in one transaction."""
+    auth = console_auth(request)
+    address = logins.address_of(request.client.host if request.client else "")
+    trusted = auth.trusted_account(request.cookies.get(DEVICE_COOKIE))
+
+    def attempt() -> logins.Result:
+        with _runtime(request).sessions() as session, session.begin():
+            return logins.attempt(session=session, username=username, password=password,
+                                  address=address, key=auth.name_key, limits=auth.limits,
+                                  trusted_account_id=trusted)
+
+    result = await auth.gate.run(attempt)
+    if result is None:
+        return _login_again(request, LOGIN_BUSY, 503, retry_after="10")
+    if result.outcome != logins.Outcome.OK or result.account_id is None:
+        status, message = LOGIN_REFUSED[result.outcome]
+        return _login_again(request, message, status,
+                            retry_after="60" if status == 429 else None)
     request.session.clear()  # a new session on login: no fixation
-    request.session[SESSION_USER] = account_id
+    request.session[SESSION_TOKEN] = result.token
     request.session[SESSION_CSRF] = None
-    return RedirectResponse("/console/", status_code=303)
+    done = RedirectResponse("/console/", status_code=303)
+    done.set_cookie(DEVICE_COOKIE, auth.device_cookie(result.account_id),
+                    max_age=DEVICE_DAYS * 86400, path="/console/login", httponly=True,
+                    samesite="strict", secure=auth.secure_cookies)
+    return done
 
 
 @router.post("/logout", dependencies=[CsrfChecked])
 def logout(request: Request) -> Response:
+    """Ends the server-side session: the old cookie, replayed, no longer logs anyone in."""
+    token = request.session.get(SESSION_TOKEN)
     request.session.clear()
+    if token:
+        with _runtime(request).sessions() as session, session.begin():
+            account_id = sessions.revoke(session=session, token=str(token), why="logout")
+            if account_id is not None:
+                account = session.get(Counsellor, account_id)
+                if account is not None:
+                    audit.record_account_event(session=session, actor=account,
+                                               action="logout", account_id=account_id)
     return RedirectResponse("/console/login", status_code=303)
 
 

@@ -73,3 +73,15 @@ async def test_a_late_message_of_an_earlier_answer_is_not_taken_for_the_next_rep
         assert await resident.reply_to(2, 1.0) is not None
     finally:
         resident.close()
+
+
+def test_login_flood_bench_answers_every_webhook_and_every_login() -> None:
+    """benchmarks/login_flood_bench.py on a tiny flood: the webhooks are all acknowledged and
+    every login gets an answer (checked, or turned away politely), none a 5xx other than the
+    gate's 503."""
+    from benchmarks import login_flood_bench
+
+    report = login_flood_bench.main(["--flooders", "6", "--seconds", "1", "--rate", "10"])
+    assert report.all_acknowledged and report.idle.sent == report.flood.sent == 10
+    assert report.logins and set(report.logins) <= {200, 503}
+    assert report.logins[200] >= 1

@@ -12,7 +12,6 @@ from sqlalchemy import select
 
 from bot.models import ContentRelease
 from handoff.accounts import add_counsellor
-from handoff.console.views import limiter
 from handoff.models import AuditEntry, Case, Role
 from tests.live import (
     PASSWORD,
@@ -40,7 +39,6 @@ def live(database_url: str) -> Iterator[LiveApp]:
                        role=Role.SUPERVISOR, team_id="pref")
         add_counsellor(session=s, username="sato", display_name="佐藤", password=PASSWORD,
                        team_id="pref")
-    limiter._failures.clear()
     yield app
     app.stop()
 

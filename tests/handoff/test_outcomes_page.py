@@ -23,7 +23,6 @@ from handoff.console.dashboard import (
     row_chart,
 )
 from handoff.console.dashboard import router as dashboard_router
-from handoff.console.views import limiter
 from handoff.models import AuditEntry, Case, CaseMessage, CaseStatus, Role
 from handoff.outcomes import japan_day
 from tests.live import PASSWORD, LiveApp, console_client, logged_in
@@ -65,7 +64,6 @@ def live(database_url: str) -> Iterator[LiveApp]:
                            state="declined", answers={"municipality": "midori"},
                            consent={"counsellor": {"granted": False, "at": now.isoformat()}},
                            created_at=now - timedelta(days=1)))
-    limiter._failures.clear()
     yield app
     app.stop()
 

@@ -10,7 +10,6 @@ from sqlalchemy import select
 
 from bot.models import ContentDraft, Conversation, RiskAssessmentRecord, utcnow
 from handoff.accounts import add_counsellor
-from handoff.console.views import limiter
 from handoff.models import AuditEntry, RiskReview, Role
 from handoff.retention import erase
 from handoff.risk_review import REVIEW_FILE, append_entry
@@ -27,7 +26,6 @@ def live(database_url: str) -> Iterator[LiveApp]:
                        role=Role.ADMIN)
         add_counsellor(session=s, username="sato", display_name="佐藤", password=PASSWORD,
                        team_id="pref")
-    limiter._failures.clear()
     yield app
     app.stop()
 

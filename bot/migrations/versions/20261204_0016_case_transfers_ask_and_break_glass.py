@@ -6,7 +6,7 @@ Conversations that never reached consent now have an end date like withdrawn one
 get their last message plus the default retention period (90 days, content/places.yaml).
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-04 08:00:00
 """
 from datetime import timedelta
@@ -18,7 +18,7 @@ from bot.models import UTCDateTime
 
 
 revision = '0016'
-down_revision = '0014'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 
