@@ -583,8 +583,9 @@ def break_glass(request: Request, case_id: int, me: CurrentCounsellor,
 
 @router.get("/audit")
 def audit_page(request: Request, me: Supervisor) -> HTMLResponse:
-    """A supervisor reads the record of their own team's cases and people; a lead or an
-    administrator, everyone's."""
+    """A supervisor reads the record of their own team's cases and people (what they did and
+    what happened to their accounts); a lead or an administrator, everyone's, including
+    failed logins under names that are no one's."""
     with _runtime(request).sessions() as session:
         if sees_every_team(me.role):
             entries = audit.recent(session=session)
@@ -593,5 +594,6 @@ def audit_page(request: Request, me: Supervisor) -> HTMLResponse:
             members = select(Counsellor.id).where(Counsellor.team_id == me.team_id) \
                 if me.team_id else select(Counsellor.id).where(Counsellor.id == me.id)
             entries = audit.recent(session=session, where=or_(
-                AuditEntry.case_id.in_(team_cases), AuditEntry.counsellor_id.in_(members)))
+                AuditEntry.case_id.in_(team_cases), AuditEntry.counsellor_id.in_(members),
+                AuditEntry.account_id.in_(members)))
     return _page(request, "audit.html", me=me, entries=entries)

@@ -44,9 +44,10 @@ def apps(database_url: str) -> Iterator[tuple[FastAPI, FastAPI]]:
     """Two instances of the product on one database, as two replicas behind a balancer."""
     first, second = make_app(database_url), make_app(database_url)
     with first.state.runtime.sessions() as s, s.begin():
-        add_counsellor(session=s, username="sato", display_name="佐藤", password=PASSWORD)
+        add_counsellor(session=s, username="sato", display_name="佐藤", password=PASSWORD,
+                       team_id="pref")
         add_counsellor(session=s, username="boss", display_name="主任", password=PASSWORD,
-                       role=Role.SUPERVISOR)
+                       role=Role.SUPERVISOR, team_id="pref")
     yield first, second
     for app in (first, second):
         app.state.runtime.engine.dispose()
