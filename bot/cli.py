@@ -368,6 +368,10 @@ def user_add(
 
     _account_change(work)
     typer.echo(f"account {username} ({chosen}) created")
+    if team is None and chosen in ("counsellor", "supervisor"):
+        # Need-to-know: counsellors and supervisors see their own team's cases only.
+        typer.echo(f"tsunagu: {username} has no --team, so sees no resident's case until "
+                   "given one (a lead or an administrator sees every team)", err=True)
 
 
 def _changed(what: str, change: Any) -> None:
