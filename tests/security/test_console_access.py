@@ -159,6 +159,9 @@ def live(database_url: str) -> Iterator[LiveApp]:
                        role=Role.SUPERVISOR, team_id="pref")
         add_counsellor(session=s, username="admin", display_name="管理者", password=PASSWORD,
                        role=Role.ADMIN)
+        for username, role in (("tanaka", Role.COUNSELLOR), ("midoriboss", Role.SUPERVISOR)):
+            add_counsellor(session=s, username=username, display_name=username,
+                           password=PASSWORD, role=role, team_id="midori")
     yield app
     app.stop()
 
@@ -384,3 +387,28 @@ def test_every_console_page_sends_the_security_headers(live: LiveApp) -> None:
         answer = admin.get(where)
         assert answer.status_code == 200, where
         assert_hardened(answer, where)
+
+
+# Need-to-know: every route about one case answers 404 to another team's counsellor or
+# supervisor, as if the case did not exist. A new case route is walked here automatically;
+# only break-glass (which is how one crosses, for life safety) is exempt.
+CROSSES_TEAMS = {("POST", "/console/cases/{case_id}/break-glass")}
+
+
+@pytest.mark.parametrize("username", ["tanaka", "midoriboss"])
+def test_every_case_route_is_a_404_for_another_team(live: LiveApp, username: str) -> None:
+    ids = open_case(live)
+    other = logged_in(live, username)
+    token = csrf_of(other, "/console/")
+    case_routes = [key for key in ACCESS if "{case_id}" in key[1] and key not in CROSSES_TEAMS]
+    assert len(case_routes) >= 10
+    before = snapshot(live)
+    for method, path in case_routes:
+        where = concrete(path, ids)
+        answer = get(other, where) if method == "GET" else other.post(
+            where, data={**form_for((method, path), ids), "csrf": token})
+        assert answer.status_code == 404, (username, method, path, answer.status_code)
+    assert get(other, f"/console/stream?case={ids['case_id']}").status_code == 404
+    assert other.get("/console/?team=pref").status_code == 404
+    assert other.get("/console/fragments/queue?team=pref").status_code == 404
+    assert snapshot(live) == before, "a request refused across teams changed something"
