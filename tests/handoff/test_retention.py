@@ -13,7 +13,14 @@ from bot.db import transaction
 from bot.models import Base, Conversation, InboxEvent, InboxStatus, utcnow
 from handoff import retention
 from handoff.models import Case
-from tests.live import LiveApp, Resident, conversation_of, texts, wait_for
+from tests.live import (
+    LiveApp,
+    Resident,
+    conversation_of,
+    resident_with_case,
+    texts,
+    wait_for,
+)
 
 WORDS = "夫の借金がつらくて、みどり町の田中花子です"
 LATER = "もう一つ、家賃のことも心配です"
@@ -106,12 +113,7 @@ def test_a_conversation_that_never_reached_consent_has_an_end_too(live: LiveApp)
 
 
 def test_consent_stops_the_clock_and_an_ongoing_case_defers_it(live: LiveApp) -> None:
-    r = Resident(live)
-    r.send(r.follow())
-    r.wait_messages(4)
-    r.say("人と話したい")
-    r.tap("同意する")
-    r.tap("共有しない")
+    r, _ = resident_with_case(live)
     assert conversation_of(live, r).delete_after is None  # consented: kept for the desk
     # A case people still work on is not erased under them; the job looks again later.
     with live.session() as s, s.begin():

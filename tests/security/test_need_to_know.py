@@ -244,11 +244,24 @@ def test_life_safety_moves_a_case_at_once_and_says_why(live: LiveApp) -> None:
     assert detail is not None and "life safety" in detail and reason[:20] in detail
 
 
-def test_a_conversation_is_routed_to_one_desk_and_only_it_reads(live: LiveApp) -> None:
-    """A resident of みどり市 who chose the prefecture's desk: みどり市 staff never see them."""
+def test_a_resident_who_chose_a_neighbouring_desk_is_not_read_at_home(
+        live: LiveApp) -> None:
+    """A resident of みどり市 who chose the prefecture's desk so that people who may know them do
+    not read them: みどり市 staff never see the case, the prefecture's do."""
     r = Resident(live)
     r.send(r.follow())
     r.wait_messages(4)
+    r.tap("はじめる")
+    r.say(WORDS)
+    r.tap("自分のこと")
+    r.tap("住まい")
+    r.tap("選び終わった")
+    r.tap("今夜寝る場所がない")
+    r.tap("選び終わった")
+    r.tap("みどり市")
+    r.tap("別の窓口を選ぶ")
+    desks = [i["action"]["label"] for i in r.bot_messages()[-1]["quickReply"]["items"]]
+    r.tap(next(label for label in desks if label.startswith("県社協")))
     r.say("人と話したい")
     r.tap("同意する")
     r.tap("共有しない")
@@ -256,5 +269,9 @@ def test_a_conversation_is_routed_to_one_desk_and_only_it_reads(live: LiveApp) -
     with live.session() as s:
         case = s.scalars(select(Case).join(Conversation).where(
             Conversation.line_user_id == r.user_id)).one()
-    assert case.team_id == "pref"
-    assert logged_in(live, "midori1").get(f"/console/cases/{case.id}").status_code == 404
+    assert case.municipality == "midori" and case.team_id == "pref"
+    for username in ("midori1", "midoriboss"):
+        client = logged_in(live, username)
+        assert client.get(f"/console/cases/{case.id}").status_code == 404
+        assert f"/console/cases/{case.id}\"" not in client.get("/console/").text
+    assert logged_in(live, "pref1").get(f"/console/cases/{case.id}").status_code == 200
