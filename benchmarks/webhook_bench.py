@@ -5,8 +5,8 @@
 
 Two servers on this machine, each a separate process served by uvicorn the same way:
 - tsunagu: `tsunagu serve` (the whole product: webhook, inbox worker, outbox, follow-up and
-  retention jobs) on a fresh database, TSUNAGU_EMULATOR=true so it needs no LINE channel, its
-  LINE API pointing at the product's LINE emulator run in a third process, standing for LINE
+  retention jobs) on a fresh database, with a test channel secret and token and its LINE API
+  pointing at the product's LINE emulator run in a third process, standing for LINE
   (its answers are pushed: TSUNAGU_REPLY_TOKEN_TTL_SECONDS=0, as that emulator never issued
   the load's reply tokens); `--worker-process` runs it with TSUNAGU_WORKER_PROCESS=true;
 - the baseline: `echo_app` below, a minimal FastAPI app that verifies the signature and parses
@@ -262,7 +262,7 @@ def tsunagu_environment(database_url: str, *, api_url: str | None = None,
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     env.update({
         "TSUNAGU_DATABASE_URL": database_url,
-        "TSUNAGU_EMULATOR": "true",
+        # No TSUNAGU_EMULATOR: `tsunagu serve` never runs the emulator beside a channel secret.
         "TSUNAGU_LINE_CHANNEL_SECRET": SECRET,
         "TSUNAGU_LINE_CHANNEL_ACCESS_TOKEN": TOKEN,
         "TSUNAGU_SESSION_SECRET": uuid.uuid4().hex,  # the console is mounted but unused here
@@ -282,12 +282,11 @@ def _spawn(name: str, command: list[str], env: dict[str, str], port: int, workdi
     return Server(name=name, url=f"http://{HOST}:{port}", process=process, log_path=log_path)
 
 
-def start_tsunagu(name: str, database_url: str, workdir: Path, *, api_url: str | None = None,
+def start_tsunagu(name: str, database_url: str, workdir: Path, *, api_url: str,
                   **settings: str) -> Server:
-    """`tsunagu serve` on a free port; without `api_url` it answers through its own emulator."""
+    """`tsunagu serve` on a free port, answering through the LINE emulator at `api_url`."""
     port = free_port()
-    own = f"http://{HOST}:{port}/emulator"
-    env = tsunagu_environment(database_url, api_url=api_url or own, **settings)
+    env = tsunagu_environment(database_url, api_url=api_url, **settings)
     server = _spawn(name, tsunagu_command("serve", "--host", HOST, "--port", str(port)), env,
                     port, workdir)
     server.wait_ready()

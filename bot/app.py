@@ -5,16 +5,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
 from linebot.v3 import WebhookParser
-from sqlalchemy import text
+from pydantic import SecretStr
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import changes, content_store, logsafety, metrics, risk_models, webhook
+from bot import changes, content_store, edge, logsafety, metrics, risk_models, webhook
 from bot.content import load_content
 from bot.conversation import FlowLibrary
 from bot.db import make_engine, make_session_factory, transaction
@@ -29,9 +33,13 @@ from bot.worker_process import WorkerProcess
 from handoff import followups, retention
 
 log = logging.getLogger(__name__)
+TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
 
 
 def build_runtime(settings: Settings) -> Runtime:
+    if not settings.secret.strip():
+        # WebhookParser("") would accept any body signed with the empty key.
+        raise ValueError("the LINE channel secret must not be empty")
     engine = make_engine(settings.database_url)
     content = load_content(settings.content_dir)
     runtime = Runtime(
@@ -155,6 +163,12 @@ def create_app(settings: Settings | None = None, *, background: bool = True) -> 
     """The whole product. `background=False` leaves the inbox and outbox to the caller (tests).
     With `worker_process` set, they run in a child process (bot/worker_process.py)."""
     settings = settings or get_settings()
+    if settings.emulator and not settings.secret.strip():
+        # The emulator signs what its page sends with this secret: never an empty one.
+        settings = settings.model_copy(update={
+            "line_channel_secret": SecretStr(secrets.token_hex(16)),
+            "line_channel_access_token": settings.line_channel_access_token
+            or SecretStr(secrets.token_urlsafe(32))})
     logsafety.install()
     runtime = build_runtime(settings)
 
@@ -194,21 +208,33 @@ def create_app(settings: Settings | None = None, *, background: bool = True) -> 
             await runtime.line.close()
             runtime.engine.dispose()
 
-    app = FastAPI(title="tsunagu", lifespan=lifespan)
+    docs = settings.api_docs
+    # The whole body is bounded, and so one form field may be as large (an administrator's
+    # content file); Starlette's own 1 MB per field would otherwise answer first, with a 400.
+    app = FastAPI(title="tsunagu", lifespan=lifespan, max_body_size=settings.max_body_bytes,
+                  form_limits={"max_part_size": settings.max_body_bytes},
+                  docs_url="/docs" if docs else None, redoc_url="/redoc" if docs else None,
+                  openapi_url="/openapi.json" if docs else None)
     app.state.settings = settings
     app.state.runtime = runtime
-    app.include_router(webhook.router)
-    metrics.mount_metrics(app, runtime.engine)
+    app.include_router(webhook.router, max_body_size=settings.webhook_max_bytes)
+    metrics.mount_metrics(app, runtime.engine, settings.metrics_token)
 
     @app.get("/healthz", include_in_schema=False)
-    def healthz() -> JSONResponse:  # a thread: it asks the database
+    def healthz() -> JSONResponse:  # a thread: it writes to the database
+        # Up or down only: why is for the log, not for whoever asks.
         try:
-            with runtime.engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
+            check_writable(runtime.engine)
         except SQLAlchemyError as e:
             log.warning("healthz: database unavailable (%s)", type(e).__name__)
-            return JSONResponse({"status": "unavailable", "reason": "database"}, status_code=503)
+            return JSONResponse({"status": "unavailable"}, status_code=503)
         return JSONResponse({"status": "ok"})
+
+    @app.get("/", include_in_schema=False)
+    def start(request: Request) -> Response:
+        if settings.emulator:  # the demo: where to begin
+            return TEMPLATES.TemplateResponse(request, "start.html", headers=START_HEADERS)
+        return RedirectResponse("/console/login", status_code=303)
 
     from handoff.console import mount_console
 
@@ -217,4 +243,35 @@ def create_app(settings: Settings | None = None, *, background: bool = True) -> 
         from bot.emulator import mount_emulator
 
         mount_emulator(app, settings)
+    # Outermost: counted and timed before any other middleware sees the request.
+    app.add_middleware(edge.WebhookRefusals, limit=settings.webhook_max_bytes)
+    app.add_middleware(edge.BodyDeadline, seconds=settings.body_timeout_seconds)
     return app
+
+
+START_HEADERS = {"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff",
+                 "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'",
+                 "Referrer-Policy": "no-referrer"}
+
+
+def check_writable(engine: Engine) -> None:
+    """Raises SQLAlchemyError unless the database takes a write.
+
+    `SELECT 1` passes on a read-only database (a full disk, a read-only file or mount, a
+    PostgreSQL standby or `default_transaction_read_only`). So the check rewrites the one row of
+    `alembic_version` (every migrated database has it) with its own value: no data changes, and
+    no migration is needed for a heartbeat table. On SQLite it is committed, which writes a page
+    to the write-ahead log (a full disk fails here); on PostgreSQL it is rolled back (a read-only
+    or standby server refuses the UPDATE itself; a PostgreSQL out of disk stops altogether),
+    with a short lock timeout so a migration holding the row does not hang the check."""
+    with engine.connect() as connection:
+        if engine.dialect.name == "postgresql":
+            with connection.begin() as transaction:
+                connection.execute(text("SET LOCAL lock_timeout = '2s'"))
+                connection.execute(text(
+                    "UPDATE alembic_version SET version_num = version_num"))
+                transaction.rollback()
+            return
+        with connection.begin():
+            connection.execute(text("UPDATE alembic_version SET version_num = version_num"))
+

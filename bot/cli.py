@@ -35,6 +35,7 @@ def configure_logging(level: str) -> None:
 def _run(settings: Settings, host: str, port: int) -> None:
     from bot.app import create_app
     from bot.content import ContentError
+    from bot.edge import server_config
 
     configure_logging(settings.log_level)
     try:
@@ -42,8 +43,18 @@ def _run(settings: Settings, host: str, port: int) -> None:
     except ContentError as e:  # an invalid flow is never served
         typer.echo(f"tsunagu: content is not valid, not starting:\n{e}", err=True)
         raise typer.Exit(2) from e
-    uvicorn.run(app_, host=host, port=port, log_level=settings.log_level.lower(),
-                access_log=False)
+    uvicorn.Server(server_config(app_, settings, host=host, port=port)).run()
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @app.command()
@@ -52,11 +63,24 @@ def serve(
     port: int = typer.Option(8000, help="Port to listen on."),
 ) -> None:
     """Run against a real LINE channel (settings from TSUNAGU_* environment variables)."""
+    from bot.edge import emulator_refusal
+
     try:
         settings = Settings()
     except ValueError as e:
         typer.echo(f"tsunagu: {e}", err=True)
         raise typer.Exit(2) from e
+    refusal = emulator_refusal(settings)
+    if refusal is None and settings.emulator and not _is_loopback(host):
+        refusal = (f"TSUNAGU_EMULATOR=true lets anyone who reaches {host} write as any LINE "
+                   "user: listen on 127.0.0.1 only, or use `tsunagu demo`")
+    if refusal is not None:
+        typer.echo(f"tsunagu: {refusal}", err=True)
+        raise typer.Exit(2)
+    if settings.emulator:
+        typer.echo("tsunagu: WARNING: the built-in LINE emulator is on (TSUNAGU_EMULATOR=true): "
+                   "anyone who can open this server can write as any resident. For trials on "
+                   "this machine only, never on a server others can reach.", err=True)
     _run(settings, host, port)
 
 
@@ -67,8 +91,13 @@ def demo(
 ) -> None:
     """Run everything on this machine: SQLite and the built-in LINE emulator, no LINE channel."""
     base = f"http://{host}:{port}"
+    if not _is_loopback(host):
+        typer.echo(f"tsunagu: WARNING: the demo's LINE emulator is open to anyone who reaches "
+                   f"{host}:{port}; they can write as any resident. Use it on a trusted "
+                   "network only.", err=True)
     settings = Settings(
         emulator=True,
+        api_docs=True,  # /docs: a look at the routes, for whoever tries the demo
         line_channel_secret=secrets.token_hex(16),
         line_channel_access_token=secrets.token_urlsafe(32),
         line_api_base_url=f"{base}/emulator",
@@ -83,6 +112,7 @@ def demo(
     counsellor, admin = reset_demo_accounts(settings.database_url, team.id)
     typer.echo(
         "\n  tsunagu demo\n"
+        f"  はじめに開くページ:               {base}/\n"
         f"  相談者の画面（LINEエミュレーター）: {base}/emulator/\n"
         f"  相談員の画面（コンソール）:       {base}/console/\n"
         f"    相談員（{team.name}）のログイン: {counsellor.username} / {counsellor.password}\n"

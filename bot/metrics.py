@@ -11,15 +11,17 @@ or a secret. The helpers below drop anything that is not one of those words.
 
 from __future__ import annotations
 
+import hmac
 import logging
 import time
 from collections.abc import AsyncIterator, Iterable
 
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import Response
 from prometheus_client import REGISTRY, Counter, Histogram, disable_created_metrics, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+from pydantic import SecretStr
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -37,7 +39,8 @@ WEBHOOK_EVENTS = Counter(
     ["outcome"])
 WEBHOOK_REJECTED = Counter(
     "tsunagu_webhook_rejected_total",
-    "Webhook requests answered 400: signature missing or wrong, or a malformed body.",
+    "Webhook requests refused: signature missing or wrong or a malformed body (400), or a body "
+    "over TSUNAGU_WEBHOOK_MAX_BYTES (413, too_large).",
     ["reason"])
 WEBHOOK_LATENCY = Histogram(
     "tsunagu_webhook_request_duration_seconds",
@@ -61,7 +64,7 @@ FOLLOWUPS_QUEUED = Counter(
     "tsunagu_followups_queued_total", "Due follow-ups written to the outbox.")
 
 WEBHOOK_OUTCOMES = ("accepted", "duplicate")
-REJECT_REASONS = ("bad_signature", "malformed")
+REJECT_REASONS = ("bad_signature", "malformed", "too_large")
 INBOX_OUTCOMES = (InboxStatus.DONE, InboxStatus.IGNORED, InboxStatus.FAILED, "retry")
 VIAS = ("reply", "push")
 _OUTBOX_BY_STATUS: dict[str, Counter] = {
@@ -198,6 +201,15 @@ class DatabaseCollector:
         yield cases
 
 
+def _bearer_matches(header: str | None, token: str) -> bool:
+    """True when `header` is `Bearer <token>` (constant-time: no timing tells the token)."""
+    if not header or not token:
+        return False
+    scheme, _, credentials = header.strip().partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        credentials.strip().encode(), token.encode())
+
+
 class _Exposition:
     """This process's metrics followed by the database gauges, as one collector."""
 
@@ -209,11 +221,20 @@ class _Exposition:
             yield from collector.collect()
 
 
-def mount_metrics(app: FastAPI, engine: Engine) -> None:
-    """Serve GET /metrics. Not for the public: the balancer does not route it; Prometheus
-    reaches each process directly."""
+def mount_metrics(app: FastAPI, engine: Engine, token: SecretStr | None) -> None:
+    """Serve GET /metrics to whoever sends `Authorization: Bearer <token>`
+    (TSUNAGU_METRICS_TOKEN). Not for the public: the balancer does not route it; Prometheus
+    reaches each process directly, with the token.
+
+    Without the token, or with none configured, the answer is the same 404 as for a path that
+    does not exist: an anonymous caller learns neither the figures (how many residents wait, by
+    priority) nor that there is something to guess a token for. (401 would tell a misconfigured
+    Prometheus more, but its scrape fails visibly either way.)"""
     exposition = _Exposition(REGISTRY, DatabaseCollector(engine))
+    secret = token.get_secret_value() if token else ""
 
     @app.get("/metrics", include_in_schema=False)
-    def metrics() -> Response:  # a thread: the gauges query the database
+    def metrics(request: Request) -> Response:  # a thread: the gauges query the database
+        if not _bearer_matches(request.headers.get("authorization"), secret):
+            raise HTTPException(404, "Not Found")
         return Response(generate_latest(exposition), media_type=CONTENT_TYPE)

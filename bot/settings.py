@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
@@ -55,10 +55,34 @@ class Settings(BaseSettings):
     login_concurrency: int = 0
     login_address_failures: int = 20
 
+    # The edge (bot/edge.py): what an anonymous caller can make the server hold or tell.
+    # LINE's webhook bodies are a few kilobytes (at most a few hundred events).
+    webhook_max_bytes: int = Field(default=1024 * 1024, ge=1)
+    # Every other request body: the console's forms, the largest being an administrator's
+    # content file edit (today's largest file, about 100 kB, is about 300 kB form-encoded).
+    max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1)
+    # A request body must have arrived completely this long after the app asked for it.
+    body_timeout_seconds: float = Field(default=30.0, gt=0)
+    # The request line and headers: at most this many bytes, complete within this time.
+    max_header_bytes: int = Field(default=64 * 1024, ge=1024)
+    header_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Connections and tasks at once; more are answered 503 at once (uvicorn's limit).
+    limit_concurrency: int = Field(default=1000, ge=1)
+    keep_alive_seconds: int = Field(default=5, ge=1)  # idle keep-alive connections
+    # Only these peers' X-Forwarded-For / X-Forwarded-Proto are believed (comma-separated
+    # addresses or networks): the balancer's address. Never "*" unless nothing else can
+    # reach the server.
+    forwarded_allow_ips: str = "127.0.0.1,::1"
+    # /docs, /redoc and /openapi.json. Off in production (they map every route); the demo
+    # turns them on.
+    api_docs: bool = False
+    # GET /metrics answers only with `Authorization: Bearer <this>`; unset: /metrics is 404.
+    metrics_token: SecretStr | None = None
+
     @model_validator(mode="after")
     def _require_channel_outside_emulator(self) -> Settings:
         # A real deployment without credentials would accept nothing and answer no one.
-        if not self.emulator and (not self.secret or not self.access_token):
+        if not self.emulator and (not self.secret.strip() or not self.access_token.strip()):
             raise ValueError(
                 "TSUNAGU_LINE_CHANNEL_SECRET and TSUNAGU_LINE_CHANNEL_ACCESS_TOKEN must be set "
                 "(or run `tsunagu demo`, which uses the built-in LINE emulator)"

@@ -27,6 +27,8 @@ from handoff.models import Case
 
 SECRET = "test-channel-secret"
 TOKEN = "test-channel-access-token"
+METRICS_TOKEN = "test-metrics-token"
+METRICS_AUTH = {"Authorization": f"Bearer {METRICS_TOKEN}"}  # what Prometheus sends
 T = TypeVar("T")
 
 
@@ -60,6 +62,7 @@ class LiveApp:
             "line_api_base_url": f"{self.url}/emulator",
             "line_data_api_base_url": f"{self.url}/emulator",
             "worker_poll_seconds": 0.2,
+            "metrics_token": METRICS_TOKEN,
             **overrides,
         })
         self.app = create_app(self.settings, background=background)

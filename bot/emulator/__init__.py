@@ -29,6 +29,9 @@ __all__ = [
 
 def mount_emulator(app: FastAPI, settings: Settings) -> EmulatorState:
     """Mounts everything under /emulator; the state is returned and kept as app.state.emulator."""
+    if not settings.secret.strip() or not settings.access_token.strip():
+        # What the page sends is signed with the secret: an empty one would sign for anyone.
+        raise ValueError("the emulator needs a non-empty channel secret and access token")
     state = EmulatorState(channel_secret=settings.secret, access_token=settings.access_token)
     app.include_router(build_page_router(state), prefix=PREFIX)
     app.include_router(build_api_router(state), prefix=PREFIX)

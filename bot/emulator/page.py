@@ -80,8 +80,8 @@ def build_page_router(state: EmulatorState) -> APIRouter:
         if event_in.type != "follow" and state.is_blocked(user_id):
             # A resident who blocked the account cannot write to it in LINE either.
             raise HTTPException(409, "blocked: send a follow event first")
+        url = state.webhook_url or _own_webhook_url(request)
         event = _event_for(state, user_id, event_in)
-        url = state.webhook_url or str(request.base_url) + WEBHOOK_PATH
         status = await state.post_webhook([event], url)
         return {"status": status, "event": event}
 
@@ -137,6 +137,19 @@ def build_page_router(state: EmulatorState) -> APIRouter:
         return JSONResponse([asdict(c) for c in state.calls])
 
     return router
+
+
+def _own_webhook_url(request: Request) -> str:
+    """This server's own webhook, at the address the request reached: the listening socket's
+    (the ASGI scope's `server`), never a header such as Host, which the caller writes and which
+    would let it have signed events posted anywhere."""
+    server = request.scope.get("server")
+    if not server or server[1] is None:
+        raise HTTPException(503, "the emulator cannot tell its own address (set webhook_url)")
+    host, port = str(server[0]), int(server[1])
+    if ":" in host:
+        host = f"[{host}]"  # IPv6
+    return f"http://{host}:{port}/{WEBHOOK_PATH}"
 
 
 def _sse(event: str, data: dict[str, Any], seq: Any) -> dict[str, str]:

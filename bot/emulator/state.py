@@ -107,7 +107,8 @@ class EmulatorState:
         self.channel_secret = channel_secret
         self.access_token = access_token
         self.reply_token_ttl = reply_token_ttl
-        # None: derived from the page request (same server, /line/webhook).
+        # None: this server's own /line/webhook, at the address of the socket the page's
+        # request reached (never a header the caller writes).
         self.webhook_url = webhook_url
         self.bot_user_id = bot_user_id or events.new_user_id()
         self.bot_basic_id = "@tsunagu"

@@ -20,8 +20,7 @@ from bot.app import serve_newest_release
 from bot.settings import DEFAULT_CONTENT_DIR
 from handoff.models import Case
 from tests.live import (
-    SECRET,
-    TOKEN,
+    METRICS_AUTH,
     LiveApp,
     Resident,
     free_port,
@@ -63,7 +62,7 @@ def running(pid: int) -> bool:
 
 
 def processed(live: LiveApp, outcome: str) -> float:
-    body = live.http.get("/metrics").text
+    body = live.http.get("/metrics", headers=METRICS_AUTH).text
     found = re.search(rf'^tsunagu_inbox_events_processed_total{{outcome="{outcome}"}} (\S+)$',
                       body, re.M)
     return float(found.group(1)) if found else 0.0
@@ -117,7 +116,9 @@ def test_the_worker_process_dies_with_its_parent(tmp_path: Path) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TSUNAGU_")} | {
         "TSUNAGU_DATABASE_URL": f"sqlite:///{tmp_path}/t.db", "TSUNAGU_EMULATOR": "true",
-        "TSUNAGU_LINE_CHANNEL_SECRET": SECRET, "TSUNAGU_LINE_CHANNEL_ACCESS_TOKEN": TOKEN,
+        # The emulator never runs beside a real channel: no secret or token, its own API.
+        "TSUNAGU_LINE_API_BASE_URL": f"http://127.0.0.1:{port}/emulator",
+        "TSUNAGU_LINE_DATA_API_BASE_URL": f"http://127.0.0.1:{port}/emulator",
         "TSUNAGU_WORKER_PROCESS": "true"}
     server = subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
