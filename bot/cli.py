@@ -108,7 +108,9 @@ def demo(
     from handoff.accounts import reset_demo_accounts
 
     upgrade(settings.database_url)
-    team = load_content(settings.content_dir).places.teams[0]
+    # The desk that takes whoever does not name a town: the cases a first try produces.
+    places = load_content(settings.content_dir).places
+    team = places.team(places.default_team)
     counsellor, admin = reset_demo_accounts(settings.database_url, team.id)
     typer.echo(
         "\n  tsunagu demo\n"
@@ -116,6 +118,7 @@ def demo(
         f"  相談者の画面（LINEエミュレーター）: {base}/emulator/\n"
         f"  相談員の画面（コンソール）:       {base}/console/\n"
         f"    相談員（{team.name}）のログイン: {counsellor.username} / {counsellor.password}\n"
+        "      （相談員には、自分の窓口の相談だけが見えます）\n"
         f"    管理者（すべての窓口と管理画面）のログイン: {admin.username} / {admin.password}\n"
         f"  Webhook:                          {base}/line/webhook\n"
         f"  データベース:                     {settings.database_url}\n"

@@ -214,7 +214,7 @@ def test_the_demo_prints_a_counsellor_login_that_works(demo: str) -> None:
     with httpx.Client(base_url=demo, trust_env=False, timeout=10) as http:
         _demo_login(http, username, password)
         assert "受付一覧" in http.get("/console/").text
-        # A counsellor of the first team: not an administrator.
+        # A counsellor of the default desk: not an administrator.
         assert http.get("/console/admin/").status_code == 403
 
 
