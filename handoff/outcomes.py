@@ -10,6 +10,10 @@ Two groups of rows are counted, both for one municipality (or all) and one perio
   a person, life areas, risk, status and outcome, referral destinations;
 - conversations whose first contact falls in the period: consent and risk seen in the chat.
 Follow-ups are counted by the day they were sent.
+
+A supervisor sees their own desk's figures only (`Desk`): cases by the team that has them, and
+conversations by the team the routing gives them (the desk they chose, else their town's, else
+the default desk), so each conversation is counted by exactly one desk.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, false, or_, select
 from sqlalchemy.orm import Session
 
 from bot.models import Conversation, InboxEvent
@@ -222,6 +226,37 @@ class Figures:
     followups_by_kind: list[FollowUpCount]
 
 
+@dataclass(frozen=True)
+class Desk:
+    """One team's share of the figures, with the routing that says which conversations are
+    theirs (content/places.yaml: town -> team, the default team, every team's id)."""
+
+    team: str | None  # None: no team, so nothing
+    town_teams: dict[str, str]
+    default_team: str
+    team_ids: tuple[str, ...]
+
+    def cases(self) -> ColumnElement[bool]:
+        return Case.team_id == self.team if self.team else false()
+
+    def conversations(self) -> ColumnElement[bool]:
+        """The routing of handoff/routing.route, in SQL on the two answers it reads."""
+        if not self.team:
+            return false()
+        centre = Conversation.answers["centre"].as_string()
+        town = Conversation.answers["municipality"].as_string()
+        own_towns = [t for t, team in self.town_teams.items() if team == self.team]
+        no_choice = or_(centre.is_(None), centre.not_in(list(self.team_ids)))
+        unknown_town = or_(town.is_(None), town.not_in(list(self.town_teams)))
+        by_town = town.in_(own_towns) if own_towns else false()
+        default = unknown_town if self.team == self.default_team else false()
+        return or_(centre == self.team, and_(no_choice, or_(by_town, default)))
+
+    def followups(self) -> ColumnElement[bool]:
+        return or_(and_(FollowUp.case_id.is_not(None), self.cases()),
+                   and_(FollowUp.case_id.is_(None), self.conversations()))
+
+
 def _case_place(municipality: str | None,
                 known: Collection[str]) -> list[ColumnElement[bool]]:
     if municipality is None:
@@ -307,14 +342,15 @@ def _consent(session: Session, conversation_filter: list[ColumnElement[bool]]) -
 
 
 def _followups(session: Session, start: datetime, end: datetime, now: datetime,
-               municipality: str | None, known: Collection[str]) -> list[FollowUpCount]:
+               municipality: str | None, known: Collection[str],
+               desk: Desk | None = None) -> list[FollowUpCount]:
     """Per kind. The place of a follow-up is its case's, or for one without a case (a reminder
     during the intake) the municipality the resident answered."""
-    place: list[ColumnElement[bool]] = []
+    place: list[ColumnElement[bool]] = [desk.followups()] if desk is not None else []
     if municipality is not None:
-        place = [or_(and_(FollowUp.case_id.is_not(None), *_case_place(municipality, known)),
-                     and_(FollowUp.case_id.is_(None),
-                          *_conversation_place(municipality, known)))]
+        place += [or_(and_(FollowUp.case_id.is_not(None), *_case_place(municipality, known)),
+                      and_(FollowUp.case_id.is_(None),
+                           *_conversation_place(municipality, known)))]
 
     def sent_in_period(*columns: Any) -> Select[Any]:
         return (select(*columns)
@@ -365,15 +401,16 @@ def _followup_count(kind: str, tally: Counter[str]) -> FollowUpCount:
 
 
 def compute(*, session: Session, start: date, end: date, municipality: str | None,
-            municipalities: Collection[str], now: datetime) -> Figures:
+            municipalities: Collection[str], now: datetime, desk: Desk | None = None) -> Figures:
     """The figures for one municipality id (NOT_GIVEN for none, None for all) and the Japan
-    dates start..end (inclusive). `municipalities` are the known ids (content/places.yaml);
-    `now` decides which follow-ups may still be answered."""
+    dates start..end (inclusive), of one desk when `desk` is given. `municipalities` are the
+    known ids (content/places.yaml); `now` decides which follow-ups may still be answered."""
     if end < start:
         raise ValueError("the period ends before it starts")
     first, after = period_bounds(start, end)
+    mine = [desk.cases()] if desk is not None else []
     case_filter = [Case.opened_at >= first, Case.opened_at < after,
-                   *_case_place(municipality, municipalities)]
+                   *_case_place(municipality, municipalities), *mine]
     # Where a case was referred is read only for referrals: other outcomes may carry words.
     referred_to = case((Case.outcome == Outcome.REFERRED, Case.outcome_detail), else_=None)
     cohort = list(session.execute(
@@ -388,8 +425,9 @@ def compute(*, session: Session, start: date, end: date, municipality: str | Non
                         if row.outcome == Outcome.REFERRED)
     consent, conversation_risk = _consent(session, [
         Conversation.created_at >= first, Conversation.created_at < after,
-        *_conversation_place(municipality, municipalities)])
-    by_kind = _followups(session, first, after, now, municipality, municipalities)
+        *_conversation_place(municipality, municipalities),
+        *([desk.conversations()] if desk is not None else [])])
+    by_kind = _followups(session, first, after, now, municipality, municipalities, desk)
     return Figures(
         start=start, end=end, municipality=municipality, computed_at=now,
         cases=len(cohort), per_day=per_day, per_week=weekly_counts(per_day),

@@ -23,7 +23,8 @@ from bot.models import utcnow
 from handoff import audit
 from handoff.console.security import Supervisor
 from handoff.console.views import OUTCOME_LABEL, RISK_LABEL, _page, _runtime, answer_labels
-from handoff.outcomes import NOT_GIVEN, Figures, compute, japan_day
+from handoff.models import Counsellor, sees_every_team
+from handoff.outcomes import NOT_GIVEN, Desk, Figures, compute, japan_day
 from handoff.routing import TOKYO
 
 router = APIRouter(prefix="/console/outcomes", include_in_schema=False)
@@ -313,12 +314,30 @@ def _filter(request: Request, start: str, end: str, municipality: str,
                         known=[m.id for m in places.municipalities], today=japan_day(now))
 
 
-def _figures(request: Request, chosen: Filter, now: datetime) -> Figures:
+def desk_of(request: Request, me: Counsellor) -> Desk | None:
+    """A supervisor's own desk; None (every desk) for a lead or an administrator."""
+    if sees_every_team(me.role):
+        return None
+    places = _runtime(request).content.places
+    return Desk(team=me.team_id, town_teams={m.id: m.team for m in places.municipalities},
+                default_team=places.default_team, team_ids=tuple(t.id for t in places.teams))
+
+
+def _figures(request: Request, chosen: Filter, now: datetime, me: Counsellor) -> Figures:
     places = _runtime(request).content.places
     with _runtime(request).sessions() as session:
         return compute(session=session, start=chosen.start, end=chosen.end,
                        municipality=chosen.municipality,
-                       municipalities=[m.id for m in places.municipalities], now=now)
+                       municipalities=[m.id for m in places.municipalities], now=now,
+                       desk=desk_of(request, me))
+
+
+def _desk_name(request: Request, me: Counsellor) -> str | None:
+    desk = desk_of(request, me)
+    if desk is None:
+        return None
+    teams = {t.id: t.name for t in _runtime(request).content.places.teams}
+    return teams.get(desk.team or "", "担当の窓口なし")
 
 
 FromDate = Annotated[str, Query(alias="from")]
@@ -334,13 +353,15 @@ def outcomes_page(request: Request, me: Supervisor, start: FromDate = "", end: T
         chosen = _filter(request, start, end, municipality, now)
     except FilterError as e:
         page = _page(request, "outcomes.html", me=me, error=str(e), fig=None, towns=towns,
+                     desk=_desk_name(request, me),
                      not_given=NOT_GIVEN, not_given_label=NOT_GIVEN_LABEL,
                      form={"from": start, "to": end, "municipality": municipality})
         page.status_code = 400
         return page
-    fig = _figures(request, chosen, now)
+    fig = _figures(request, chosen, now, me)
     names = _names(request)
     return _page(request, "outcomes.html", me=me, error=None, fig=fig, names=names,
+                 desk=_desk_name(request, me),
                  charts=_charts(fig, names), towns=towns, not_given=NOT_GIVEN,
                  not_given_label=NOT_GIVEN_LABEL, csv_query=chosen.query(),
                  areas_per_person=_areas_per_person(fig),
@@ -357,7 +378,7 @@ def outcomes_csv(request: Request, me: Supervisor, start: FromDate = "", end: To
         chosen = _filter(request, start, end, municipality, now)
     except FilterError as e:
         return Response(str(e), status_code=400, media_type="text/plain; charset=utf-8")
-    fig = _figures(request, chosen, now)
+    fig = _figures(request, chosen, now, me)
     body = csv_bytes(csv_rows(fig, _names(request)))
     with _runtime(request).sessions() as session, session.begin():
         audit.record(session=session, counsellor=me, action="export_outcomes", case_id=None,

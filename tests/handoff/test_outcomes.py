@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.content import load_content
 from bot.db import make_engine, make_session_factory
 from bot.models import Conversation, InboxEvent
+from bot.settings import DEFAULT_CONTENT_DIR
 from handoff.models import Case, CaseStatus, FollowUp, FollowUpState
 from handoff.outcomes import (
     NOT_GIVEN,
+    Desk,
     Figures,
     FollowUpCount,
     answered_flags,
@@ -29,6 +33,7 @@ from handoff.outcomes import (
     week_of,
     weekly_counts,
 )
+from handoff.routing import route
 
 TOWNS = ["midori", "kawabe", "aoba", "yamane", "umi"]
 NOW = datetime(2024, 6, 19, 0, 0, tzinfo=UTC)
@@ -335,3 +340,46 @@ def test_no_words_are_read(seeded: sessionmaker[Session]) -> None:
         for column in ("answers", "payload", "text", "pseudonym", "case_messages",
                        "case_notes", "risk_assessments"):
             assert column not in plain, statement
+
+
+PLACES = load_content(DEFAULT_CONTENT_DIR).places
+
+
+def desk(team: str | None) -> Desk:
+    return Desk(team=team, town_teams={m.id: m.team for m in PLACES.municipalities},
+                default_team=PLACES.default_team, team_ids=tuple(t.id for t in PLACES.teams))
+
+
+def test_each_desk_counts_its_own_and_the_desks_add_up(seeded: sessionmaker[Session]) -> None:
+    """A supervisor sees their desk's share: cases by the team that has them, conversations
+    by the desk the intake's routing gives them, so each is counted by exactly one desk."""
+    with seeded() as s, s.begin():
+        d = Seed(s)
+        d.n = 1000  # ids after the fixture's
+        # Lives in みどり市 but chose the prefecture's desk, so that neighbours do not read them.
+        away = d.conversation(at(4), town="midori", consent=YES)
+        d.case(away, at(4, 1), status=CaseStatus.OPEN).team_id = "pref"
+        away.answers = {**away.answers, "centre": "pref"}
+        d.conversation(at(5), town="umi", consent=YES)  # a village: the prefecture's desk
+        d.conversation(at(6), town=None)  # named no town: the default desk
+        d.conversation(at(6, 1), town="kawabe").answers = {"municipality": "kawabe",
+                                                          "centre": "own"}
+    everything = figures(seeded)
+    first, after = period_bounds(START, END)
+    with seeded() as s:
+        shares = {team.id: compute(session=s, start=START, end=END, municipality=None,
+                                   municipalities=TOWNS, now=NOW, desk=desk(team.id))
+                  for team in PLACES.teams}
+        nobody = compute(session=s, start=START, end=END, municipality=None,
+                         municipalities=TOWNS, now=NOW, desk=desk(None))
+        # The routing the intake itself uses (handoff/routing.route) is the oracle.
+        routed = Counter(route(PLACES, c.answers).team.id for c in s.scalars(
+            select(Conversation).where(Conversation.created_at >= first,
+                                       Conversation.created_at < after)))
+    assert {team: f.consent.conversations for team, f in shares.items()} == {
+        t.id: routed[t.id] for t in PLACES.teams}
+    assert routed["pref"] >= 3 and routed["kawabe"] >= 1
+    assert sum(f.cases for f in shares.values()) == everything.cases
+    assert shares["pref"].cases == 1 and shares["kawabe"].cases == 0
+    assert sum(f.followups.sent for f in shares.values()) == everything.followups.sent
+    assert nobody.cases == 0 and nobody.consent.conversations == 0

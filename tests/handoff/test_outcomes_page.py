@@ -41,6 +41,11 @@ def live(database_url: str) -> Iterator[LiveApp]:
                        role=Role.SUPERVISOR, team_id="pref")
         add_counsellor(session=s, username="root", display_name="管理者", password=PASSWORD,
                        role=Role.ADMIN)
+        # Every desk's figures: the prefecture's lead. A desk's own: its supervisor.
+        add_counsellor(session=s, username="lead", display_name="統括", password=PASSWORD,
+                       role=Role.LEAD)
+        add_counsellor(session=s, username="midoriboss", display_name="みどり主任",
+                       password=PASSWORD, role=Role.SUPERVISOR, team_id="midori")
         # Two people reached a counsellor after 30 and 90 minutes; a third declined consent.
         for n, (town, minutes, outcome, detail, areas) in enumerate([
                 ("midori", 30, "referred", "ハローワークみどり", ["money", "work"]),
@@ -135,7 +140,7 @@ def test_counsellors_are_refused(live: LiveApp) -> None:
 
 
 def test_supervisors_see_the_figures_as_svg_charts(live: LiveApp) -> None:
-    client = logged_in(live, "boss")
+    client = logged_in(live, "lead")
     assert 'href="/console/outcomes">成果</a>' in client.get("/console/").text
     page = client.get("/console/outcomes")
     assert page.status_code == 200, page.text[:500]
@@ -171,10 +176,21 @@ def test_supervisors_see_the_figures_as_svg_charts(live: LiveApp) -> None:
     assert client.get("/console/outcomes", params={"municipality": "atlantis"}
                       ).status_code == 400
     assert logged_in(live, "root").get("/console/outcomes").status_code == 200
+    assert 'id="desk"' not in text  # a lead sees every desk
+
+
+def test_a_supervisor_sees_their_own_desks_figures(live: LiveApp) -> None:
+    page = logged_in(live, "midoriboss").get("/console/outcomes").text
+    assert 'id="desk"' in page and "みどり市 くらし相談センター" in page
+    assert figure(page, "fig-cases") == "1件"  # not かわべ市's
+    assert figure(page, "fig-conversations") == "2件"  # the one who declined lives here too
+    assert figure(page, "fig-median") == "30分"
+    other = logged_in(live, "boss").get("/console/outcomes").text  # the prefecture's desk
+    assert figure(other, "fig-cases") == "0件"
 
 
 def test_the_csv_export_opens_in_excel_and_is_audited(live: LiveApp) -> None:
-    client = logged_in(live, "boss")
+    client = logged_in(live, "lead")
     answer = client.get("/console/outcomes/csv")
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("text/csv")
