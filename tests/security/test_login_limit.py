@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import re
+import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
@@ -26,7 +29,8 @@ from handoff import accounts, logins
 from handoff.accounts import add_counsellor
 from handoff.console.security import HashingGate
 from handoff.models import AuditEntry, ConsoleSession, Counsellor, LoginAttempt, Role
-from tests.live import PASSWORD, SECRET, TOKEN
+from tests.live import PASSWORD, SECRET, TOKEN, free_port, wait_for
+from tests.test_cli import TSUNAGU, clean_env
 
 ATTACKER, OFFICE, HOME = "203.0.113.9", "198.51.100.20", "192.0.2.44"
 
@@ -324,3 +328,46 @@ def test_a_busy_gate_answers_politely(apps: tuple[FastAPI, FastAPI]) -> None:
     assert answer.status_code == 503 and answer.headers["retry-after"]
     assert "混み合っています" in answer.text
     assert count(first) == 0  # nothing was checked or counted
+
+
+def test_the_limit_counts_across_two_processes(apps: tuple[FastAPI, FastAPI],
+                                               database_url: str, tmp_path: Path) -> None:
+    """Wrong passwords typed to one process hold the name in another, real one: a `tsunagu
+    serve` on the same database, as a second replica would be."""
+    first, _ = apps
+    port = free_port()
+    env = clean_env(TSUNAGU_DATABASE_URL=database_url, TSUNAGU_LINE_CHANNEL_SECRET=SECRET,
+                    TSUNAGU_LINE_CHANNEL_ACCESS_TOKEN=TOKEN,
+                    TSUNAGU_LINE_API_BASE_URL="http://127.0.0.1:9/line",
+                    TSUNAGU_LINE_DATA_API_BASE_URL="http://127.0.0.1:9/line",
+                    TSUNAGU_SESSION_SECRET="login-limit-test-secret",
+                    TSUNAGU_LOG_LEVEL="WARNING")
+    log = (tmp_path / "serve.log").open("wb")
+    other = subprocess.Popen([TSUNAGU, "serve", "--port", str(port)], cwd=tmp_path, env=env,
+                             stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        assert other.poll() is None, (tmp_path / "serve.log").read_text()
+        try:
+            return httpx.get(f"{url}/healthz", trust_env=False).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    try:
+        wait_for(up, timeout=60, interval=0.3)
+        attacker = browser(first, ATTACKER)
+        for i in range(5):
+            assert try_login(attacker, "sato", f"guess {i}")[0] == 200
+        with httpx.Client(base_url=url, trust_env=False, follow_redirects=False) as there:
+            token = re.search(r'name="csrf" value="([^"]+)"',
+                              there.get("/console/login").text)
+            assert token
+            held = there.post("/console/login", data={
+                "username": "sato", "password": PASSWORD, "csrf": token.group(1)})
+        assert held.status_code == 429  # counted in the other process, by the database
+        assert count(first, LoginAttempt.outcome == "failed") == 5
+    finally:
+        other.terminate()
+        other.wait(20)
+        log.close()
