@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -53,6 +54,32 @@ def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
 
 DEMO_LOGIN: list[str] = []
 DEMO_ADMIN_LOGIN: list[str] = []
+
+
+@contextlib.contextmanager
+def running(command: str, *, cwd: Path, env: dict[str, str],
+            port: int) -> Iterator[subprocess.Popen[bytes]]:
+    """`tsunagu COMMAND --port PORT`, up (its /healthz answers 200) until the block ends; its
+    output goes to COMMAND.log in `cwd`."""
+    log_path = cwd / f"{command}.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen([TSUNAGU, command, "--port", str(port)], cwd=cwd, env=env,
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+        def up() -> bool:
+            assert proc.poll() is None, log_path.read_text()
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/healthz",
+                                 trust_env=False).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        try:
+            wait_for(up, timeout=60, interval=0.3)
+            yield proc
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(20)
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ from bot.migrations import upgrade
 from bot.models import InboxEvent
 from bot.settings import Settings
 from tests.live import METRICS_AUTH, METRICS_TOKEN, SECRET, TOKEN, LiveApp, free_port, wait_for
-from tests.test_cli import TSUNAGU, clean_env
+from tests.test_cli import TSUNAGU, clean_env, running
 
 MB = 1024 * 1024
 
@@ -197,25 +197,8 @@ def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
                     TSUNAGU_LINE_API_BASE_URL="http://127.0.0.1:9/line",
                     TSUNAGU_LINE_DATA_API_BASE_URL="http://127.0.0.1:9/line",
                     TSUNAGU_LOG_LEVEL="WARNING")
-    log = (tmp_path / "serve.log").open("wb")
-    proc = subprocess.Popen([TSUNAGU, "serve", "--port", str(port)], cwd=tmp_path, env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
-
-    def up() -> bool:
-        assert proc.poll() is None, (tmp_path / "serve.log").read_text()
-        try:
-            return httpx.get(f"http://127.0.0.1:{port}/healthz",
-                             trust_env=False).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    try:
-        wait_for(up, timeout=60, interval=0.3)
+    with running("serve", cwd=tmp_path, env=env, port=port) as proc:
         yield proc, port
-    finally:
-        proc.terminate()
-        proc.wait(20)
-        log.close()
 
 
 def test_huge_bodies_and_heads_do_not_grow_the_server(

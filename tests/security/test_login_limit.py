@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
@@ -29,8 +28,8 @@ from handoff import accounts, logins
 from handoff.accounts import add_counsellor
 from handoff.console.security import HashingGate
 from handoff.models import AuditEntry, ConsoleSession, Counsellor, LoginAttempt, Role
-from tests.live import PASSWORD, SECRET, TOKEN, free_port, wait_for
-from tests.test_cli import TSUNAGU, clean_env
+from tests.live import PASSWORD, SECRET, TOKEN, free_port
+from tests.test_cli import clean_env, running
 
 ATTACKER, OFFICE, HOME = "203.0.113.9", "198.51.100.20", "192.0.2.44"
 
@@ -342,20 +341,8 @@ def test_the_limit_counts_across_two_processes(apps: tuple[FastAPI, FastAPI],
                     TSUNAGU_LINE_DATA_API_BASE_URL="http://127.0.0.1:9/line",
                     TSUNAGU_SESSION_SECRET="login-limit-test-secret",
                     TSUNAGU_LOG_LEVEL="WARNING")
-    log = (tmp_path / "serve.log").open("wb")
-    other = subprocess.Popen([TSUNAGU, "serve", "--port", str(port)], cwd=tmp_path, env=env,
-                             stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        assert other.poll() is None, (tmp_path / "serve.log").read_text()
-        try:
-            return httpx.get(f"{url}/healthz", trust_env=False).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    try:
-        wait_for(up, timeout=60, interval=0.3)
+    with running("serve", cwd=tmp_path, env=env, port=port):
         attacker = browser(first, ATTACKER)
         for i in range(5):
             assert try_login(attacker, "sato", f"guess {i}")[0] == 200
@@ -367,7 +354,3 @@ def test_the_limit_counts_across_two_processes(apps: tuple[FastAPI, FastAPI],
                 "username": "sato", "password": PASSWORD, "csrf": token.group(1)})
         assert held.status_code == 429  # counted in the other process, by the database
         assert count(first, LoginAttempt.outcome == "failed") == 5
-    finally:
-        other.terminate()
-        other.wait(20)
-        log.close()
