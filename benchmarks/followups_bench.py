@@ -4,12 +4,13 @@
 
 Product: N conversations, each with one follow-up already due, in a fresh database; the real app
 (create_app, emulator on, served by uvicorn in this process, LINE API base URL pointing at its own
-emulator) with its background OutboxSender; dispatch passes as `bot.app.send_due_followups` runs
+emulator) with its background OutboxSender; dispatch passes as
+`bot.platform.app.send_due_followups` runs
 them, back to back, with an explicit clock at 12:00 Asia/Tokyo. Timed from the first dispatch pass
 until the emulator has accepted N pushes.
 
 Baseline, measured in the same run against the same emulator: the same N pushes sent straight
-through `bot.line_client.LineClient` (the real line-bot-sdk client), in batches as large as the
+through `bot.edge.line_client.LineClient` (the real line-bot-sdk client), in batches as large as the
 OutboxSender claims, without any database. Read the ratio product/baseline: the absolute figures
 depend on the machine. Targets: under 60 s for 10,000 and no follow-up delivered twice.
 
@@ -47,15 +48,15 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
 from benchmarks.webhook_bench import loop_factory  # noqa: E402
-from bot.app import create_app  # noqa: E402
-from bot.db import make_engine, make_session_factory, transaction  # noqa: E402
+from bot.db.engine import make_engine, make_session_factory, transaction  # noqa: E402
+from bot.db.migrations import upgrade  # noqa: E402
+from bot.db.models import Conversation, OutboxMessage, OutboxStatus  # noqa: E402
+from bot.edge.line_client import LineClient, Outcome  # noqa: E402
+from bot.edge.outbox import claim_due  # noqa: E402
 from bot.emulator.state import EmulatorState  # noqa: E402
-from bot.flows.line_messages import text as text_message  # noqa: E402
-from bot.line_client import LineClient, Outcome  # noqa: E402
-from bot.migrations import upgrade  # noqa: E402
-from bot.models import Conversation, OutboxMessage, OutboxStatus  # noqa: E402
-from bot.outbox import claim_due  # noqa: E402
-from bot.runtime import Runtime  # noqa: E402
+from bot.line import text as text_message  # noqa: E402
+from bot.platform.app import create_app  # noqa: E402
+from bot.platform.runtime import Runtime  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from handoff.followups import FollowUpRules, dispatch_due  # noqa: E402
 from handoff.models import FollowUp, FollowUpState  # noqa: E402
@@ -265,7 +266,8 @@ async def baseline(api_url: str, timeout_seconds: float, users: list[str],
 
 async def dispatch_loop(sessions: sessionmaker[Session], rules: FollowUpRules, now: datetime,
                         wake: Callable[[], None], stats: DispatchStats, k: int) -> None:
-    """`bot.app.send_due_followups` with an explicit clock, pass after pass until nothing is
+    """`bot.platform.app.send_due_followups` with an explicit clock, pass after pass until
+    nothing is
     due: each pass is one transaction in a worker thread, then the outbox is woken."""
 
     def one_pass() -> int:

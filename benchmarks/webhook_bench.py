@@ -162,7 +162,7 @@ def run_echo_bot() -> None:
     """Entry point of the echo bot's process; settings come from the environment."""
     app = echo_app(os.environ["BENCH_ECHO_SECRET"], api_url=os.environ.get("BENCH_ECHO_API_URL"),
                    access_token=os.environ.get("BENCH_ECHO_TOKEN", ""))
-    # As bot/cli.py runs tsunagu: uvicorn's defaults (uvloop, httptools), no access log.
+    # As bot/platform/cli.py runs tsunagu: uvicorn's defaults (uvloop, httptools), no access log.
     uvicorn.run(app, host=HOST, port=int(os.environ["BENCH_ECHO_PORT"]), log_level="info",
                 access_log=False)
 
@@ -253,7 +253,8 @@ def _clean_environment() -> dict[str, str]:
 def tsunagu_command(*args: str) -> list[str]:
     """`tsunagu ARGS` from this interpreter's environment (the console script, else -m)."""
     script = Path(sys.executable).parent / "tsunagu"
-    return [str(script), *args] if script.exists() else [sys.executable, "-m", "bot.cli", *args]
+    module = [sys.executable, "-m", "bot.platform.cli"]
+    return [str(script), *args] if script.exists() else [*module, *args]
 
 
 def tsunagu_environment(database_url: str, *, api_url: str | None = None,
@@ -394,14 +395,14 @@ class Database:
     """Reads tsunagu's database from the benchmark's side (counts only)."""
 
     def __init__(self, url: str) -> None:
-        from bot.db import make_engine
+        from bot.db.engine import make_engine
 
         self.engine = make_engine(url)
 
     def backlog(self) -> Backlog:
         from sqlalchemy import func, select
 
-        from bot.models import InboxEvent, InboxStatus, OutboxMessage, OutboxStatus
+        from bot.db.models import InboxEvent, InboxStatus, OutboxMessage, OutboxStatus
 
         with self.engine.connect() as conn:
             inbox = dict(conn.execute(select(InboxEvent.status, func.count())
@@ -423,7 +424,7 @@ class Database:
         LINE's answer). Events with id above `after_id` (to leave a warm-up out)."""
         from sqlalchemy import func, select
 
-        from bot.models import InboxEvent, OutboxMessage
+        from bot.db.models import InboxEvent, OutboxMessage
 
         first_sent = (select(OutboxMessage.source_event_id,
                              func.min(OutboxMessage.sent_at).label("sent_at"))
@@ -440,7 +441,7 @@ class Database:
     def last_event_id(self) -> int:
         from sqlalchemy import func, select
 
-        from bot.models import InboxEvent
+        from bot.db.models import InboxEvent
 
         with self.engine.connect() as conn:
             return int(conn.scalar(select(func.coalesce(func.max(InboxEvent.id), 0))) or 0)

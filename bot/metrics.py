@@ -25,7 +25,7 @@ from pydantic import SecretStr
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.models import InboxEvent, InboxStatus, OutboxMessage, OutboxStatus
+from bot.db.models import InboxEvent, InboxStatus, OutboxMessage, OutboxStatus
 from handoff.models import Case, CaseStatus, Priority
 
 log = logging.getLogger(__name__)
@@ -121,7 +121,7 @@ def followups_queued(count: int) -> None:
 
 
 # What the inbox worker, the outbox and the follow-up job count: in a worker process
-# (bot/worker_process.py) they move there, and the web process shows them on its /metrics.
+# (bot/platform/worker_process.py) they move there, and the web process shows them on its /metrics.
 WORKER_COUNTERS: dict[str, Counter] = {
     "inbox": INBOX_PROCESSED, "sent": OUTBOX_SENT, "retries": OUTBOX_RETRIES,
     "failed": OUTBOX_FAILED, "followups": FOLLOWUPS_QUEUED}

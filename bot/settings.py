@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     login_concurrency: int = 0
     login_address_failures: int = 20
 
-    # The edge (bot/edge.py): what an anonymous caller can make the server hold or tell.
+    # The edge (bot/platform/server.py): what an anonymous caller can make the server hold or tell.
     # LINE's webhook bodies are a few kilobytes (at most a few hundred events).
     webhook_max_bytes: int = Field(default=1024 * 1024, ge=1)
     # Every other request body: the console's forms, the largest being an administrator's

@@ -154,7 +154,7 @@ def reset_demo_accounts(database_url: str, team_id: str) -> tuple[DemoLogin, Dem
     """The demo's two accounts with fresh random passwords (printed by `tsunagu demo`; each run
     gets new ones, so a copied demo database is not an open door): a counsellor of `team_id`
     and an administrator, who sees every team and the administration pages."""
-    from bot.db import make_engine, make_session_factory, transaction
+    from bot.db.engine import make_engine, make_session_factory, transaction
 
     engine = make_engine(database_url)
     try:

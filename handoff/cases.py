@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.content import Places
-from bot.models import Conversation, utcnow
+from bot.content.schema import Places
+from bot.db.models import Conversation, utcnow
 from handoff.models import PRIORITY_RANK, Case, CaseMessage, CaseStatus, Outcome, Priority
 from handoff.routing import route
 

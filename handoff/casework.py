@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from bot.content import Content
-from bot.conversation import queue_messages
-from bot.flows.line_messages import quick_replies, text
-from bot.models import Conversation, OutboxMessage, utcnow
+from bot.content.schema import Content
+from bot.db.models import Conversation, OutboxMessage, utcnow
+from bot.journey.conversation import queue_messages
+from bot.line import quick_replies, text
 from handoff import cases, followups
 from handoff.models import Case, CaseNote, CaseStatus, Counsellor, Outcome, Role, at_least
 

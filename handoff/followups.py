@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from bot.models import Conversation
+from bot.db.models import Conversation
 from handoff.models import Case, FollowUp, FollowUpState
 
 
@@ -115,8 +115,8 @@ def dispatch_due(*, session: Session, rules: FollowUpRules, now: datetime,
                  limit: int = 200) -> int:
     """Send what is due (in this transaction): each row becomes an outbox push, or is
     cancelled with its reason, or waits for the end of quiet hours. Returns rows sent."""
-    from bot.conversation import queue_messages  # the outbox is the only way out
-    from bot.flows.line_messages import text as text_message
+    from bot.journey.conversation import queue_messages  # the outbox is the only way out
+    from bot.line import text as text_message
 
     stmt = (select(FollowUp)
             .where(FollowUp.state == FollowUpState.SCHEDULED, FollowUp.due_at <= now)

@@ -28,7 +28,7 @@ from enum import StrEnum
 from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import Session
 
-from bot.models import utcnow
+from bot.db.models import utcnow
 from handoff import accounts, audit
 from handoff.models import Counsellor, LoginAttempt
 

@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, case, false, or_, select
 from sqlalchemy.orm import Session
 
-from bot.models import Conversation, InboxEvent
+from bot.db.models import Conversation, InboxEvent
 from handoff.followups import ANSWER_WINDOW
 from handoff.models import Case, CaseStatus, FollowUp, FollowUpState, Outcome
 from handoff.routing import TOKYO
@@ -43,7 +43,7 @@ CASE_STATUSES = tuple(s.value for s in CaseStatus)
 OUTCOMES = tuple(o.value for o in Outcome)
 FOLLOWUP_KINDS = ("intake_stalled", "not_picked_up", "after_close", "manual")
 # Inbox event types that are the resident writing (the same ones that answer a follow-up in
-# bot/conversation.py): a follow or unfollow is not an answer.
+# bot/journey/conversation.py): a follow or unfollow is not an answer.
 RESIDENT_EVENTS = ("message", "postback")
 
 

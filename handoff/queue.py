@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, select, update
 from sqlalchemy import case as when
 from sqlalchemy.orm import Session
 
-from bot.models import utcnow
+from bot.db.models import utcnow
 from handoff.models import PRIORITY_RANK, Case, CaseStatus, Counsellor
 
 _RANK = when(*((Case.priority == p.value, rank) for p, rank in PRIORITY_RANK.items()),

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from bot.models import Conversation, InboxEvent, OutboxMessage, RiskAssessmentRecord
+from bot.db.models import Conversation, InboxEvent, OutboxMessage, RiskAssessmentRecord
 from handoff.models import (
     Case,
     CaseAccessGrant,

@@ -13,9 +13,9 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import content_store
-from bot.models import Conversation, InboxEvent, RiskAssessmentRecord, utcnow
+from bot.db.models import Conversation, InboxEvent, RiskAssessmentRecord, utcnow
 from bot.nlp.levels import Level
+from bot.releases import store as content_store
 from handoff.models import Case, Counsellor, RiskReview
 
 REVIEW_FILE = "risk/corpus/review.yaml"

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.content import Hours, Places, Team
+from bot.content.schema import Hours, Places, Team
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]

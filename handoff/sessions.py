@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot.models import utcnow
+from bot.db.models import utcnow
 from handoff.models import ConsoleSession, Counsellor
 
 # last_seen_at is written at most this often per session: not a database write per request.

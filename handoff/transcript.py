@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.models import InboxEvent, OutboxMessage, RiskAssessmentRecord
+from bot.db.models import InboxEvent, OutboxMessage, RiskAssessmentRecord
 from handoff.models import Case, Counsellor
 
 NON_TEXT = {"sticker": "（スタンプ）", "image": "（画像）", "video": "（動画）",

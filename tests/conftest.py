@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bot.migrations import upgrade
+from bot.db.migrations import upgrade
 
 POSTGRES_URL = os.environ.get("TSUNAGU_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=[

@@ -17,11 +17,11 @@ import uvicorn
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.app import create_app
+from bot.db.models import Conversation, InboxEvent, InboxStatus, OutboxMessage, OutboxStatus
 from bot.emulator import events as line_events
 from bot.emulator.state import EmulatorState
-from bot.models import Conversation, InboxEvent, InboxStatus, OutboxMessage, OutboxStatus
-from bot.runtime import Runtime
+from bot.platform.app import create_app
+from bot.platform.runtime import Runtime
 from bot.settings import Settings
 from handoff.models import Case
 

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import inspect
 
-from bot.db import make_engine
+from bot.db.engine import make_engine
 from bot.settings import Settings
 from tests.live import free_port, wait_for
 
@@ -218,7 +218,7 @@ def test_serve_refuses_broken_content(tmp_path: Path) -> None:
 
 
 def test_the_documented_diagram_is_the_current_flow() -> None:
-    from bot.content import load_content
+    from bot.content.schema import load_content
     from bot.flows.diagram import mermaid
     from bot.settings import DEFAULT_CONTENT_DIR
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from transitions.extensions import GraphMachine
 
+from bot.content.flow import RESUME, Flow
 from bot.flows.engine import build_machine
-from bot.flows.schema import RESUME, Flow
 
 
 class _Drawing:

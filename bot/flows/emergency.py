@@ -13,11 +13,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from itertools import chain, zip_longest
 
-from bot.content import Content, Danger, Hotline, Messages, Resources
+from bot.content.schema import Content, Danger, Hotline, Messages, Resources
 from bot.flows import intents as it
 from bot.flows.engine import Dialogue, FlowRunner, Input, Step
-from bot.flows.line_messages import text
 from bot.flows.render import CONTACTS, fill, global_data
+from bot.line import text
 
 EMERGENCY_GLOBAL = "emergency"  # the flow's global command for the emergency state
 

@@ -18,6 +18,7 @@ from urllib.parse import parse_qs
 
 from transitions import Machine
 
+from bot.content.flow import RESUME, Ask, Choice, Effect, Flow, Global, State
 from bot.flows import intents as it
 from bot.flows.render import (
     FlowContext,
@@ -27,7 +28,6 @@ from bot.flows.render import (
     placeholders,
     postback_action,
 )
-from bot.flows.schema import RESUME, Ask, Choice, Effect, Flow, Global, State
 
 RETURN_TO = "_return_to"
 NOTES = "_notes"

@@ -8,10 +8,10 @@ from string import Formatter
 from typing import Any
 from urllib.parse import urlencode
 
-from bot.content import Hotline
+from bot.content.flow import Bubble, Choice, Flow
+from bot.content.schema import Hotline
 from bot.flows import intents as it
-from bot.flows.line_messages import call_buttons
-from bot.flows.schema import Bubble, Choice, Flow
+from bot.line import call_buttons
 
 MAX_QUICK_REPLIES = 13  # LINE shows at most 13 quick replies under a message
 # Answer key, for one step only: the ids of the numbers an emergency interruption chose for the

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
+from bot.content.flow import RESUME, Bubble, Flow
 from bot.flows.render import MAX_QUICK_REPLIES  # LINE
-from bot.flows.schema import RESUME, Bubble, Flow
 
 if TYPE_CHECKING:
-    from bot.content import Messages, Resources
+    from bot.content.schema import Messages, Resources
 
 REQUIRED_GLOBALS = {
     "person": "talk to a person",

@@ -12,8 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from bot.content_files import ContentError, validated
 from bot.nlp.patterns import PatternError, compile_pattern
+from bot.releases.files import ContentError, validated
 
 MODIFIERS_FILE = "modifiers.yaml"
 

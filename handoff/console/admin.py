@@ -14,11 +14,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import content_store
-from bot.content import Content, ContentError
+from bot.content.schema import Content, ContentError
+from bot.db.models import ContentPreview, ContentRelease
 from bot.flows.diagram import mermaid
-from bot.models import ContentPreview, ContentRelease
 from bot.nlp import Analyzer
+from bot.releases import store as content_store
 from handoff import audit, risk_review
 from handoff.console import notices
 from handoff.console.security import Admin, CsrfChecked

@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from bot.models import utcnow
+from bot.db.models import utcnow
 from handoff import audit
 from handoff.console.security import Supervisor
 from handoff.console.views import OUTCOME_LABEL, RISK_LABEL, _page, _runtime, answer_labels

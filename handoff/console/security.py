@@ -23,7 +23,7 @@ from fastapi import Depends, Form, HTTPException, Request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 
-from bot.runtime import Runtime
+from bot.platform.runtime import Runtime
 from handoff import sessions
 from handoff.logins import LoginLimits
 from handoff.models import Counsellor, Role, at_least

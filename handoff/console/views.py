@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
-from bot.models import Conversation, InboxEvent, OutboxMessage, utcnow
-from bot.runtime import Runtime
+from bot.db.models import Conversation, InboxEvent, OutboxMessage, utcnow
+from bot.platform.runtime import Runtime
 from handoff import (
     access,
     audit,

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.content import ContentError, load_content
+from bot.content.schema import ContentError, load_content
 from bot.settings import DEFAULT_CONTENT_DIR
 
 
@@ -190,7 +190,7 @@ def test_every_refusal_is_listed_at_once(content_dir: Path) -> None:
 
 
 def test_the_admin_editor_points_at_the_line_of_a_contact_problem() -> None:
-    from bot import content_store
+    from bot.releases import store as content_store
 
     files = content_store.read_directory(DEFAULT_CONTENT_DIR)
     text = files["resources.yaml"]
@@ -204,7 +204,7 @@ def test_the_admin_editor_points_at_the_line_of_a_contact_problem() -> None:
 
 
 def test_the_admin_editor_points_at_the_line_of_a_danger_problem() -> None:
-    from bot import content_store
+    from bot.releases import store as content_store
 
     files = content_store.read_directory(DEFAULT_CONTENT_DIR)
     text = files["resources.yaml"]

@@ -11,11 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from bot import content_store
-from bot.cli import app as cli
-from bot.content import ContentError
-from bot.db import make_engine, make_session_factory, transaction
-from bot.models import ContentRelease
+from bot.content.schema import ContentError
+from bot.db.engine import make_engine, make_session_factory, transaction
+from bot.db.models import ContentRelease
+from bot.platform.cli import app as cli
+from bot.releases import store as content_store
 from bot.settings import DEFAULT_CONTENT_DIR
 
 FILES = content_store.read_directory(DEFAULT_CONTENT_DIR)

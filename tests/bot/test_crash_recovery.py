@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bot import worker
-from bot.conversation import handle_event
-from bot.models import InboxEvent, InboxStatus, OutboxMessage, OutboxStatus
+from bot.db.models import InboxEvent, InboxStatus, OutboxMessage, OutboxStatus
+from bot.journey import worker
+from bot.journey.conversation import handle_event
 from tests.live import LiveApp, Resident, wait_for
 
 

@@ -1,4 +1,4 @@
-"""Group commit of webhook bodies (bot/ingest.py) on a real database."""
+"""Group commit of webhook bodies (bot/edge/ingest.py) on a real database."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import Engine, event, func, select
 from sqlalchemy.exc import StatementError
 
-from bot.db import make_engine, make_session_factory
+from bot.db.engine import make_engine, make_session_factory
+from bot.db.models import InboxEvent
+from bot.edge.inbox import StoreResult
+from bot.edge.ingest import InboxWriter
 from bot.emulator import events as line_events
-from bot.inbox import StoreResult
-from bot.ingest import InboxWriter
-from bot.models import InboxEvent
 
 
 @pytest.fixture

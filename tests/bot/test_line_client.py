@@ -1,4 +1,4 @@
-"""bot/line_client.py through the real SDK against the emulator: outcomes LINE can give."""
+"""bot/edge/line_client.py through the real SDK against the emulator: outcomes LINE can give."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.line_client import LineClient, Outcome
+from bot.edge.line_client import LineClient, Outcome
 from tests.live import TOKEN, LiveApp, Resident
 
 

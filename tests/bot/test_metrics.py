@@ -8,7 +8,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.app import create_app
+from bot.platform.app import create_app
 from bot.settings import Settings
 from tests.live import (
     METRICS_AUTH,

@@ -7,9 +7,9 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 import handoff.models  # noqa: F401  (cases belong to the same metadata)
-from bot.db import make_engine
-from bot.migrations import downgrade, upgrade
-from bot.models import Base
+from bot.db.engine import make_engine
+from bot.db.migrations import downgrade, upgrade
+from bot.db.models import Base
 
 
 def test_migrated_schema_matches_models(database_url: str) -> None:

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from bot.db.models import InboxEvent, InboxStatus, OutboxMessage, OutboxStatus, utcnow
 from bot.emulator import events as line_events
 from bot.flows.engine import global_data
-from bot.models import InboxEvent, InboxStatus, OutboxMessage, OutboxStatus, utcnow
 from tests.flows.helpers import tel_links
 from tests.live import LiveApp, Resident, wait_for
 

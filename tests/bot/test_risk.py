@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.models import Conversation, RiskAssessmentRecord
+from bot.db.models import Conversation, RiskAssessmentRecord
 from handoff.models import Case, CaseMessage, Priority
 from tests.flows.helpers import tel_links
 from tests.live import LiveApp, Resident, conversation_of, texts

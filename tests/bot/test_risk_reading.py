@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.models import RiskAssessmentRecord
+from bot.db.models import RiskAssessmentRecord
 from bot.nlp.analyzer import Analyzer
 from bot.nlp.levels import Level
 from bot.nlp.model import RiskModel

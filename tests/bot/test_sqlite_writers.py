@@ -1,4 +1,4 @@
-"""SQLite writers take turns on a file lock (bot/sqlite_writers.py)."""
+"""SQLite writers take turns on a file lock (bot/db/sqlite_writers.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 
-from bot.db import make_engine
+from bot.db.engine import make_engine
 
 
 @pytest.fixture

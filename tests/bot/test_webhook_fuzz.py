@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from bot.db.models import InboxEvent
 from bot.emulator import events as line_events
-from bot.models import InboxEvent
 from tests.live import SECRET, LiveApp
 
 # Shared by every example of a test: the fixture's app is started once per test, not per example.
@@ -271,7 +271,7 @@ def test_unsigned_or_wrongly_signed_bodies_are_400_and_store_nothing(
 
 def test_duplicated_event_ids_are_stored_once_and_counted(
         live: LiveApp, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="bot.webhook")
+    caplog.set_level(logging.INFO, logger="bot.edge.webhook")
     user = line_events.new_user_id()
     first = line_events.text_event(user, "一通目")
     again = dict(first, deliveryContext={"isRedelivery": True})
@@ -283,7 +283,7 @@ def test_duplicated_event_ids_are_stored_once_and_counted(
     assert post(live, redelivered, headers)[0] == 200
     assert stored_ids(live) == {first["webhookEventId"], other["webhookEventId"]}
     # The webhook's own account (log line; the metrics count the same numbers).
-    counted = [r.getMessage() for r in caplog.records if r.name == "bot.webhook"]
+    counted = [r.getMessage() for r in caplog.records if r.name == "bot.edge.webhook"]
     assert counted == ["webhook: 2 events accepted, 2 duplicates",
                        "webhook: 0 events accepted, 4 duplicates",
                        "webhook: 0 events accepted, 1 duplicates"]

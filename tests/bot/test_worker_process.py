@@ -1,5 +1,6 @@
 """TSUNAGU_WORKER_PROCESS: the web process stores and acknowledges, a child process does the
-rest (bot/worker_process.py). The same product, seen from outside: replies reach LINE, cases
+rest (bot/platform/worker_process.py). The same product, seen from outside: replies reach LINE,
+cases
 reach the console live, a published release reaches the worker, /metrics counts its work."""
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import content_store
-from bot.app import serve_newest_release
+from bot.platform.app import serve_newest_release
+from bot.releases import store as content_store
 from bot.settings import DEFAULT_CONTENT_DIR
 from handoff.models import Case
 from tests.live import (
@@ -49,7 +50,7 @@ def workers_of(pid: int) -> list[int]:
                 command = (entry / "cmdline").read_bytes()
             except OSError:
                 continue
-            if stat[1] == str(pid) and b"bot.worker_process" in command and stat[0] != "Z":
+            if stat[1] == str(pid) and b"bot.platform.worker_process" in command and stat[0] != "Z":
                 found.append(int(entry.name))
     return found
 
@@ -121,7 +122,8 @@ def test_the_worker_process_dies_with_its_parent(tmp_path: Path) -> None:
         "TSUNAGU_LINE_DATA_API_BASE_URL": f"http://127.0.0.1:{port}/emulator",
         "TSUNAGU_WORKER_PROCESS": "true"}
     server = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "bot.platform.cli", "serve", "--host", "127.0.0.1",
+         "--port", str(port)],
         env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         workers = wait_for(lambda: workers_of(server.pid), timeout=30)

@@ -12,8 +12,8 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
+from bot.db.models import InboxEvent, InboxStatus, OutboxMessage, OutboxStatus
 from bot.emulator import events as line_events
-from bot.models import InboxEvent, InboxStatus, OutboxMessage, OutboxStatus
 from tests.conftest import POSTGRES_URL
 from tests.live import SECRET, LiveApp, wait_for
 

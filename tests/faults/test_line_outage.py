@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.models import OutboxMessage, OutboxStatus
+from bot.db.models import OutboxMessage, OutboxStatus
 from tests.live import LiveApp, Resident, wait_for
 
 RESIDENTS = 4

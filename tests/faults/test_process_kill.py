@@ -20,9 +20,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.db import make_engine, make_session_factory
+from bot.db.engine import make_engine, make_session_factory
+from bot.db.models import Conversation, InboxEvent, InboxStatus, OutboxMessage, OutboxStatus
 from bot.emulator import events as line_events
-from bot.models import Conversation, InboxEvent, InboxStatus, OutboxMessage, OutboxStatus
 from tests.live import SECRET, TOKEN, LiveApp, free_port, wait_for
 
 RESIDENTS = 40

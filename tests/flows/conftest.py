@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.content import Content, load_content
+from bot.content.schema import Content, load_content
 from bot.flows.engine import FlowRunner
 from bot.settings import DEFAULT_CONTENT_DIR
 

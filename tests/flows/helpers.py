@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.content import Content
+from bot.content.schema import Content
 from bot.flows import intents as it
 from bot.flows.engine import RETURN_TO, Dialogue, FlowContext, FlowRunner, Input, Step, choice_data
 from handoff.routing import option_sets, variables

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from bot.content import MAX_HOTLINES, Content, Hotline
+from bot.content.schema import MAX_HOTLINES, Content, Hotline
 from bot.emulator.validation import validate_messages
-from bot.flows.line_messages import call_buttons, call_label
+from bot.line import call_buttons, call_label
 
 from .helpers import call_actions, tel_links
 

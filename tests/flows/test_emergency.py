@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from linebot.v3.messaging import FlexMessage
 
-from bot.content import Content, Resources
+from bot.content.schema import Content, Resources
 from bot.emulator.validation import validate_messages
 from bot.flows.emergency import contacts_for, emergency_step, opening_for
 from bot.flows.engine import RETURN_TO, Dialogue, FlowRunner

@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from bot.content import Content
+from bot.content.schema import Content
 from bot.flows import intents as it
 from bot.flows.engine import (
     NOTES,

@@ -10,9 +10,9 @@ from typing import Any
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from bot.conversation import MAX_MESSAGES_PER_REQUEST
 from bot.emulator.validation import validate_messages
 from bot.flows.engine import Dialogue, FlowRunner, Input, Step, choice_data, global_data
+from bot.journey.conversation import MAX_MESSAGES_PER_REQUEST
 
 from .helpers import DIALOGUES, LONG_AWAY, Message, messages_of, quick_replies
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.content import Content, Hours, Places
+from bot.content.schema import Content, Hours, Places
 from handoff.routing import hours_text, next_opening, on_duty, option_sets, route, variables
 
 from .helpers import TOKYO

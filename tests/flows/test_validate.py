@@ -11,8 +11,8 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from bot.content import Content
-from bot.flows.schema import Flow
+from bot.content.flow import Flow
+from bot.content.schema import Content
 from bot.flows.validate import REQUIRED_GLOBALS, Problem, check_flow
 from handoff.routing import COPY_VARIABLES, option_sets
 

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.db import make_engine, make_session_factory
-from bot.migrations import upgrade
+from bot.db.engine import make_engine, make_session_factory
+from bot.db.migrations import upgrade
 from handoff.accounts import AccountError, add_counsellor, authenticate
 from handoff.models import Counsellor, Role
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from bot.models import ContentRelease
+from bot.db.models import ContentRelease
 from handoff.accounts import add_counsellor
 from handoff.models import AuditEntry, Case, Role
 from tests.live import (

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from bot.models import utcnow
+from bot.db.models import utcnow
 from handoff.accounts import add_counsellor
 from handoff.console.admin import router as admin_router
 from handoff.console.dashboard import router as dashboard_router

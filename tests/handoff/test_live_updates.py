@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from bot.changes import ChangeFeed
-from bot.models import Conversation
+from bot.db.changes import ChangeFeed
+from bot.db.models import Conversation
 from handoff.accounts import add_counsellor
 from handoff.models import Case
 from tests.live import PASSWORD, LiveApp, logged_in, wait_for
@@ -96,7 +96,7 @@ def test_the_listener_comes_back_after_losing_its_connection(apps: list[LiveApp]
         pytest.skip("SQLite signals in memory; there is no connection to lose")
     from sqlalchemy import create_engine, text
 
-    from bot.changes import libpq_url
+    from bot.db.changes import libpq_url
 
     feed = app.runtime.changes
     before = feed.version

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.content import load_content
-from bot.db import make_engine, make_session_factory
-from bot.models import Conversation, InboxEvent
+from bot.content.schema import load_content
+from bot.db.engine import make_engine, make_session_factory
+from bot.db.models import Conversation, InboxEvent
 from bot.settings import DEFAULT_CONTENT_DIR
 from handoff.models import Case, CaseStatus, FollowUp, FollowUpState
 from handoff.outcomes import (

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.models import Conversation, utcnow
+from bot.db.models import Conversation, utcnow
 from handoff.accounts import add_counsellor
 from handoff.console.dashboard import (
     FilterError,

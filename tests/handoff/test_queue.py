@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.db import make_engine, make_session_factory
-from bot.models import Conversation, utcnow
+from bot.db.engine import make_engine, make_session_factory
+from bot.db.models import Conversation, utcnow
 from handoff.accounts import add_counsellor
 from handoff.models import Case, CaseStatus, Counsellor, Priority
 from handoff.queue import ClaimResult, claim, waiting

@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.db import transaction
-from bot.models import Base, Conversation, InboxEvent, InboxStatus, utcnow
+from bot.db.engine import transaction
+from bot.db.models import Base, Conversation, InboxEvent, InboxStatus, utcnow
 from handoff import retention
 from handoff.models import Case
 from tests.live import (

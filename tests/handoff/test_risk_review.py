@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import select
 
-from bot.models import ContentDraft, Conversation, RiskAssessmentRecord, utcnow
+from bot.db.models import ContentDraft, Conversation, RiskAssessmentRecord, utcnow
 from handoff.accounts import add_counsellor
 from handoff.models import AuditEntry, RiskReview, Role
 from handoff.retention import erase

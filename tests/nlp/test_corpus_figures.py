@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from bot import risk_models
 from bot.nlp import Analyzer
 from bot.nlp.corpus import agreement, load_corpus
 from bot.nlp.crossval import Evaluation, leave_one_writer_out, load_jsonl, outside
@@ -20,6 +19,7 @@ from bot.nlp.levels import Level
 from bot.nlp.lexicon import load_lexicon
 from bot.nlp.model import RiskModel
 from bot.nlp.train import train_corpus
+from bot.releases import risk_models
 
 ROOT = Path(__file__).resolve().parents[2]
 RISK = ROOT / "content" / "risk"

@@ -19,8 +19,7 @@ import pytest
 from fastapi.routing import APIRoute
 from sqlalchemy import select
 
-from bot.app import create_app
-from bot.models import (
+from bot.db.models import (
     ContentDraft,
     ContentPreview,
     ContentRelease,
@@ -28,6 +27,7 @@ from bot.models import (
     OutboxMessage,
     RiskAssessmentRecord,
 )
+from bot.platform.app import create_app
 from bot.settings import Settings
 from handoff.accounts import add_counsellor
 from handoff.console.admin import router as admin_router

@@ -1,4 +1,4 @@
-"""The edge (bot/edge.py): nothing anonymous exhausts or reads the server.
+"""The edge (bot/platform/server.py): nothing anonymous exhausts or reads the server.
 
 Memory is measured from the server process itself (/proc/<pid>/status, with its peak reset
 through /proc/<pid>/clear_refs first), never by how long anything took.
@@ -22,11 +22,11 @@ from pydantic import SecretStr
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bot import edge
-from bot.app import create_app
+from bot.db.migrations import upgrade
+from bot.db.models import InboxEvent
 from bot.emulator import events as line_events
-from bot.migrations import upgrade
-from bot.models import InboxEvent
+from bot.platform import server as edge
+from bot.platform.app import create_app
 from bot.settings import Settings
 from tests.live import METRICS_AUTH, METRICS_TOKEN, SECRET, TOKEN, LiveApp, free_port, wait_for
 from tests.test_cli import TSUNAGU, clean_env, running
@@ -351,7 +351,7 @@ def test_healthz_writes_to_the_sqlite_file(tmp_path: Path) -> None:
     try:
         wal = tmp_path / "t.db-wal"
         edge_engine = app.state.runtime.engine
-        from bot.app import check_writable
+        from bot.platform.app import check_writable
 
         check_writable(edge_engine)
         size = wal.stat().st_size

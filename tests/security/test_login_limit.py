@@ -22,7 +22,7 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
-from bot.app import create_app
+from bot.platform.app import create_app
 from bot.settings import Settings
 from handoff import accounts, logins
 from handoff.accounts import add_counsellor

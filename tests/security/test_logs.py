@@ -20,9 +20,9 @@ import httpx
 from sqlalchemy import insert, select
 from sqlalchemy.exc import DBAPIError
 
-from bot import logsafety
-from bot.db import make_engine
-from bot.models import Conversation, InboxEvent
+from bot.db import logsafety
+from bot.db.engine import make_engine
+from bot.db.models import Conversation, InboxEvent
 from handoff.accounts import add_counsellor
 from handoff.models import Case
 from tests.live import SECRET, TOKEN, LiveApp, Resident, csrf_of, texts, wait_for
@@ -116,7 +116,7 @@ def test_logs_hold_no_words_ids_passwords_or_secrets(database_url: str) -> None:
     logged = buffer.getvalue()
 
     # The capture worked: INFO lines of the product and of uvicorn's access log are there.
-    assert "INFO bot.webhook webhook: 1 events accepted" in logged
+    assert "INFO bot.edge.webhook webhook: 1 events accepted" in logged
     assert "POST /console/cases/" in logged and "POST /line/webhook" in logged
 
     secrets = {"resident's words": [DANGER, *DANGER.split(), LATER, *LATER.split()],

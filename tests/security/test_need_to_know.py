@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from bot.models import Conversation
+from bot.db.models import Conversation
 from handoff.accounts import add_counsellor
 from handoff.models import AuditEntry, Case, CaseStatus, Role
 from tests.live import (

@@ -1,0 +1,292 @@
+"""Loads and validates the administrator-edited copy in `content/`."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from bot.content.flow import Flow
+from bot.nlp.corpus import CORPUS_DIR, load_corpus
+from bot.nlp.lexicon import Lexicon, load_lexicon
+from bot.nlp.model import RiskModel
+from bot.releases import risk_models
+from bot.releases.files import ContentError as ContentError  # re-exported for callers
+from bot.releases.files import read_yaml, validated
+from handoff.followups import FollowUpRules
+
+
+def _utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+Bubbles = list[str]
+MAX_OPENING = 3  # bubbles before the emergency numbers
+MAX_HOTLINES = 15
+
+
+_SHORT_DIAL = re.compile(r"#[0-9]{3,6}")  # #8008, #7119: dialled as written
+_EMERGENCY = re.compile(r"1[0-9]{2}")  # 110, 119, 189
+_SUBSCRIBER = re.compile(r"0[0-9]+(-[0-9]+){0,2}")  # 0120-279-338, 0570783556
+
+
+def tel_problem(tel: str) -> str | None:
+    """Why `tel` is not a number a phone can dial from a `tel:` link (None when it is)."""
+    if _SHORT_DIAL.fullmatch(tel) or _EMERGENCY.fullmatch(tel):
+        return None
+    if _SUBSCRIBER.fullmatch(tel) and len(tel.replace("-", "")) in (10, 11):
+        return None
+    return (f"'{tel}' is not a phone number: write it as people dial it, e.g. 119, #8008 or "
+            "0120-279-338 (digits, hyphens only between groups)")
+
+
+class Hotline(BaseModel):
+    """A number residents can call. `tel` is written as people read it (hyphens allowed)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z0-9_]+$", max_length=40)
+    label: str = Field(min_length=1, max_length=40)  # the service's name
+    tel: str
+    hours: str | None = Field(default=None, min_length=1, max_length=40)  # 24時間, 毎日16時〜21時
+    free: bool | None = None  # None: not known, nothing is said about the cost
+    note: str | None = Field(default=None, min_length=1, max_length=80)
+    categories: list[str] = Field(min_length=1)  # the risk categories (content/risk/) it serves
+    general: bool = False  # offered when the danger is not known (the 「緊急」 button)
+
+    @field_validator("tel")
+    @classmethod
+    def _dialable(cls, value: str) -> str:
+        problem = tel_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @property
+    def uri(self) -> str:
+        """`tel:` with digits only; `#` percent-encoded, since a bare `#` starts a fragment."""
+        return "tel:" + self.tel.replace("-", "").replace("#", "%23")
+
+    @property
+    def terms(self) -> str:
+        """「24時間・無料」: when it answers and what it costs, as far as the content knows."""
+        cost = {True: "無料", False: "通話料がかかります", None: ""}[self.free]
+        return "・".join(part for part in (self.hours, cost) if part)
+
+
+class Danger(BaseModel):
+    """Risk categories that call for the same numbers first (an overdose: 119, then #7119)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z0-9_]+$", max_length=40)
+    categories: list[str] = Field(min_length=1)
+    first: list[str] = Field(min_length=1)  # hotline ids, most urgent first
+
+
+class Messages(BaseModel):
+    """Copy outside any flow."""
+
+    group_notice: Bubbles
+    trouble: Bubbles
+    risk_imminent: Bubbles
+    # The first words for a danger of content/resources.yaml (`dangers`), by its id;
+    # `risk_imminent` serves the dangers not listed here.
+    risk_imminent_by_danger: dict[str, Bubbles] = Field(default_factory=dict)
+    risk_high: Bubbles
+    # The model is unsure a message is safe: a kind word, a person and the numbers offered.
+    risk_unsure: Bubbles
+    risk_unsure_call: str = Field(min_length=1, max_length=160)  # above the call buttons
+    counsellor_joined: Bubbles
+    case_closed: Bubbles
+    returned_to_bot: Bubbles
+    # A counsellor asks to hand the case to another team's desk ({team}): the resident
+    # consented to one named desk, so they are asked first. Defaults keep older releases valid.
+    transfer_ask: Bubbles = Field(default_factory=lambda: [
+        "担当の相談員から、このご相談を「{team}」に引き継ぎたいというお願いがありました。"
+        "引き継ぐと、{team}の相談員がこれまでのやりとりを読んで、お返事します。",
+        "引き継いでもよいですか。「いいえ」でも、いまの窓口のままご相談を続けられます。"])
+    transfer_yes_label: str = Field("はい、引き継いでよい", min_length=1, max_length=20)
+    transfer_no_label: str = Field("いいえ、いまの窓口で", min_length=1, max_length=20)
+    transfer_done: Bubbles = Field(default_factory=lambda: [
+        "ありがとうございます。「{team}」に引き継ぎました。{team}の相談員からお返事します。"])
+    transfer_kept: Bubbles = Field(default_factory=lambda: [
+        "わかりました。いまの窓口のまま、ご相談を続けます。"])
+    transfer_over: Bubbles = Field(default_factory=lambda: [
+        "このお願いへのお返事は、もう受け取っています。ほかに気になることがあれば、いつでも送ってください。"])
+
+    @field_validator("group_notice", "trouble", "risk_high", "risk_unsure",
+                     "counsellor_joined", "case_closed", "returned_to_bot", "transfer_ask",
+                     "transfer_done", "transfer_kept", "transfer_over")
+    @classmethod
+    def _bubbles(cls, value: Bubbles) -> Bubbles:
+        # One reply carries at most 5 messages, and the buttons need a slot.
+        return _bubbles(value, most=4)
+
+    @field_validator("risk_imminent")
+    @classmethod
+    def _opening(cls, value: Bubbles) -> Bubbles:
+        # The emergency state's numbers and its question follow in the same reply of 5.
+        return _bubbles(value, most=MAX_OPENING)
+
+    @field_validator("risk_imminent_by_danger")
+    @classmethod
+    def _openings(cls, value: dict[str, Bubbles]) -> dict[str, Bubbles]:
+        for bubbles in value.values():
+            _bubbles(bubbles, most=MAX_OPENING)
+        return value
+
+
+def _bubbles(value: Bubbles, *, most: int) -> Bubbles:
+    if not 1 <= len(value) <= most:
+        raise ValueError(f"1 to {most} bubbles")
+    for text in value:
+        if not text.strip() or _utf16_len(text) > 5000:
+            raise ValueError("each bubble needs 1 to 5000 characters")
+    return value
+
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+class Hours(BaseModel):
+    days: list[Weekday] = Field(min_length=1)
+    open: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    close: str = Field(pattern=r"^([01][0-9]|2[0-4]):[0-5][0-9]$")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Hours:
+        if self.close <= self.open:
+            raise ValueError("close must be after open")
+        return self
+
+
+class Team(BaseModel):
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    name: str = Field(min_length=1, max_length=60)
+    hours: Hours
+    share_with: list[str] = Field(min_length=1)
+
+
+class Municipality(BaseModel):
+    id: str = Field(pattern=r"^[a-z0-9_]+$", max_length=40)
+    name: str = Field(min_length=1, max_length=20)  # a quick-reply label
+    team: str
+
+
+class Routing(BaseModel):
+    life_areas: dict[str, list[str]] = Field(default_factory=dict)
+    urgent_needs: dict[str, list[str]] = Field(default_factory=dict)
+    always: list[str] = Field(default_factory=list)
+
+
+class Places(BaseModel):
+    retention_days: int = Field(ge=1, le=3650)
+    teams: list[Team] = Field(min_length=1)
+    municipalities: list[Municipality] = Field(min_length=1, max_length=11)
+    default_team: str
+    programmes: dict[str, str]
+    routing: Routing
+
+    @model_validator(mode="after")
+    def _references(self) -> Places:
+        teams = {t.id for t in self.teams}
+        problems = [f"municipality {m.id}: unknown team {m.team}"
+                    for m in self.municipalities if m.team not in teams]
+        if self.default_team not in teams:
+            problems.append(f"default_team: unknown team {self.default_team}")
+        mapping = [*self.routing.life_areas.items(), *self.routing.urgent_needs.items(),
+                   ("always", self.routing.always)]
+        problems += [f"routing {key}: unknown programme {p}"
+                     for key, ids in mapping for p in ids if p not in self.programmes]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def team(self, team_id: str) -> Team:
+        return next(t for t in self.teams if t.id == team_id)
+
+
+class Resources(BaseModel):
+    """Emergency numbers, and which come first for each danger (checked against the lexicon by
+    `bot.flows.validate.check_contacts`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # One Flex bubble shows them all: LINE takes at most 30 KB a bubble, and 15 numbers with
+    # every field at its longest stay below that even as the SDK sends it (escaped to ASCII).
+    hotlines: list[Hotline] = Field(min_length=1, max_length=MAX_HOTLINES)
+    dangers: list[Danger] = Field(default_factory=list)  # most urgent first
+
+    def general(self) -> list[Hotline]:
+        return [h for h in self.hotlines if h.general]
+
+
+class LoadedFlow(BaseModel):
+    """A flow as read from its file, with the version its exact content defines."""
+
+    file: str
+    version: str
+    definition: dict[str, Any]
+    flow: Flow
+
+
+class Content(BaseModel):
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    messages: Messages
+    resources: Resources
+    places: Places
+    flows: dict[str, LoadedFlow]
+    lexicon: Lexicon
+    followups: FollowUpRules
+    # Trained from `risk/corpus/`; None without a corpus (the rules alone then assess).
+    risk_model: RiskModel | None = None
+
+
+def load_flow(path: Path) -> LoadedFlow:
+    raw = path.read_bytes()
+    # A version is the content itself: any edit makes a new one; ongoing conversations keep theirs.
+    version = hashlib.sha256(raw).hexdigest()[:12]
+    data = read_yaml(path)
+    flow = validated(Flow, path, data=data)
+    return LoadedFlow(file=path.name, version=version, definition=data, flow=flow)
+
+
+def load_content(directory: Path) -> Content:
+    """Everything in `content/`, checked; raises ContentError listing every problem."""
+    places = validated(Places, directory / "places.yaml")
+    flows = {}
+    for path in sorted((directory / "flows").glob("*.yaml")):
+        loaded = load_flow(path)
+        flows[loaded.flow.id] = loaded
+    corpus = load_corpus(directory / "risk" / CORPUS_DIR)  # its CorpusError is a ContentError
+    content = Content(
+        lexicon=load_lexicon(directory / "risk"),  # its LexiconError is a ContentError
+        risk_model=risk_models.model_for(corpus),
+        followups=validated(FollowUpRules, directory / "followups.yaml"),
+        messages=validated(Messages, directory / "messages.yaml"),
+        resources=validated(Resources, directory / "resources.yaml"),
+        places=places,
+        flows=flows,
+    )
+    if "intake" not in flows:
+        raise ContentError(f"{directory / 'flows'}: the intake flow (id: intake) is missing")
+    from bot.flows.validate import check_contacts, check_flow
+    from handoff.routing import COPY_VARIABLES, option_sets
+
+    counts = {name: len(options) for name, options in option_sets(places).items()}
+    problems = [str(p) for f in flows.values() for p in check_flow(
+        f.flow, file=f"{directory.name}/flows/{f.file}", option_sets=counts,
+        variables=COPY_VARIABLES)]
+    problems += [str(p) for p in check_contacts(
+        content.resources, content.messages,
+        categories={c.category: c.label for c in content.lexicon.categories},
+        files=(f"{directory.name}/resources.yaml", f"{directory.name}/messages.yaml"),
+        variables=COPY_VARIABLES)]
+    if problems:
+        raise ContentError("\n".join(problems))
+    return content

@@ -1,0 +1,185 @@
+"""Sends outbox rows to LINE: reply while the token is fresh, else push; retries with backoff.
+
+Rows of one resident go out strictly in order: a row is only taken when every earlier row of
+that resident is sent or given up. A push always carries the row's own retry key, so a retry
+after a timeout or a crash can never make LINE deliver the same message twice (409 = taken).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, aliased, sessionmaker
+
+from bot import metrics
+from bot.db.engine import transaction
+from bot.db.models import OutboxMessage, OutboxStatus, utcnow
+from bot.edge.line_client import LineClient, Outcome, SendResult
+from bot.platform.runtime import Runtime, wait_for_wakeup
+
+log = logging.getLogger(__name__)
+
+BACKOFF_BASE_SECONDS = 0.5
+BACKOFF_CAP_SECONDS = 300.0
+UNFINISHED = (OutboxStatus.PENDING, OutboxStatus.SENDING)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """What a sender needs of a row, detached from the session that claimed it."""
+
+    id: int
+    user_id: str
+    messages: list[dict[str, Any]]
+    reply_token: str | None
+    reply_deadline: datetime | None
+    retry_key: str
+    attempts: int
+
+
+def backoff(attempts: int) -> timedelta:
+    delay = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, attempts - 1))
+    return timedelta(seconds=delay * random.uniform(0.8, 1.2))
+
+
+def claim_due(*, session: Session, now: datetime, limit: int = 100,
+              lease: timedelta = timedelta(seconds=60)) -> list[Claimed]:
+    """Take each resident's first unfinished row if it is due, leasing it to this sender: a
+    row whose sender died returns to the queue when the lease ends."""
+    earlier = aliased(OutboxMessage)
+    # "No earlier unfinished row of the same resident", probed per candidate on the
+    # (line_user_id, id) index: the pass stops after `limit` rows however long the queue is.
+    waits_for_earlier = (
+        select(earlier.id)
+        .where(earlier.line_user_id == OutboxMessage.line_user_id,
+               earlier.id < OutboxMessage.id, earlier.status.in_(UNFINISHED))
+        .exists()
+    )
+    stmt = (
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.status.in_(UNFINISHED),
+            OutboxMessage.next_attempt_at <= now,
+            ~waits_for_earlier,
+        )
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    claimed = []
+    for row in session.scalars(stmt):
+        row.status = OutboxStatus.SENDING
+        row.attempts += 1
+        row.next_attempt_at = now + lease
+        claimed.append(Claimed(row.id, row.line_user_id, list(row.messages), row.reply_token,
+                               row.reply_deadline, row.retry_key, row.attempts))
+    return claimed
+
+
+def record(
+    *, session: Session, claimed: Claimed, result: SendResult, via: str, now: datetime,
+    max_attempts: int, row: OutboxMessage | None = None,
+) -> OutboxStatus:
+    row = row or session.get(OutboxMessage, claimed.id)
+    if row is None:
+        return OutboxStatus.FAILED
+    if result.outcome in (Outcome.SENT, Outcome.ALREADY_ACCEPTED):
+        row.status, row.sent_via, row.sent_at, row.last_error = OutboxStatus.SENT, via, now, None
+    elif result.outcome == Outcome.RETRYABLE and claimed.attempts < max_attempts:
+        row.status = OutboxStatus.PENDING
+        row.next_attempt_at = now + backoff(claimed.attempts)
+        row.last_error = f"{via} {result.status or ''} {result.detail}".strip()[:200]
+    else:
+        row.status = OutboxStatus.FAILED
+        row.last_error = f"{via} {result.status or ''} {result.detail}".strip()[:200]
+        log.error("outbox %s given up after %d attempts: %s", row.id, claimed.attempts,
+                  row.last_error)
+    if via == "push" or result.outcome == Outcome.INVALID_REPLY_TOKEN:
+        row.reply_token = None  # from now on this row is pushed
+    return row.status
+
+
+async def deliver(line: LineClient, claimed: Claimed, now: datetime) -> tuple[SendResult, str]:
+    """One attempt: reply if the token may still be valid, push otherwise or when it was not."""
+    if claimed.reply_token and claimed.reply_deadline and now < claimed.reply_deadline:
+        result = await line.reply(claimed.reply_token, claimed.messages)
+        if result.outcome != Outcome.INVALID_REPLY_TOKEN:
+            return result, "reply"
+        # Expired or already used. After an earlier ambiguous failure (timeout, 5xx) the
+        # message may have arrived; we still push, as a missed answer is worse than a repeat.
+    return await line.push(claimed.user_id, claimed.messages, claimed.retry_key), "push"
+
+
+class OutboxSender:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    async def drain(self) -> int:
+        """One pass: send each resident's next due row. Returns the number of rows attempted."""
+        rt = self.runtime
+        claimed = await asyncio.to_thread(
+            _claim, rt.sessions, timedelta(seconds=rt.settings.outbox_lease_seconds))
+        if claimed:
+            sent = await asyncio.gather(*(deliver(rt.line, c, utcnow()) for c in claimed))
+            # One transaction records the whole pass: the rows stay leased until then, and a
+            # resident's next row is only claimed by the next pass anyway.
+            statuses = await asyncio.to_thread(
+                _record_all, rt.sessions, list(zip(claimed, sent, strict=True)),
+                rt.settings.outbox_max_attempts)
+            for c, (result, via), status in zip(claimed, sent, statuses, strict=True):
+                log.info("outbox %s: %s via %s (%s)", c.id, status, via, result.outcome)
+                metrics.outbox_attempted(via, status)
+        return len(claimed)
+
+    async def next_due_in(self) -> float | None:
+        return await asyncio.to_thread(_next_due_in, self.runtime.sessions)
+
+    async def run(self) -> None:
+        rt = self.runtime
+        while True:
+            try:
+                if await self.drain():
+                    continue
+                wait = await self.next_due_in()
+            except Exception:
+                log.exception("outbox pass failed; retrying")
+                wait = None
+            timeout = rt.settings.worker_poll_seconds if wait is None else \
+                max(0.01, min(wait, rt.settings.worker_poll_seconds))
+            await wait_for_wakeup(rt.outbox_wakeup, timeout)
+
+
+def _claim(sessions: sessionmaker[Session], lease: timedelta) -> list[Claimed]:
+    with transaction(sessions) as session:
+        return claim_due(session=session, now=utcnow(), lease=lease)
+
+
+def _record_all(
+    sessions: sessionmaker[Session], sent: list[tuple[Claimed, tuple[SendResult, str]]],
+    max_attempts: int,
+) -> list[OutboxStatus]:
+    with transaction(sessions) as session:
+        rows = {row.id: row for row in session.scalars(select(OutboxMessage).where(
+            OutboxMessage.id.in_([c.id for c, _ in sent])))}
+        now = utcnow()
+        return [record(session=session, claimed=c, result=result, via=via, now=now,
+                       max_attempts=max_attempts, row=rows.get(c.id))
+                for c, (result, via) in sent]
+
+
+def _next_due_in(sessions: sessionmaker[Session]) -> float | None:
+    with sessions() as session:
+        due = session.scalar(
+            select(func.min(OutboxMessage.next_attempt_at)).where(
+                OutboxMessage.status.in_(UNFINISHED))
+        )
+    if due is None:
+        return None
+    return max(0.0, (due - utcnow()).total_seconds())

@@ -1,0 +1,462 @@
+"""Feeds one accepted event to the resident's flow and applies the intents it returns, in the
+caller's transaction: conversation state, cases and outbox rows commit with the event's status."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from bot.content.flow import Flow
+from bot.content.schema import Content, LoadedFlow
+from bot.db.models import (
+    Conversation,
+    FlowVersion,
+    InboxEvent,
+    InboxStatus,
+    OutboxMessage,
+    RiskAssessmentRecord,
+    utcnow,
+)
+from bot.flows import intents as it
+from bot.flows.emergency import contacts_for, emergency_step
+from bot.flows.engine import (
+    NOTES,
+    Dialogue,
+    FlowContext,
+    FlowRunner,
+    Input,
+    Step,
+    input_of,
+    readable,
+)
+from bot.line import Message, call_buttons, text
+from bot.nlp.analyzer import Analyzer, RiskAssessment
+from bot.nlp.levels import Level
+from handoff import cases, followups
+from handoff.routing import option_sets, variables
+
+MAX_MESSAGES_PER_REQUEST = 5  # LINE's limit for one reply or push
+# A resident's last bubbles read together with the new one, when sent within this time.
+WINDOW = timedelta(minutes=10)
+WINDOW_BUBBLES = 4
+INTAKE = "intake"
+
+
+class FlowLibrary:
+    """Runners for the current flow versions and, from the database, for older ones that
+    ongoing conversations still use. Versions are immutable, so runners are cached forever."""
+
+    def __init__(self, content: Content, clock: Callable[[], datetime] = utcnow, *,
+                 preview: bool = False) -> None:
+        self.content = content
+        # An administrator trying a draft in the emulator: the resident's side runs for real,
+        # but nothing reaches the counsellors' queue and no follow-up is planned.
+        self.preview = preview
+        places = content.places
+        self.context = FlowContext(
+            hotlines=content.resources.hotlines,
+            option_sets=option_sets(places),
+            variables=lambda answers: variables(places, answers, clock()),
+        )
+        self.analyzer = _analyzer_for(content)
+        self._runners: dict[tuple[str, str], FlowRunner] = {}
+        self._stored: set[tuple[str, str]] = set()
+
+    def current(self, session: Session, flow_id: str = INTAKE) -> tuple[str, FlowRunner]:
+        loaded = self.content.flows[flow_id]
+        self._store(session, loaded)
+        return loaded.version, self._runner(flow_id, loaded.version, loaded.flow)
+
+    def get(self, session: Session, flow_id: str, version: str) -> FlowRunner | None:
+        runner = self._runners.get((flow_id, version))
+        if runner is not None:
+            return runner
+        row = session.scalars(select(FlowVersion).where(
+            FlowVersion.flow_id == flow_id, FlowVersion.version == version)).first()
+        if row is None:
+            return None
+        return self._runner(flow_id, version, Flow.model_validate(row.definition))
+
+    def _runner(self, flow_id: str, version: str, flow: Flow) -> FlowRunner:
+        key = (flow_id, version)
+        if key not in self._runners:
+            self._runners[key] = FlowRunner(flow, self.context)
+        return self._runners[key]
+
+    def _store(self, session: Session, loaded: LoadedFlow) -> None:
+        key = (loaded.flow.id, loaded.version)
+        if key in self._stored:
+            return
+        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" \
+            else sqlite.insert
+        session.execute(insert(FlowVersion).values(
+            flow_id=loaded.flow.id, version=loaded.version, definition=loaded.definition,
+            created_at=utcnow(),
+        ).on_conflict_do_nothing(index_elements=["flow_id", "version"]))
+        self._stored.add(key)
+
+
+_analyzers: dict[tuple[str, str], Analyzer] = {}
+
+
+def _analyzer_for(content: Content) -> Analyzer:
+    """One analyser per lexicon and model: it holds no state between messages, and its RE2
+    programs warm up with use, so every library of the same content shares it."""
+    model = content.risk_model
+    key = (content.lexicon.version, model.version if model is not None else "")
+    found = _analyzers.get(key)
+    if found is None:
+        if len(_analyzers) > 8:
+            _analyzers.clear()
+        found = _analyzers[key] = Analyzer(content.lexicon, model)
+    return found
+
+
+def reply_deadline(event: dict[str, Any], received_at: datetime, ttl_seconds: float) -> datetime:
+    """Until when the event's reply token may be used (counted from when LINE sent it)."""
+    stamp = event.get("timestamp")
+    start = received_at
+    if isinstance(stamp, int):
+        sent = datetime.fromtimestamp(stamp / 1000, tz=received_at.tzinfo)
+        start = min(sent, received_at)
+    return start + timedelta(seconds=ttl_seconds)
+
+
+def queue_messages(
+    session: Session,
+    *,
+    user_id: str,
+    messages: list[Message],
+    conversation_id: int | None = None,
+    event: InboxEvent | None = None,
+    reply_ttl_seconds: float = 0.0,
+    counsellor_id: int | None = None,
+    flush: bool = True,
+) -> list[OutboxMessage]:
+    """Outbox rows for these messages; the first row may use the event's reply token.
+    `flush=False` lets a caller adding many rows insert them together."""
+    rows = []
+    token = (event.payload.get("replyToken") if event is not None else None) or None
+    for start in range(0, len(messages), MAX_MESSAGES_PER_REQUEST):
+        row = OutboxMessage(
+            line_user_id=user_id,
+            conversation_id=conversation_id,
+            source_event_id=event.id if event is not None else None,
+            counsellor_id=counsellor_id,
+            messages=messages[start : start + MAX_MESSAGES_PER_REQUEST],
+        )
+        if token and start == 0 and event is not None:
+            row.reply_token = str(token)
+            row.reply_deadline = reply_deadline(event.payload, event.received_at,
+                                                reply_ttl_seconds)
+        session.add(row)
+        rows.append(row)
+    if flush:
+        session.flush()
+    return rows
+
+
+def _group_event(session: Session, event: InboxEvent, content: Content,
+                 reply_ttl_seconds: float) -> int:
+    """The bot does not consult in groups: on joining it says so once, then stays quiet."""
+    source = event.payload.get("source") or {}
+    target = source.get("groupId") or source.get("roomId")
+    rows = []
+    if event.event_type == "join" and target:
+        rows = queue_messages(session, user_id=str(target),
+                              messages=[text(b) for b in content.messages.group_notice],
+                              event=event, reply_ttl_seconds=reply_ttl_seconds)
+    event.status = InboxStatus.DONE if rows else InboxStatus.IGNORED
+    event.processed_at = utcnow()
+    return len(rows)
+
+
+def _first_step(runner: FlowRunner, inp: Input) -> Step:
+    """A new resident. One who starts by typing has answered the welcome's question already:
+    greet them, then take their words as that answer."""
+    start = runner.start()
+    if inp.kind != "text":
+        return start
+    then = runner.step(Dialogue(start.state, start.answers, start.consent), inp)
+    greeting = it.Send(runner.say(start.state, start.answers))
+    return Step(then.state, then.answers, then.consent, [greeting, *then.intents])
+
+
+def handle_event(
+    session: Session, event: InboxEvent, library: FlowLibrary, *, reply_ttl_seconds: float
+) -> int:
+    """Process one pending event; returns how many outbox rows it produced."""
+    content = library.content
+    payload = event.payload
+    if (payload.get("source") or {}).get("type") != "user" or not event.line_user_id:
+        return _group_event(session, event, content, reply_ttl_seconds)
+
+    now = utcnow()
+    if _too_old(event, content):
+        # Older than LINE would redeliver: a replayed body, perhaps of a person since erased.
+        # Only its id is kept (a later copy is then a duplicate); never its words.
+        event.status, event.processed_at = InboxStatus.IGNORED, now
+        event.payload, event.line_user_id, event.source_key = {}, None, "too-old"
+        return 0
+    inp = input_of(payload)
+    conversation = session.scalars(
+        select(Conversation).where(Conversation.line_user_id == event.line_user_id)
+    ).first()
+    if conversation is None and inp.kind in ("ignored", "unfollow"):
+        event.status, event.processed_at = InboxStatus.IGNORED, now
+        return 0
+    is_new = conversation is None
+    if conversation is None:
+        version, runner = library.current(session)
+        conversation = Conversation(line_user_id=event.line_user_id, flow_id=INTAKE,
+                                    flow_version=version, state=runner.flow.start,
+                                    answers={}, consent={}, risk_level=Level.NONE.label)
+        session.add(conversation)
+        session.flush()
+    else:
+        runner = library.get(session, conversation.flow_id, conversation.flow_version) or \
+            _switch(session, library, conversation)
+
+    # Every free-text message is assessed, in every state, before the flow sees it.
+    risk = _assess(session, library, event, conversation, inp.text) \
+        if inp.kind == "text" else None
+    if risk is not None:
+        _record_risk(session, event, conversation, risk)
+    transfer = cases.parse_transfer_postback(inp.data) if inp.kind == "postback" else None
+    if risk is not None and risk.level == Level.IMMINENT:
+        step = _emergency_interrupt(runner, conversation, inp.text, library, risk.categories)
+    elif is_new:
+        step = _first_step(runner, inp)
+    elif transfer is not None:
+        step = _answer_transfer(session, conversation, library, *transfer)
+    else:
+        idle = now - conversation.last_event_at if conversation.last_event_at else None
+        step = runner.step(
+            Dialogue(conversation.state, dict(conversation.answers), _granted(conversation)),
+            inp, idle_for=idle)
+    if risk is not None and risk.level < Level.IMMINENT and risk.unsure:
+        # Not sure it is safe: do not carry on as if nothing was said. Being misread as in
+        # danger costs a resident a kind word; being misread as safe is what we design against.
+        net = [*(text(b) for b in library.content.messages.risk_unsure),
+               call_buttons(library.content.messages.risk_unsure_call,
+                            contacts_for(library.content.resources, risk.categories))]
+        step = Step(step.state, step.answers, step.consent, [it.Send(net), *step.intents])
+    elif risk is not None and risk.level == Level.HIGH:
+        high = [text(b) for b in library.content.messages.risk_high]
+        step = Step(step.state, step.answers, step.consent, [it.Send(high), *step.intents])
+
+    if inp.kind == "unfollow":
+        conversation.following = False
+    elif inp.kind == "follow":
+        conversation.following = True
+    conversation.state = step.state
+    conversation.answers = step.answers
+    conversation.last_event_at = now
+    outgoing = apply_intents(session, conversation, step.intents, library, now)
+    if not _granted(conversation).get("counsellor") and conversation.consent_withdrawn_at is None:
+        # Never consented (declined, or left the intake): erased a retention period after the
+        # last message, like a withdrawal.
+        conversation.delete_after = now + timedelta(days=library.content.places.retention_days)
+    if risk is not None and (risk.level >= Level.CONCERN or risk.unsure):
+        _update_case_risk(session, conversation, risk, library, inp.text)
+    _plan_followups(session, conversation, runner, library, now, inp)
+    rows = queue_messages(
+        session, user_id=event.line_user_id, messages=outgoing,
+        conversation_id=conversation.id, event=event, reply_ttl_seconds=reply_ttl_seconds,
+    ) if outgoing else []
+    event.status = InboxStatus.DONE if inp.kind != "ignored" else InboxStatus.IGNORED
+    event.processed_at = now
+    return len(rows)
+
+
+# LINE redelivers a failed webhook for a limited time; an event older than this is a replay.
+MAX_EVENT_AGE = timedelta(days=3)
+
+
+def _too_old(event: InboxEvent, content: Content) -> bool:
+    """Older than LINE would send it, or than the retention period (whose end erased the
+    person it came from): never processed, so it cannot bring an erased person back."""
+    limit = min(MAX_EVENT_AGE, timedelta(days=content.places.retention_days))
+    received = event.received_at or utcnow()
+    return event.event_timestamp < (received - limit).timestamp() * 1000
+
+
+def _answer_transfer(session: Session, conversation: Conversation, library: FlowLibrary,
+                     case_id: int, yes: bool) -> Step:
+    """The resident's yes or no to a move of their case to another desk; the flow stays."""
+    messages = library.content.messages
+    moved = cases.answer_transfer(session=session, conversation=conversation, case_id=case_id,
+                                  yes=yes)
+    if moved is None:
+        bubbles = messages.transfer_over
+    elif moved:
+        name = next((t.name for t in library.content.places.teams if t.id == moved), moved)
+        bubbles = [b.replace("{team}", name) for b in messages.transfer_done]
+    else:
+        bubbles = messages.transfer_kept
+    return Step(conversation.state, dict(conversation.answers), _granted(conversation),
+                [it.Send([text(b) for b in bubbles])])
+
+
+def _assess(session: Session, library: FlowLibrary, event: InboxEvent,
+            conversation: Conversation, words: str) -> RiskAssessment:
+    """The message alone, and with the resident's last few bubbles: a plan split over three
+    bubbles, or given after an earlier wish to die, is only imminent read together. The window
+    counts only when it says more than the message and than what was already answered."""
+    single = library.analyzer.analyze(words)
+    stamp = event.event_timestamp
+    earlier = session.execute(
+        select(InboxEvent.payload, InboxEvent.event_timestamp, RiskAssessmentRecord.level)
+        .join(RiskAssessmentRecord, RiskAssessmentRecord.inbox_event_id == InboxEvent.id)
+        .where(RiskAssessmentRecord.conversation_id == conversation.id,
+               InboxEvent.id != event.id)
+        .order_by(RiskAssessmentRecord.id.desc()).limit(WINDOW_BUBBLES - 1)).all()
+    recent = [(str(((p or {}).get("message") or {}).get("text") or ""), Level.parse(level))
+              for p, at, level in earlier if abs(stamp - at) <= WINDOW.total_seconds() * 1000]
+    if not recent:
+        return single
+    together = library.analyzer.analyze(
+        "\n".join([*(readable(w) for w, _ in reversed(recent)), words]))
+    answered = max(level for _, level in recent)
+    # Read together it is more dangerous, or newly unsure of a danger not answered yet.
+    more = together.level > max(single.level, answered)
+    newly_unsure = together.unsure and not single.unsure and together.level >= single.level \
+        and together.model is not None and (together.model.unsure or Level.NONE) > answered
+    return replace(together, window=len(recent) + 1) if more or newly_unsure else single
+
+
+def _record_risk(session: Session, event: InboxEvent, conversation: Conversation,
+                 risk: RiskAssessment) -> None:
+    session.add(RiskAssessmentRecord(
+        inbox_event_id=event.id, conversation_id=conversation.id, level=risk.level.label,
+        categories=list(risk.categories), hits=[h.to_dict() for h in risk.hits],
+        lexicon_version=_versions(risk), model=risk.reading(),
+    ))
+    if risk.level > Level.parse(conversation.risk_level or "none"):
+        conversation.risk_level = risk.level.label
+
+
+def _versions(risk: RiskAssessment) -> str:
+    """Which lexicon and which model made the assessment."""
+    model = f"+{risk.model.version}" if risk.model is not None else ""
+    return f"{risk.lexicon_version}{model}"[:32]
+
+
+def _emergency_interrupt(runner: FlowRunner, conversation: Conversation, words: str,
+                         library: FlowLibrary, categories: tuple[str, ...]) -> Step:
+    """Danger now: the numbers for this danger at once, most urgent first, with the words for
+    it, whatever the state, consent or not (no categories: the general numbers); the flow goes
+    to its emergency state and can be resumed from there."""
+    answers = dict(conversation.answers)
+    answers[NOTES] = [*(answers.get(NOTES) or []), words[:1000]][-20:]
+    d = Dialogue(conversation.state, answers, _granted(conversation))
+    return emergency_step(runner, d, library.content, categories)
+
+
+def _update_case_risk(session: Session, conversation: Conversation, risk: RiskAssessment,
+                      library: FlowLibrary, words: str) -> None:
+    """Raise the case: imminent opens one even without consent (life-safety exception) and
+    puts the words in front of a counsellor; lower levels update a case that exists."""
+    case = cases.open_case_of(session=session, conversation_id=conversation.id)
+    unsure_of_life = risk.unsure and risk.model is not None \
+        and risk.model.unsure == Level.IMMINENT
+    if library.preview or (case is None and risk.level < Level.IMMINENT
+                           and not unsure_of_life):
+        return
+    case = cases.open_or_update_case(session=session, conversation=conversation,
+                                     places=library.content.places,
+                                     risk_categories=list(risk.categories))
+    if risk.level == Level.IMMINENT or unsure_of_life:  # the flow did not take these words:
+        cases.add_resident_message(session=session, case=case, text=words)  # the case must
+
+
+def _plan_followups(session: Session, conversation: Conversation, runner: FlowRunner,
+                    library: FlowLibrary, now: datetime, inp: Input) -> None:
+    """Blocked: nothing more is sent. Mid-intake: a gentle reminder if they do not come back.
+    Waiting for a person: a "we have not forgotten you" if nobody takes the case in time."""
+    if inp.kind == "unfollow":
+        followups.cancel(session=session, conversation_id=conversation.id, reason="blocked")
+        return
+    if inp.kind == "ignored" or conversation.consent_withdrawn_at is not None or library.preview:
+        return
+    plan = followups.plan_of(session=session, conversation_id=conversation.id, now=now)
+    answering = inp.kind in ("text", "postback", "other_message")
+    if answering and plan.answered_case_id is not None:
+        reopened = cases.reopen_after_followup(session=session, conversation=conversation,
+                                               case_id=plan.answered_case_id)
+        if reopened is not None and inp.kind == "text":
+            cases.add_resident_message(session=session, case=reopened, text=inp.text)
+    rules = library.content.followups
+    state = runner.flow.states.get(conversation.state)
+    case = cases.open_case_of(session=session, conversation_id=conversation.id)
+    if case is None and state is not None and not (state.safe_point or state.interruption):
+        followups.schedule_rule(session=session, rules=rules, conversation_id=conversation.id,
+                                kind="intake_stalled", now=now,
+                                existing=plan.scheduled.get("intake_stalled"))
+    elif "intake_stalled" in plan.scheduled:
+        followups.cancel(session=session, conversation_id=conversation.id, reason="answered",
+                         kinds=["intake_stalled"])
+    if case is not None and case.status == "open" and "not_picked_up" not in plan.scheduled:
+        followups.schedule_rule(session=session, rules=rules, conversation_id=conversation.id,
+                                kind="not_picked_up", now=now, case_id=case.id)
+
+
+def _switch(session: Session, library: FlowLibrary, conversation: Conversation) -> FlowRunner:
+    """The conversation's version is gone (never stored): move it to the current one."""
+    version, runner = library.current(session, conversation.flow_id)
+    conversation.flow_version = version
+    if conversation.state not in runner.flow.states:
+        conversation.state = runner.flow.start
+    return runner
+
+
+def _granted(conversation: Conversation) -> dict[str, bool]:
+    return {scope: bool(v.get("granted")) for scope, v in (conversation.consent or {}).items()}
+
+
+def apply_intents(
+    session: Session, conversation: Conversation, intents: list[it.Intent],
+    library: FlowLibrary, now: datetime,
+) -> list[Message]:
+    """Records what the flow decided; returns the messages to send, in order."""
+    places = library.content.places
+    messages: list[Message] = []
+    for intent in intents:
+        if isinstance(intent, it.Send):
+            messages += intent.messages
+        elif isinstance(intent, it.SetConsent):
+            consent = dict(conversation.consent or {})
+            consent[intent.scope] = {"granted": intent.granted, "at": now.isoformat()}
+            conversation.consent = consent
+            if intent.granted:
+                conversation.consent_withdrawn_at = conversation.delete_after = None
+        elif isinstance(intent, it.WithdrawConsent):
+            conversation.consent = {
+                scope: {"granted": False, "at": now.isoformat()}
+                for scope in ("counsellor", "share")
+            }
+            conversation.consent_withdrawn_at = now
+            conversation.delete_after = now + timedelta(days=places.retention_days)
+            followups.cancel(session=session, conversation_id=conversation.id,
+                             reason="consent_withdrawn")
+            cases.close_withdrawn(session=session, conversation=conversation)
+        elif library.preview and isinstance(intent, it.OpenCase | it.ForwardToCase):
+            continue
+        elif isinstance(intent, it.OpenCase):
+            cases.open_or_update_case(session=session, conversation=conversation,
+                                      places=places)
+        elif isinstance(intent, it.ForwardToCase):
+            case = cases.open_case_of(session=session, conversation_id=conversation.id) or \
+                cases.open_or_update_case(session=session, conversation=conversation,
+                                          places=places)
+            cases.add_resident_message(session=session, case=case, text=intent.text)
+        elif isinstance(intent, it.SwitchToCurrentVersion):
+            version, _ = library.current(session, conversation.flow_id)
+            conversation.flow_version = version
+    return messages

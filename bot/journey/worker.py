@@ -1,0 +1,167 @@
+"""Drains the inbox: each source's events in timestamp order, each event exactly once.
+
+An event's status, the conversation state and the outbox rows it causes commit in one
+transaction, so a process that dies mid-batch leaves the event pending for the next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot import metrics
+from bot.content.schema import Content
+from bot.db.engine import transaction
+from bot.db.models import InboxEvent, InboxStatus
+from bot.edge.inbox import lock_source, mark, pending_ids, pending_sources
+from bot.journey.conversation import FlowLibrary, handle_event, queue_messages
+from bot.line import text
+from bot.platform.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 3
+
+
+def _fail(session: Session, event: InboxEvent, content: Content, error: str) -> None:
+    """Give up on an event after repeated errors, but still answer the resident."""
+    mark(event, InboxStatus.FAILED, error)
+    if event.line_user_id and (event.payload.get("source") or {}).get("type") == "user":
+        queue_messages(session, user_id=event.line_user_id,
+                       messages=[text(b) for b in content.messages.trouble], event=event)
+
+
+def process_source(
+    sessions: sessionmaker[Session], key: str, library: Callable[[Session, str], FlowLibrary],
+    *, reply_ttl_seconds: float,
+) -> int:
+    """Process the source's events pending now, one transaction each; returns how many were
+    handled. Events that arrive meanwhile are the next call's (the worker comes back for
+    them), which spares every call a last "anything more?" transaction. `library` picks the
+    content for the source (published, or a draft being previewed)."""
+    with sessions() as session:
+        ids = pending_ids(session=session, key=key)
+    handled = 0
+    for event_id in ids:
+        status: str
+        try:
+            with transaction(sessions) as session:
+                if not lock_source(session=session, key=key):
+                    return handled  # another process has it
+                event = session.get(InboxEvent, event_id)
+                if event is None or event.status != InboxStatus.PENDING:
+                    continue  # another process handled it meanwhile
+                event.attempts += 1
+                handle_event(session, event, library(session, key),
+                             reply_ttl_seconds=reply_ttl_seconds)
+                status = event.status
+        except Exception as e:
+            if isinstance(e, OperationalError | InterfaceError):
+                raise  # the database itself, not the event: the source retries it later
+            # Nothing of the failed attempt was kept; count it in a transaction of its own
+            # (no savepoint per event: that cost every event a round trip and a write).
+            if not _failed_attempt(sessions, key, event_id, library, e):
+                return handled  # stays pending, and so do the later ones: order holds
+            status = InboxStatus.FAILED
+        metrics.inbox_processed(status)
+        handled += 1
+    return handled
+
+
+def _failed_attempt(sessions: sessionmaker[Session], key: str, event_id: int,
+                    library: Callable[[Session, str], FlowLibrary], error: Exception) -> bool:
+    """Record a failed attempt; True if the event was given up (and the resident told)."""
+    with transaction(sessions) as session:
+        event = session.get(InboxEvent, event_id)
+        if event is None or event.status != InboxStatus.PENDING:
+            return False
+        event.attempts += 1
+        # Logged with the event id only: the payload holds the resident's words.
+        log.error("inbox event %s failed (attempt %d): %s", event.id, event.attempts,
+                  type(error).__name__, exc_info=error)
+        if event.attempts < MAX_ATTEMPTS:
+            metrics.inbox_processed("retry")
+            return False
+        _fail(session, event, library(session, key).content, type(error).__name__)
+        return True
+
+
+class InboxWorker:
+    """In-process asyncio task; blocking DB work runs in threads, one thread per source.
+
+    Continuous: a source is started as soon as a slot is free, so an event arriving while
+    others are processed waits for one slot, not for a whole round. On SQLite one slot: its
+    work is CPU under one GIL and one write lock, and more threads only contend for both (and
+    for the time the webhook needs to acknowledge LINE). PostgreSQL overlaps round trips.
+    """
+
+    def __init__(self, runtime: Runtime, *, concurrency: int | None = None) -> None:
+        self.runtime = runtime
+        self.concurrency = concurrency or (1 if runtime.settings.is_sqlite else 4)
+        self._busy: set[str] = set()
+        # A source that made no progress (another process has it, or its event failed and
+        # waits for its next attempt) rests until then, instead of being retried at once.
+        self._resting: dict[str, float] = {}
+
+    def _pending(self) -> list[str]:
+        with self.runtime.sessions() as session:
+            return pending_sources(session=session)
+
+    async def _run_source(self, key: str) -> int:
+        rt = self.runtime
+        self._busy.add(key)
+        handled = 0
+        try:
+            handled = await asyncio.to_thread(
+                process_source, rt.sessions, key, rt.library_for,
+                reply_ttl_seconds=rt.settings.reply_token_ttl_seconds,
+            )
+        finally:
+            self._busy.discard(key)
+            if not handled:  # also after an error: the database may be down
+                self._resting[key] = time.monotonic() + rt.settings.worker_poll_seconds
+        if handled:
+            rt.wake_outbox()
+        return handled
+
+    def _startable(self, keys: list[str]) -> list[str]:
+        now = time.monotonic()
+        self._resting = {k: until for k, until in self._resting.items() if until > now}
+        return [k for k in keys if k not in self._busy and k not in self._resting]
+
+    async def run(self) -> None:
+        rt = self.runtime
+        running: set[asyncio.Task[int]] = set()
+        woken: asyncio.Task[bool] | None = None
+        try:
+            while True:
+                free = self.concurrency - len(running)
+                if free > 0:
+                    try:
+                        keys = self._startable(await asyncio.to_thread(self._pending))
+                    except Exception:
+                        log.exception("inbox: reading pending sources failed; retrying")
+                        keys = []
+                    for key in keys[:free]:
+                        running.add(asyncio.create_task(self._run_source(key)))
+                if woken is None:
+                    woken = asyncio.create_task(rt.worker_wakeup.wait())
+                done, _ = await asyncio.wait(
+                    {*running, woken}, timeout=rt.settings.worker_poll_seconds,
+                    return_when=asyncio.FIRST_COMPLETED)
+                for task in done & running:
+                    running.discard(task)
+                    if not task.cancelled() and task.exception() is not None:
+                        log.error("inbox: a source failed (%s); retrying",
+                                  type(task.exception()).__name__)
+                if woken in done:
+                    rt.worker_wakeup.clear()
+                    woken = None
+        finally:
+            for task in [*running, *([woken] if woken else [])]:
+                task.cancel()
