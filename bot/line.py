@@ -1,15 +1,57 @@
-"""Builders of LINE message objects (plain dicts, as the Messaging API defines them)."""
+"""What LINE defines: the Messaging API's limits and builders of the message objects we send
+(plain dicts, as the API defines them). Pure: imports nothing of the product, so the flows,
+the content checks, the outbox and the emulator all read LINE's rules from here."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
-
-from bot.content.schema import Hotline
+from typing import Any, Protocol
 
 Message = dict[str, Any]
 
-MAX_ALT_TEXT = 1500  # LINE: a Flex message's altText
+# Limits of the Messaging API (https://developers.line.biz/en/reference/messaging-api/).
+MAX_MESSAGES = 5  # message objects in one reply or push
+MAX_TEXT_UTF16 = 5000  # a text message, counted in UTF-16 code units
+MAX_QUICK_REPLY_ITEMS = 13
+MAX_LABEL = 20  # an action's label
+MAX_ACTION_DATA = 300  # a postback's data
+MAX_ACTION_TEXT = 300  # a message action's text
+MAX_URI = 1000
+MAX_ALT_TEXT = 1500  # a template or Flex message's altText
+MAX_BUTTONS_ACTIONS = 4
+MAX_BUTTONS_TEXT = 160
+MAX_BUTTONS_TEXT_WITH_TITLE = 60  # with a title or a thumbnail the card has less room
+MAX_TEMPLATE_TITLE = 40
+MAX_CONFIRM_TEXT = 240
+MAX_CAROUSEL_COLUMNS = 10
+MAX_CAROUSEL_ACTIONS = 3
+MAX_CAROUSEL_TEXT = 120
+MAX_CAROUSEL_TEXT_WITH_TITLE = 60
+MAX_FLEX_BUBBLES = 12
+MAX_FLEX_LABEL = 40  # Flex buttons are wider than template buttons
+MAX_IMAGE_URL = 2000
+
+
+def utf16_len(text: str) -> int:
+    """Length as LINE counts it: an emoji outside the BMP is two."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+class Dialable(Protocol):
+    """A number a resident can call, as the content describes it."""
+
+    @property
+    def label(self) -> str: ...
+    @property
+    def tel(self) -> str: ...
+    @property
+    def note(self) -> str | None: ...
+    @property
+    def uri(self) -> str: ...
+    @property
+    def terms(self) -> str: ...
+
+
 DETAIL_COLOUR = "#555555"  # hours, cost and notes: quieter than the name, still readable
 
 
@@ -24,7 +66,7 @@ def quick_replies(message: Message, choices: Sequence[tuple[str, str]]) -> Messa
     return {**message, "quickReply": {"items": items}}
 
 
-def call_buttons(prompt: str, hotlines: Sequence[Hotline]) -> Message:
+def call_buttons(prompt: str, hotlines: Sequence[Dialable]) -> Message:
     """The numbers in one Flex bubble, in the order given (most urgent first): for each its name,
     hours and cost as far as known, a note, and a `tel:` button showing the number. A buttons
     template would hold only four. The alt text lists them too: it is what notifications, old
@@ -43,12 +85,12 @@ def call_buttons(prompt: str, hotlines: Sequence[Hotline]) -> Message:
     }
 
 
-def call_label(hotline: Hotline) -> str:
+def call_label(hotline: Dialable) -> str:
     """The button: the number as people read it (hyphens kept), at most 20 characters."""
     return f"{hotline.tel} に電話する"
 
 
-def _row(hotline: Hotline, *, first: bool) -> dict[str, Any]:
+def _row(hotline: Dialable, *, first: bool) -> dict[str, Any]:
     details = [d for d in (hotline.terms, hotline.note) if d]
     return {
         "type": "box",
@@ -70,7 +112,7 @@ def _row(hotline: Hotline, *, first: bool) -> dict[str, Any]:
     }
 
 
-def _alt_line(hotline: Hotline) -> str:
+def _alt_line(hotline: Dialable) -> str:
     line = f"・{hotline.label} {hotline.tel}"
     if hotline.terms:
         line += f"（{hotline.terms}）"

@@ -6,12 +6,10 @@ from sqlalchemy.orm import Session
 
 from bot.content.schema import Content
 from bot.db.models import Conversation, OutboxMessage, utcnow
-from bot.journey.conversation import queue_messages
-from bot.line import quick_replies, text
+from bot.edge import outbox
+from bot.line import MAX_TEXT_UTF16, quick_replies, text, utf16_len
 from handoff import cases, followups
 from handoff.models import Case, CaseNote, CaseStatus, Counsellor, Outcome, Role, at_least
-
-MAX_REPLY = 5000  # LINE's limit for one text message
 
 
 class CaseworkError(ValueError):
@@ -32,7 +30,7 @@ def tell_joined(*, session: Session, case: Case, counsellor: Counsellor, content
                      kinds=["not_picked_up"])
     bubbles = [b.replace("{name}", counsellor.display_name)
                for b in content.messages.counsellor_joined]
-    queue_messages(session, user_id=conversation.line_user_id,
+    outbox.enqueue(session, user_id=conversation.line_user_id,
                    messages=[text(b) for b in bubbles], conversation_id=conversation.id)
 
 
@@ -44,10 +42,10 @@ def reply(*, session: Session, case: Case, counsellor: Counsellor, words: str) -
     words = words.strip()
     if not words:
         raise CaseworkError("empty_reply")
-    if len(words.encode("utf-16-le")) // 2 > MAX_REPLY:
-        raise CaseworkError("reply_too_long", MAX_REPLY)
+    if utf16_len(words) > MAX_TEXT_UTF16:
+        raise CaseworkError("reply_too_long", MAX_TEXT_UTF16)
     conversation = _conversation(session, case)
-    [row] = queue_messages(session, user_id=conversation.line_user_id, messages=[text(words)],
+    [row] = outbox.enqueue(session, user_id=conversation.line_user_id, messages=[text(words)],
                            conversation_id=conversation.id, counsellor_id=counsellor.id)
     case.updated_at = utcnow()
     return row
@@ -75,7 +73,7 @@ def close(*, session: Session, case: Case, counsellor: Counsellor, outcome: Outc
         followups.schedule_rule(session=session, rules=content.followups,
                                 conversation_id=conversation.id, kind="after_close",
                                 now=utcnow(), case_id=case.id)
-    queue_messages(session, user_id=conversation.line_user_id,
+    outbox.enqueue(session, user_id=conversation.line_user_id,
                    messages=[text(b) for b in farewell], conversation_id=conversation.id)
     session.flush()
 
@@ -152,7 +150,7 @@ def _ask_resident(session: Session, case: Case, content: Content, team_id: str) 
         (messages.transfer_yes_label, cases.transfer_postback(case.id, True)),
         (messages.transfer_no_label, cases.transfer_postback(case.id, False))])
     conversation = _conversation(session, case)
-    queue_messages(session, user_id=conversation.line_user_id, messages=bubbles,
+    outbox.enqueue(session, user_id=conversation.line_user_id, messages=bubbles,
                    conversation_id=conversation.id)
 
 

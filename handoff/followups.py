@@ -17,6 +17,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.db.models import Conversation
+from bot.edge import outbox
 from handoff.models import Case, FollowUp, FollowUpState
 
 
@@ -115,7 +116,6 @@ def dispatch_due(*, session: Session, rules: FollowUpRules, now: datetime,
                  limit: int = 200) -> int:
     """Send what is due (in this transaction): each row becomes an outbox push, or is
     cancelled with its reason, or waits for the end of quiet hours. Returns rows sent."""
-    from bot.journey.conversation import queue_messages  # the outbox is the only way out
     from bot.line import text as text_message
 
     stmt = (select(FollowUp)
@@ -148,7 +148,7 @@ def dispatch_due(*, session: Session, rules: FollowUpRules, now: datetime,
                 row.due_at = allowed  # quiet hours: wait for the morning, do not drop it
                 continue
             assert conversation is not None
-            queue_messages(session, user_id=conversation.line_user_id,
+            outbox.enqueue(session, user_id=conversation.line_user_id,
                            messages=[text_message(row.text)], conversation_id=conversation.id,
                            flush=False)
             row.state, row.sent_at = FollowUpState.SENT, now

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bot.content.flow import Flow
+from bot.line import MAX_TEXT_UTF16, utf16_len
 from bot.nlp.corpus import CORPUS_DIR, load_corpus
 from bot.nlp.lexicon import Lexicon, load_lexicon
 from bot.nlp.model import RiskModel
@@ -17,11 +18,6 @@ from bot.releases import risk_models
 from bot.releases.files import ContentError as ContentError  # re-exported for callers
 from bot.releases.files import read_yaml, validated
 from handoff.followups import FollowUpRules
-
-
-def _utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
 
 Bubbles = list[str]
 MAX_OPENING = 3  # bubbles before the emergency numbers
@@ -144,8 +140,8 @@ def _bubbles(value: Bubbles, *, most: int) -> Bubbles:
     if not 1 <= len(value) <= most:
         raise ValueError(f"1 to {most} bubbles")
     for text in value:
-        if not text.strip() or _utf16_len(text) > 5000:
-            raise ValueError("each bubble needs 1 to 5000 characters")
+        if not text.strip() or utf16_len(text) > MAX_TEXT_UTF16:
+            raise ValueError(f"each bubble needs 1 to {MAX_TEXT_UTF16} characters")
     return value
 
 

@@ -8,26 +8,74 @@ after a timeout or a crash can never make LINE deliver the same message twice (4
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from bot import metrics
 from bot.db.engine import transaction
-from bot.db.models import OutboxMessage, OutboxStatus, utcnow
+from bot.db.models import InboxEvent, OutboxMessage, OutboxStatus, utcnow
 from bot.edge.line_client import LineClient, Outcome, SendResult
-from bot.platform.runtime import Runtime, wait_for_wakeup
+from bot.line import MAX_MESSAGES, Message
+from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
 BACKOFF_BASE_SECONDS = 0.5
 BACKOFF_CAP_SECONDS = 300.0
 UNFINISHED = (OutboxStatus.PENDING, OutboxStatus.SENDING)
+
+
+def reply_deadline(event: dict[str, Any], received_at: datetime, ttl_seconds: float) -> datetime:
+    """Until when the event's reply token may be used (counted from when LINE sent it)."""
+    stamp = event.get("timestamp")
+    start = received_at
+    if isinstance(stamp, int):
+        sent = datetime.fromtimestamp(stamp / 1000, tz=received_at.tzinfo)
+        start = min(sent, received_at)
+    return start + timedelta(seconds=ttl_seconds)
+
+
+def enqueue(
+    session: Session,
+    *,
+    user_id: str,
+    messages: list[Message],
+    conversation_id: int | None = None,
+    event: InboxEvent | None = None,
+    reply_ttl_seconds: float = 0.0,
+    counsellor_id: int | None = None,
+    flush: bool = True,
+) -> list[OutboxMessage]:
+    """Outbox rows for these messages, at most LINE's five a request each; the first row may use
+    the event's reply token. The only way anything reaches a resident: the bot's answers,
+    counsellors' replies and follow-ups all go through here. `flush=False` lets a caller adding
+    many rows insert them together."""
+    rows = []
+    token = (event.payload.get("replyToken") if event is not None else None) or None
+    for start in range(0, len(messages), MAX_MESSAGES):
+        row = OutboxMessage(
+            line_user_id=user_id,
+            conversation_id=conversation_id,
+            source_event_id=event.id if event is not None else None,
+            counsellor_id=counsellor_id,
+            messages=messages[start : start + MAX_MESSAGES],
+        )
+        if token and start == 0 and event is not None:
+            row.reply_token = str(token)
+            row.reply_deadline = reply_deadline(event.payload, event.received_at,
+                                                reply_ttl_seconds)
+        session.add(row)
+        rows.append(row)
+    if flush:
+        session.flush()
+    return rows
 
 
 @dataclass(frozen=True)
@@ -117,8 +165,24 @@ async def deliver(line: LineClient, claimed: Claimed, now: datetime) -> tuple[Se
     return await line.push(claimed.user_id, claimed.messages, claimed.retry_key), "push"
 
 
+class SenderHost(Protocol):
+    """What the sender needs of the process it runs in."""
+
+    settings: Settings
+    sessions: sessionmaker[Session]
+    line: LineClient
+    outbox_wakeup: asyncio.Event
+
+
+async def wait_for_wakeup(event: asyncio.Event, seconds: float) -> None:
+    """Sleep until `event` is set or `seconds` pass (polling covers other processes' work)."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(event.wait(), seconds)
+    event.clear()
+
+
 class OutboxSender:
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: SenderHost) -> None:
         self.runtime = runtime
 
     async def drain(self) -> int:

@@ -11,9 +11,8 @@ from urllib.parse import urlencode
 from bot.content.flow import Bubble, Choice, Flow
 from bot.content.schema import Hotline
 from bot.flows import intents as it
-from bot.line import call_buttons
+from bot.line import MAX_QUICK_REPLY_ITEMS, call_buttons
 
-MAX_QUICK_REPLIES = 13  # LINE shows at most 13 quick replies under a message
 # Answer key, for one step only: the ids of the numbers an emergency interruption chose for the
 # danger, most urgent first (bot/flows/emergency.py). Without it a state shows the general ones.
 CONTACTS = "_contacts"
@@ -73,8 +72,8 @@ class Renderer:
         if self.flow.states[state_name].globals_first:
             items = [*commands, *items]
         else:  # the state's own choices are never crowded out by the commands
-            items += commands[:max(0, MAX_QUICK_REPLIES - len(items))]
-        return [{"type": "action", "action": a} for a in items[:MAX_QUICK_REPLIES]]
+            items += commands[:max(0, MAX_QUICK_REPLY_ITEMS - len(items))]
+        return [{"type": "action", "action": a} for a in items[:MAX_QUICK_REPLY_ITEMS]]
 
     def contacts(self, answers: Mapping[str, Any]) -> list[Hotline]:
         """The numbers to show: those chosen for the danger (`CONTACTS`), else the general ones."""

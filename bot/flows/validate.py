@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from bot.content.flow import RESUME, Bubble, Flow
-from bot.flows.render import MAX_QUICK_REPLIES  # LINE
+from bot.line import (
+    MAX_ACTION_DATA,
+    MAX_LABEL,
+    MAX_QUICK_REPLY_ITEMS,
+    MAX_TEXT_UTF16,
+    utf16_len,
+)
 
 if TYPE_CHECKING:
     from bot.content.schema import Messages, Resources
@@ -20,10 +26,6 @@ REQUIRED_GLOBALS = {
     "restart": "start over",
     "withdraw": "withdraw consent",
 }
-MAX_LABEL = 20  # LINE: action labels
-MAX_DATA = 300  # LINE: postback data
-MAX_TEXT_UTF16 = 5000  # LINE: a text message
-MAX_BUBBLES = 5  # LINE: messages in one reply
 
 
 @dataclass(frozen=True)
@@ -35,10 +37,6 @@ class Problem:
     def __str__(self) -> str:
         where = f"{self.file}: state '{self.state}'" if self.state else self.file
         return f"{where}: {self.message}"
-
-
-def _utf16(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
 
 
 def check_flow(
@@ -68,7 +66,7 @@ def check_flow(
         for b in bubbles:
             if not b.text.strip():
                 bad(state, f"{where}: a bubble has no text")
-            if _utf16(b.text) > MAX_TEXT_UTF16:
+            if utf16_len(b.text) > MAX_TEXT_UTF16:
                 bad(state, f"{where}: a bubble is longer than LINE's {MAX_TEXT_UTF16} characters")
             try:
                 names = placeholders(b.text)
@@ -136,12 +134,12 @@ def check_flow(
             bad(name, f"choices_from '{ask.choices_from}' has no list in the content")
         choices = [*ask.choices, *([ask.done] if ask.done else [])]
         total = len(choices) + options + quick_globals
-        if len(choices) + options > MAX_QUICK_REPLIES:
+        if len(choices) + options > MAX_QUICK_REPLY_ITEMS:
             bad(name, f"{len(choices) + options} choices: LINE shows at most "
-                      f"{MAX_QUICK_REPLIES} quick replies")
-        elif total > MAX_QUICK_REPLIES:
+                      f"{MAX_QUICK_REPLY_ITEMS} quick replies")
+        elif total > MAX_QUICK_REPLY_ITEMS:
             bad(name, f"{total} quick replies with the global buttons: LINE shows at most "
-                      f"{MAX_QUICK_REPLIES}; remove a choice or a global quick reply")
+                      f"{MAX_QUICK_REPLY_ITEMS}; remove a choice or a global quick reply")
         if not choices and not options and state.free_text is None:
             bad(name, "ask has no choices and the state takes no free text")
         if ask.multi and (not ask.record or ask.done is None):
@@ -155,8 +153,8 @@ def check_flow(
             if len(c.label) > MAX_LABEL:
                 bad(name, f"choice '{c.value}': label '{c.label}' is longer than LINE's "
                           f"{MAX_LABEL} characters")
-            if len(urlencode({"s": name, "v": c.value})) > MAX_DATA:
-                bad(name, f"choice '{c.value}': postback data over {MAX_DATA} characters")
+            if len(urlencode({"s": name, "v": c.value})) > MAX_ACTION_DATA:
+                bad(name, f"choice '{c.value}': postback data over {MAX_ACTION_DATA} characters")
             target = c.next or (ask.next if not ask.multi or c is ask.done else None)
             check_target(name, f"choice '{c.value}'", target, may_resume=state.interruption)
             if target is None and not ask.multi:

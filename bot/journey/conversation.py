@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -19,10 +18,10 @@ from bot.db.models import (
     FlowVersion,
     InboxEvent,
     InboxStatus,
-    OutboxMessage,
     RiskAssessmentRecord,
     utcnow,
 )
+from bot.edge import outbox
 from bot.flows import intents as it
 from bot.flows.emergency import contacts_for, emergency_step
 from bot.flows.engine import (
@@ -41,7 +40,6 @@ from bot.nlp.levels import Level
 from handoff import cases, followups
 from handoff.routing import option_sets, variables
 
-MAX_MESSAGES_PER_REQUEST = 5  # LINE's limit for one reply or push
 # A resident's last bubbles read together with the new one, when sent within this time.
 WINDOW = timedelta(minutes=10)
 WINDOW_BUBBLES = 4
@@ -118,50 +116,6 @@ def _analyzer_for(content: Content) -> Analyzer:
     return found
 
 
-def reply_deadline(event: dict[str, Any], received_at: datetime, ttl_seconds: float) -> datetime:
-    """Until when the event's reply token may be used (counted from when LINE sent it)."""
-    stamp = event.get("timestamp")
-    start = received_at
-    if isinstance(stamp, int):
-        sent = datetime.fromtimestamp(stamp / 1000, tz=received_at.tzinfo)
-        start = min(sent, received_at)
-    return start + timedelta(seconds=ttl_seconds)
-
-
-def queue_messages(
-    session: Session,
-    *,
-    user_id: str,
-    messages: list[Message],
-    conversation_id: int | None = None,
-    event: InboxEvent | None = None,
-    reply_ttl_seconds: float = 0.0,
-    counsellor_id: int | None = None,
-    flush: bool = True,
-) -> list[OutboxMessage]:
-    """Outbox rows for these messages; the first row may use the event's reply token.
-    `flush=False` lets a caller adding many rows insert them together."""
-    rows = []
-    token = (event.payload.get("replyToken") if event is not None else None) or None
-    for start in range(0, len(messages), MAX_MESSAGES_PER_REQUEST):
-        row = OutboxMessage(
-            line_user_id=user_id,
-            conversation_id=conversation_id,
-            source_event_id=event.id if event is not None else None,
-            counsellor_id=counsellor_id,
-            messages=messages[start : start + MAX_MESSAGES_PER_REQUEST],
-        )
-        if token and start == 0 and event is not None:
-            row.reply_token = str(token)
-            row.reply_deadline = reply_deadline(event.payload, event.received_at,
-                                                reply_ttl_seconds)
-        session.add(row)
-        rows.append(row)
-    if flush:
-        session.flush()
-    return rows
-
-
 def _group_event(session: Session, event: InboxEvent, content: Content,
                  reply_ttl_seconds: float) -> int:
     """The bot does not consult in groups: on joining it says so once, then stays quiet."""
@@ -169,7 +123,7 @@ def _group_event(session: Session, event: InboxEvent, content: Content,
     target = source.get("groupId") or source.get("roomId")
     rows = []
     if event.event_type == "join" and target:
-        rows = queue_messages(session, user_id=str(target),
+        rows = outbox.enqueue(session, user_id=str(target),
                               messages=[text(b) for b in content.messages.group_notice],
                               event=event, reply_ttl_seconds=reply_ttl_seconds)
     event.status = InboxStatus.DONE if rows else InboxStatus.IGNORED
@@ -266,7 +220,7 @@ def handle_event(
     if risk is not None and (risk.level >= Level.CONCERN or risk.unsure):
         _update_case_risk(session, conversation, risk, library, inp.text)
     _plan_followups(session, conversation, runner, library, now, inp)
-    rows = queue_messages(
+    rows = outbox.enqueue(
         session, user_id=event.line_user_id, messages=outgoing,
         conversation_id=conversation.id, event=event, reply_ttl_seconds=reply_ttl_seconds,
     ) if outgoing else []

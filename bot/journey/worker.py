@@ -10,6 +10,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,10 +19,11 @@ from bot import metrics
 from bot.content.schema import Content
 from bot.db.engine import transaction
 from bot.db.models import InboxEvent, InboxStatus
+from bot.edge import outbox
 from bot.edge.inbox import lock_source, mark, pending_ids, pending_sources
-from bot.journey.conversation import FlowLibrary, handle_event, queue_messages
+from bot.journey.conversation import FlowLibrary, handle_event
 from bot.line import text
-from bot.platform.runtime import Runtime
+from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +34,7 @@ def _fail(session: Session, event: InboxEvent, content: Content, error: str) -> 
     """Give up on an event after repeated errors, but still answer the resident."""
     mark(event, InboxStatus.FAILED, error)
     if event.line_user_id and (event.payload.get("source") or {}).get("type") == "user":
-        queue_messages(session, user_id=event.line_user_id,
+        outbox.enqueue(session, user_id=event.line_user_id,
                        messages=[text(b) for b in content.messages.trouble], event=event)
 
 
@@ -91,6 +93,17 @@ def _failed_attempt(sessions: sessionmaker[Session], key: str, event_id: int,
         return True
 
 
+class WorkerHost(Protocol):
+    """What the inbox worker needs of the process it runs in."""
+
+    settings: Settings
+    sessions: sessionmaker[Session]
+    worker_wakeup: asyncio.Event
+
+    def library_for(self, session: Session, source_key: str) -> FlowLibrary: ...
+    def wake_outbox(self) -> None: ...
+
+
 class InboxWorker:
     """In-process asyncio task; blocking DB work runs in threads, one thread per source.
 
@@ -100,7 +113,7 @@ class InboxWorker:
     for the time the webhook needs to acknowledge LINE). PostgreSQL overlaps round trips.
     """
 
-    def __init__(self, runtime: Runtime, *, concurrency: int | None = None) -> None:
+    def __init__(self, runtime: WorkerHost, *, concurrency: int | None = None) -> None:
         self.runtime = runtime
         self.concurrency = concurrency or (1 if runtime.settings.is_sqlite else 4)
         self._busy: set[str] = set()

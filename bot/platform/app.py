@@ -13,7 +13,6 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from linebot.v3 import WebhookParser
 from pydantic import SecretStr
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -25,7 +24,7 @@ from bot.db.engine import make_engine, make_session_factory, transaction
 from bot.db.migrations import upgrade
 from bot.db.models import utcnow
 from bot.edge import webhook
-from bot.edge.line_client import LineClient
+from bot.edge.line_client import LineClient, WebhookReader
 from bot.edge.outbox import OutboxSender
 from bot.journey.conversation import FlowLibrary
 from bot.journey.worker import InboxWorker
@@ -43,7 +42,7 @@ TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent / "templat
 
 def build_runtime(settings: Settings) -> Runtime:
     if not settings.secret.strip():
-        # WebhookParser("") would accept any body signed with the empty key.
+        # An empty key would accept any body signed with the empty key.
         raise ValueError("the LINE channel secret must not be empty")
     engine = make_engine(settings.database_url)
     content = load_content(settings.content_dir)
@@ -51,7 +50,7 @@ def build_runtime(settings: Settings) -> Runtime:
         settings=settings,
         engine=engine,
         sessions=make_session_factory(engine),
-        parser=WebhookParser(settings.secret),
+        webhook_reader=WebhookReader(settings.secret),
         line=LineClient(base_url=settings.line_api_base_url,
                         access_token=settings.access_token,
                         timeout_seconds=settings.line_request_timeout_seconds),

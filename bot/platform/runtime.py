@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from linebot.v3 import WebhookParser
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -15,8 +13,9 @@ from bot.content.schema import Content
 from bot.db.changes import ChangeFeed
 from bot.db.models import ContentPreview
 from bot.edge.ingest import InboxWriter
-from bot.edge.line_client import LineClient
+from bot.edge.line_client import LineClient, WebhookReader
 from bot.journey.conversation import FlowLibrary
+from bot.nlp.analyzer import Analyzer
 from bot.settings import Settings
 
 
@@ -25,7 +24,7 @@ class Runtime:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
-    parser: WebhookParser
+    webhook_reader: WebhookReader
     line: LineClient
     content: Content
     library: FlowLibrary
@@ -56,6 +55,10 @@ class Runtime:
             self.previews[key] = FlowLibrary(load_files(files), preview=True)
         return self.previews[key]
 
+    @property
+    def analyzer(self) -> Analyzer:
+        return self.library.analyzer
+
     def serve(self, content: Content, release_id: int) -> None:
         """Serve another release from now on; conversations keep their flow version."""
         self.content, self.library, self.release_id = content, FlowLibrary(content), release_id
@@ -72,9 +75,3 @@ class Runtime:
         if self.forward is not None:
             self.forward("wake:outbox")
 
-
-async def wait_for_wakeup(event: asyncio.Event, seconds: float) -> None:
-    """Sleep until `event` is set or `seconds` pass (polling covers other processes' work)."""
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(event.wait(), seconds)
-    event.clear()

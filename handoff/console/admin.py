@@ -21,8 +21,9 @@ from bot.nlp import Analyzer
 from bot.releases import store as content_store
 from handoff import audit, risk_review
 from handoff.console import notices
+from handoff.console.host import host
 from handoff.console.security import Admin, CsrfChecked
-from handoff.console.views import _page, _runtime
+from handoff.console.views import _page
 from handoff.models import Counsellor, RiskReview
 
 router = APIRouter(prefix="/console/admin", include_in_schema=False)
@@ -62,19 +63,19 @@ def _names(session: Session) -> dict[int, str]:
 
 @router.get("/")
 def overview(request: Request, me: Admin) -> HTMLResponse:
-    with _runtime(request).sessions() as session:
+    with host(request).sessions() as session:
         state = _state(session, me)
         problems = content_store.problems_of(state["files"]) if state["changed"] else []
         history = content_store.releases(session)
         names = _names(session)
     return _page(request, "admin.html", me=me, **state, problems=problems, history=history,
                  names=names, label=_label,
-                 preview=_runtime(request).settings.emulator)
+                 preview=host(request).settings.emulator)
 
 
 @router.get("/files/{name:path}")
 def edit_page(request: Request, name: str, me: Admin) -> HTMLResponse:
-    with _runtime(request).sessions() as session:
+    with host(request).sessions() as session:
         state = _state(session, me)
     files: dict[str, str] = state["files"]
     if name not in files:
@@ -94,7 +95,7 @@ def edit_page(request: Request, name: str, me: Admin) -> HTMLResponse:
 @router.post("/files/{name:path}", dependencies=[CsrfChecked])
 def save_file(request: Request, name: str, me: Admin,
               text: Annotated[str, Form()]) -> Response:
-    with _runtime(request).sessions() as session, session.begin():
+    with host(request).sessions() as session, session.begin():
         try:
             content_store.save_to_draft(session, me.id, name, text)
         except KeyError:
@@ -106,7 +107,7 @@ def save_file(request: Request, name: str, me: Admin,
 
 @router.get("/diff")
 def diff_page(request: Request, me: Admin) -> HTMLResponse:
-    with _runtime(request).sessions() as session:
+    with host(request).sessions() as session:
         state = _state(session, me)
     current: ContentRelease = state["current"]
     diffs = [(name, list(difflib.unified_diff(
@@ -118,7 +119,7 @@ def diff_page(request: Request, me: Admin) -> HTMLResponse:
 
 @router.post("/publish", dependencies=[CsrfChecked])
 def publish(request: Request, me: Admin, reason: Annotated[str, Form()] = "") -> Response:
-    runtime = _runtime(request)
+    runtime = host(request)
     if not reason.strip():
         return _to_overview("publish_reason")
     try:
@@ -142,7 +143,7 @@ def publish(request: Request, me: Admin, reason: Annotated[str, Form()] = "") ->
 
 @router.post("/discard", dependencies=[CsrfChecked])
 def discard(request: Request, me: Admin) -> Response:
-    with _runtime(request).sessions() as session, session.begin():
+    with host(request).sessions() as session, session.begin():
         content_store.discard_draft(session, me.id)
         audit.record(session=session, counsellor=me, action="content_discard", case_id=None)
     return _to_overview("discarded")
@@ -154,7 +155,7 @@ def rollback(request: Request, release_id: int, me: Admin,
     if not reason.strip():
         return _to_overview("rollback_reason")
     try:
-        with _runtime(request).sessions() as session, session.begin():
+        with host(request).sessions() as session, session.begin():
             release = content_store.rollback(session, release_id, author_id=me.id,
                                              reason=f"#{release_id} に戻す: {reason.strip()}")
             audit.record(session=session, counsellor=me, action="content_rollback",
@@ -171,7 +172,7 @@ def rollback(request: Request, release_id: int, me: Admin,
 
 def _serve(request: Request, files: dict[str, Any], release_id: int) -> None:
     """This process serves the release at once; others hear of it through the change feed."""
-    runtime = _runtime(request)
+    runtime = host(request)
     if runtime.release_id is None or release_id > runtime.release_id:
         runtime.serve(content_store.load_files(files), release_id)
 
@@ -186,7 +187,7 @@ def _to_overview(code: str, *numbers: int) -> Response:
 @router.post("/preview", dependencies=[CsrfChecked])
 def preview(request: Request, me: Admin) -> Response:
     """A fresh emulator user who talks to this draft; opens the emulator as that user."""
-    runtime = _runtime(request)
+    runtime = host(request)
     if not runtime.settings.emulator:
         raise HTTPException(status_code=404, detail="the emulator is not running here")
     with runtime.sessions() as session, session.begin():
@@ -204,21 +205,21 @@ def preview(request: Request, me: Admin) -> Response:
 
 def _draft_content(request: Request, me: Counsellor) -> tuple[Content, bool]:
     """The draft as content if it is valid, else what is served."""
-    with _runtime(request).sessions() as session:
+    with host(request).sessions() as session:
         state = _state(session, me)
     if state["changed"]:
         try:
             return content_store.load_files(state["files"]), True
         except ContentError:
             pass
-    return _runtime(request).content, False
+    return host(request).content, False
 
 
 @router.get("/lexicon")
 def lexicon_box(request: Request, me: Admin, text: str = "") -> HTMLResponse:
     content, from_draft = _draft_content(request, me)
     analyzer = Analyzer(content.lexicon, content.risk_model) if from_draft \
-        else _runtime(request).library.analyzer
+        else host(request).analyzer
     result = analyzer.analyze(text) if text.strip() else None
     labels = {c.category: c.label for c in content.lexicon.categories}
     return _page(request, "admin_lexicon.html", me=me, text=text, result=result,
@@ -246,7 +247,7 @@ def diagram(request: Request, me: Admin, flow: str = "intake") -> HTMLResponse:
 def risk_reviews(request: Request, me: Admin) -> HTMLResponse:
     """Counsellors' marks of wrong levels. The resident's words are shown so that an
     administrator can paraphrase them: each case shown is a view in the audit log."""
-    with _runtime(request).sessions() as session, session.begin():
+    with host(request).sessions() as session, session.begin():
         reviews = risk_review.open_reviews(session=session)
         for case_id in sorted({r.review.case_id for r in reviews}):
             audit.record(session=session, counsellor=me, action="risk_review_view",
@@ -259,7 +260,7 @@ def _review_action(request: Request, me: Counsellor, action: str,
                    work: Callable[[Session], RiskReview], done: str) -> Response:
     """One administrator's decision on a review, in one transaction with its audit row."""
     try:
-        with _runtime(request).sessions() as session, session.begin():
+        with host(request).sessions() as session, session.begin():
             review = work(session)
             audit.record(session=session, counsellor=me, action=action,
                          case_id=review.case_id, detail=f"review {review.id}")

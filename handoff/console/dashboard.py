@@ -21,8 +21,9 @@ from fastapi.responses import HTMLResponse, Response
 
 from bot.db.models import utcnow
 from handoff import audit
+from handoff.console.host import host
 from handoff.console.security import Supervisor
-from handoff.console.views import OUTCOME_LABEL, RISK_LABEL, _page, _runtime, answer_labels
+from handoff.console.views import OUTCOME_LABEL, RISK_LABEL, _page, answer_labels
 from handoff.models import Counsellor, sees_every_team
 from handoff.outcomes import NOT_GIVEN, Desk, Figures, compute, japan_day
 from handoff.routing import TOKYO
@@ -190,10 +191,10 @@ def day_text(day: date) -> str:
 
 
 def _names(request: Request) -> dict[str, dict[str, str]]:
-    places = _runtime(request).content.places
+    places = host(request).content.places
     towns = {m.id: m.name for m in places.municipalities}
     return {"town": {**towns, NOT_GIVEN: NOT_GIVEN_LABEL},
-            "area": answer_labels(_runtime(request)).get("life_areas", {}),
+            "area": answer_labels(host(request)).get("life_areas", {}),
             "risk": RISK_LABEL, "status": STATUS_LABEL,
             "outcome": {str(k): v for k, v in OUTCOME_LABEL.items()},
             "followup": FOLLOWUP_LABEL}
@@ -309,7 +310,7 @@ def csv_bytes(rows: Sequence[tuple[str, str, str]]) -> bytes:
 
 def _filter(request: Request, start: str, end: str, municipality: str,
             now: datetime) -> Filter:
-    places = _runtime(request).content.places
+    places = host(request).content.places
     return parse_filter(start, end, municipality,
                         known=[m.id for m in places.municipalities], today=japan_day(now))
 
@@ -318,14 +319,14 @@ def desk_of(request: Request, me: Counsellor) -> Desk | None:
     """A supervisor's own desk; None (every desk) for a lead or an administrator."""
     if sees_every_team(me.role):
         return None
-    places = _runtime(request).content.places
+    places = host(request).content.places
     return Desk(team=me.team_id, town_teams={m.id: m.team for m in places.municipalities},
                 default_team=places.default_team, team_ids=tuple(t.id for t in places.teams))
 
 
 def _figures(request: Request, chosen: Filter, now: datetime, me: Counsellor) -> Figures:
-    places = _runtime(request).content.places
-    with _runtime(request).sessions() as session:
+    places = host(request).content.places
+    with host(request).sessions() as session:
         return compute(session=session, start=chosen.start, end=chosen.end,
                        municipality=chosen.municipality,
                        municipalities=[m.id for m in places.municipalities], now=now,
@@ -336,7 +337,7 @@ def _desk_name(request: Request, me: Counsellor) -> str | None:
     desk = desk_of(request, me)
     if desk is None:
         return None
-    teams = {t.id: t.name for t in _runtime(request).content.places.teams}
+    teams = {t.id: t.name for t in host(request).content.places.teams}
     return teams.get(desk.team or "", "担当の窓口なし")
 
 
@@ -348,7 +349,7 @@ ToDate = Annotated[str, Query(alias="to")]
 def outcomes_page(request: Request, me: Supervisor, start: FromDate = "", end: ToDate = "",
                   municipality: str = "") -> HTMLResponse:
     now = utcnow()
-    towns = _runtime(request).content.places.municipalities
+    towns = host(request).content.places.municipalities
     try:
         chosen = _filter(request, start, end, municipality, now)
     except FilterError as e:
@@ -380,7 +381,7 @@ def outcomes_csv(request: Request, me: Supervisor, start: FromDate = "", end: To
         return Response(str(e), status_code=400, media_type="text/plain; charset=utf-8")
     fig = _figures(request, chosen, now, me)
     body = csv_bytes(csv_rows(fig, _names(request)))
-    with _runtime(request).sessions() as session, session.begin():
+    with host(request).sessions() as session, session.begin():
         audit.record(session=session, counsellor=me, action="export_outcomes", case_id=None,
                      detail=chosen.audit_detail())
     filename = f"outcomes_{chosen.start:%Y%m%d}_{chosen.end:%Y%m%d}.csv"

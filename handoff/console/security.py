@@ -23,8 +23,8 @@ from fastapi import Depends, Form, HTTPException, Request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 
-from bot.platform.runtime import Runtime
 from handoff import sessions
+from handoff.console.host import host
 from handoff.logins import LoginLimits
 from handoff.models import Counsellor, Role, at_least
 
@@ -149,7 +149,7 @@ async def check_csrf(request: Request, csrf: Annotated[str, Form()] = "") -> Non
 
 
 def db(request: Request) -> Session:
-    runtime: Runtime = request.app.state.runtime
+    runtime = host(request)
     return runtime.sessions()
 
 
@@ -159,7 +159,7 @@ def current_counsellor(request: Request) -> Counsellor:
     token = request.session.get(SESSION_TOKEN)
     if not token:
         raise LoginRequired
-    runtime: Runtime = request.app.state.runtime
+    runtime = host(request)
     with runtime.sessions() as session:
         account = sessions.resolve(session=session, token=str(token),
                                    policy=console_auth(request).policy)

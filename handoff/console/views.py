@@ -19,7 +19,6 @@ from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
 from bot.db.models import Conversation, InboxEvent, OutboxMessage, utcnow
-from bot.platform.runtime import Runtime
 from handoff import (
     access,
     audit,
@@ -32,6 +31,7 @@ from handoff import (
     sessions,
 )
 from handoff.console import notices
+from handoff.console.host import ConsoleHost, host
 from handoff.console.security import (
     DEVICE_COOKIE,
     DEVICE_DAYS,
@@ -68,7 +68,7 @@ OUTCOME_LABEL = {Outcome.PLAN: "継続支援・プラン", Outcome.INFO: "情報
 RISK_LABEL = {"imminent": "差し迫った危険", "high": "高い", "concern": "気がかり", "none": "なし"}
 
 
-def answer_labels(runtime: Runtime) -> dict[str, dict[str, str]]:
+def answer_labels(runtime: ConsoleHost) -> dict[str, dict[str, str]]:
     """answer key -> value -> the label the resident tapped, read from the flow itself."""
     labels: dict[str, dict[str, str]] = {}
     for loaded in runtime.content.flows.values():
@@ -83,18 +83,13 @@ def answer_labels(runtime: Runtime) -> dict[str, dict[str, str]]:
     return labels
 
 
-def _runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
 def _page(request: Request, name: str, **context: Any) -> HTMLResponse:
     context.setdefault("me", None)
     context.setdefault("notice", notices.from_query(request.query_params))
     return templates.TemplateResponse(request, name, {
         "csrf": csrf_token(request), "labels": {
             "priority": PRIORITY_LABEL, "outcome": OUTCOME_LABEL, "risk": RISK_LABEL},
-        "answer": answer_labels(_runtime(request)), **context})
+        "answer": answer_labels(host(request)), **context})
 
 
 def _waited(since: datetime) -> int:
@@ -142,7 +137,7 @@ async def login(request: Request, username: Annotated[str, Form()],
     trusted = auth.trusted_account(request.cookies.get(DEVICE_COOKIE))
 
     def attempt() -> logins.Result:
-        with _runtime(request).sessions() as session, session.begin():
+        with host(request).sessions() as session, session.begin():
             return logins.attempt(session=session, username=username, password=password,
                                   address=address, key=auth.name_key, limits=auth.limits,
                                   trusted_account_id=trusted)
@@ -170,7 +165,7 @@ def logout(request: Request) -> Response:
     token = request.session.get(SESSION_TOKEN)
     request.session.clear()
     if token:
-        with _runtime(request).sessions() as session, session.begin():
+        with host(request).sessions() as session, session.begin():
             account_id = sessions.revoke(session=session, token=str(token), why="logout")
             if account_id is not None:
                 account = session.get(Counsellor, account_id)
@@ -193,9 +188,9 @@ def _queue_rows(request: Request, me: Counsellor) -> dict[str, Any]:
     if wanted_team and not access.may_list_team(me, wanted_team):
         raise HTTPException(status_code=404)
     town = request.query_params.get("municipality") or None
-    places = _runtime(request).content.places
+    places = host(request).content.places
     now = utcnow()
-    with _runtime(request).sessions() as session:
+    with host(request).sessions() as session:
         teams = [wanted_team] if wanted_team else None
         open_cases = queue.waiting(session=session, team_ids=teams, municipality=town,
                                    visible=access.visible(me, now))
@@ -228,7 +223,7 @@ def queue_fragment(request: Request, me: CurrentCounsellor) -> HTMLResponse:
 def _fingerprint(request: Request, me: Counsellor, case_id: int | None) -> str:
     """Changes whenever something the open page shows has changed (any process wrote it);
     other teams' cases do not count, so their changes are not even signalled."""
-    with _runtime(request).sessions() as session:
+    with host(request).sessions() as session:
         cases = session.execute(select(func.count(Case.id), func.max(Case.updated_at)).where(
             access.visible(me, utcnow()))).one()
         parts: list[Any] = list(cases)
@@ -250,7 +245,7 @@ async def stream(request: Request, me: CurrentCounsellor,
                  case: int | None = None) -> EventSourceResponse:
     """Server-sent 'changed' events; the page then fetches the fragment it shows. The database
     is read only when some process signalled a change (or, rarely, as a fallback)."""
-    runtime = _runtime(request)
+    runtime = host(request)
     feed, fallback = runtime.changes, runtime.settings.live_fallback_seconds
     if case is not None:
         await run_in_threadpool(_load_case, request, case, me)  # 404 unless visible
@@ -286,7 +281,7 @@ class Shown:
 
 def _load_case(request: Request, case_id: int, me: Counsellor) -> Shown:
     """The case, or 404 when it does not exist or is not this account's to see."""
-    with _runtime(request).sessions() as session:
+    with host(request).sessions() as session:
         found = session.get(Case, case_id)
         why = access.why_visible(session=session, counsellor=me, case=found, now=utcnow()) \
             if found is not None else None
@@ -312,7 +307,7 @@ def _view_detail(shown: Shown) -> str | None:
 
 def _case_context(request: Request, shown: Shown, me: Counsellor) -> dict[str, Any]:
     found, case_id = shown.case, shown.case.id
-    with _runtime(request).sessions() as session:
+    with host(request).sessions() as session:
         lines = [] if shown.sealed else transcript(session=session, case=found, user_id=shown.user)
         holder = session.get(Counsellor, found.claimed_by) if found.claimed_by else None
         holder_name = holder.display_name if holder else None
@@ -331,11 +326,11 @@ def _case_context(request: Request, shown: Shown, me: Counsellor) -> dict[str, A
         if pending and pending.get("by"):
             by = session.get(Counsellor, int(pending["by"]))
             asker = by.display_name if by else None
-    places = _runtime(request).content.places
+    places = host(request).content.places
     team_names = {t.id: t.name for t in places.teams}
     town = next((m.name for m in places.municipalities if m.id == found.municipality), None)
     supervising = at_least(me.role, Role.SUPERVISOR)
-    zone = _runtime(request).content.followups.zone()
+    zone = host(request).content.followups.zone()
     return {"case": found, "lines": lines, "holder": holder_name, "me": me, "notes": notes,
             "followups": [(f, f.due_at.astimezone(zone)) for f in planned],
             "colleagues": colleagues, "teams": places.teams, "team_names": team_names,
@@ -362,7 +357,7 @@ def _claimed_notice(request: Request, holder: str | None) -> dict[str, Any]:
 def case_page(request: Request, case_id: int, me: CurrentCounsellor) -> HTMLResponse:
     shown = _load_case(request, case_id, me)
     context = _case_context(request, shown, me)
-    with _runtime(request).sessions() as session, session.begin():
+    with host(request).sessions() as session, session.begin():
         audit.record(session=session, counsellor=me, action="view", case_id=case_id,
                      detail=_view_detail(shown))
     return _page(request, "case.html", **context)
@@ -377,7 +372,7 @@ def transcript_fragment(request: Request, case_id: int, me: CurrentCounsellor) -
     watching (a page open all day is not thousands of rows)."""
     shown = _load_case(request, case_id, me)
     context = _case_context(request, shown, me)
-    with _runtime(request).sessions() as session, session.begin():
+    with host(request).sessions() as session, session.begin():
         audit.record_unless_recent(session=session, counsellor=me, action="view_transcript",
                                    case_id=case_id, detail=_view_detail(shown),
                                    since=utcnow() - TRANSCRIPT_AUDIT_GAP)
@@ -386,7 +381,7 @@ def transcript_fragment(request: Request, case_id: int, me: CurrentCounsellor) -
 
 @router.post("/cases/{case_id}/claim", dependencies=[CsrfChecked])
 def claim_case(request: Request, case_id: int, me: CurrentCounsellor) -> Response:
-    runtime = _runtime(request)
+    runtime = host(request)
     shown = _load_case(request, case_id, me)
     if shown.sealed:
         return RedirectResponse(notices.url(f"/console/cases/{case_id}", "no_consent"),
@@ -413,7 +408,7 @@ def _act(request: Request, case_id: int, me: Counsellor, action: str,
     that does not exist or is not this account's to see, the refusal shown on the case page,
     then the outbox woken for any message. A case whose resident withdrew consent takes no
     action but those marked `sealed_too` (ones that only protect the resident)."""
-    runtime = _runtime(request)
+    runtime = host(request)
     shown = _load_case(request, case_id, me)
     back = f"/console/cases/{case_id}"
     if shown.sealed and not sealed_too:
@@ -449,7 +444,7 @@ def close_case(request: Request, case_id: int, me: CurrentCounsellor,
                detail: Annotated[str, Form()] = "") -> Response:
     def work(session: Session, found: Case) -> str:
         casework.close(session=session, case=found, counsellor=me, outcome=outcome,
-                       detail=detail, content=_runtime(request).content)
+                       detail=detail, content=host(request).content)
         return str(outcome)
 
     return _act(request, case_id, me, "close", work, "/console/")
@@ -478,7 +473,7 @@ def transfer(request: Request, case_id: int, me: CurrentCounsellor,
         colleague = session.get(Counsellor, int(target)) \
             if kind == "counsellor" and target.isdigit() else None
         detail, asked = casework.transfer(
-            session=session, case=found, counsellor=me, content=_runtime(request).content,
+            session=session, case=found, counsellor=me, content=host(request).content,
             to_counsellor=colleague, to_team=target if kind == "team" else None,
             life_safety=life_safety)
         return detail
@@ -495,7 +490,7 @@ def schedule_followup(request: Request, case_id: int, me: CurrentCounsellor,
                       when: Annotated[str, Form()], words: Annotated[str, Form()]) -> Response:
     """A follow-up at a date and time (Japan time) with the counsellor's own words: a message
     to the resident, so only from whoever holds the case (or a supervisor)."""
-    runtime = _runtime(request)
+    runtime = host(request)
     back = f"/console/cases/{case_id}"
     try:
         due = datetime.fromisoformat(when).replace(tzinfo=runtime.content.followups.zone())
@@ -555,7 +550,7 @@ def break_glass(request: Request, case_id: int, me: CurrentCounsellor,
                 reason: Annotated[str, Form()] = "") -> Response:
     """Open another team's urgent case for life safety, with a reason that team will see.
     Only a case in one's break-glass list: any other id is a 404, like any unseen case."""
-    runtime = _runtime(request)
+    runtime = host(request)
     now = utcnow()
     if sees_every_team(me.role):  # nothing to cross: every team's cases are theirs to see
         return RedirectResponse(f"/console/cases/{case_id}", status_code=303)
@@ -586,7 +581,7 @@ def audit_page(request: Request, me: Supervisor) -> HTMLResponse:
     """A supervisor reads the record of their own team's cases and people (what they did and
     what happened to their accounts); a lead or an administrator, everyone's, including
     failed logins under names that are no one's."""
-    with _runtime(request).sessions() as session:
+    with host(request).sessions() as session:
         if sees_every_team(me.role):
             entries = audit.recent(session=session)
         else:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from bot.emulator.validation import validate_messages
 from bot.flows.engine import Dialogue, FlowRunner, Input, Step, choice_data, global_data
-from bot.journey.conversation import MAX_MESSAGES_PER_REQUEST
+from bot.line import MAX_MESSAGES
 
 from .helpers import DIALOGUES, LONG_AWAY, Message, messages_of, quick_replies
 
@@ -83,7 +83,7 @@ def beginnings(runner: FlowRunner) -> st.SearchStrategy[tuple[Dialogue, list[dic
 
 
 def chunks(messages: list[Message]) -> list[list[Message]]:
-    size = MAX_MESSAGES_PER_REQUEST
+    size = MAX_MESSAGES
     return [messages[i:i + size] for i in range(0, len(messages), size)]
 
 
