@@ -19,12 +19,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.nlp import trained as risk_models  # noqa: E402
 from bot.nlp.analyzer import Analyzer  # noqa: E402
 from bot.nlp.corpus import load_corpus  # noqa: E402
 from bot.nlp.evaluate import load_labelled  # noqa: E402
-from bot.nlp.lexicon import load_lexicon  # noqa: E402
+from bot.nlp.load import load_lexicon  # noqa: E402
 from bot.nlp.tokens import tagger  # noqa: E402
-from bot.releases import risk_models  # noqa: E402
 
 
 def corpus(content: Path) -> list[str]:

@@ -8,7 +8,9 @@ from pathlib import Path
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
+from bot.content import SHIPPED_CONTENT_DIR
+
+DEFAULT_CONTENT_DIR = SHIPPED_CONTENT_DIR
 
 
 class Settings(BaseSettings):

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from bot.content.schema import Places
 from bot.db.models import Conversation, utcnow
+from bot.flows.routing import route
 from handoff.models import PRIORITY_RANK, Case, CaseMessage, CaseStatus, Outcome, Priority
-from handoff.routing import route
 
 URGENT = {"food", "shelter", "utilities"}
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from bot.content.schema import Content
 from bot.db.models import Conversation, OutboxMessage, utcnow
 from bot.edge import outbox
 from bot.line import MAX_TEXT_UTF16, quick_replies, text, utf16_len
+from bot.releases.load import Content
 from handoff import cases, followups
 from handoff.models import Case, CaseNote, CaseStatus, Counsellor, Outcome, Role, at_least
 

@@ -9,35 +9,16 @@ and rows that fell due while the service was down are sent on the next pass.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
+from bot.content.schema import FollowUpRules, QuietHours
 from bot.db.models import Conversation
 from bot.edge import outbox
 from handoff.models import Case, FollowUp, FollowUpState
-
-
-class QuietHours(BaseModel):
-    start: time
-    end: time
-
-
-class Rule(BaseModel):
-    after_hours: float = Field(gt=0)
-    text: str = Field(min_length=1, max_length=5000)
-
-
-class FollowUpRules(BaseModel):
-    timezone: str = "Asia/Tokyo"
-    quiet_hours: QuietHours
-    rules: dict[str, Rule]
-
-    def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
 
 
 def outside_quiet_hours(due: datetime, quiet: QuietHours, zone: ZoneInfo) -> datetime:

@@ -31,9 +31,9 @@ from sqlalchemy import ColumnElement, Select, and_, case, false, or_, select
 from sqlalchemy.orm import Session
 
 from bot.db.models import Conversation, InboxEvent
+from bot.flows.routing import TOKYO
 from handoff.followups import ANSWER_WINDOW
 from handoff.models import Case, CaseStatus, FollowUp, FollowUpState, Outcome
-from handoff.routing import TOKYO
 
 # The municipality filter for cases and conversations with no known municipality
 # (「答えたくない」「この中にない」, or not asked yet). Not a valid municipality id.

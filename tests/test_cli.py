@@ -218,8 +218,8 @@ def test_serve_refuses_broken_content(tmp_path: Path) -> None:
 
 
 def test_the_documented_diagram_is_the_current_flow() -> None:
-    from bot.content.schema import load_content
     from bot.flows.diagram import mermaid
+    from bot.releases.load import load_content
     from bot.settings import DEFAULT_CONTENT_DIR
 
     documented = (Path(__file__).resolve().parents[1] / "docs" / "intake-flow.mmd").read_text()

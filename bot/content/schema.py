@@ -1,23 +1,16 @@
-"""Loads and validates the administrator-edited copy in `content/`."""
+"""The shapes of the administrator-edited files in `content/` (copy, numbers, places,
+follow-up rules), checked as they are read. Pure: no file, database or network access."""
 
 from __future__ import annotations
 
-import hashlib
 import re
-from pathlib import Path
-from typing import Any, Literal
+from datetime import time
+from typing import Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from bot.content.flow import Flow
 from bot.line import MAX_TEXT_UTF16, utf16_len
-from bot.nlp.corpus import CORPUS_DIR, load_corpus
-from bot.nlp.lexicon import Lexicon, load_lexicon
-from bot.nlp.model import RiskModel
-from bot.releases import risk_models
-from bot.releases.files import ContentError as ContentError  # re-exported for callers
-from bot.releases.files import read_yaml, validated
-from handoff.followups import FollowUpRules
 
 Bubbles = list[str]
 MAX_OPENING = 3  # bubbles before the emergency numbers
@@ -221,68 +214,20 @@ class Resources(BaseModel):
         return [h for h in self.hotlines if h.general]
 
 
-class LoadedFlow(BaseModel):
-    """A flow as read from its file, with the version its exact content defines."""
-
-    file: str
-    version: str
-    definition: dict[str, Any]
-    flow: Flow
+class QuietHours(BaseModel):
+    start: time
+    end: time
 
 
-class Content(BaseModel):
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
-    messages: Messages
-    resources: Resources
-    places: Places
-    flows: dict[str, LoadedFlow]
-    lexicon: Lexicon
-    followups: FollowUpRules
-    # Trained from `risk/corpus/`; None without a corpus (the rules alone then assess).
-    risk_model: RiskModel | None = None
+class Rule(BaseModel):
+    after_hours: float = Field(gt=0)
+    text: str = Field(min_length=1, max_length=5000)
 
 
-def load_flow(path: Path) -> LoadedFlow:
-    raw = path.read_bytes()
-    # A version is the content itself: any edit makes a new one; ongoing conversations keep theirs.
-    version = hashlib.sha256(raw).hexdigest()[:12]
-    data = read_yaml(path)
-    flow = validated(Flow, path, data=data)
-    return LoadedFlow(file=path.name, version=version, definition=data, flow=flow)
+class FollowUpRules(BaseModel):
+    timezone: str = "Asia/Tokyo"
+    quiet_hours: QuietHours
+    rules: dict[str, Rule]
 
-
-def load_content(directory: Path) -> Content:
-    """Everything in `content/`, checked; raises ContentError listing every problem."""
-    places = validated(Places, directory / "places.yaml")
-    flows = {}
-    for path in sorted((directory / "flows").glob("*.yaml")):
-        loaded = load_flow(path)
-        flows[loaded.flow.id] = loaded
-    corpus = load_corpus(directory / "risk" / CORPUS_DIR)  # its CorpusError is a ContentError
-    content = Content(
-        lexicon=load_lexicon(directory / "risk"),  # its LexiconError is a ContentError
-        risk_model=risk_models.model_for(corpus),
-        followups=validated(FollowUpRules, directory / "followups.yaml"),
-        messages=validated(Messages, directory / "messages.yaml"),
-        resources=validated(Resources, directory / "resources.yaml"),
-        places=places,
-        flows=flows,
-    )
-    if "intake" not in flows:
-        raise ContentError(f"{directory / 'flows'}: the intake flow (id: intake) is missing")
-    from bot.flows.validate import check_contacts, check_flow
-    from handoff.routing import COPY_VARIABLES, option_sets
-
-    counts = {name: len(options) for name, options in option_sets(places).items()}
-    problems = [str(p) for f in flows.values() for p in check_flow(
-        f.flow, file=f"{directory.name}/flows/{f.file}", option_sets=counts,
-        variables=COPY_VARIABLES)]
-    problems += [str(p) for p in check_contacts(
-        content.resources, content.messages,
-        categories={c.category: c.label for c in content.lexicon.categories},
-        files=(f"{directory.name}/resources.yaml", f"{directory.name}/messages.yaml"),
-        variables=COPY_VARIABLES)]
-    if problems:
-        raise ContentError("\n".join(problems))
-    return content
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)

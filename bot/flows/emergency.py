@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from itertools import chain, zip_longest
 
-from bot.content.schema import Content, Danger, Hotline, Messages, Resources
+from bot.content.schema import Danger, Hotline, Messages, Resources
 from bot.flows import intents as it
 from bot.flows.engine import Dialogue, FlowRunner, Input, Step
 from bot.flows.render import CONTACTS, fill, global_data
@@ -47,18 +47,18 @@ def opening_for(messages: Messages, resources: Resources,
     return next(own, messages.risk_imminent)
 
 
-def emergency_step(runner: FlowRunner, dialogue: Dialogue, content: Content,
-                   categories: Sequence[str]) -> Step:
+def emergency_step(runner: FlowRunner, dialogue: Dialogue, messages: Messages,
+                   resources: Resources, categories: Sequence[str]) -> Step:
     """The flow's emergency command with the numbers for these categories, opened by the words
     for the danger; the flow is left in its emergency state (resumable) as the command leaves it.
     """
-    contacts = contacts_for(content.resources, categories)
+    contacts = contacts_for(resources, categories)
     answers = {**dialogue.answers, CONTACTS: [h.id for h in contacts]}
     step = runner.step(Dialogue(dialogue.state, answers, dict(dialogue.consent)),
                        Input("postback", data=global_data(EMERGENCY_GLOBAL)))
     step.answers.pop(CONTACTS, None)  # chosen for this reply only: never stored
     variables = runner.context.variables(step.answers)
     opening = [text(fill(b, variables))
-               for b in opening_for(content.messages, content.resources, categories)]
+               for b in opening_for(messages, resources, categories)]
     return Step(step.state, step.answers, step.consent,
                 list(chain([it.Send(opening)], step.intents)))

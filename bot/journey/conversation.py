@@ -12,7 +12,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.content.flow import Flow
-from bot.content.schema import Content, LoadedFlow
 from bot.db.models import (
     Conversation,
     FlowVersion,
@@ -34,11 +33,12 @@ from bot.flows.engine import (
     input_of,
     readable,
 )
+from bot.flows.routing import option_sets, variables
 from bot.line import Message, call_buttons, text
 from bot.nlp.analyzer import Analyzer, RiskAssessment
 from bot.nlp.levels import Level
+from bot.releases.load import Content, LoadedFlow
 from handoff import cases, followups
-from handoff.routing import option_sets, variables
 
 # A resident's last bubbles read together with the new one, when sent within this time.
 WINDOW = timedelta(minutes=10)
@@ -310,7 +310,8 @@ def _emergency_interrupt(runner: FlowRunner, conversation: Conversation, words: 
     answers = dict(conversation.answers)
     answers[NOTES] = [*(answers.get(NOTES) or []), words[:1000]][-20:]
     d = Dialogue(conversation.state, answers, _granted(conversation))
-    return emergency_step(runner, d, library.content, categories)
+    return emergency_step(runner, d, library.content.messages, library.content.resources,
+                          categories)
 
 
 def _update_case_risk(session: Session, conversation: Conversation, risk: RiskAssessment,

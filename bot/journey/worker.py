@@ -16,13 +16,13 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import metrics
-from bot.content.schema import Content
 from bot.db.engine import transaction
 from bot.db.models import InboxEvent, InboxStatus
 from bot.edge import outbox
 from bot.edge.inbox import lock_source, mark, pending_ids, pending_sources
 from bot.journey.conversation import FlowLibrary, handle_event
 from bot.line import text
+from bot.releases.load import Content
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -17,12 +17,11 @@ import bisect
 import itertools
 import unicodedata
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 from typing import Any
 
 from bot.nlp.features import features
 from bot.nlp.levels import Level
-from bot.nlp.lexicon import Category, Lexicon, Rule, load_lexicon
+from bot.nlp.lexicon import Category, Lexicon, Rule
 from bot.nlp.model import ModelScore, RiskModel
 from bot.nlp.normalize import Normalised, to_hiragana
 from bot.nlp.patterns import Pattern, PatternSet
@@ -432,15 +431,3 @@ def _dedupe(hits: list[Hit]) -> list[Hit]:
                    for o in out):
             out.append(h)
     return sorted(out, key=lambda h: (h.start, h.end))
-
-
-@lru_cache(maxsize=1)
-def default_analyzer() -> Analyzer:
-    from bot.settings import DEFAULT_CONTENT_DIR
-
-    return Analyzer(load_lexicon(DEFAULT_CONTENT_DIR / "risk"))
-
-
-def analyze(text: str) -> RiskAssessment:
-    """Assess one message with the shipped lexicon."""
-    return default_analyzer().analyze(text)

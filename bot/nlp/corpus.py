@@ -13,8 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from bot.content.files import ContentError, validated
 from bot.nlp.levels import Level
-from bot.releases.files import ContentError, validated
 
 CORPUS_DIR = "corpus"
 LevelName = Literal["imminent", "high", "concern", "none"]

@@ -18,7 +18,6 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import metrics
-from bot.content.schema import load_content
 from bot.db import changes, logsafety
 from bot.db.engine import make_engine, make_session_factory, transaction
 from bot.db.migrations import upgrade
@@ -28,11 +27,12 @@ from bot.edge.line_client import LineClient, WebhookReader
 from bot.edge.outbox import OutboxSender
 from bot.journey.conversation import FlowLibrary
 from bot.journey.worker import InboxWorker
+from bot.nlp import trained as risk_models
 from bot.platform import server as edge
 from bot.platform.runtime import Runtime
 from bot.platform.worker_process import WorkerProcess
-from bot.releases import risk_models
 from bot.releases import store as content_store
+from bot.releases.load import load_content
 from bot.settings import Settings, get_settings
 from handoff import followups, retention
 

@@ -33,7 +33,7 @@ def configure_logging(level: str) -> None:
 
 
 def _run(settings: Settings, host: str, port: int) -> None:
-    from bot.content.schema import ContentError
+    from bot.content.files import ContentError
     from bot.platform.app import create_app
     from bot.platform.server import server_config
 
@@ -103,8 +103,8 @@ def demo(
         line_api_base_url=f"{base}/emulator",
         line_data_api_base_url=f"{base}/emulator",
     )
-    from bot.content.schema import load_content
     from bot.db.migrations import upgrade
+    from bot.releases.load import load_content
     from handoff.accounts import reset_demo_accounts
 
     upgrade(settings.database_url)
@@ -149,7 +149,8 @@ def content_validate(
     directory: Path | None = typer.Argument(None, help="Content folder (default: the served one)."),
 ) -> None:
     """Check every content file; exits 1 and names file, state and problem if any is wrong."""
-    from bot.content.schema import ContentError, load_content
+    from bot.content.files import ContentError
+    from bot.releases.load import load_content
 
     folder = _content_dir(directory)
     try:
@@ -199,7 +200,7 @@ def content_import(
 ) -> None:
     """Publish the folder's files as a new release (checked first; a bad folder changes nothing).
     Running apps serve it at once."""
-    from bot.content.schema import ContentError
+    from bot.content.files import ContentError
     from bot.db.engine import transaction
     from bot.releases import store as content_store
 
@@ -225,8 +226,9 @@ def content_diagram(
     directory: Path | None = typer.Option(None, "--dir", help="Content folder."),
 ) -> None:
     """Print the flow as a Mermaid state diagram."""
-    from bot.content.schema import ContentError, load_content
+    from bot.content.files import ContentError
     from bot.flows.diagram import mermaid
+    from bot.releases.load import load_content
 
     try:
         content = load_content(_content_dir(directory))
@@ -241,10 +243,10 @@ def content_diagram(
 
 def _analyzer(directory: Path | None) -> Any:
     """The rules and, where the content has a corpus, the model trained from it."""
+    from bot.content.files import ContentError
     from bot.nlp import Analyzer, load_lexicon
+    from bot.nlp import trained as risk_models
     from bot.nlp.corpus import load_corpus
-    from bot.releases import risk_models
-    from bot.releases.files import ContentError
 
     folder = _content_dir(directory) / "risk"
     try:

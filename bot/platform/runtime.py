@@ -9,13 +9,13 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.content.schema import Content
 from bot.db.changes import ChangeFeed
 from bot.db.models import ContentPreview
 from bot.edge.ingest import InboxWriter
 from bot.edge.line_client import LineClient, WebhookReader
 from bot.journey.conversation import FlowLibrary
 from bot.nlp.analyzer import Analyzer
+from bot.releases.load import Content
 from bot.settings import Settings
 
 

@@ -20,8 +20,9 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.content.schema import Content, ContentError, load_content
+from bot.content.files import ContentError
 from bot.db.models import ContentDraft, ContentRelease
+from bot.releases.load import Content, load_content
 
 ContentFiles = dict[str, str]  # relative POSIX path -> YAML text
 

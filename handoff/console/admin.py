@@ -14,11 +14,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.content.schema import Content, ContentError
+from bot.content.files import ContentError
 from bot.db.models import ContentPreview, ContentRelease
 from bot.flows.diagram import mermaid
 from bot.nlp import Analyzer
 from bot.releases import store as content_store
+from bot.releases.load import Content
 from handoff import audit, risk_review
 from handoff.console import notices
 from handoff.console.host import host

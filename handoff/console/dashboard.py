@@ -20,13 +20,13 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from bot.db.models import utcnow
+from bot.flows.routing import TOKYO
 from handoff import audit
 from handoff.console.host import host
 from handoff.console.security import Supervisor
 from handoff.console.views import OUTCOME_LABEL, RISK_LABEL, _page, answer_labels
 from handoff.models import Counsellor, sees_every_team
 from handoff.outcomes import NOT_GIVEN, Desk, Figures, compute, japan_day
-from handoff.routing import TOKYO
 
 router = APIRouter(prefix="/console/outcomes", include_in_schema=False)
 

@@ -8,9 +8,9 @@ from typing import Protocol
 from fastapi import Request
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.content.schema import Content
 from bot.db.changes import ChangeFeed
 from bot.nlp.analyzer import Analyzer
+from bot.releases.load import Content
 from bot.settings import Settings
 
 

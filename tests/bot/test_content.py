@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.content.schema import ContentError, load_content
+from bot.content.files import ContentError
+from bot.releases.load import load_content
 from bot.settings import DEFAULT_CONTENT_DIR
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from bot.content.schema import ContentError
+from bot.content.files import ContentError
 from bot.db.engine import make_engine, make_session_factory, transaction
 from bot.db.models import ContentRelease
 from bot.platform.cli import app as cli

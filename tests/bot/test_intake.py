@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.content.schema import load_content
 from bot.db.engine import make_engine, make_session_factory, transaction
 from bot.db.models import Conversation, utcnow
 from bot.releases import store as content_store
+from bot.releases.load import load_content
 from bot.settings import DEFAULT_CONTENT_DIR
 from handoff.models import Case, CaseMessage, CaseStatus, Priority
 from tests.flows.helpers import tel_links

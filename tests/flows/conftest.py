@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.content.schema import Content, load_content
 from bot.flows.engine import FlowRunner
+from bot.releases.load import Content, load_content
 from bot.settings import DEFAULT_CONTENT_DIR
 
 from .helpers import intake_runner

@@ -6,10 +6,10 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.content.schema import Content
 from bot.flows import intents as it
 from bot.flows.engine import RETURN_TO, Dialogue, FlowContext, FlowRunner, Input, Step, choice_data
-from handoff.routing import option_sets, variables
+from bot.flows.routing import option_sets, variables
+from bot.releases.load import Content
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 # A Tuesday morning: every team in content/places.yaml is on duty.

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from bot.content.schema import MAX_HOTLINES, Content, Hotline
+from bot.content.schema import MAX_HOTLINES, Hotline
 from bot.emulator.validation import validate_messages
 from bot.line import call_buttons, call_label
+from bot.releases.load import Content
 
 from .helpers import call_actions, tel_links
 

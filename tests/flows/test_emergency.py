@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 from linebot.v3.messaging import FlexMessage
 
-from bot.content.schema import Content, Resources
+from bot.content.schema import Resources
 from bot.emulator.validation import validate_messages
 from bot.flows.emergency import contacts_for, emergency_step, opening_for
 from bot.flows.engine import RETURN_TO, Dialogue, FlowRunner
 from bot.flows.render import CONTACTS
+from bot.releases.load import Content
 
 from .helpers import (
     DIALOGUES,
@@ -39,7 +40,7 @@ NIGHT = datetime(2026, 11, 24, 2, 30, tzinfo=TOKYO)  # a Tuesday, long before an
 def interrupt(runner: FlowRunner, content: Content, categories: tuple[str, ...],
               state: str = "areas") -> Any:
     dialogue = copy.deepcopy(DIALOGUES[state])
-    return emergency_step(runner, dialogue, content, categories)
+    return emergency_step(runner, dialogue, content.messages, content.resources, categories)
 
 
 def first_words(step: Any) -> str:

@@ -6,7 +6,6 @@ import copy
 
 import pytest
 
-from bot.content.schema import Content
 from bot.flows import intents as it
 from bot.flows.engine import (
     NOTES,
@@ -18,6 +17,7 @@ from bot.flows.engine import (
     choice_data,
     input_of,
 )
+from bot.releases.load import Content
 
 from .helpers import (
     AREAS,

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from bot.content.schema import Content, Hours, Places
-from handoff.routing import hours_text, next_opening, on_duty, option_sets, route, variables
+from bot.content.schema import Hours, Places
+from bot.flows.routing import hours_text, next_opening, on_duty, option_sets, route, variables
+from bot.releases.load import Content
 
 from .helpers import TOKYO
 

@@ -12,9 +12,9 @@ import yaml
 from pydantic import ValidationError
 
 from bot.content.flow import Flow
-from bot.content.schema import Content
+from bot.flows.routing import COPY_VARIABLES, option_sets
 from bot.flows.validate import REQUIRED_GLOBALS, Problem, check_flow
-from handoff.routing import COPY_VARIABLES, option_sets
+from bot.releases.load import Content
 
 FILE = "content/flows/mini.yaml"
 OPTION_SETS = {"municipalities": 5, "teams": 3}

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.content.schema import load_content
 from bot.db.engine import make_engine, make_session_factory
 from bot.db.models import Conversation, OutboxMessage
+from bot.releases.load import load_content
 from bot.settings import DEFAULT_CONTENT_DIR
 from handoff import followups
 from handoff.followups import FollowUpRules, QuietHours, dispatch_due, outside_quiet_hours

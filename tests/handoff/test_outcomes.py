@@ -12,9 +12,10 @@ import pytest
 from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.content.schema import load_content
 from bot.db.engine import make_engine, make_session_factory
 from bot.db.models import Conversation, InboxEvent
+from bot.flows.routing import route
+from bot.releases.load import load_content
 from bot.settings import DEFAULT_CONTENT_DIR
 from handoff.models import Case, CaseStatus, FollowUp, FollowUpState
 from handoff.outcomes import (
@@ -33,7 +34,6 @@ from handoff.outcomes import (
     week_of,
     weekly_counts,
 )
-from handoff.routing import route
 
 TOWNS = ["midori", "kawabe", "aoba", "yamane", "umi"]
 NOW = datetime(2024, 6, 19, 0, 0, tzinfo=UTC)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.nlp import Level, analyze
+from bot.nlp import Level
 from bot.nlp.normalize import normalise
+from tests.nlp.helpers import analyze
 
 
 @pytest.mark.parametrize("text", ["死にたい", "死にたいです", "ずっと死にたかった", "しにたい",

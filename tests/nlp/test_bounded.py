@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from bot.nlp import Analyzer, Level, LexiconError, load_lexicon
-from bot.nlp.analyzer import default_analyzer
 from bot.nlp.patterns import MAX_MATCHES, Pattern, PatternError, compile_pattern
+from bot.nlp.shipped import shipped_analyzer
 
 SIZE = 5000  # LINE's longest text message
 ORDINARY = ("きょうは いい天気ですね。" * SIZE)[:SIZE]
@@ -42,7 +42,7 @@ def cpu_seconds(analyzer: Analyzer, text: str, repeat: int = 3) -> float:
 
 @pytest.mark.parametrize("name", list(ADVERSARIAL))
 def test_adversarial_messages_cost_about_what_an_ordinary_one_does(name: str) -> None:
-    analyzer = default_analyzer()
+    analyzer = shipped_analyzer()
     text = ADVERSARIAL[name]
     assert len(text) <= SIZE
     ratio = cpu_seconds(analyzer, text) / cpu_seconds(analyzer, ORDINARY)
@@ -51,7 +51,7 @@ def test_adversarial_messages_cost_about_what_an_ordinary_one_does(name: str) ->
 
 
 def test_cost_grows_linearly_with_the_length_of_the_message() -> None:
-    analyzer = default_analyzer()
+    analyzer = shipped_analyzer()
     short = cpu_seconds(analyzer, ADVERSARIAL["たばこ, spaces, ん"][:500] + "ん")
     long = cpu_seconds(analyzer, ADVERSARIAL["たばこ, spaces, ん"])
     assert long / short < 40  # ten times the text; a quadratic cost would be ~100×
@@ -101,7 +101,7 @@ BROKEN = ["今夜死にます\x00", "今夜死にます\ud83d", "\x00今夜\udff
 
 @pytest.mark.parametrize("words", BROKEN)
 def test_nul_and_lone_surrogates_are_read_around(words: str) -> None:
-    result = default_analyzer().analyze(words)
+    result = shipped_analyzer().analyze(words)
     assert result.level == Level.IMMINENT
     assert all(words[h.start:h.end] == h.text for h in result.hits)  # spans on the original
 
@@ -110,7 +110,7 @@ def test_the_pattern_set_finds_what_every_pattern_alone_finds() -> None:
     """One RE2 set scan chooses which patterns to run; it must never hide a match."""
     from bot.nlp.evaluate import load_labelled
 
-    analyzer = default_analyzer()
+    analyzer = shipped_analyzer()
     texts = [m.text for m in load_labelled(Path(__file__).parent / "eval_set.yaml")]
     everything = analyzer._pattern_set.size
     for text in texts:

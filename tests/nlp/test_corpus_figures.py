@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 
 from bot.nlp import Analyzer
+from bot.nlp import trained as risk_models
 from bot.nlp.corpus import agreement, load_corpus
 from bot.nlp.crossval import Evaluation, leave_one_writer_out, load_jsonl, outside
 from bot.nlp.levels import Level
-from bot.nlp.lexicon import load_lexicon
+from bot.nlp.load import load_lexicon
 from bot.nlp.model import RiskModel
 from bot.nlp.train import train_corpus
-from bot.releases import risk_models
 
 ROOT = Path(__file__).resolve().parents[2]
 RISK = ROOT / "content" / "risk"

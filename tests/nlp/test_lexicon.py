@@ -72,7 +72,8 @@ def test_a_combination_of_unknown_categories_is_refused(risk_dir: Path) -> None:
 
 
 def test_a_broken_lexicon_stops_the_content_from_loading(tmp_path: Path) -> None:
-    from bot.content.schema import ContentError, load_content
+    from bot.content.files import ContentError
+    from bot.releases.load import load_content
 
     content = tmp_path / "content"
     shutil.copytree(DEFAULT_CONTENT_DIR, content)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.nlp import Level
-from bot.nlp.analyzer import default_analyzer
 from bot.nlp.prepare import readings, script_of, to_kana
+from tests.nlp.helpers import rules_alone
 
 
 @pytest.mark.parametrize(("text", "script"), [
@@ -41,4 +41,4 @@ def test_an_ambiguous_romaji_message_is_read_both_ways() -> None:
     ("my husband is hitting me", Level.IMMINENT),
 ])
 def test_the_rules_read_romaji_and_english(text: str, level: Level) -> None:
-    assert default_analyzer().analyze(text).level == level
+    assert rules_alone().analyze(text).level == level
