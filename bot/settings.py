@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     # Process events and send answers in a child process of `tsunagu serve`, so the webhook
     # answers LINE from a process (and a GIL) of its own and a second core does the work.
     worker_process: bool = False
+    # False: this process serves HTTP only (webhook, console, /healthz, /metrics) and separate
+    # `tsunagu worker` processes do the background work (compose's and Kubernetes' layout).
+    run_worker: bool = True
     followup_interval_seconds: float = 30.0  # how often each process looks for due follow-ups
     # Console pages are told of changes (LISTEN/NOTIFY on PostgreSQL); they also re-check
     # this often on their own, in case a signal was missed.

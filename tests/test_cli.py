@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,8 +17,10 @@ import pytest
 from sqlalchemy import inspect
 
 from bot.db.engine import make_engine
+from bot.db.migrations import upgrade
+from bot.db.models import InboxEvent, InboxStatus
 from bot.settings import Settings
-from tests.live import free_port, wait_for
+from tests.live import SECRET, TOKEN, LiveApp, Resident, free_port, wait_for
 
 TSUNAGU = str(Path(sys.executable).parent / "tsunagu")
 
@@ -252,3 +255,36 @@ def test_the_demo_prints_an_administrator_login_that_sees_everything(demo: str) 
         _demo_login(http, username, password)
         assert http.get("/console/admin/").status_code == 200
         assert http.get("/console/audit").status_code == 200
+
+
+def test_web_replicas_store_and_a_separate_worker_answers(tmp_path: Path) -> None:
+    """`TSUNAGU_RUN_WORKER=false` serves HTTP only: an event is stored and acknowledged but not
+    answered, until a `tsunagu worker` process on the same database answers it."""
+    url = f"sqlite:///{tmp_path}/split.db"
+    upgrade(url)
+    web = LiveApp(url, run_worker=False).start()
+    try:
+        resident = Resident(web)
+        resident.send(resident.text("どうしたらいいかわからない"))
+        time.sleep(1.0)  # several of the web's poll intervals: it would have answered by now
+        assert web.count(InboxEvent, InboxEvent.status == InboxStatus.PENDING) == 1
+        assert resident.bot_messages() == []  # stored, and nobody works on it
+
+        api = f"{web.url}/emulator"
+        env = clean_env(TSUNAGU_DATABASE_URL=url, TSUNAGU_LINE_CHANNEL_SECRET=SECRET,
+                        TSUNAGU_LINE_CHANNEL_ACCESS_TOKEN=TOKEN,
+                        TSUNAGU_LINE_API_BASE_URL=api, TSUNAGU_LINE_DATA_API_BASE_URL=api)
+        log_path = tmp_path / "worker.log"
+        with log_path.open("wb") as log:
+            worker = subprocess.Popen([TSUNAGU, "worker"], cwd=tmp_path, env=env,
+                                      stdout=log, stderr=subprocess.STDOUT,
+                                      start_new_session=True)
+            try:
+                answer = wait_for(resident.bot_messages, timeout=60, interval=0.3)
+                assert "ありがとう" in answer[0]["text"], answer
+            finally:
+                os.killpg(worker.pid, signal.SIGTERM)
+                assert worker.wait(20) == 0, log_path.read_text()
+        assert web.count(InboxEvent, InboxEvent.status == InboxStatus.DONE) == 1
+    finally:
+        web.stop()

@@ -6,10 +6,9 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -17,150 +16,15 @@ from pydantic import SecretStr
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import metrics
-from bot.db import changes, logsafety
-from bot.db.engine import make_engine, make_session_factory, transaction
-from bot.db.migrations import upgrade
-from bot.db.models import utcnow
+from bot.db import logsafety
 from bot.edge import webhook
-from bot.edge.line_client import LineClient, WebhookReader
-from bot.edge.outbox import OutboxSender
-from bot.journey.conversation import FlowLibrary
-from bot.journey.worker import InboxWorker
-from bot.nlp import trained as risk_models
+from bot.platform import exposition, lifecycle
 from bot.platform import server as edge
-from bot.platform.runtime import Runtime
 from bot.platform.worker_process import WorkerProcess
-from bot.releases import store as content_store
-from bot.releases.load import load_content
 from bot.settings import Settings, get_settings
-from handoff import followups, retention
 
 log = logging.getLogger(__name__)
 TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
-
-
-def build_runtime(settings: Settings) -> Runtime:
-    if not settings.secret.strip():
-        # An empty key would accept any body signed with the empty key.
-        raise ValueError("the LINE channel secret must not be empty")
-    engine = make_engine(settings.database_url)
-    content = load_content(settings.content_dir)
-    runtime = Runtime(
-        settings=settings,
-        engine=engine,
-        sessions=make_session_factory(engine),
-        webhook_reader=WebhookReader(settings.secret),
-        line=LineClient(base_url=settings.line_api_base_url,
-                        access_token=settings.access_token,
-                        timeout_seconds=settings.line_request_timeout_seconds),
-        content=content,
-        library=FlowLibrary(content),
-    )
-    if settings.is_sqlite:
-        changes.signal_commits(runtime.changes, runtime.sessions)
-    return runtime
-
-
-def serve_newest_release(runtime: Runtime) -> None:
-    """Serve the newest published content (seeding it from the content folder if none)."""
-    with transaction(runtime.sessions) as session:
-        newest = content_store.newest_release_id(session)
-        if newest is not None and newest == runtime.release_id:
-            return  # the usual case: one small query
-        release = content_store.ensure_release(session, runtime.settings.content_dir)
-        release_id, files, release_digest = release.id, release.files, release.digest
-        risk_models.remember(release.risk_model)  # trained once, when it was published
-    on_disk = content_store.digest(content_store.read_directory(runtime.settings.content_dir))
-    if runtime.release_id is None and release_digest != on_disk:
-        log.warning("content: serving release %d from the database; the content folder differs "
-                    "(publish it with `tsunagu content import`)", release_id)
-    runtime.serve(content_store.load_files(files), release_id)
-    log.info("content: serving release %d", release_id)
-
-
-async def send_due_followups(runtime: Runtime, *, batch: int = 500) -> int:
-    def dispatch() -> int:
-        with transaction(runtime.sessions) as session:
-            return followups.dispatch_due(session=session, rules=runtime.content.followups,
-                                          now=utcnow(), limit=batch)
-
-    total = 0
-    while True:  # many can fall due at once (a restart, a morning after quiet hours)
-        sent = await asyncio.to_thread(dispatch)
-        total += sent
-        metrics.followups_queued(sent)
-        if sent:
-            runtime.wake_outbox()  # the outbox starts sending while the next batch is written
-        if sent < batch:
-            break
-    if total:
-        log.info("follow-ups: %d queued", total)
-    return total
-
-
-def erase_expired(runtime: Runtime) -> int:
-    """Delete what consent withdrawal and the retention period say must go."""
-    total = 0
-    while True:
-        with transaction(runtime.sessions) as session:
-            erased = retention.erase_due(session=session, now=utcnow())
-        total += erased
-        if erased < retention.BATCH:
-            break
-    if total:
-        log.info("retention: %d conversations erased", total)
-    return total
-
-
-def follow_content(runtime: Runtime) -> Callable[[], Awaitable[None]]:
-    """Serve newer releases when told of one (another process published); returns a function
-    that waits for a reload in progress."""
-    loop = asyncio.get_running_loop()
-    reloads: set[asyncio.Task[None]] = set()
-
-    def reloaded(task: asyncio.Task[None]) -> None:
-        reloads.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.warning("content reload failed (%s); serving the previous release",
-                        type(task.exception()).__name__)
-
-    def on_change(topic: str) -> None:
-        # Another process published (or we may have missed it while reconnecting).
-        if topic in ("content_releases", "reconnected", "unknown"):
-            task = loop.create_task(asyncio.to_thread(serve_newest_release, runtime))
-            reloads.add(task)
-            task.add_done_callback(reloaded)
-
-    runtime.changes.subscribe(on_change)
-
-    async def settle() -> None:
-        await asyncio.gather(*reloads, return_exceptions=True)
-
-    return settle
-
-
-def start_background(runtime: Runtime, scheduler: AsyncIOScheduler) -> list[asyncio.Task[None]]:
-    """The inbox worker, the outbox sender and the scheduled jobs, on the running loop."""
-    settings = runtime.settings
-    tasks = [asyncio.create_task(InboxWorker(runtime).run(), name="inbox"),
-             asyncio.create_task(OutboxSender(runtime).run(), name="outbox")]
-    # APScheduler only triggers; the database says what is due (restart-safe, and safe with
-    # several processes, unlike a shared APScheduler job store).
-    scheduler.add_job(send_due_followups, "interval", args=[runtime],
-                      seconds=settings.followup_interval_seconds,
-                      next_run_time=utcnow(), max_instances=1, coalesce=True)
-    scheduler.add_job(asyncio.to_thread, "interval", args=[erase_expired, runtime],
-                      seconds=settings.retention_check_seconds, next_run_time=utcnow(),
-                      max_instances=1, coalesce=True)
-    return tasks
-
-
-def check_content_regularly(runtime: Runtime, scheduler: AsyncIOScheduler) -> None:
-    # Catches what no signal announced (a CLI import next to a SQLite app).
-    scheduler.add_job(asyncio.to_thread, "interval", args=[serve_newest_release, runtime],
-                      seconds=runtime.settings.content_check_seconds, max_instances=1,
-                      coalesce=True)
 
 
 def create_app(settings: Settings | None = None, *, background: bool = True) -> FastAPI:
@@ -174,43 +38,23 @@ def create_app(settings: Settings | None = None, *, background: bool = True) -> 
             "line_channel_access_token": settings.line_channel_access_token
             or SecretStr(secrets.token_urlsafe(32))})
     logsafety.install()
-    runtime = build_runtime(settings)
+    runtime = lifecycle.build_runtime(settings)
+
+    # Background work here unless a worker child or separate `tsunagu worker` processes do it.
+    in_process = background and settings.run_worker and not settings.worker_process
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if settings.is_sqlite:
-            # Zero-setup default: bring the schema up to date. PostgreSQL deployments run
-            # `tsunagu db upgrade` as their own release step.
-            await asyncio.to_thread(upgrade, settings.database_url)
-        runtime.changes.attach(asyncio.get_running_loop())
-        await asyncio.to_thread(serve_newest_release, runtime)
-        follow_content(runtime)
-        tasks: list[asyncio.Task[None]] = []
-        if not settings.is_sqlite:
-            tasks.append(asyncio.create_task(
-                changes.listen(runtime.changes, settings.database_url), name="changes"))
-        scheduler = AsyncIOScheduler(timezone="UTC")
         child: WorkerProcess | None = None
-        if background and settings.worker_process:
-            child = WorkerProcess.start(settings)
-            child.link(runtime)
-        elif background:
-            tasks += start_background(runtime, scheduler)
-        if background:
-            check_content_regularly(runtime, scheduler)
-            scheduler.start()
-        try:
-            yield
-        finally:
-            if scheduler.running:
-                scheduler.shutdown(wait=False)
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            if child is not None:
-                await asyncio.to_thread(child.stop)
-            await runtime.line.close()
-            runtime.engine.dispose()
+        async with lifecycle.running(runtime, background=in_process):
+            if background and settings.run_worker and settings.worker_process:
+                child = WorkerProcess.start(settings)
+                child.link(runtime)
+            try:
+                yield
+            finally:
+                if child is not None:
+                    await asyncio.to_thread(child.stop)
 
     docs = settings.api_docs
     # The whole body is bounded, and so one form field may be as large (an administrator's
@@ -222,7 +66,7 @@ def create_app(settings: Settings | None = None, *, background: bool = True) -> 
     app.state.settings = settings
     app.state.runtime = runtime
     app.include_router(webhook.router, max_body_size=settings.webhook_max_bytes)
-    metrics.mount_metrics(app, runtime.engine, settings.metrics_token)
+    exposition.mount_metrics(app, runtime.engine, settings.metrics_token)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> JSONResponse:  # a thread: it writes to the database

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import secrets
 from pathlib import Path
@@ -26,18 +25,13 @@ user_app = typer.Typer(help="Console accounts.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 
 
-def configure_logging(level: str) -> None:
-    # Ids, states and counts only: modules never log message text or secrets.
-    logging.basicConfig(level=level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-
-
 def _run(settings: Settings, host: str, port: int) -> None:
     from bot.content.files import ContentError
+    from bot.platform import lifecycle
     from bot.platform.app import create_app
     from bot.platform.server import server_config
 
-    configure_logging(settings.log_level)
+    lifecycle.configure_logging(settings.log_level)
     try:
         app_ = create_app(settings)
     except ContentError as e:  # an invalid flow is never served
@@ -82,6 +76,40 @@ def serve(
                    "anyone who can open this server can write as any resident. For trials on "
                    "this machine only, never on a server others can reach.", err=True)
     _run(settings, host, port)
+
+
+@app.command()
+def worker() -> None:
+    """Process events, send answers and run the scheduled jobs, without serving HTTP.
+
+    For deployments that scale web and work apart: web replicas run with
+    TSUNAGU_RUN_WORKER=false, and as many `tsunagu worker` processes as the load needs run
+    beside them on the same PostgreSQL database (each resident's events stay in order)."""
+    import asyncio
+    import signal
+
+    from bot.content.files import ContentError
+    from bot.platform import lifecycle
+
+    try:
+        settings = Settings()
+    except ValueError as e:
+        typer.echo(f"tsunagu: {e}", err=True)
+        raise typer.Exit(2) from e
+    lifecycle.configure_logging(settings.log_level)
+
+    async def until_signalled() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await lifecycle.work(settings, stop)
+
+    try:
+        asyncio.run(until_signalled())
+    except ContentError as e:  # an invalid flow is never served
+        typer.echo(f"tsunagu: content is not valid, not starting:\n{e}", err=True)
+        raise typer.Exit(2) from e
 
 
 @app.command()

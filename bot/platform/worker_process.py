@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from bot import metrics
+from bot.platform import lifecycle
 
 if TYPE_CHECKING:
     from bot.platform.runtime import Runtime
@@ -176,33 +177,15 @@ def main(settings: Settings, sock: socket.socket) -> None:
     """The child: run until told to stop, or until the parent is gone."""
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which stops us
-    from bot.platform.cli import configure_logging
-
-    configure_logging(settings.log_level)
+    lifecycle.configure_logging(settings.log_level)
     asyncio.run(_work(settings, Link(sock)))
 
 
 async def _work(settings: Settings, link: Link) -> None:
-    from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
-    from bot.db import changes, logsafety
-    from bot.platform.app import (
-        build_runtime,
-        check_content_regularly,
-        follow_content,
-        serve_newest_release,
-        start_background,
-    )
+    from bot.db import logsafety
 
     logsafety.install()
-    runtime = build_runtime(settings)
-    runtime.changes.attach(asyncio.get_running_loop())
-    await asyncio.to_thread(serve_newest_release, runtime)
-    follow_content(runtime)
-    if settings.is_sqlite:
-        # Our commits are the web process's live pages' signal.
-        runtime.changes.subscribe(
-            lambda topic: link.send("change:commit") if topic == "commit" else None)
+    runtime = lifecycle.build_runtime(settings)
     stopped = asyncio.Event()
 
     def on_message(message: str) -> None:
@@ -216,28 +199,21 @@ async def _work(settings: Settings, link: Link) -> None:
         elif kind == "change" and topic != "commit":
             runtime.changes.changed(topic)
 
+    if settings.is_sqlite:
+        # Our commits are the web process's live pages' signal.
+        runtime.changes.subscribe(
+            lambda topic: link.send("change:commit") if topic == "commit" else None)
     # The parent is gone (killed): stop at once, as it did, so that its successor's worker
     # is the only one.
     link.listen(on_message, lambda: os._exit(0))
-    scheduler = AsyncIOScheduler(timezone="UTC")
-    tasks = start_background(runtime, scheduler)
-    tasks.append(asyncio.create_task(_report_metrics(link)))
-    if not settings.is_sqlite:
-        tasks.append(asyncio.create_task(changes.listen(runtime.changes, settings.database_url)))
-    check_content_regularly(runtime, scheduler)
-    scheduler.start()
-    log.info("worker process ready")
-    try:
-        await stopped.wait()
-    finally:
-        link.send("metrics:" + json.dumps(metrics.worker_counts()))  # the last counts
-        link.close()
-        scheduler.shutdown(wait=False)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await runtime.line.close()
-        runtime.engine.dispose()
+    async with lifecycle.running(runtime, background=True) as tasks:
+        tasks.append(asyncio.create_task(_report_metrics(link)))
+        log.info("worker process ready")
+        try:
+            await stopped.wait()
+        finally:
+            link.send("metrics:" + json.dumps(metrics.worker_counts()))  # the last counts
+            link.close()
 
 
 async def _report_metrics(link: Link, seconds: float = METRICS_SECONDS) -> None:

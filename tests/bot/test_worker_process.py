@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.platform.app import serve_newest_release
+from bot.platform.lifecycle import serve_newest_release
 from bot.releases import store as content_store
 from bot.settings import DEFAULT_CONTENT_DIR
 from handoff.models import Case

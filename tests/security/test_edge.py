@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 
 from bot.db.migrations import upgrade
 from bot.db.models import InboxEvent
+from bot.edge.line_client import BadSignature
 from bot.emulator import events as line_events
 from bot.platform import server as edge
 from bot.platform.app import create_app
@@ -454,8 +455,11 @@ def test_no_webhook_is_ever_checked_with_an_empty_key(tmp_path: Path) -> None:
     try:
         state = app.state.emulator
         assert len(state.channel_secret) >= 32 and state.access_token
-        assert app.state.runtime.parser.signature_validator.channel_secret == \
-            state.channel_secret.encode()
+        reader = app.state.runtime.webhook_reader
+        body = b'{"destination": "U0", "events": []}'
+        assert reader.events(body, line_events.sign(body, state.channel_secret)) == []
+        with pytest.raises(BadSignature):
+            reader.events(body, line_events.sign(body, ""))
     finally:
         app.state.runtime.engine.dispose()
 
