@@ -329,8 +329,16 @@ def test_web_serves_http_only_and_the_worker_does_the_rest() -> None:
     assert "TSUNAGU_RUN_WORKER" not in _env(worker)
     assert "ports" not in worker
     (job,) = _of("Job").values()
-    assert job["spec"]["template"]["spec"]["containers"][0]["command"] == [
-        "tsunagu", "db", "upgrade"]
+    (migrate,) = job["spec"]["template"]["spec"]["containers"]
+    assert migrate["command"] == ["tsunagu", "db", "upgrade"]
+    # Applied alone before a release (`-l app.kubernetes.io/component=migrate`, README), so it
+    # may need nothing else that kustomization.yaml applies: only the Secret, created by hand.
+    assert "envFrom" not in migrate
+    assert all("emptyDir" in v for v in job["spec"]["template"]["spec"].get("volumes", []))
+    assert all(set(v.get("valueFrom", {})) <= {"secretKeyRef"} for v in migrate["env"])
+    assert job["metadata"]["labels"]["app.kubernetes.io/component"] == "migrate"
+    assert [d for d in APPLIED if d["metadata"].get("labels", {}).get(
+        "app.kubernetes.io/component") == "migrate"] == [job]
     # Console logins must be readable on every web pod: one shared secret, never per pod.
     assert "secretKeyRef" in _env(web)["TSUNAGU_SESSION_SECRET"]["valueFrom"]
     for probe in ("readinessProbe", "livenessProbe"):
