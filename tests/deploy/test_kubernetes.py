@@ -22,7 +22,7 @@ import yaml
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
-from bot.models import InboxEvent, InboxStatus, OutboxMessage, OutboxStatus
+from bot.db.models import InboxEvent, InboxStatus, OutboxMessage, OutboxStatus
 from bot.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,8 +33,6 @@ SCHEMAS = Path(__file__).resolve().parent / "schemas"
 # kubernetes-validate bundled when they were written: a field gone or added in between fails.
 KUBERNETES_VERSIONS = ("1.30.0", "1.37.0")
 NOT_APPLIED = {"secret.example.yaml"}  # documents the Secrets; created outside git
-# Read by `tsunagu` itself rather than Settings: whether `serve` also runs the background work.
-CLI_VARIABLES = {"TSUNAGU_RUN_WORKER"}
 
 Doc = dict[str, Any]
 
@@ -306,7 +304,7 @@ def test_every_referenced_secret_and_config_key_exists() -> None:
 
 def test_every_tsunagu_variable_is_a_setting() -> None:
     """A misspelt TSUNAGU_ name is silently ignored by the app: its default would apply."""
-    known = {f"TSUNAGU_{field.upper()}" for field in Settings.model_fields} | CLI_VARIABLES
+    known = {f"TSUNAGU_{field.upper()}" for field in Settings.model_fields}
     names = set()
     for config in _example("ConfigMap").values():
         names |= set(config["data"])
