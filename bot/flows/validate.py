@@ -33,6 +33,10 @@ class Problem:
     file: str
     state: str | None
     message: str
+    # Where in the file, as data (the editor shows the line): keys from the top of the file,
+    # and the choice of the state a problem is about.
+    at: tuple[str, ...] = ()
+    choice: str | None = None
 
     def __str__(self) -> str:
         where = f"{self.file}: state '{self.state}'" if self.state else self.file
@@ -59,36 +63,42 @@ def check_flow(
     known_vars = set(variables)
     problems: list[Problem] = []
 
-    def bad(state: str | None, message: str) -> None:
-        problems.append(Problem(file, state, message))
+    def bad(state: str | None, message: str, *, choice: str | None = None,
+            at: tuple[str, ...] = ()) -> None:
+        where = at or (("states", state) if state else ())
+        problems.append(Problem(file, state, message, where, choice))
 
-    def check_bubbles(state: str | None, where: str, bubbles: list[Bubble]) -> None:
+    def check_bubbles(state: str | None, where: str, bubbles: list[Bubble], *,
+                      at: tuple[str, ...] = ()) -> None:
         for b in bubbles:
             if not b.text.strip():
-                bad(state, f"{where}: a bubble has no text")
+                bad(state, f"{where}: a bubble has no text", at=at)
             if utf16_len(b.text) > MAX_TEXT_UTF16:
-                bad(state, f"{where}: a bubble is longer than LINE's {MAX_TEXT_UTF16} characters")
+                bad(state, f"{where}: a bubble is longer than LINE's {MAX_TEXT_UTF16} characters",
+                    at=at)
             try:
                 names = placeholders(b.text)
             except ValueError:
                 bad(state, f"{where}: a lone '{{' or '}}' in the copy; write '{{{{' or '}}}}' "
-                           "to show a brace")
+                           "to show a brace", at=at)
                 continue
             for name in names - known_vars:
                 bad(state, f"{where}: unknown placeholder {{{name}}} "
-                           f"(known: {', '.join(sorted(known_vars)) or 'none'})")
+                           f"(known: {', '.join(sorted(known_vars)) or 'none'})", at=at)
 
     def check_target(state: str | None, where: str, target: str | None, *,
-                     may_resume: bool) -> None:
+                     may_resume: bool, choice: str | None = None,
+                     at: tuple[str, ...] = ()) -> None:
         if target is None:
             return
         if target == RESUME:
             if not may_resume:
-                bad(state, f"{where}: '{RESUME}' only works in states marked interruption")
+                bad(state, f"{where}: '{RESUME}' only works in states marked interruption",
+                    choice=choice, at=at)
             return
         if target not in flow.states:
             bad(state, f"{where}: unknown target state '{target}' "
-                       f"(states: {', '.join(sorted(flow.states))})")
+                       f"(states: {', '.join(sorted(flow.states))})", choice=choice, at=at)
 
     if flow.start not in flow.states:
         bad(None, f"start state '{flow.start}' is not defined")
@@ -97,19 +107,23 @@ def check_flow(
             bad(None, f"global '{name}' ({purpose}) is missing: every state must offer it")
     quick_globals = sum(1 for g in flow.globals.values() if g.quick_reply)
     for gname, glob in flow.globals.items():
-        check_target(None, f"global '{gname}'", glob.target, may_resume=False)
-        check_target(None, f"global '{gname}'", glob.target_if_consented, may_resume=False)
+        check_target(None, f"global '{gname}'", glob.target, may_resume=False,
+                     at=("globals", gname))
+        check_target(None, f"global '{gname}'", glob.target_if_consented, may_resume=False,
+                     at=("globals", gname))
         if len(glob.label) > MAX_LABEL:
-            bad(None, f"global '{gname}': label longer than {MAX_LABEL} characters")
+            bad(None, f"global '{gname}': label longer than {MAX_LABEL} characters",
+                at=("globals", gname))
         if not glob.keywords and not glob.contains:
-            bad(None, f"global '{gname}': give keywords so typing it works, not only a button")
+            bad(None, f"global '{gname}': give keywords so typing it works, not only a button",
+                at=("globals", gname))
     for key, bubbles in (("non_text", flow.messages.non_text),
                          ("not_a_choice", flow.messages.not_a_choice),
                          ("stale_button", flow.messages.stale_button),
                          ("welcome_back", flow.messages.welcome_back)):
         if not bubbles:
-            bad(None, f"messages.{key}: needs at least one bubble")
-        check_bubbles(None, f"messages.{key}", bubbles)
+            bad(None, at=("messages", key), message=f"messages.{key}: needs at least one bubble")
+        check_bubbles(None, f"messages.{key}", bubbles, at=("messages", key))
 
     for name, state in flow.states.items():
         ask = state.ask
@@ -152,14 +166,16 @@ def check_flow(
         for c in choices:
             if len(c.label) > MAX_LABEL:
                 bad(name, f"choice '{c.value}': label '{c.label}' is longer than LINE's "
-                          f"{MAX_LABEL} characters")
+                          f"{MAX_LABEL} characters", choice=c.value)
             if len(urlencode({"s": name, "v": c.value})) > MAX_ACTION_DATA:
-                bad(name, f"choice '{c.value}': postback data over {MAX_ACTION_DATA} characters")
+                bad(name, f"choice '{c.value}': postback data over {MAX_ACTION_DATA} characters",
+                    choice=c.value)
             target = c.next or (ask.next if not ask.multi or c is ask.done else None)
-            check_target(name, f"choice '{c.value}'", target, may_resume=state.interruption)
+            check_target(name, f"choice '{c.value}'", target, may_resume=state.interruption,
+                         choice=c.value)
             if target is None and not ask.multi:
                 bad(name, f"choice '{c.value}' leads nowhere: give it `next` (or the ask a "
-                          "`next`)")
+                          "`next`)", choice=c.value)
         check_target(name, "ask.next", ask.next, may_resume=state.interruption)
         if ask.choices_from and ask.next is None:
             bad(name, "choices_from needs ask.next: where a chosen option leads")
@@ -193,65 +209,69 @@ def check_contacts(
     resources_file, messages_file = files
     problems: list[Problem] = []
 
-    def bad(message: str, file: str = resources_file) -> None:
-        problems.append(Problem(file, None, message))
+    def bad(message: str, file: str = resources_file, *, at: tuple[str | int, ...] = ()) -> None:
+        problems.append(Problem(file, None, message, tuple(str(a) for a in at)))
 
     known = ", ".join(categories)
     ids = [h.id for h in resources.hotlines]
     for i, hotline in enumerate(resources.hotlines):
         if ids.index(hotline.id) != i:
-            bad(f"hotlines.{i}.id: '{hotline.id}' is used by another number")
+            bad(f"hotlines.{i}.id: '{hotline.id}' is used by another number",
+                at=("hotlines", i, "id"))
         for j, category in enumerate(hotline.categories):
             if category not in categories:
                 bad(f"hotlines.{i}.categories.{j}: unknown risk category '{category}' "
-                    f"(categories: {known})")
+                    f"(categories: {known})", at=("hotlines", i, "categories", j))
     served = {c for h in resources.hotlines for c in h.categories}
     for category, label in categories.items():
         if category not in served:
             bad(f"hotlines: no number for the risk category '{category}' ({label}): name it in "
-                "the categories of at least one number")
+                "the categories of at least one number", at=("hotlines",))
     if not resources.general():
         bad("hotlines: no number has `general: true`: the 「緊急」 button shows those when the "
-            "danger is not known")
+            "danger is not known", at=("hotlines",))
 
     owner: dict[str, str] = {}
     danger_ids = [d.id for d in resources.dangers]
     for i, danger in enumerate(resources.dangers):
         if danger_ids.index(danger.id) != i:
-            bad(f"dangers.{i}.id: '{danger.id}' is used by another danger")
+            bad(f"dangers.{i}.id: '{danger.id}' is used by another danger",
+                at=("dangers", i, "id"))
         for j, category in enumerate(danger.categories):
             if category not in categories:
                 bad(f"dangers.{i}.categories.{j}: unknown risk category '{category}' "
-                    f"(categories: {known})")
+                    f"(categories: {known})", at=("dangers", i, "categories", j))
             elif category in owner:
                 bad(f"dangers.{i}.categories.{j}: '{category}' is already in the danger "
-                    f"'{owner[category]}'")
+                    f"'{owner[category]}'", at=("dangers", i, "categories", j))
             else:
                 owner[category] = danger.id
         for j, hotline_id in enumerate(danger.first):
             if hotline_id not in ids:
                 bad(f"dangers.{i}.first.{j}: unknown number '{hotline_id}' "
-                    f"(hotlines: {', '.join(ids)})")
+                    f"(hotlines: {', '.join(ids)})", at=("dangers", i, "first", j))
 
     for key in messages.risk_imminent_by_danger:
         if key not in danger_ids:
             bad(f"risk_imminent_by_danger.{key}: no danger '{key}' in {resources_file} "
-                f"(dangers: {', '.join(danger_ids) or 'none'})", messages_file)
-    openings = {"risk_imminent": messages.risk_imminent} | {
-        f"risk_imminent_by_danger.{key}": bubbles
+                f"(dangers: {', '.join(danger_ids) or 'none'})", messages_file,
+                at=("risk_imminent_by_danger", key))
+    openings: dict[tuple[str, ...], list[str]] = {("risk_imminent",): messages.risk_imminent} | {
+        ("risk_imminent_by_danger", key): bubbles
         for key, bubbles in messages.risk_imminent_by_danger.items()}
     known_vars = set(variables)
-    for where, bubbles in openings.items():
+    for at, bubbles in openings.items():
+        where = ".".join(at)
         for text in bubbles:
             try:
                 names = placeholders(text)
             except ValueError:
                 bad(f"{where}: a lone '{{' or '}}' in the copy; write '{{{{' or '}}}}' to show "
-                    "a brace", messages_file)
+                    "a brace", messages_file, at=at)
                 continue
             for name in sorted(names - known_vars):
                 bad(f"{where}: unknown placeholder {{{name}}} "
-                    f"(known: {', '.join(sorted(known_vars))})", messages_file)
+                    f"(known: {', '.join(sorted(known_vars))})", messages_file, at=at)
     return problems
 
 

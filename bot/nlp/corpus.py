@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from bot.content.files import ContentError, validated
+from bot.content.files import ContentError, Problem, validated
 from bot.nlp.levels import Level
 
 CORPUS_DIR = "corpus"
@@ -107,7 +107,8 @@ def _parse(raw: dict[Path, bytes], key: str) -> Corpus:
         data = validated(WriterFile, path, CorpusError)
         for m in data.messages:
             if m.id in seen:
-                raise CorpusError(f"{path}: message {m.id} is also in {seen[m.id]}")
+                raise CorpusError(Problem(str(path), f"message {m.id} is also in {seen[m.id]}",
+                                           at=("messages",), find=("id", m.id)))
             seen[m.id] = path.name
             bubbles = tuple(m.bubbles) if m.bubbles is not None else (m.text or "",)
             examples.append(Example(m.id, data.writer, bubbles, Level.parse(m.level),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from bot.content.files import validated
+from bot.content.files import Problem, validated
 from bot.nlp.analyzer import Analyzer
 from bot.nlp.lexicon import MODIFIERS_FILE, Category, Lexicon, LexiconError, Modifiers
 
@@ -37,8 +37,9 @@ def _load_lexicon(directory: Path, paths: list[Path], check_examples: bool) -> L
     for path in paths:
         category = validated(Category, path, LexiconError)
         if category.category in files:
-            raise LexiconError(f"{path}: category {category.category} is also defined in "
-                               f"{files[category.category]}")
+            raise LexiconError(Problem(
+                str(path), f"category {category.category} is also defined in "
+                f"{files[category.category]}", at=("category",)))
         categories.append(category)
         files[category.category] = path.name
         digest.update(path.read_bytes())
@@ -48,43 +49,47 @@ def _load_lexicon(directory: Path, paths: list[Path], check_examples: bool) -> L
     if not problems and check_examples:
         problems = _example_problems(lexicon, directory)
     if problems:
-        raise LexiconError("\n".join(problems))
+        raise LexiconError(problems)
     return lexicon
 
 
-def _structure_problems(lexicon: Lexicon, directory: Path) -> list[str]:
-    problems: list[str] = []
+def _structure_problems(lexicon: Lexicon, directory: Path) -> list[Problem]:
+    problems: list[Problem] = []
     seen: dict[str, str] = {}
     for c in lexicon.categories:
         where = directory / lexicon.files[c.category]
         for rule in c.rules:
             if rule.id in seen:
-                problems.append(f"{where}: rule {rule.id}: id already used in {seen[rule.id]}")
+                problems.append(_rule(where, rule.id, f"id already used in {seen[rule.id]}"))
             seen[rule.id] = str(where)
             if not rule.lemmas and rule.pattern is None:
-                problems.append(f"{where}: rule {rule.id}: give `lemmas` or `pattern`")
+                problems.append(_rule(where, rule.id, "give `lemmas` or `pattern`"))
             if rule.unless is not None and rule.pattern is None:
-                problems.append(f"{where}: rule {rule.id}: `unless` goes with `pattern`")
+                problems.append(_rule(where, rule.id, "`unless` goes with `pattern`"))
     known = {c.category for c in lexicon.categories}
     for combo in lexicon.modifiers.combinations:
         for name in set(combo.all) - known:
-            problems.append(f"{directory / MODIFIERS_FILE}: combination {combo.id}: unknown "
-                            f"category {name}")
+            problems.append(Problem(
+                str(directory / MODIFIERS_FILE), f"combination {combo.id}: unknown category {name}",
+                at=("combinations",), find=("id", combo.id)))
     return problems
 
 
-def _example_problems(lexicon: Lexicon, directory: Path) -> list[str]:
+def _example_problems(lexicon: Lexicon, directory: Path) -> list[Problem]:
     analyzer = Analyzer(lexicon)
-    problems: list[str] = []
+    problems: list[Problem] = []
     for c in lexicon.categories:
         where = directory / lexicon.files[c.category]
         for rule in c.rules:
             for text in rule.examples.positive:
                 if not any(h.rule_id == rule.id and h.active for h in analyzer.hits(text)):
-                    problems.append(f"{where}: rule {rule.id}: positive example {text!r} "
-                                    "does not match")
+                    problems.append(_rule(where, rule.id,
+                                          f"positive example {text!r} does not match"))
             for text in rule.examples.negative:
                 if any(h.rule_id == rule.id and h.active for h in analyzer.hits(text)):
-                    problems.append(f"{where}: rule {rule.id}: negative example {text!r} "
-                                    "matches")
+                    problems.append(_rule(where, rule.id, f"negative example {text!r} matches"))
     return problems
+
+
+def _rule(where: Path, rule_id: str, message: str) -> Problem:
+    return Problem(str(where), f"rule {rule_id}: {message}", at=("rules",), find=("id", rule_id))

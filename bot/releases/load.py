@@ -9,10 +9,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from bot.content.files import ContentError, read_yaml, validated
+from bot.content.files import ContentError, Problem, read_yaml, validated
 from bot.content.flow import Flow
 from bot.content.schema import FollowUpRules, Messages, Places, Resources
 from bot.flows.routing import COPY_VARIABLES, option_sets
+from bot.flows.validate import Problem as FlowProblem
 from bot.flows.validate import check_contacts, check_flow
 from bot.nlp import trained
 from bot.nlp.corpus import CORPUS_DIR, load_corpus
@@ -70,16 +71,23 @@ def load_content(directory: Path) -> Content:
         flows=flows,
     )
     if "intake" not in flows:
-        raise ContentError(f"{directory / 'flows'}: the intake flow (id: intake) is missing")
+        raise ContentError(Problem(str(directory / "flows"),
+                                   "the intake flow (id: intake) is missing"))
     counts = {name: len(options) for name, options in option_sets(places).items()}
-    problems = [str(p) for f in flows.values() for p in check_flow(
+    found = [p for f in flows.values() for p in check_flow(
         f.flow, file=f"{directory.name}/flows/{f.file}", option_sets=counts,
         variables=COPY_VARIABLES)]
-    problems += [str(p) for p in check_contacts(
+    found += check_contacts(
         content.resources, content.messages,
         categories={c.category: c.label for c in content.lexicon.categories},
         files=(f"{directory.name}/resources.yaml", f"{directory.name}/messages.yaml"),
-        variables=COPY_VARIABLES)]
-    if problems:
-        raise ContentError("\n".join(problems))
+        variables=COPY_VARIABLES)
+    if found:
+        raise ContentError([_located(p) for p in found])
     return content
+
+
+def _located(problem: FlowProblem) -> Problem:
+    message = f"state '{problem.state}': {problem.message}" if problem.state else problem.message
+    return Problem(problem.file, message, at=problem.at,
+                   find=("value", problem.choice) if problem.choice else None)

@@ -9,7 +9,6 @@ keep content in git (`tsunagu content export/import`).
 from __future__ import annotations
 
 import hashlib
-import re
 import tempfile
 import threading
 from collections import OrderedDict
@@ -21,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.content.files import ContentError
+from bot.content.files import Problem as FileProblem
 from bot.db.models import ContentDraft, ContentRelease
 from bot.releases.load import Content, load_content
 
@@ -73,7 +73,7 @@ def load_files(files: ContentFiles) -> Content:
             while len(_loaded) > 8:
                 _loaded.popitem(last=False)
     if isinstance(known, ContentError):
-        raise ContentError(str(known))
+        raise ContentError(known.problems)
     return known
 
 
@@ -84,8 +84,7 @@ def _load(files: ContentFiles) -> Content:
         try:
             return load_content(root)
         except ContentError as e:
-            raise ContentError(str(e).replace(f"{root}/", "").replace(f"{root}", "content")
-                               .replace("content/", "")) from e
+            raise ContentError([p.relative_to(root) for p in e.problems]) from e
 
 
 # ------------------------------------------------------------------ problems, by line
@@ -102,35 +101,19 @@ def problems_of(files: ContentFiles) -> list[Problem]:
     try:
         load_files(files)
     except ContentError as e:
-        return [_locate(raw, files) for raw in str(e).splitlines() if raw.strip()]
+        return [_locate(p, files) for p in e.problems]
     return []
 
 
-_FILE = re.compile(r"^(?P<file>[\w./-]+\.yaml): (?P<rest>.*)$")
-_YAML_LINE = re.compile(r"line (\d+)")
-_STATE = re.compile(r"^state '([^']+)'(?:: choice '([^']+)')?")
-_RULE = re.compile(r"^rule ([^:]+):")
-_LOC = re.compile(r"^([\w-]+(?:\.[\w-]+)*): ")
-
-
-def _locate(raw: str, files: ContentFiles) -> Problem:
-    """Best effort: the line a problem message points at, so the editor can show it there."""
-    found = _FILE.match(raw)
-    if not found or found["file"] not in files:
-        return Problem(None, None, raw)
-    name, rest = found["file"], found["rest"]
-    text = files[name]
-    line: int | None = None
-    if rest.startswith("not valid YAML"):
-        numbers = _YAML_LINE.findall(rest)
-        line = int(numbers[-1]) if numbers else None
-    elif state := _STATE.match(rest):
-        line = _line_of(text, ["states", state[1]], value=state[2])
-    elif rule := _RULE.match(rest):
-        line = _line_of(text, ["rules"], key="id", value=rule[1].strip())
-    elif loc := _LOC.match(rest):
-        line = _line_of(text, loc[1].split("."))
-    return Problem(name, line, rest)
+def _locate(problem: FileProblem, files: ContentFiles) -> Problem:
+    """The line a problem is about, so the editor can show it there."""
+    if problem.file is None or problem.file not in files:
+        return Problem(None, None, str(problem))
+    line = problem.line
+    if line is None and problem.at:
+        key, value = problem.find or ("value", None)
+        line = _line_of(files[problem.file], list(problem.at), key=key, value=value)
+    return Problem(problem.file, line, problem.message)
 
 
 def _line_of(text: str, path: list[str], *, key: str = "value",

@@ -215,3 +215,28 @@ def test_the_admin_editor_points_at_the_line_of_a_danger_problem() -> None:
     assert problem.file == "resources.yaml" and "unknown number 'dv_nav'" in problem.message
     assert problem.line is not None
     assert "dv_nav," in files["resources.yaml"].splitlines()[problem.line - 1]
+
+
+def test_problems_are_data_with_their_place(content_dir: Path) -> None:
+    """Each problem says its file and where in it as keys, not only as words: an editor finds
+    the line without reading the message back."""
+    def misroute(flow: Any) -> None:
+        state = next(s for s in flow["states"].values() if (s.get("ask") or {}).get("choices"))
+        state["ask"]["choices"][0]["next"] = "nowhere"
+
+    edit(content_dir / "flows" / "intake.yaml", misroute)
+    edit(content_dir / "places.yaml", lambda d: d.update(retention_days=-1))
+    with pytest.raises(ContentError) as places_error:
+        load_content(content_dir)
+    [bad_days] = places_error.value.problems
+    assert bad_days.file == str(content_dir / "places.yaml")
+    assert bad_days.at == ("retention_days",) and bad_days.line is None
+
+    edit(content_dir / "places.yaml", lambda d: d.update(retention_days=30))
+    with pytest.raises(ContentError) as flow_error:
+        load_content(content_dir)
+    [nowhere] = flow_error.value.problems
+    assert nowhere.file == "content/flows/intake.yaml"
+    assert nowhere.at[0] == "states" and nowhere.find is not None and nowhere.find[0] == "value"
+    assert "unknown target state 'nowhere'" in nowhere.message
+    assert str(flow_error.value) == str(nowhere)
