@@ -272,16 +272,23 @@ def test_web_replicas_store_and_a_separate_worker_answers(tmp_path: Path) -> Non
 
         api = f"{web.url}/emulator"
         env = clean_env(TSUNAGU_DATABASE_URL=url, TSUNAGU_LINE_CHANNEL_SECRET=SECRET,
-                        TSUNAGU_LINE_CHANNEL_ACCESS_TOKEN=TOKEN,
+                        TSUNAGU_LINE_CHANNEL_ACCESS_TOKEN=TOKEN, TSUNAGU_METRICS_TOKEN="m-token",
                         TSUNAGU_LINE_API_BASE_URL=api, TSUNAGU_LINE_DATA_API_BASE_URL=api)
         log_path = tmp_path / "worker.log"
+        metrics_port = free_port()
         with log_path.open("wb") as log:
-            worker = subprocess.Popen([TSUNAGU, "worker"], cwd=tmp_path, env=env,
-                                      stdout=log, stderr=subprocess.STDOUT,
-                                      start_new_session=True)
+            worker = subprocess.Popen(
+                [TSUNAGU, "worker", "--metrics-port", str(metrics_port)], cwd=tmp_path,
+                env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
             try:
                 answer = wait_for(resident.bot_messages, timeout=60, interval=0.3)
                 assert "ありがとう" in answer[0]["text"], answer
+                # The worker's own counts are scraped from it, behind the same token.
+                scrape = f"http://127.0.0.1:{metrics_port}/metrics"
+                assert httpx.get(scrape, trust_env=False).status_code == 404
+                counted = httpx.get(scrape, trust_env=False,
+                                    headers={"Authorization": "Bearer m-token"}).text
+                assert 'tsunagu_inbox_events_processed_total{outcome="done"} 1.0' in counted
             finally:
                 os.killpg(worker.pid, signal.SIGTERM)
                 assert worker.wait(20) == 0, log_path.read_text()

@@ -79,7 +79,11 @@ def serve(
 
 
 @app.command()
-def worker() -> None:
+def worker(
+    metrics_port: int | None = typer.Option(
+        None, help="Also serve GET /metrics on this port (TSUNAGU_METRICS_TOKEN as bearer)."),
+    metrics_host: str = typer.Option("127.0.0.1", help="Interface for --metrics-port."),
+) -> None:
     """Process events, send answers and run the scheduled jobs, without serving HTTP.
 
     For deployments that scale web and work apart: web replicas run with
@@ -103,7 +107,8 @@ def worker() -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await lifecycle.work(settings, stop)
+        await lifecycle.work(settings, stop, metrics_at=None if metrics_port is None
+                             else (metrics_host, metrics_port))
 
     try:
         asyncio.run(until_signalled())

@@ -7,8 +7,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
+import uvicorn
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot import metrics
@@ -195,10 +196,39 @@ async def running(runtime: Runtime, *, background: bool) -> AsyncIterator[list[a
         runtime.engine.dispose()
 
 
-async def work(settings: Settings, stop: asyncio.Event | None = None) -> None:
-    """`tsunagu worker`: the background work alone, until `stop` is set (or forever)."""
+async def work(settings: Settings, stop: asyncio.Event | None = None, *,
+               metrics_at: tuple[str, int] | None = None) -> None:
+    """`tsunagu worker`: the background work alone, until `stop` is set (or forever). With
+    `metrics_at` (host, port) it also serves GET /metrics there, so the counts of what it
+    processed and sent are scraped from it as from a web process."""
     logsafety.install()
     runtime = build_runtime(settings)
-    async with running(runtime, background=True):
+    async with running(runtime, background=True) as tasks:
+        if metrics_at is not None:
+            tasks.append(asyncio.create_task(_serve_metrics(runtime, *metrics_at),
+                                             name="metrics"))
         log.info("worker ready")
         await (stop or asyncio.Event()).wait()
+
+
+async def _serve_metrics(runtime: Runtime, host: str, port: int) -> None:
+    from fastapi import FastAPI
+
+    from bot.platform import exposition
+    from bot.platform.server import server_config
+
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    exposition.mount_metrics(app, runtime.engine, runtime.settings.metrics_token)
+    server = _QuietServer(server_config(app, runtime.settings, host=host, port=port))
+    try:
+        await server.serve()
+    finally:
+        server.should_exit = True
+
+
+class _QuietServer(uvicorn.Server):
+    """Leaves SIGTERM and SIGINT to the worker, which stops everything, this server included."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield

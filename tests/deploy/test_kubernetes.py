@@ -323,9 +323,12 @@ def test_web_serves_http_only_and_the_worker_does_the_rest() -> None:
     web, worker = _single_container("tsunagu-web"), _single_container("tsunagu-worker")
     assert web["command"][:2] == ["tsunagu", "serve"]
     assert _env(web)["TSUNAGU_RUN_WORKER"] == {"name": "TSUNAGU_RUN_WORKER", "value": "false"}
-    assert worker["command"] == ["tsunagu", "worker"]
+    assert worker["command"][:2] == ["tsunagu", "worker"]
+    # Its counts are scraped from its own /metrics port, which it names.
+    port = worker["command"][worker["command"].index("--metrics-port") + 1]
+    assert {"name": "metrics", "containerPort": int(port)} in worker["ports"]
     assert "TSUNAGU_RUN_WORKER" not in _env(worker)
-    assert "ports" not in worker
+    assert "TSUNAGU_METRICS_TOKEN" in _env(worker)  # without it its /metrics is 404
     (job,) = _of("Job").values()
     (migrate,) = job["spec"]["template"]["spec"]["containers"]
     assert migrate["command"] == ["tsunagu", "db", "upgrade"]
