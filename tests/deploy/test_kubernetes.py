@@ -465,5 +465,9 @@ def test_compose_splits_web_and_worker_the_same_way() -> None:
     for app in ("app1", "app2"):
         assert services[app]["environment"]["TSUNAGU_RUN_WORKER"] == "false", app
     worker = services["worker"]
-    assert worker["command"] == ["tsunagu", "worker"]
+    assert worker["command"][:2] == ["tsunagu", "worker"] and "--metrics-port" in worker["command"]
     assert "ports" not in worker and worker["environment"].get("TSUNAGU_RUN_WORKER") != "false"
+    scraped = yaml.safe_load((ROOT / "docker" / "prometheus.yml").read_text(encoding="utf-8"))
+    port = worker["command"][worker["command"].index("--metrics-port") + 1]
+    assert any(d.get("names") == ["worker"] and d.get("port") == int(port)
+               for job in scraped["scrape_configs"] for d in job.get("dns_sd_configs", []))
