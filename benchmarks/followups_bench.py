@@ -43,6 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import uvicorn  # noqa: E402
+from line_emulator.state import EmulatorState  # noqa: E402
 from sqlalchemy import create_engine, func, insert, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
@@ -53,7 +54,6 @@ from bot.db.migrations import upgrade  # noqa: E402
 from bot.db.models import Conversation, OutboxMessage, OutboxStatus  # noqa: E402
 from bot.edge.line_client import LineClient, Outcome  # noqa: E402
 from bot.edge.outbox import claim_due  # noqa: E402
-from bot.emulator.state import EmulatorState  # noqa: E402
 from bot.line import text as text_message  # noqa: E402
 from bot.platform.app import create_app  # noqa: E402
 from bot.platform.runtime import Runtime  # noqa: E402

@@ -8,13 +8,13 @@ after the bot's answer to the previous one has reached the LINE emulator (no thi
 residents keep the bot as busy as it lets them). A latency is measured from just before the
 webhook POST to the moment the emulator recorded the first message of the bot's reply.
 
-One LINE emulator serves every bot process: the product's own (bot/emulator: EmulatorState and
-its Messaging API routes), hosted by this benchmark on its event loop. Hosting it here lets the
-residents do what LINE does without any HTTP round trip of their own: take a reply token the
-emulator will honour, sign the webhook, POST it straight to a chosen bot process (so webhooks
-can be spread over several), and be woken by the emulator the moment a reply is recorded (the
-subscription its SSE stream uses, without polling). It also keeps the emulator's work out of
-the measured bot processes, as LINE is outside them in production.
+One LINE emulator serves every bot process: the product's own (emulator/line_emulator:
+EmulatorState and its Messaging API routes), hosted by this benchmark on its event loop. Hosting
+it here lets the residents do what LINE does without any HTTP round trip of their own: take a
+reply token the emulator will honour, sign the webhook, POST it straight to a chosen bot process
+(so webhooks can be spread over several), and be woken by the emulator the moment a reply is
+recorded (the subscription its SSE stream uses, without polling). It also keeps the emulator's
+work out of the measured bot processes, as LINE is outside them in production.
 
 - tsunagu: `tsunagu serve` processes (one on SQLite, in a temporary folder; with
   `--database-url`, `--processes` (2) on a throw-away PostgreSQL database, migrated with
@@ -50,6 +50,9 @@ sys.path.insert(0, str(ROOT))
 
 import uvicorn  # noqa: E402
 from fastapi import FastAPI  # noqa: E402
+from line_emulator import events as line_events  # noqa: E402
+from line_emulator import mount_emulator  # noqa: E402
+from line_emulator.state import EmulatorState  # noqa: E402
 
 from benchmarks.webhook_bench import (  # noqa: E402
     HOST,
@@ -67,10 +70,6 @@ from benchmarks.webhook_bench import (  # noqa: E402
     start_tsunagu,
     stopping,
 )
-from bot.emulator import events as line_events  # noqa: E402
-from bot.emulator import mount_emulator  # noqa: E402
-from bot.emulator.state import EmulatorState  # noqa: E402
-from bot.settings import Settings  # noqa: E402
 
 P95_TARGET_MS = 300.0
 # The intake answered by typing its button labels (each moves the flow on; the last one opens
@@ -106,9 +105,7 @@ def script(messages: int) -> list[str]:
 async def hosted_emulator() -> AsyncIterator[tuple[EmulatorState, str]]:
     """The product's LINE emulator served by uvicorn on this event loop; (state, API base URL)."""
     app = FastAPI()
-    settings = Settings(emulator=True, line_channel_secret=SECRET,
-                        line_channel_access_token=TOKEN)
-    state = mount_emulator(app, settings)
+    state = mount_emulator(app, channel_secret=SECRET, access_token=TOKEN)
     sock = socket.socket()
     sock.bind((HOST, 0))
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False,

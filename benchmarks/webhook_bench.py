@@ -12,10 +12,10 @@ Two servers on this machine, each a separate process served by uvicorn the same 
 - the baseline: `echo_app` below, a minimal FastAPI app that verifies the signature and parses
   the body with linebot.v3.WebhookParser and answers 200 (nothing stored, nothing sent).
 
-Load: signed one-event text-message webhooks as LINE posts them (bot/emulator/events.py builds
-them in LINE's format; see shared/line-spec/webhook.yml), from an async HTTP client in this
-process (aiohttp by default, `--client httpx` for httpx: see `Client` for why), prepared
-(signed) before each timed phase:
+Load: signed one-event text-message webhooks as LINE posts them
+(emulator/line_emulator/events.py builds them in LINE's format; see
+shared/line-spec/webhook.yml), from an async HTTP client in this process (aiohttp by default,
+`--client httpx` for httpx: see `Client` for why), prepared (signed) before each timed phase:
 (a) throughput: `--requests` webhooks with `--concurrency` in flight, `--rounds` rounds that
     alternate echo bot and tsunagu so both see the machine at the same moment;
 (b) open loop: `--rate` webhooks per second for `--seconds`, each sent at its scheduled time
@@ -310,15 +310,13 @@ def start_echo(name: str, workdir: Path, *, api_url: str | None = None) -> Serve
 
 
 def run_emulator() -> None:
-    """Entry point of a LINE emulator's own process (bot/emulator, nothing else), standing for
-    LINE: the bot under test sends its answers there, and that work stays out of its
+    """Entry point of a LINE emulator's own process (emulator/line_emulator, nothing else),
+    standing for LINE: the bot under test sends its answers there, and that work stays out of its
     process, as LINE's does in production."""
-    from bot.emulator import mount_emulator
-    from bot.settings import Settings
+    from line_emulator import mount_emulator
 
     app = FastAPI()
-    mount_emulator(app, Settings(emulator=True, line_channel_secret=SECRET,
-                                 line_channel_access_token=TOKEN))
+    mount_emulator(app, channel_secret=SECRET, access_token=TOKEN)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -469,7 +467,7 @@ Signed = tuple[bytes, dict[str, str]]
 def signed_text_webhooks(count: int, users: Sequence[str]) -> list[Signed]:
     """`count` one-event webhooks, each a new text message (own webhookEventId, message id and
     reply token) from the next user in turn, signed with the channel secret."""
-    from bot.emulator import events as line_events
+    from line_emulator import events as line_events
 
     out = []
     for i in range(count):

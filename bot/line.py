@@ -1,6 +1,7 @@
 """What LINE defines: the Messaging API's limits and builders of the message objects we send
 (plain dicts, as the API defines them). Pure: imports nothing of the product, so the flows,
-the content checks, the outbox and the emulator all read LINE's rules from here."""
+the content checks and the outbox all read LINE's rules from here. (The emulator, a stand-in
+for LINE, keeps its own copy from LINE's documentation: it checks these, it does not share them.)"""
 
 from __future__ import annotations
 
@@ -15,21 +16,7 @@ MAX_TEXT_UTF16 = 5000  # a text message, counted in UTF-16 code units
 MAX_QUICK_REPLY_ITEMS = 13
 MAX_LABEL = 20  # an action's label
 MAX_ACTION_DATA = 300  # a postback's data
-MAX_ACTION_TEXT = 300  # a message action's text
-MAX_URI = 1000
 MAX_ALT_TEXT = 1500  # a template or Flex message's altText
-MAX_BUTTONS_ACTIONS = 4
-MAX_BUTTONS_TEXT = 160
-MAX_BUTTONS_TEXT_WITH_TITLE = 60  # with a title or a thumbnail the card has less room
-MAX_TEMPLATE_TITLE = 40
-MAX_CONFIRM_TEXT = 240
-MAX_CAROUSEL_COLUMNS = 10
-MAX_CAROUSEL_ACTIONS = 3
-MAX_CAROUSEL_TEXT = 120
-MAX_CAROUSEL_TEXT_WITH_TITLE = 60
-MAX_FLEX_BUBBLES = 12
-MAX_FLEX_LABEL = 40  # Flex buttons are wider than template buttons
-MAX_IMAGE_URL = 2000
 
 
 def utf16_len(text: str) -> int:

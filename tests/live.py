@@ -14,12 +14,12 @@ from typing import Any, TypeVar
 
 import httpx
 import uvicorn
+from line_emulator import events as line_events
+from line_emulator.state import EmulatorState
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.db.models import Conversation, InboxEvent, InboxStatus, OutboxMessage, OutboxStatus
-from bot.emulator import events as line_events
-from bot.emulator.state import EmulatorState
 from bot.platform.app import create_app
 from bot.platform.runtime import Runtime
 from bot.settings import Settings

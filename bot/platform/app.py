@@ -88,9 +88,12 @@ def create_app(settings: Settings | None = None, *, background: bool = True) -> 
 
     mount_console(app, settings)
     if settings.emulator:
-        from bot.emulator import mount_emulator
-
-        mount_emulator(app, settings)
+        try:
+            from line_emulator import mount_emulator
+        except ImportError as e:  # a production install: the stand-in is the demo extra
+            raise RuntimeError("TSUNAGU_EMULATOR=true needs the LINE emulator: install "
+                               "tsunagu[demo] (./scripts/demo does)") from e
+        mount_emulator(app, channel_secret=settings.secret, access_token=settings.access_token)
     # Outermost: counted and timed before any other middleware sees the request.
     app.add_middleware(edge.WebhookRefusals, limit=settings.webhook_max_bytes)
     app.add_middleware(edge.BodyDeadline, seconds=settings.body_timeout_seconds)

@@ -6,9 +6,9 @@ to. A correctness smoke only: timings are the benchmarks' to print, never a test
 from __future__ import annotations
 
 import pytest
+from line_emulator.state import EmulatorState
 
 from benchmarks import latency_bench, webhook_bench
-from bot.emulator.state import EmulatorState
 from tests.conftest import POSTGRES_URL
 
 BACKENDS = [

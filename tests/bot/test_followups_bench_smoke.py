@@ -5,9 +5,9 @@ print, never a test's to assert (they depend on the machine)."""
 from __future__ import annotations
 
 import pytest
+from line_emulator.state import EmulatorState, RecordedCall
 
 from benchmarks.followups_bench import PUSH_PATH, delivery, main, user_id
-from bot.emulator.state import EmulatorState, RecordedCall
 from tests.conftest import POSTGRES_URL
 
 COUNT = 50

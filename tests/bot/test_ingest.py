@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from line_emulator import events as line_events
 from sqlalchemy import Engine, event, func, select
 from sqlalchemy.exc import StatementError
 
@@ -14,7 +15,6 @@ from bot.db.engine import make_engine, make_session_factory
 from bot.db.models import InboxEvent
 from bot.edge.inbox import StoreResult
 from bot.edge.ingest import InboxWriter
-from bot.emulator import events as line_events
 
 
 @pytest.fixture

@@ -149,7 +149,7 @@ def test_anyone_already_consented_goes_straight_to_a_person(live: LiveApp) -> No
 def test_non_text_messages_are_thanked_and_the_question_comes_back(
     live: LiveApp, kind: str
 ) -> None:
-    from bot.emulator import events as line_events
+    from line_emulator import events as line_events
 
     r = Resident(live)
     r.send(r.follow())
@@ -187,7 +187,7 @@ def test_a_resident_returning_after_days_can_go_on_or_start_over(live: LiveApp) 
 
 
 def test_unfollow_is_recorded_and_a_refollow_is_welcomed_back(live: LiveApp) -> None:
-    from bot.emulator import events as line_events
+    from line_emulator import events as line_events
 
     r = Resident(live)
     r.send(r.follow())

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from line_emulator import events as line_events
 from sqlalchemy import select
 
 from bot.db.models import InboxEvent, InboxStatus, OutboxMessage, OutboxStatus, utcnow
-from bot.emulator import events as line_events
 from bot.flows.engine import global_data
 from tests.flows.helpers import tel_links
 from tests.live import LiveApp, Resident, wait_for

@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from line_emulator import events as line_events
 from sqlalchemy import select
 
 from bot.db.models import InboxEvent
-from bot.emulator import events as line_events
 from tests.live import SECRET, LiveApp
 
 # Shared by every example of a test: the fixture's app is started once per test, not per example.

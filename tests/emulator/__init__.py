@@ -1,1 +1,1 @@
-"""Tests of the built-in LINE emulator (bot/emulator)."""
+"""Tests of the built-in LINE emulator (emulator/line_emulator)."""

@@ -16,12 +16,10 @@ from typing import Any
 import pytest
 import uvicorn
 from fastapi import FastAPI, Request, Response
+from line_emulator import EmulatorState, mount_emulator
 from linebot.v3 import WebhookParser
 from linebot.v3.exceptions import InvalidSignatureError
 from linebot.v3.messaging import AsyncApiClient, AsyncMessagingApi, Configuration
-
-from bot.emulator import EmulatorState, mount_emulator
-from bot.settings import Settings
 
 SECRET = "emulator-test-channel-secret"
 TOKEN = "emulator-test-access-token"
@@ -56,8 +54,7 @@ def _free_port() -> int:
 
 def _build_app(webhook: Webhook) -> tuple[FastAPI, EmulatorState]:
     app = FastAPI()
-    settings = Settings(emulator=True, line_channel_secret=SECRET, line_channel_access_token=TOKEN)
-    state = mount_emulator(app, settings)
+    state = mount_emulator(app, channel_secret=SECRET, access_token=TOKEN)
     parser = WebhookParser(SECRET)
 
     @app.post("/line/webhook")

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from line_emulator import EmulatorState, events
 from linebot.v3.messaging import (
     ApiException,
     AsyncMessagingApi,
@@ -29,8 +30,6 @@ from linebot.v3.messaging import (
     TextMessage,
     UserProfileResponse,
 )
-
-from bot.emulator import EmulatorState, events
 
 from .conftest import TOKEN, Server
 

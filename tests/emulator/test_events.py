@@ -6,6 +6,7 @@ import json
 import re
 
 import pytest
+from line_emulator import events
 from linebot.v3 import WebhookParser
 from linebot.v3.exceptions import InvalidSignatureError
 from linebot.v3.webhooks import (
@@ -18,8 +19,6 @@ from linebot.v3.webhooks import (
     UnfollowEvent,
     UserSource,
 )
-
-from bot.emulator import events
 
 SECRET = "events-test-secret"
 ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from line_emulator import EmulatorState, events
 from linebot.v3.messaging import (
     ApiException,
     AsyncMessagingApi,
@@ -24,8 +25,6 @@ from linebot.v3.webhooks import (
     TextMessageContent,
     UnfollowEvent,
 )
-
-from bot.emulator import EmulatorState, events
 
 from .conftest import SECRET, Server
 

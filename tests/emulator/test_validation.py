@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
-from bot.emulator.validation import utf16_len, validate_messages
+from line_emulator.validation import utf16_len, validate_messages
 
 
 def text(t: str = "こんにちは", **extra: Any) -> dict[str, Any]:

@@ -10,10 +10,10 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from line_emulator import events as line_events
 from sqlalchemy import create_engine, func, select, text
 
 from bot.db.models import InboxEvent, InboxStatus, OutboxMessage, OutboxStatus
-from bot.emulator import events as line_events
 from tests.conftest import POSTGRES_URL
 from tests.live import SECRET, LiveApp, wait_for
 

@@ -17,12 +17,12 @@ from typing import Any
 
 import httpx
 import pytest
+from line_emulator import events as line_events
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db.engine import make_engine, make_session_factory
 from bot.db.models import Conversation, InboxEvent, InboxStatus, OutboxMessage, OutboxStatus
-from bot.emulator import events as line_events
 from tests.live import SECRET, TOKEN, LiveApp, free_port, wait_for
 
 RESIDENTS = 40

@@ -7,9 +7,9 @@ import json
 from typing import Any
 
 import pytest
+from line_emulator.validation import validate_messages
 
 from bot.content.schema import MAX_HOTLINES, Hotline
-from bot.emulator.validation import validate_messages
 from bot.line import call_buttons, call_label
 from bot.releases.load import Content
 

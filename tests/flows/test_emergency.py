@@ -8,10 +8,10 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+from line_emulator.validation import validate_messages
 from linebot.v3.messaging import FlexMessage
 
 from bot.content.schema import Resources
-from bot.emulator.validation import validate_messages
 from bot.flows.emergency import contacts_for, emergency_step, opening_for
 from bot.flows.engine import RETURN_TO, Dialogue, FlowRunner
 from bot.flows.render import CONTACTS

@@ -9,8 +9,8 @@ from typing import Any
 
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
+from line_emulator.validation import validate_messages
 
-from bot.emulator.validation import validate_messages
 from bot.flows.engine import Dialogue, FlowRunner, Input, Step, choice_data, global_data
 from bot.line import MAX_MESSAGES
 

@@ -8,10 +8,10 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from line_emulator import events as line_events
 from sqlalchemy import select
 
 from bot.db.models import utcnow
-from bot.emulator import events as line_events
 from bot.settings import DEFAULT_CONTENT_DIR
 from handoff import casework, queue
 from handoff.accounts import add_counsellor

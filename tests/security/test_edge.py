@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
+import sys
 import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -18,6 +19,7 @@ import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI, Request
+from line_emulator import events as line_events
 from pydantic import SecretStr
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -25,7 +27,6 @@ from sqlalchemy.engine import make_url
 from bot.db.migrations import upgrade
 from bot.db.models import InboxEvent
 from bot.edge.line_client import BadSignature
-from bot.emulator import events as line_events
 from bot.platform import server as edge
 from bot.platform.app import create_app
 from bot.settings import Settings
@@ -483,3 +484,13 @@ def test_the_emulator_posts_only_to_its_own_webhook(tmp_path: Path) -> None:
                 trap.accept()  # nothing came here
         finally:
             live.stop()
+
+
+def test_a_production_install_has_no_emulator_to_turn_on(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The LINE stand-in is the demo extra: without it, TSUNAGU_EMULATOR=true stops the start
+    with what to install, instead of serving a product that cannot answer anyone."""
+    monkeypatch.setitem(sys.modules, "line_emulator", None)  # as if never installed
+    with pytest.raises(RuntimeError, match=r"tsunagu\[demo\]"):
+        create_app(Settings(database_url=f"sqlite:///{tmp_path}/t.db", emulator=True),
+                   background=False)

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import httpx
 
-from bot.emulator import events
+from line_emulator import events
 
 Sender = Literal["resident", "bot", "system"]
 

@@ -11,30 +11,6 @@ from __future__ import annotations
 from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
-from bot.line import (  # LINE's limits, the same ones the bot checks its own content by
-    MAX_ACTION_DATA,
-    MAX_ACTION_TEXT,
-    MAX_ALT_TEXT,
-    MAX_BUTTONS_ACTIONS,
-    MAX_BUTTONS_TEXT,
-    MAX_BUTTONS_TEXT_WITH_TITLE,
-    MAX_CAROUSEL_ACTIONS,
-    MAX_CAROUSEL_COLUMNS,
-    MAX_CAROUSEL_TEXT,
-    MAX_CAROUSEL_TEXT_WITH_TITLE,
-    MAX_CONFIRM_TEXT,
-    MAX_FLEX_BUBBLES,
-    MAX_FLEX_LABEL,
-    MAX_IMAGE_URL,
-    MAX_LABEL,
-    MAX_MESSAGES,
-    MAX_QUICK_REPLY_ITEMS,
-    MAX_TEMPLATE_TITLE,
-    MAX_TEXT_UTF16,
-    MAX_URI,
-    utf16_len,
-)
-
 Problem = tuple[str, str]
 
 MESSAGE_TYPES = frozenset(
@@ -66,6 +42,32 @@ ACTION_TYPES = frozenset(
     }
 )
 URI_SCHEMES = frozenset({"http", "https", "line", "tel"})
+
+MAX_MESSAGES = 5
+MAX_TEXT_UTF16 = 5000
+MAX_QUICK_REPLY_ITEMS = 13
+MAX_LABEL = 20
+MAX_ACTION_DATA = 300
+MAX_ACTION_TEXT = 300
+MAX_URI = 1000
+MAX_ALT_TEXT = 1500
+MAX_BUTTONS_ACTIONS = 4
+MAX_BUTTONS_TEXT = 160
+MAX_BUTTONS_TEXT_WITH_TITLE = 60  # with a title or a thumbnail the card has less room
+MAX_TEMPLATE_TITLE = 40
+MAX_CONFIRM_TEXT = 240
+MAX_CAROUSEL_COLUMNS = 10
+MAX_CAROUSEL_ACTIONS = 3
+MAX_CAROUSEL_TEXT = 120
+MAX_CAROUSEL_TEXT_WITH_TITLE = 60
+MAX_FLEX_BUBBLES = 12
+MAX_FLEX_LABEL = 40  # Flex buttons are wider than template buttons
+MAX_IMAGE_URL = 2000
+
+
+def utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
 
 def validate_messages(messages: Any) -> list[Problem]:
     """Everything LINE would refuse in the `messages` of a reply or push request."""

@@ -1,4 +1,7 @@
-"""A built-in stand-in for the LINE Messaging API, plus a phone-like chat page (demo and tests).
+"""A stand-in for the LINE Messaging API, plus a phone-like chat page (demo and tests). Its own
+distribution (`tsunagu[demo]`): a production install has no emulator. It imports nothing of
+tsunagu, and checks messages by LINE's documented limits, written here independently of the
+bot's, so a wrong limit in the bot is caught rather than mirrored.
 
 `mount_emulator` puts everything under `/emulator`: the Messaging API routes the real SDK calls
 (`Configuration(host=".../emulator")`), the page at `/emulator/` and its backend, which signs
@@ -11,11 +14,10 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from bot.emulator.api import PREFIX, build_api_router
-from bot.emulator.page import STATIC_DIR, build_page_router
-from bot.emulator.state import ChatEntry, EmulatorState, RecordedCall
-from bot.emulator.validation import validate_messages
-from bot.settings import Settings
+from line_emulator.api import PREFIX, build_api_router
+from line_emulator.page import STATIC_DIR, build_page_router
+from line_emulator.state import ChatEntry, EmulatorState, RecordedCall
+from line_emulator.validation import validate_messages
 
 __all__ = [
     "PREFIX",
@@ -27,12 +29,12 @@ __all__ = [
 ]
 
 
-def mount_emulator(app: FastAPI, settings: Settings) -> EmulatorState:
+def mount_emulator(app: FastAPI, *, channel_secret: str, access_token: str) -> EmulatorState:
     """Mounts everything under /emulator; the state is returned and kept as app.state.emulator."""
-    if not settings.secret.strip() or not settings.access_token.strip():
+    if not channel_secret.strip() or not access_token.strip():
         # What the page sends is signed with the secret: an empty one would sign for anyone.
         raise ValueError("the emulator needs a non-empty channel secret and access token")
-    state = EmulatorState(channel_secret=settings.secret, access_token=settings.access_token)
+    state = EmulatorState(channel_secret=channel_secret, access_token=access_token)
     app.include_router(build_page_router(state), prefix=PREFIX)
     app.include_router(build_api_router(state), prefix=PREFIX)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC_DIR), name="emulator-static")

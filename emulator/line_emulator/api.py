@@ -20,9 +20,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from bot.emulator import events
-from bot.emulator.state import EmulatorState, RecordedCall
-from bot.emulator.validation import Problem, validate_messages
+from line_emulator import events
+from line_emulator.state import EmulatorState, RecordedCall
+from line_emulator.validation import Problem, validate_messages
 
 PREFIX = "/emulator"
 AUTH_FAILED = (

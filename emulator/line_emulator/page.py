@@ -22,8 +22,8 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 from sse_starlette import EventSourceResponse
 
-from bot.emulator import events
-from bot.emulator.state import EmulatorState
+from line_emulator import events
+from line_emulator.state import EmulatorState
 
 HERE = Path(__file__).resolve().parent
 STATIC_DIR = HERE / "static"
