@@ -4,7 +4,6 @@ caller's transaction: conversation state, cases and outbox rows commit with the 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -22,27 +21,20 @@ from bot.db.models import (
 )
 from bot.edge import outbox
 from bot.flows import intents as it
-from bot.flows.emergency import contacts_for, emergency_step
 from bot.flows.engine import (
-    NOTES,
     Dialogue,
-    FlowContext,
     FlowRunner,
     Input,
     Step,
     input_of,
-    readable,
 )
-from bot.flows.routing import option_sets, variables
-from bot.line import Message, call_buttons, text
+from bot.flows.respond import WINDOW_BUBBLES, Earlier, assess, context_for, respond
+from bot.line import Message, text
 from bot.nlp.analyzer import Analyzer, RiskAssessment
 from bot.nlp.levels import Level
 from bot.releases.load import Content, LoadedFlow
 from handoff import cases, followups
 
-# A resident's last bubbles read together with the new one, when sent within this time.
-WINDOW = timedelta(minutes=10)
-WINDOW_BUBBLES = 4
 INTAKE = "intake"
 
 
@@ -56,12 +48,7 @@ class FlowLibrary:
         # An administrator trying a draft in the emulator: the resident's side runs for real,
         # but nothing reaches the counsellors' queue and no follow-up is planned.
         self.preview = preview
-        places = content.places
-        self.context = FlowContext(
-            hotlines=content.resources.hotlines,
-            option_sets=option_sets(places),
-            variables=lambda answers: variables(places, answers, clock()),
-        )
+        self.context = context_for(content.resources, content.places, clock)
         self.analyzer = _analyzer_for(content)
         self._runners: dict[tuple[str, str], FlowRunner] = {}
         self._stored: set[tuple[str, str]] = set()
@@ -131,17 +118,6 @@ def _group_event(session: Session, event: InboxEvent, content: Content,
     return len(rows)
 
 
-def _first_step(runner: FlowRunner, inp: Input) -> Step:
-    """A new resident. One who starts by typing has answered the welcome's question already:
-    greet them, then take their words as that answer."""
-    start = runner.start()
-    if inp.kind != "text":
-        return start
-    then = runner.step(Dialogue(start.state, start.answers, start.consent), inp)
-    greeting = it.Send(runner.say(start.state, start.answers))
-    return Step(then.state, then.answers, then.consent, [greeting, *then.intents])
-
-
 def handle_event(
     session: Session, event: InboxEvent, library: FlowLibrary, *, reply_ttl_seconds: float
 ) -> int:
@@ -182,28 +158,15 @@ def handle_event(
         if inp.kind == "text" else None
     if risk is not None:
         _record_risk(session, event, conversation, risk)
-    transfer = cases.parse_transfer_postback(inp.data) if inp.kind == "postback" else None
-    if risk is not None and risk.level == Level.IMMINENT:
-        step = _emergency_interrupt(runner, conversation, inp.text, library, risk.categories)
-    elif is_new:
-        step = _first_step(runner, inp)
-    elif transfer is not None:
-        step = _answer_transfer(session, conversation, library, *transfer)
-    else:
-        idle = now - conversation.last_event_at if conversation.last_event_at else None
-        step = runner.step(
-            Dialogue(conversation.state, dict(conversation.answers), _granted(conversation)),
-            inp, idle_for=idle)
-    if risk is not None and risk.level < Level.IMMINENT and risk.unsure:
-        # Not sure it is safe: do not carry on as if nothing was said. Being misread as in
-        # danger costs a resident a kind word; being misread as safe is what we design against.
-        net = [*(text(b) for b in library.content.messages.risk_unsure),
-               call_buttons(library.content.messages.risk_unsure_call,
-                            contacts_for(library.content.resources, risk.categories))]
-        step = Step(step.state, step.answers, step.consent, [it.Send(net), *step.intents])
-    elif risk is not None and risk.level == Level.HIGH:
-        high = [text(b) for b in library.content.messages.risk_high]
-        step = Step(step.state, step.answers, step.consent, [it.Send(high), *step.intents])
+    transfer = cases.parse_transfer_postback(inp.data) \
+        if inp.kind == "postback" and not is_new else None
+    answered = _answer_transfer(session, conversation, library, *transfer) \
+        if transfer is not None and (risk is None or risk.level < Level.IMMINENT) else None
+    step = respond(
+        runner, Dialogue(conversation.state, dict(conversation.answers), _granted(conversation)),
+        inp, messages=content.messages, resources=content.resources, risk=risk, is_new=is_new,
+        idle_for=now - conversation.last_event_at if conversation.last_event_at else None,
+        answered=answered)
 
     if inp.kind == "unfollow":
         conversation.following = False
@@ -260,29 +223,16 @@ def _answer_transfer(session: Session, conversation: Conversation, library: Flow
 
 def _assess(session: Session, library: FlowLibrary, event: InboxEvent,
             conversation: Conversation, words: str) -> RiskAssessment:
-    """The message alone, and with the resident's last few bubbles: a plan split over three
-    bubbles, or given after an earlier wish to die, is only imminent read together. The window
-    counts only when it says more than the message and than what was already answered."""
-    single = library.analyzer.analyze(words)
-    stamp = event.event_timestamp
+    """The message with the resident's last few assessed bubbles (bot/flows/respond.assess)."""
     earlier = session.execute(
         select(InboxEvent.payload, InboxEvent.event_timestamp, RiskAssessmentRecord.level)
         .join(RiskAssessmentRecord, RiskAssessmentRecord.inbox_event_id == InboxEvent.id)
         .where(RiskAssessmentRecord.conversation_id == conversation.id,
                InboxEvent.id != event.id)
         .order_by(RiskAssessmentRecord.id.desc()).limit(WINDOW_BUBBLES - 1)).all()
-    recent = [(str(((p or {}).get("message") or {}).get("text") or ""), Level.parse(level))
-              for p, at, level in earlier if abs(stamp - at) <= WINDOW.total_seconds() * 1000]
-    if not recent:
-        return single
-    together = library.analyzer.analyze(
-        "\n".join([*(readable(w) for w, _ in reversed(recent)), words]))
-    answered = max(level for _, level in recent)
-    # Read together it is more dangerous, or newly unsure of a danger not answered yet.
-    more = together.level > max(single.level, answered)
-    newly_unsure = together.unsure and not single.unsure and together.level >= single.level \
-        and together.model is not None and (together.model.unsure or Level.NONE) > answered
-    return replace(together, window=len(recent) + 1) if more or newly_unsure else single
+    return assess(library.analyzer, words, event.event_timestamp, [
+        Earlier(str(((p or {}).get("message") or {}).get("text") or ""), Level.parse(level), at)
+        for p, at, level in earlier])
 
 
 def _record_risk(session: Session, event: InboxEvent, conversation: Conversation,
@@ -300,18 +250,6 @@ def _versions(risk: RiskAssessment) -> str:
     """Which lexicon and which model made the assessment."""
     model = f"+{risk.model.version}" if risk.model is not None else ""
     return f"{risk.lexicon_version}{model}"[:32]
-
-
-def _emergency_interrupt(runner: FlowRunner, conversation: Conversation, words: str,
-                         library: FlowLibrary, categories: tuple[str, ...]) -> Step:
-    """Danger now: the numbers for this danger at once, most urgent first, with the words for
-    it, whatever the state, consent or not (no categories: the general numbers); the flow goes
-    to its emergency state and can be resumed from there."""
-    answers = dict(conversation.answers)
-    answers[NOTES] = [*(answers.get(NOTES) or []), words[:1000]][-20:]
-    d = Dialogue(conversation.state, answers, _granted(conversation))
-    return emergency_step(runner, d, library.content.messages, library.content.resources,
-                          categories)
 
 
 def _update_case_risk(session: Session, conversation: Conversation, risk: RiskAssessment,
