@@ -42,12 +42,8 @@ class FlowLibrary:
     """Runners for the current flow versions and, from the database, for older ones that
     ongoing conversations still use. Versions are immutable, so runners are cached forever."""
 
-    def __init__(self, content: Content, clock: Callable[[], datetime] = utcnow, *,
-                 preview: bool = False) -> None:
+    def __init__(self, content: Content, clock: Callable[[], datetime] = utcnow) -> None:
         self.content = content
-        # An administrator trying a draft in the emulator: the resident's side runs for real,
-        # but nothing reaches the counsellors' queue and no follow-up is planned.
-        self.preview = preview
         self.context = context_for(content.resources, content.places, clock)
         self.analyzer = _analyzer_for(content)
         self._runners: dict[tuple[str, str], FlowRunner] = {}
@@ -259,8 +255,7 @@ def _update_case_risk(session: Session, conversation: Conversation, risk: RiskAs
     case = cases.open_case_of(session=session, conversation_id=conversation.id)
     unsure_of_life = risk.unsure and risk.model is not None \
         and risk.model.unsure == Level.IMMINENT
-    if library.preview or (case is None and risk.level < Level.IMMINENT
-                           and not unsure_of_life):
+    if case is None and risk.level < Level.IMMINENT and not unsure_of_life:
         return
     case = cases.open_or_update_case(session=session, conversation=conversation,
                                      places=library.content.places,
@@ -276,7 +271,7 @@ def _plan_followups(session: Session, conversation: Conversation, runner: FlowRu
     if inp.kind == "unfollow":
         followups.cancel(session=session, conversation_id=conversation.id, reason="blocked")
         return
-    if inp.kind == "ignored" or conversation.consent_withdrawn_at is not None or library.preview:
+    if inp.kind == "ignored" or conversation.consent_withdrawn_at is not None:
         return
     plan = followups.plan_of(session=session, conversation_id=conversation.id, now=now)
     answering = inp.kind in ("text", "postback", "other_message")
@@ -339,8 +334,6 @@ def apply_intents(
             followups.cancel(session=session, conversation_id=conversation.id,
                              reason="consent_withdrawn")
             cases.close_withdrawn(session=session, conversation=conversation)
-        elif library.preview and isinstance(intent, it.OpenCase | it.ForwardToCase):
-            continue
         elif isinstance(intent, it.OpenCase):
             cases.open_or_update_case(session=session, conversation=conversation,
                                       places=places)

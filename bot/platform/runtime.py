@@ -6,11 +6,10 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db.changes import ChangeFeed
-from bot.db.models import ContentPreview
 from bot.edge.ingest import InboxWriter
 from bot.edge.line_client import LineClient, WebhookReader
 from bot.journey.conversation import FlowLibrary
@@ -36,24 +35,12 @@ class Runtime:
     # Set when a worker process does the background work: tells it what happened here.
     forward: Callable[[str], None] | None = None
 
-    previews: dict[str, FlowLibrary] = field(default_factory=dict)  # by draft digest
-
     def __post_init__(self) -> None:
         self.inbox = InboxWriter(self.sessions)
 
     def library_for(self, session: Session, source_key: str) -> FlowLibrary:
-        """The published content, or the draft an administrator is previewing as this user."""
-        kind, _, user_id = source_key.partition(":")
-        files = session.scalar(select(ContentPreview.files).where(
-            ContentPreview.line_user_id == user_id)) if kind == "user" else None
-        if files is None:
-            return self.library
-        from bot.releases.store import digest, load_files
-
-        key = digest(files)
-        if key not in self.previews:
-            self.previews[key] = FlowLibrary(load_files(files), preview=True)
-        return self.previews[key]
+        """Every resident talks to the published content (drafts are tried in the console)."""
+        return self.library
 
     @property
     def analyzer(self) -> Analyzer:

@@ -1,10 +1,10 @@
-"""Administration of content: edit a draft, see it validated line by line, diff, preview in the
-emulator, publish with a reason, roll back; a test box for the risk lexicon; the flow diagram."""
+"""Administration of content: edit a draft, see it validated line by line, diff, publish with
+a reason, roll back; a test box for the risk lexicon; the flow diagram. Trying a draft as a
+resident is handoff/console/rehearsal.py."""
 
 from __future__ import annotations
 
 import difflib
-import secrets
 from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.content.files import ContentError
-from bot.db.models import ContentPreview, ContentRelease
+from bot.db.models import ContentRelease
 from bot.flows.diagram import mermaid
 from bot.nlp import Analyzer
 from bot.releases import store as content_store
@@ -70,8 +70,7 @@ def overview(request: Request, me: Admin) -> HTMLResponse:
         history = content_store.releases(session)
         names = _names(session)
     return _page(request, "admin.html", me=me, **state, problems=problems, history=history,
-                 names=names, label=_label,
-                 preview=host(request).settings.emulator)
+                 names=names, label=_label)
 
 
 @router.get("/files/{name:path}")
@@ -180,25 +179,6 @@ def _serve(request: Request, files: dict[str, Any], release_id: int) -> None:
 
 def _to_overview(code: str, *numbers: int) -> Response:
     return RedirectResponse(notices.url("/console/admin/", code, *numbers), status_code=303)
-
-
-# ---------------------------------------------------------------------- preview
-
-
-@router.post("/preview", dependencies=[CsrfChecked])
-def preview(request: Request, me: Admin) -> Response:
-    """A fresh emulator user who talks to this draft; opens the emulator as that user."""
-    runtime = host(request)
-    if not runtime.settings.emulator:
-        raise HTTPException(status_code=404, detail="the emulator is not running here")
-    with runtime.sessions() as session, session.begin():
-        files = _state(session, me)["files"]
-        if content_store.problems_of(files):
-            return _to_overview("preview_problems")
-        user_id = "U" + secrets.token_hex(16)
-        session.add(ContentPreview(line_user_id=user_id, author_id=me.id, files=files))
-        audit.record(session=session, counsellor=me, action="content_preview", case_id=None)
-    return RedirectResponse(f"/emulator/?user={user_id}&preview=1", status_code=303)
 
 
 # ---------------------------------------------------------------------- tools

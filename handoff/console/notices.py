@@ -58,7 +58,6 @@ NOTICES: dict[str, tuple[str, str]] = {
     "rollback_reason": (ERROR, "戻す理由を書いてください。"),
     "rollback_unusable": (ERROR, "#{0} はいまの仕組みでは使えないため戻せません。"),
     "rolled_back": (OK, "#{0} の内容を #{1} として公開しました。"),
-    "preview_problems": (ERROR, "問題が残っている下書きはプレビューできません。"),
 }
 
 

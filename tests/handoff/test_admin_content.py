@@ -1,5 +1,5 @@
 """Content administration over HTTP: drafts validated by line, publish, versions, rollback,
-preview in the emulator, the lexicon test box and the diagram; administrators only."""
+trying a draft as a resident, the lexicon test box and the diagram; administrators only."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from bot.db.models import ContentRelease
+from bot.db.models import ContentRelease, Conversation, InboxEvent, OutboxMessage
 from handoff.accounts import add_counsellor
 from handoff.models import AuditEntry, Case, Role
 from tests.live import (
@@ -152,26 +152,64 @@ def test_a_draft_made_before_someone_else_published_is_refused(live: LiveApp) ->
     assert live.runtime.release_id == 2
 
 
-def test_preview_runs_the_draft_in_the_emulator_without_reaching_the_queue(
+def _rehearsal(page: str) -> dict[str, str]:
+    """The page's signed state, its CSRF token and its buttons (label -> postback data)."""
+    import html
+
+    state = re.search(r'name="state" value="([^"]+)"', page)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert state and csrf, page
+    buttons = {html.unescape(label): html.unescape(value) for value, label in re.findall(
+        r'<button type="submit" name="data" value="([^"]*)" class="secondary">([^<]*)</button>',
+        page)}
+    return {"state": state.group(1), "csrf": csrf.group(1), **buttons}
+
+
+def test_a_draft_is_tried_as_a_resident_in_the_console_and_reaches_no_one(
         live: LiveApp) -> None:
+    def stored() -> tuple[int, ...]:
+        return tuple(live.count(m) for m in (InboxEvent, Conversation, OutboxMessage, Case))
+
+    before = stored()
     admin = logged_in(live, "admin")
     save(admin, flow_text(admin).replace(OLD, NEW))
-    opened = admin.post("/console/admin/preview", data={"csrf": csrf_of(admin, "/console/admin/")})
-    assert opened.status_code == 303
-    found = re.search(r"/emulator/\?user=(U[0-9a-f]{32})", opened.headers["location"])
-    assert found
-    tester = Resident(live, found.group(1))
-    tester.send(tester.follow())
-    tester.wait_messages(4)
-    assert NEW in texts(tester.tap("はじめる"))  # the draft, not what is published
-    tester.say("人と話したい")
-    tester.tap("同意する")
+    page = admin.get("/console/admin/try/")
+    assert page.status_code == 200 and "あなたの下書きで答えています" in page.text
+    form = _rehearsal(page.text)
+    assert "はじめる" in form  # the welcome's own buttons, as a resident sees them
+
+    tapped = admin.post("/console/admin/try/", data={
+        "csrf": form["csrf"], "state": form["state"], "data": form["はじめる"]})
+    assert NEW in tapped.text and OLD not in tapped.text  # the draft, not what is published
+
+    # Words in danger are answered as residents are answered: the numbers, whatever the state.
+    form = _rehearsal(tapped.text)
+    danger = admin.post("/console/admin/try/", data={
+        "csrf": form["csrf"], "state": form["state"], "text": "今夜死のうと思う"})
+    assert 'href="tel:' in danger.text and "差し迫った危険" in danger.text
+
+    # Asking for a person says where a case would open, and nothing reaches anyone.
+    form = _rehearsal(danger.text)
+    person = admin.post("/console/admin/try/", data={
+        "csrf": form["csrf"], "state": form["state"], "text": "人と話したい"})
+    assert person.status_code == 200
+    assert stored() == before  # no event, conversation, message or case was written
+    assert not live.emulator.calls  # and nothing went to LINE
+
+    # A state that was not signed here is not believed: the rehearsal starts again.
+    forged = admin.post("/console/admin/try/", data={
+        "csrf": form["csrf"], "state": form["state"][:-2] + "xx", "text": "こんにちは"})
+    assert 'id="stale"' in forged.text
     with live.session() as s:
-        assert s.scalars(select(Case)).all() == []  # a preview never reaches counsellors
+        assert s.scalars(select(AuditEntry).where(AuditEntry.action == "content_preview")).all()
     resident = Resident(live)
     resident.send(resident.follow())
     resident.wait_messages(4)
     assert OLD in texts(resident.tap("はじめる"))  # residents still get the published text
+
+
+def test_trying_content_is_for_administrators(live: LiveApp) -> None:
+    assert logged_in(live, "sato").get("/console/admin/try/").status_code == 403
 
 
 def test_the_lexicon_box_explains_a_sentence(live: LiveApp) -> None:
