@@ -219,15 +219,3 @@ class ContentDraft(Base):
     base_release_id: Mapped[int] = mapped_column(ForeignKey("content_releases.id"))
     files: Mapped[dict[str, Any]]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
-
-
-class ContentPreview(Base):
-    """An emulator user who talks to a draft instead of the published content."""
-
-    __tablename__ = "content_previews"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    line_user_id: Mapped[str] = mapped_column(String(64), unique=True)
-    author_id: Mapped[int] = mapped_column(ForeignKey("counsellors.id"))
-    files: Mapped[dict[str, Any]]  # the draft as it was when the preview started
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -24,7 +24,7 @@ from tests.live import (
 
 WORDS = "夫の借金がつらくて、みどり町の田中花子です"
 LATER = "もう一つ、家賃のことも心配です"
-CONTENT_TABLES = {"flow_versions", "content_releases", "content_drafts", "content_previews"}
+CONTENT_TABLES = {"flow_versions", "content_releases", "content_drafts"}
 
 
 @pytest.fixture
