@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
+from sqlalchemy import bindparam, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,6 +29,15 @@ from bot.settings import Settings
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
+
+# Counts the attempt and reads the event in one statement, only while it is still pending (else
+# another process handled it meanwhile). Its write also opens the transaction first thing, so on
+# SQLite everything the event's handling reads happens under the write lock, as before.
+_CLAIM = (update(InboxEvent)
+          .where(InboxEvent.id == bindparam("event_id"),
+                 InboxEvent.status == InboxStatus.PENDING)
+          .values(attempts=InboxEvent.attempts + 1)
+          .returning(InboxEvent))
 
 
 def _fail(session: Session, event: InboxEvent, content: Content, error: str) -> None:
@@ -55,10 +65,11 @@ def process_source(
             with transaction(sessions) as session:
                 if not lock_source(session=session, key=key):
                     return handled  # another process has it
-                event = session.get(InboxEvent, event_id)
-                if event is None or event.status != InboxStatus.PENDING:
+                event = session.scalars(
+                    _CLAIM, {"event_id": event_id},
+                    execution_options={"synchronize_session": False}).first()
+                if event is None:
                     continue  # another process handled it meanwhile
-                event.attempts += 1
                 handle_event(session, event, library(session, key),
                              reply_ttl_seconds=reply_ttl_seconds)
                 status = event.status
