@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import func, select
+from sqlalchemy import insert as sql_insert
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from bot import metrics
@@ -76,6 +77,40 @@ def enqueue(
     if flush:
         session.flush()
     return rows
+
+
+_INSERT = sql_insert(OutboxMessage.__table__)  # type: ignore[arg-type]
+
+
+def insert(
+    session: Session,
+    *,
+    user_id: str,
+    messages: list[Message],
+    conversation_id: int | None = None,
+    event: InboxEvent | None = None,
+    reply_ttl_seconds: float = 0.0,
+) -> int:
+    """`enqueue` for a caller that needs no row objects (the worker's answers): the same rows
+    in one plain INSERT, without the ORM's unit of work. Returns how many rows."""
+    token = (event.payload.get("replyToken") if event is not None else None) or None
+    rows: list[dict[str, Any]] = []
+    for start in range(0, len(messages), MAX_MESSAGES):
+        first = bool(token) and start == 0 and event is not None
+        rows.append({
+            "line_user_id": user_id,
+            "conversation_id": conversation_id,
+            "source_event_id": event.id if event is not None else None,
+            "counsellor_id": None,
+            "messages": messages[start : start + MAX_MESSAGES],
+            "reply_token": str(token) if first else None,
+            "reply_deadline": reply_deadline(event.payload, event.received_at,
+                                             reply_ttl_seconds)
+            if first and event is not None else None,
+        })
+    if rows:
+        session.connection().execute(_INSERT, rows)
+    return len(rows)
 
 
 @dataclass(frozen=True)
