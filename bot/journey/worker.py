@@ -131,6 +131,22 @@ class InboxWorker:
         # A source that made no progress (another process has it, or its event failed and
         # waits for its next attempt) rests until then, instead of being retried at once.
         self._resting: dict[str, float] = {}
+        self._queue: list[str] = []  # pending sources not started yet, longest-waiting first
+
+    async def _next_sources(self) -> list[str]:
+        """Sources to start, from the last read of the pending ones while it lasts: read once
+        for many sources, not once per source (every source read was waiting then; one that
+        had more events meanwhile, or new ones since, is in the next read)."""
+        keys = self._startable(self._queue)
+        if keys:
+            return keys
+        try:
+            self._queue = [k for k in await asyncio.to_thread(self._pending)
+                           if k not in self._busy]
+        except Exception:
+            log.exception("inbox: reading pending sources failed; retrying")
+            self._queue = []
+        return self._startable(self._queue)
 
     def _pending(self) -> list[str]:
         with self.runtime.sessions() as session:
@@ -166,12 +182,8 @@ class InboxWorker:
             while True:
                 free = self.concurrency - len(running)
                 if free > 0:
-                    try:
-                        keys = self._startable(await asyncio.to_thread(self._pending))
-                    except Exception:
-                        log.exception("inbox: reading pending sources failed; retrying")
-                        keys = []
-                    for key in keys[:free]:
+                    for key in (await self._next_sources())[:free]:
+                        self._queue.remove(key)
                         running.add(asyncio.create_task(self._run_source(key)))
                 if woken is None:
                     woken = asyncio.create_task(rt.worker_wakeup.wait())
