@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy import insert as sql_insert
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
@@ -264,13 +264,32 @@ def _record_all(
     sessions: sessionmaker[Session], sent: list[tuple[Claimed, tuple[SendResult, str]]],
     max_attempts: int,
 ) -> list[OutboxStatus]:
+    delivered: dict[str, list[int]] = {}
+    for c, (result, via) in sent:
+        if result.outcome in (Outcome.SENT, Outcome.ALREADY_ACCEPTED):
+            delivered.setdefault(via, []).append(c.id)
     with transaction(sessions) as session:
-        rows = {row.id: row for row in session.scalars(select(OutboxMessage).where(
-            OutboxMessage.id.in_([c.id for c, _ in sent])))}
         now = utcnow()
-        return [record(session=session, claimed=c, result=result, via=via, now=now,
-                       max_attempts=max_attempts, row=rows.get(c.id))
-                for c, (result, via) in sent]
+        # Delivered rows (nearly all) are marked in one UPDATE per way sent, without loading
+        # them; the others go through `record` one by one.
+        marked: set[int] = set()
+        for via, ids in delivered.items():
+            values: dict[str, Any] = {"status": OutboxStatus.SENT, "sent_via": via,
+                                      "sent_at": now, "last_error": None}
+            if via == "push":
+                values["reply_token"] = None  # as `record` does
+            marked.update(session.scalars(
+                update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(**values)
+                .returning(OutboxMessage.id),
+                execution_options={"synchronize_session": False}))
+        statuses = []
+        for c, (result, via) in sent:
+            if result.outcome in (Outcome.SENT, Outcome.ALREADY_ACCEPTED):
+                statuses.append(OutboxStatus.SENT if c.id in marked else OutboxStatus.FAILED)
+            else:
+                statuses.append(record(session=session, claimed=c, result=result, via=via,
+                                       now=now, max_attempts=max_attempts))
+        return statuses
 
 
 def _next_due_in(sessions: sessionmaker[Session]) -> float | None:
