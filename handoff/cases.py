@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from bot.content.schema import Places
@@ -16,12 +17,68 @@ from handoff.models import PRIORITY_RANK, Case, CaseMessage, CaseStatus, Outcome
 URGENT = {"food", "shelter", "utilities"}
 
 
+_OPEN_CASE = (select(Case)
+              .where(Case.conversation_id == bindparam("conversation_id"),
+                     Case.status != CaseStatus.CLOSED)
+              .order_by(Case.id.desc()).limit(1))
+_CONVERSATION_AND_CASE = (
+    select(Conversation, Case)
+    .outerjoin(Case, and_(Case.conversation_id == Conversation.id,
+                          Case.status != CaseStatus.CLOSED))
+    .where(Conversation.line_user_id == bindparam("line_user_id"))
+    .order_by(Case.id.desc()).limit(1))
+# session.info key: conversation id -> its open case (None: it has none), while remembered.
+_KNOWN = "tsunagu.open_cases"
+
+
+@contextmanager
+def remembering_open_cases(session: Session) -> Iterator[None]:
+    """Within this block (one event's handling, in one transaction) a conversation's open case
+    is read once: the services below keep what they open, close or reopen up to date."""
+    session.info[_KNOWN] = {}
+    try:
+        yield
+    finally:
+        session.info.pop(_KNOWN, None)
+
+
+def _remember(session: Session, conversation_id: int, case: Case | None) -> None:
+    known = session.info.get(_KNOWN)
+    if known is not None:
+        known[conversation_id] = case
+
+
+def remember_no_case(session: Session, conversation_id: int) -> None:
+    """A conversation just created has no case yet."""
+    _remember(session, conversation_id, None)
+
+
+def _forget(session: Session, conversation_id: int) -> None:
+    known = session.info.get(_KNOWN)
+    if known is not None:
+        known.pop(conversation_id, None)
+
+
+def conversation_and_open_case(*, session: Session, line_user_id: str
+                               ) -> tuple[Conversation | None, Case | None]:
+    """A resident's conversation and its open case, in one statement."""
+    row = session.execute(_CONVERSATION_AND_CASE, {"line_user_id": line_user_id}).first()
+    if row is None:
+        return None, None
+    conversation, case = row
+    _remember(session, conversation.id, case)
+    return conversation, case
+
+
 def open_case_of(*, session: Session, conversation_id: int) -> Case | None:
-    return session.scalars(
-        select(Case)
-        .where(Case.conversation_id == conversation_id, Case.status != CaseStatus.CLOSED)
-        .order_by(Case.id.desc())
-    ).first()
+    known = session.info.get(_KNOWN)
+    if known is not None and conversation_id in known:
+        case: Case | None = known[conversation_id]
+        if case is None or case.status != CaseStatus.CLOSED:
+            return case
+    case = session.scalars(_OPEN_CASE, {"conversation_id": conversation_id}).first()
+    _remember(session, conversation_id, case)
+    return case
 
 
 RISK_PRIORITY = {"imminent": Priority.IMMINENT, "high": Priority.HIGH}
@@ -51,6 +108,7 @@ def open_or_update_case(
     if case is None:
         case = Case(conversation_id=conversation.id, priority=wanted, team_id=r.team.id)
         session.add(case)
+        _remember(session, conversation.id, case)
     elif PRIORITY_RANK[wanted] < PRIORITY_RANK[Priority(case.priority)]:
         case.priority = wanted  # raised, never lowered by the bot
     if case.status == CaseStatus.OPEN:
@@ -92,6 +150,7 @@ def reopen_after_followup(*, session: Session, conversation: Conversation,
     closed.claimed_by = closed.claimed_at = None
     closed.opened_at = closed.updated_at = utcnow()
     session.flush()
+    _remember(session, conversation.id, closed)
     return closed
 
 
@@ -107,6 +166,7 @@ def close_withdrawn(*, session: Session, conversation: Conversation) -> Case | N
         CaseStatus.CLOSED, Outcome.WITHDRAWN, now, now
     case.transfer_request = None
     session.flush()
+    _forget(session, conversation.id)
     return case
 
 

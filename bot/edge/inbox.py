@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -135,15 +135,17 @@ def lock_source(*, session: Session, key: str) -> bool:
     return bool(got.scalar())
 
 
+_PENDING_IDS = (
+    select(InboxEvent.id)
+    .where(InboxEvent.source_key == bindparam("key"), InboxEvent.status == InboxStatus.PENDING)
+    .order_by(InboxEvent.event_timestamp, InboxEvent.id)
+    .limit(bindparam("limit"))
+)
+
+
 def pending_ids(*, session: Session, key: str, limit: int = 100) -> list[int]:
     """A source's pending events in the order they must be handled."""
-    stmt = (
-        select(InboxEvent.id)
-        .where(InboxEvent.source_key == key, InboxEvent.status == InboxStatus.PENDING)
-        .order_by(InboxEvent.event_timestamp, InboxEvent.id)
-        .limit(limit)
-    )
-    return list(session.scalars(stmt))
+    return list(session.scalars(_PENDING_IDS, {"key": key, "limit": limit}))
 
 
 def mark(event: InboxEvent, status: InboxStatus, error: str | None = None) -> None:

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy import insert as sql_insert
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from bot import metrics
@@ -76,6 +77,40 @@ def enqueue(
     if flush:
         session.flush()
     return rows
+
+
+_INSERT = sql_insert(OutboxMessage.__table__)  # type: ignore[arg-type]
+
+
+def insert(
+    session: Session,
+    *,
+    user_id: str,
+    messages: list[Message],
+    conversation_id: int | None = None,
+    event: InboxEvent | None = None,
+    reply_ttl_seconds: float = 0.0,
+) -> int:
+    """`enqueue` for a caller that needs no row objects (the worker's answers): the same rows
+    in one plain INSERT, without the ORM's unit of work. Returns how many rows."""
+    token = (event.payload.get("replyToken") if event is not None else None) or None
+    rows: list[dict[str, Any]] = []
+    for start in range(0, len(messages), MAX_MESSAGES):
+        first = bool(token) and start == 0 and event is not None
+        rows.append({
+            "line_user_id": user_id,
+            "conversation_id": conversation_id,
+            "source_event_id": event.id if event is not None else None,
+            "counsellor_id": None,
+            "messages": messages[start : start + MAX_MESSAGES],
+            "reply_token": str(token) if first else None,
+            "reply_deadline": reply_deadline(event.payload, event.received_at,
+                                             reply_ttl_seconds)
+            if first and event is not None else None,
+        })
+    if rows:
+        session.connection().execute(_INSERT, rows)
+    return len(rows)
 
 
 @dataclass(frozen=True)
@@ -229,13 +264,32 @@ def _record_all(
     sessions: sessionmaker[Session], sent: list[tuple[Claimed, tuple[SendResult, str]]],
     max_attempts: int,
 ) -> list[OutboxStatus]:
+    delivered: dict[str, list[int]] = {}
+    for c, (result, via) in sent:
+        if result.outcome in (Outcome.SENT, Outcome.ALREADY_ACCEPTED):
+            delivered.setdefault(via, []).append(c.id)
     with transaction(sessions) as session:
-        rows = {row.id: row for row in session.scalars(select(OutboxMessage).where(
-            OutboxMessage.id.in_([c.id for c, _ in sent])))}
         now = utcnow()
-        return [record(session=session, claimed=c, result=result, via=via, now=now,
-                       max_attempts=max_attempts, row=rows.get(c.id))
-                for c, (result, via) in sent]
+        # Delivered rows (nearly all) are marked in one UPDATE per way sent, without loading
+        # them; the others go through `record` one by one.
+        marked: set[int] = set()
+        for via, ids in delivered.items():
+            values: dict[str, Any] = {"status": OutboxStatus.SENT, "sent_via": via,
+                                      "sent_at": now, "last_error": None}
+            if via == "push":
+                values["reply_token"] = None  # as `record` does
+            marked.update(session.scalars(
+                update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(**values)
+                .returning(OutboxMessage.id),
+                execution_options={"synchronize_session": False}))
+        statuses = []
+        for c, (result, via) in sent:
+            if result.outcome in (Outcome.SENT, Outcome.ALREADY_ACCEPTED):
+                statuses.append(OutboxStatus.SENT if c.id in marked else OutboxStatus.FAILED)
+            else:
+                statuses.append(record(session=session, claimed=c, result=result, via=via,
+                                       now=now, max_attempts=max_attempts))
+        return statuses
 
 
 def _next_due_in(sessions: sessionmaker[Session]) -> float | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -118,6 +118,12 @@ def handle_event(
     session: Session, event: InboxEvent, library: FlowLibrary, *, reply_ttl_seconds: float
 ) -> int:
     """Process one pending event; returns how many outbox rows it produced."""
+    with cases.remembering_open_cases(session):
+        return _handle(session, event, library, reply_ttl_seconds)
+
+
+def _handle(session: Session, event: InboxEvent, library: FlowLibrary,
+            reply_ttl_seconds: float) -> int:
     content = library.content
     payload = event.payload
     if (payload.get("source") or {}).get("type") != "user" or not event.line_user_id:
@@ -131,9 +137,9 @@ def handle_event(
         event.payload, event.line_user_id, event.source_key = {}, None, "too-old"
         return 0
     inp = input_of(payload)
-    conversation = session.scalars(
-        select(Conversation).where(Conversation.line_user_id == event.line_user_id)
-    ).first()
+    # The conversation and its open case in one read: most messages need both.
+    conversation, _ = cases.conversation_and_open_case(session=session,
+                                                       line_user_id=event.line_user_id)
     if conversation is None and inp.kind in ("ignored", "unfollow"):
         event.status, event.processed_at = InboxStatus.IGNORED, now
         return 0
@@ -145,6 +151,7 @@ def handle_event(
                                     answers={}, consent={}, risk_level=Level.NONE.label)
         session.add(conversation)
         session.flush()
+        cases.remember_no_case(session, conversation.id)
     else:
         runner = library.get(session, conversation.flow_id, conversation.flow_version) or \
             _switch(session, library, conversation)
@@ -179,13 +186,13 @@ def handle_event(
     if risk is not None and (risk.level >= Level.CONCERN or risk.unsure):
         _update_case_risk(session, conversation, risk, library, inp.text)
     _plan_followups(session, conversation, runner, library, now, inp)
-    rows = outbox.enqueue(
+    rows = outbox.insert(
         session, user_id=event.line_user_id, messages=outgoing,
         conversation_id=conversation.id, event=event, reply_ttl_seconds=reply_ttl_seconds,
-    ) if outgoing else []
+    ) if outgoing else 0
     event.status = InboxStatus.DONE if inp.kind != "ignored" else InboxStatus.IGNORED
     event.processed_at = now
-    return len(rows)
+    return rows
 
 
 # LINE redelivers a failed webhook for a limited time; an event older than this is a replay.
@@ -217,15 +224,20 @@ def _answer_transfer(session: Session, conversation: Conversation, library: Flow
                 [it.Send([text(b) for b in bubbles])])
 
 
+_WINDOW = (
+    select(InboxEvent.payload, InboxEvent.event_timestamp, RiskAssessmentRecord.level)
+    .join(RiskAssessmentRecord, RiskAssessmentRecord.inbox_event_id == InboxEvent.id)
+    .where(RiskAssessmentRecord.conversation_id == bindparam("conversation_id"),
+           InboxEvent.id != bindparam("event_id"))
+    .order_by(RiskAssessmentRecord.id.desc()).limit(WINDOW_BUBBLES - 1))
+_INSERT_RISK = insert(RiskAssessmentRecord.__table__)  # type: ignore[arg-type]
+
+
 def _assess(session: Session, library: FlowLibrary, event: InboxEvent,
             conversation: Conversation, words: str) -> RiskAssessment:
     """The message with the resident's last few assessed bubbles (bot/flows/respond.assess)."""
-    earlier = session.execute(
-        select(InboxEvent.payload, InboxEvent.event_timestamp, RiskAssessmentRecord.level)
-        .join(RiskAssessmentRecord, RiskAssessmentRecord.inbox_event_id == InboxEvent.id)
-        .where(RiskAssessmentRecord.conversation_id == conversation.id,
-               InboxEvent.id != event.id)
-        .order_by(RiskAssessmentRecord.id.desc()).limit(WINDOW_BUBBLES - 1)).all()
+    earlier = session.execute(_WINDOW, {"conversation_id": conversation.id,
+                                        "event_id": event.id}).all()
     return assess(library.analyzer, words, event.event_timestamp, [
         Earlier(str(((p or {}).get("message") or {}).get("text") or ""), Level.parse(level), at)
         for p, at, level in earlier])
@@ -233,7 +245,8 @@ def _assess(session: Session, library: FlowLibrary, event: InboxEvent,
 
 def _record_risk(session: Session, event: InboxEvent, conversation: Conversation,
                  risk: RiskAssessment) -> None:
-    session.add(RiskAssessmentRecord(
+    # A plain INSERT: nothing in the event's transaction reads the record back as an object.
+    session.connection().execute(_INSERT_RISK, dict(
         inbox_event_id=event.id, conversation_id=conversation.id, level=risk.level.label,
         categories=list(risk.categories), hits=[h.to_dict() for h in risk.hits],
         lexicon_version=_versions(risk), model=risk.reading(),

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
+from sqlalchemy import bindparam, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -29,6 +30,15 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
 
+# Counts the attempt and reads the event in one statement, only while it is still pending (else
+# another process handled it meanwhile). Its write also opens the transaction first thing, so on
+# SQLite everything the event's handling reads happens under the write lock, as before.
+_CLAIM = (update(InboxEvent)
+          .where(InboxEvent.id == bindparam("event_id"),
+                 InboxEvent.status == InboxStatus.PENDING)
+          .values(attempts=InboxEvent.attempts + 1)
+          .returning(InboxEvent))
+
 
 def _fail(session: Session, event: InboxEvent, content: Content, error: str) -> None:
     """Give up on an event after repeated errors, but still answer the resident."""
@@ -39,13 +49,13 @@ def _fail(session: Session, event: InboxEvent, content: Content, error: str) -> 
 
 
 def process_source(
-    sessions: sessionmaker[Session], key: str, library: Callable[[Session, str], FlowLibrary],
+    sessions: sessionmaker[Session], key: str, library: Callable[[], FlowLibrary],
     *, reply_ttl_seconds: float,
 ) -> int:
     """Process the source's events pending now, one transaction each; returns how many were
     handled. Events that arrive meanwhile are the next call's (the worker comes back for
-    them), which spares every call a last "anything more?" transaction. `library` picks the
-    content for the source (published, or a draft being previewed)."""
+    them), which spares every call a last "anything more?" transaction. `library` gives the
+    content being served (a newer release may arrive between two events)."""
     with sessions() as session:
         ids = pending_ids(session=session, key=key)
     handled = 0
@@ -55,11 +65,12 @@ def process_source(
             with transaction(sessions) as session:
                 if not lock_source(session=session, key=key):
                     return handled  # another process has it
-                event = session.get(InboxEvent, event_id)
-                if event is None or event.status != InboxStatus.PENDING:
+                event = session.scalars(
+                    _CLAIM, {"event_id": event_id},
+                    execution_options={"synchronize_session": False}).first()
+                if event is None:
                     continue  # another process handled it meanwhile
-                event.attempts += 1
-                handle_event(session, event, library(session, key),
+                handle_event(session, event, library(),
                              reply_ttl_seconds=reply_ttl_seconds)
                 status = event.status
         except Exception as e:
@@ -76,7 +87,7 @@ def process_source(
 
 
 def _failed_attempt(sessions: sessionmaker[Session], key: str, event_id: int,
-                    library: Callable[[Session, str], FlowLibrary], error: Exception) -> bool:
+                    library: Callable[[], FlowLibrary], error: Exception) -> bool:
     """Record a failed attempt; True if the event was given up (and the resident told)."""
     with transaction(sessions) as session:
         event = session.get(InboxEvent, event_id)
@@ -89,7 +100,7 @@ def _failed_attempt(sessions: sessionmaker[Session], key: str, event_id: int,
         if event.attempts < MAX_ATTEMPTS:
             metrics.inbox_processed("retry")
             return False
-        _fail(session, event, library(session, key).content, type(error).__name__)
+        _fail(session, event, library().content, type(error).__name__)
         return True
 
 
@@ -100,7 +111,7 @@ class WorkerHost(Protocol):
     sessions: sessionmaker[Session]
     worker_wakeup: asyncio.Event
 
-    def library_for(self, session: Session, source_key: str) -> FlowLibrary: ...
+    library: FlowLibrary  # the content being served
     def wake_outbox(self) -> None: ...
 
 
@@ -120,6 +131,22 @@ class InboxWorker:
         # A source that made no progress (another process has it, or its event failed and
         # waits for its next attempt) rests until then, instead of being retried at once.
         self._resting: dict[str, float] = {}
+        self._queue: list[str] = []  # pending sources not started yet, longest-waiting first
+
+    async def _next_sources(self) -> list[str]:
+        """Sources to start, from the last read of the pending ones while it lasts: read once
+        for many sources, not once per source (every source read was waiting then; one that
+        had more events meanwhile, or new ones since, is in the next read)."""
+        keys = self._startable(self._queue)
+        if keys:
+            return keys
+        try:
+            self._queue = [k for k in await asyncio.to_thread(self._pending)
+                           if k not in self._busy]
+        except Exception:
+            log.exception("inbox: reading pending sources failed; retrying")
+            self._queue = []
+        return self._startable(self._queue)
 
     def _pending(self) -> list[str]:
         with self.runtime.sessions() as session:
@@ -131,7 +158,7 @@ class InboxWorker:
         handled = 0
         try:
             handled = await asyncio.to_thread(
-                process_source, rt.sessions, key, rt.library_for,
+                process_source, rt.sessions, key, lambda: rt.library,
                 reply_ttl_seconds=rt.settings.reply_token_ttl_seconds,
             )
         finally:
@@ -155,12 +182,8 @@ class InboxWorker:
             while True:
                 free = self.concurrency - len(running)
                 if free > 0:
-                    try:
-                        keys = self._startable(await asyncio.to_thread(self._pending))
-                    except Exception:
-                        log.exception("inbox: reading pending sources failed; retrying")
-                        keys = []
-                    for key in keys[:free]:
+                    for key in (await self._next_sources())[:free]:
+                        self._queue.remove(key)
                         running.add(asyncio.create_task(self._run_source(key)))
                 if woken is None:
                     woken = asyncio.create_task(rt.worker_wakeup.wait())

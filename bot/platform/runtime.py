@@ -38,10 +38,6 @@ class Runtime:
     def __post_init__(self) -> None:
         self.inbox = InboxWriter(self.sessions)
 
-    def library_for(self, session: Session, source_key: str) -> FlowLibrary:
-        """Every resident talks to the published content (drafts are tried in the console)."""
-        return self.library
-
     @property
     def analyzer(self) -> Analyzer:
         return self.library.analyzer

@@ -65,13 +65,14 @@ def test_a_worker_dying_mid_event_leaves_it_pending_and_writes_nothing(
         key = f"user:{r.user_id}"
         rt = live.runtime
         with pytest.raises(ProcessDied):
-            worker.process_source(rt.sessions, key, rt.library_for, reply_ttl_seconds=50)
+            worker.process_source(rt.sessions, key, lambda: rt.library, reply_ttl_seconds=50)
         assert live.count(InboxEvent, InboxEvent.status == InboxStatus.PENDING) == 1
         assert live.count(OutboxMessage) == 0
 
         monkeypatch.setattr(worker, "handle_event", handle_event)
-        assert worker.process_source(rt.sessions, key, rt.library_for, reply_ttl_seconds=50) == 1
-        assert worker.process_source(rt.sessions, key, rt.library_for, reply_ttl_seconds=50) == 0
+        served = lambda: rt.library  # noqa: E731
+        assert worker.process_source(rt.sessions, key, served, reply_ttl_seconds=50) == 1
+        assert worker.process_source(rt.sessions, key, served, reply_ttl_seconds=50) == 0
         assert live.count(OutboxMessage) == 1
         assert live.count(InboxEvent, InboxEvent.status == InboxStatus.DONE) == 1
     finally:
