@@ -43,6 +43,29 @@ def reply_deadline(event: dict[str, Any], received_at: datetime, ttl_seconds: fl
     return start + timedelta(seconds=ttl_seconds)
 
 
+def _rows(user_id: str, messages: list[Message], conversation_id: int | None,
+          event: InboxEvent | None, reply_ttl_seconds: float,
+          counsellor_id: int | None) -> list[dict[str, Any]]:
+    """The rows' values: at most LINE's five messages a request each; the first row may use
+    the event's reply token."""
+    token = (event.payload.get("replyToken") if event is not None else None) or None
+    rows: list[dict[str, Any]] = []
+    for start in range(0, len(messages), MAX_MESSAGES):
+        replies = event is not None and bool(token) and start == 0
+        rows.append({
+            "line_user_id": user_id,
+            "conversation_id": conversation_id,
+            "source_event_id": event.id if event is not None else None,
+            "counsellor_id": counsellor_id,
+            "messages": messages[start : start + MAX_MESSAGES],
+            "reply_token": str(token) if replies else None,
+            "reply_deadline": reply_deadline(event.payload, event.received_at,
+                                             reply_ttl_seconds)
+            if replies and event is not None else None,
+        })
+    return rows
+
+
 def enqueue(
     session: Session,
     *,
@@ -54,26 +77,12 @@ def enqueue(
     counsellor_id: int | None = None,
     flush: bool = True,
 ) -> list[OutboxMessage]:
-    """Outbox rows for these messages, at most LINE's five a request each; the first row may use
-    the event's reply token. The only way anything reaches a resident: the bot's answers,
-    counsellors' replies and follow-ups all go through here. `flush=False` lets a caller adding
-    many rows insert them together."""
-    rows = []
-    token = (event.payload.get("replyToken") if event is not None else None) or None
-    for start in range(0, len(messages), MAX_MESSAGES):
-        row = OutboxMessage(
-            line_user_id=user_id,
-            conversation_id=conversation_id,
-            source_event_id=event.id if event is not None else None,
-            counsellor_id=counsellor_id,
-            messages=messages[start : start + MAX_MESSAGES],
-        )
-        if token and start == 0 and event is not None:
-            row.reply_token = str(token)
-            row.reply_deadline = reply_deadline(event.payload, event.received_at,
-                                                reply_ttl_seconds)
-        session.add(row)
-        rows.append(row)
+    """Outbox rows for these messages. The only way anything reaches a resident: the bot's
+    answers, counsellors' replies and follow-ups all go through here (or through `insert`).
+    `flush=False` lets a caller adding many rows insert them together."""
+    rows = [OutboxMessage(**values) for values in _rows(
+        user_id, messages, conversation_id, event, reply_ttl_seconds, counsellor_id)]
+    session.add_all(rows)
     if flush:
         session.flush()
     return rows
@@ -93,21 +102,7 @@ def insert(
 ) -> int:
     """`enqueue` for a caller that needs no row objects (the worker's answers): the same rows
     in one plain INSERT, without the ORM's unit of work. Returns how many rows."""
-    token = (event.payload.get("replyToken") if event is not None else None) or None
-    rows: list[dict[str, Any]] = []
-    for start in range(0, len(messages), MAX_MESSAGES):
-        first = bool(token) and start == 0 and event is not None
-        rows.append({
-            "line_user_id": user_id,
-            "conversation_id": conversation_id,
-            "source_event_id": event.id if event is not None else None,
-            "counsellor_id": None,
-            "messages": messages[start : start + MAX_MESSAGES],
-            "reply_token": str(token) if first else None,
-            "reply_deadline": reply_deadline(event.payload, event.received_at,
-                                             reply_ttl_seconds)
-            if first and event is not None else None,
-        })
+    rows = _rows(user_id, messages, conversation_id, event, reply_ttl_seconds, None)
     if rows:
         session.connection().execute(_INSERT, rows)
     return len(rows)
