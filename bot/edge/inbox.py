@@ -135,17 +135,25 @@ def lock_source(*, session: Session, key: str) -> bool:
     return bool(got.scalar())
 
 
-_PENDING_IDS = (
-    select(InboxEvent.id)
+_PENDING = (
+    select(InboxEvent.id, InboxEvent.payload)
     .where(InboxEvent.source_key == bindparam("key"), InboxEvent.status == InboxStatus.PENDING)
     .order_by(InboxEvent.event_timestamp, InboxEvent.id)
     .limit(bindparam("limit"))
 )
 
 
-def pending_ids(*, session: Session, key: str, limit: int = 100) -> list[int]:
-    """A source's pending events in the order they must be handled."""
-    return list(session.scalars(_PENDING_IDS, {"key": key, "limit": limit}))
+def pending(*, session: Session, key: str, limit: int = 100) -> list[tuple[int, str]]:
+    """A source's pending events in the order they must be handled: (id, the words of a text
+    message, else ""). The words let a worker read them before it takes the write lock."""
+    return [(event_id, text_of(payload)) for event_id, payload in
+            session.execute(_PENDING, {"key": key, "limit": limit})]
+
+
+def text_of(payload: dict[str, Any] | None) -> str:
+    message = (payload or {}).get("message") or {}
+    words = message.get("text") if message.get("type") == "text" else None
+    return words if isinstance(words, str) else ""
 
 
 def mark(event: InboxEvent, status: InboxStatus, error: str | None = None) -> None:

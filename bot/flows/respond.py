@@ -16,7 +16,7 @@ from bot.flows.emergency import contacts_for, emergency_step
 from bot.flows.engine import NOTES, Dialogue, FlowContext, FlowRunner, Input, Step, readable
 from bot.flows.routing import option_sets, variables
 from bot.line import call_buttons, text
-from bot.nlp.analyzer import Analyzer, RiskAssessment
+from bot.nlp.analyzer import RiskAssessment
 from bot.nlp.levels import Level
 
 # A resident's last bubbles read together with the new one, when sent within this time.
@@ -41,18 +41,17 @@ class Earlier:
     at_ms: int  # when it was sent (LINE's timestamp, ms)
 
 
-def assess(analyzer: Analyzer, words: str, at_ms: int,
+def assess(read: Callable[[str], RiskAssessment], words: str, at_ms: int,
            earlier: Sequence[Earlier]) -> RiskAssessment:
     """The message alone, and with the resident's last few bubbles (newest first): a plan split
     over three bubbles, or given after an earlier wish to die, is only imminent read together.
     The window counts only when it says more than the message and than what was answered."""
-    single = analyzer.analyze(words)
+    single = read(words)
     recent = [e for e in earlier[:WINDOW_BUBBLES - 1]
               if abs(at_ms - e.at_ms) <= WINDOW.total_seconds() * 1000]
     if not recent:
         return single
-    together = analyzer.analyze("\n".join([*(readable(e.words) for e in reversed(recent)),
-                                           words]))
+    together = read("\n".join([*(readable(e.words) for e in reversed(recent)), words]))
     answered = max(e.level for e in recent)
     # Read together it is more dangerous, or newly unsure of a danger not answered yet.
     more = together.level > max(single.level, answered)

@@ -46,8 +46,20 @@ class FlowLibrary:
         self.content = content
         self.context = context_for(content.resources, content.places, clock)
         self.analyzer = _analyzer_for(content)
+        self._read: dict[str, RiskAssessment] = {}
         self._runners: dict[tuple[str, str], FlowRunner] = {}
         self._stored: set[tuple[str, str]] = set()
+
+    def read(self, words: str) -> RiskAssessment:
+        """The analyser's reading of these words, kept for a while: a worker reads a message
+        before its transaction, and the transaction finds it read (the same words always read
+        the same, so a stale entry cannot exist)."""
+        found = self._read.get(words)
+        if found is None:
+            if len(self._read) >= 256:
+                self._read.clear()
+            found = self._read[words] = self.analyzer.analyze(words)
+        return found
 
     def current(self, session: Session, flow_id: str = INTAKE) -> tuple[str, FlowRunner]:
         loaded = self.content.flows[flow_id]
@@ -238,7 +250,7 @@ def _assess(session: Session, library: FlowLibrary, event: InboxEvent,
     """The message with the resident's last few assessed bubbles (bot/flows/respond.assess)."""
     earlier = session.execute(_WINDOW, {"conversation_id": conversation.id,
                                         "event_id": event.id}).all()
-    return assess(library.analyzer, words, event.event_timestamp, [
+    return assess(library.read, words, event.event_timestamp, [
         Earlier(str(((p or {}).get("message") or {}).get("text") or ""), Level.parse(level), at)
         for p, at, level in earlier])
 

@@ -20,7 +20,7 @@ from bot import metrics
 from bot.db.engine import transaction
 from bot.db.models import InboxEvent, InboxStatus
 from bot.edge import outbox
-from bot.edge.inbox import lock_source, mark, pending_ids, pending_sources
+from bot.edge.inbox import lock_source, mark, pending, pending_sources
 from bot.journey.conversation import FlowLibrary, handle_event
 from bot.line import text
 from bot.releases.load import Content
@@ -57,10 +57,14 @@ def process_source(
     them), which spares every call a last "anything more?" transaction. `library` gives the
     content being served (a newer release may arrive between two events)."""
     with sessions() as session:
-        ids = pending_ids(session=session, key=key)
+        events = pending(session=session, key=key)
     handled = 0
-    for event_id in ids:
+    for event_id, words in events:
         status: str
+        if words:
+            # Read before the transaction: its write lock (one writer at a time on SQLite,
+            # the webhook's stores among them) is then held for the writes, not the reading.
+            library().read(words)
         try:
             with transaction(sessions) as session:
                 if not lock_source(session=session, key=key):

@@ -103,7 +103,7 @@ def _turn(content: Content, rehearsal: Rehearsal | None, digest: str, inp: Input
     if inp.kind == "text":
         earlier = [Earlier(t["words"], Level.parse(t["level"]), int(t["at"]))
                    for t in rehearsal.texts]
-        risk = assess(_analyzer(content), inp.text, now_ms, earlier)
+        risk = assess(_analyzer(content).analyze, inp.text, now_ms, earlier)
         rehearsal.texts = [{"words": inp.text, "level": risk.level.label, "at": now_ms},
                            *rehearsal.texts][:3]
         rehearsal.log.append({"who": "you", "message": {"type": "text", "text": inp.text}})
