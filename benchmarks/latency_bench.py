@@ -25,7 +25,7 @@ work out of the measured bot processes, as LINE is outside them in production.
   as many processes as tsunagu has. The ratio shows what the product's storage and flow add.
 
 Residents answer the intake by typing its button labels, then write free text to the opened
-case. Target: tsunagu's p95 text → reply latency under 300 ms with 50 residents.
+case. Target: tsunagu's p95 text → reply latency at most 2x the echo bot's with 50 residents.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ from benchmarks.webhook_bench import (  # noqa: E402
     stopping,
 )
 
-P95_TARGET_MS = 300.0
+P95_RATIO_TARGET = 2.0  # tsunagu's p95 over the echo bot's, in the same run
 # The intake answered by typing its button labels (each moves the flow on; the last one opens
 # a case), then words for the counsellor (forwarded to the case).
 INTAKE = (
@@ -311,7 +311,7 @@ class Report:
 
     @property
     def latency_passed(self) -> bool:
-        return self.product.ms("text", 95) < P95_TARGET_MS
+        return self.ratio <= P95_RATIO_TARGET
 
     @property
     def passed(self) -> bool:
@@ -352,8 +352,8 @@ def print_report(r: Report) -> None:
         print(f"inside tsunagu (texts): {'; '.join(parts)}")
     print()
     print(f"p95 text -> reply: tsunagu {r.product.ms('text', 95):.1f} ms, echo bot "
-          f"{r.baseline.ms('text', 95):.1f} ms, ratio {r.ratio:.1f} (target tsunagu p95 < "
-          f"{P95_TARGET_MS:.0f} ms): {'PASS' if r.latency_passed else 'FAIL'}")
+          f"{r.baseline.ms('text', 95):.1f} ms, ratio {r.ratio:.1f} (target ratio <= "
+          f"{P95_RATIO_TARGET:.0f}): {'PASS' if r.latency_passed else 'FAIL'}")
     print(f"every webhook acknowledged and every message answered: "
           f"{'yes' if r.complete else 'NO'}")
 

@@ -27,7 +27,7 @@ accepted (read from its database), so each phase starts with an idle process; th
 tsunagu accepts during a phase are processed by its worker during that phase, as in production.
 
 Read the ratios: absolute figures depend on the machine. Targets: tsunagu's throughput at
-least 0.7x the echo bot's, and its p99 acknowledgement latency under 50 ms at 200 events/s.
+least 0.9x the echo bot's, and its p99 acknowledgement latency at most 50 ms at 100 events/s.
 
 `--database-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres` runs tsunagu on a
 throw-away database created on that server (migrated with `tsunagu db upgrade`, then dropped).
@@ -72,7 +72,7 @@ from linebot.v3.exceptions import InvalidSignatureError  # noqa: E402
 
 SECRET = "bench-channel-secret"
 TOKEN = "bench-channel-access-token"
-THROUGHPUT_RATIO_TARGET = 0.7
+THROUGHPUT_RATIO_TARGET = 0.9
 P99_TARGET_MS = 50.0
 HOST = "127.0.0.1"
 STARTUP_SECONDS = 60.0
@@ -692,7 +692,7 @@ class Report:
 
     @property
     def latency_passed(self) -> bool:
-        return self.open_tsunagu.ms(99) < P99_TARGET_MS
+        return self.open_tsunagu.ms(99) <= P99_TARGET_MS
 
     @property
     def passed(self) -> bool:
@@ -793,7 +793,7 @@ def print_report(r: Report) -> None:
     ratio = r.open_tsunagu.ms(99) / r.open_echo.ms(99) if r.open_echo.ms(99) else math.nan
     print(f"ack latency at {r.rate:.0f}/s: p50 {r.open_tsunagu.ms(50):.1f} ms, p99 "
           f"{r.open_tsunagu.ms(99):.1f} ms (echo bot p99 {r.open_echo.ms(99):.1f} ms, ratio "
-          f"{ratio:.1f}; target p99 < {P99_TARGET_MS:.0f} ms): "
+          f"{ratio:.1f}; target p99 <= {P99_TARGET_MS:.0f} ms): "
           f"{'PASS' if r.latency_passed else 'FAIL'}")
     print(f"every webhook acknowledged: {'yes' if r.all_acknowledged else 'NO'}; every event "
           f"stored, processed and answered: {'yes' if r.all_stored_and_answered else 'NO'}")
@@ -816,7 +816,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="(a) webhooks per round and server (1000)")
     parser.add_argument("--concurrency", type=int, default=32, help="(a) in flight (32)")
     parser.add_argument("--rounds", type=int, default=3, help="(a) alternating rounds (3)")
-    parser.add_argument("--rate", type=float, default=200.0, help="(b) webhooks/s (200)")
+    parser.add_argument("--rate", type=float, default=100.0, help="(b) webhooks/s (100)")
     parser.add_argument("--seconds", type=float, default=10.0, help="(b) duration (10)")
     parser.add_argument("--connections", type=int, default=256,
                         help="(b) most connections the client opens (256)")
