@@ -45,14 +45,29 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "sqlite_only: the module's database fixtures run on SQLite alone")
 
 
+FAULTS = Path(__file__).resolve().parent / "faults"
+
+
+def _left_out(item: pytest.Item, part: str | None) -> bool:
+    callspec = getattr(item, "callspec", None)
+    on_postgres = callspec is not None and "postgresql" in callspec.params.values()
+    if on_postgres and item.get_closest_marker("sqlite_only"):
+        return True
+    if part is None:
+        return False
+    return (part == "faults") != item.path.resolve().is_relative_to(FAULTS)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Drop the PostgreSQL variants of tests in modules marked sqlite_only."""
+    """Drop the PostgreSQL variants of tests in modules marked sqlite_only; with
+    TSUNAGU_TEST_PART=faults keep only tests/faults, with =rest everything else (scripts/test
+    runs the fault tests alone, after the rest)."""
+    part = os.environ.get("TSUNAGU_TEST_PART") or None
+    if part not in (None, "faults", "rest"):
+        raise pytest.UsageError(f"TSUNAGU_TEST_PART={part}: faults or rest")
     kept, dropped = [], []
     for item in items:
-        callspec = getattr(item, "callspec", None)
-        on_postgres = callspec is not None and "postgresql" in callspec.params.values()
-        (dropped if on_postgres and item.get_closest_marker("sqlite_only") else kept).append(
-            item)
+        (dropped if _left_out(item, part) else kept).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
