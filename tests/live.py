@@ -10,7 +10,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import httpx
 import uvicorn
@@ -23,7 +23,8 @@ from bot.db.models import Conversation, InboxEvent, InboxStatus, OutboxMessage, 
 from bot.platform.app import create_app
 from bot.platform.runtime import Runtime
 from bot.settings import Settings
-from handoff.models import Case
+from handoff.accounts import add_counsellor
+from handoff.models import Case, Role
 
 SECRET = "test-channel-secret"
 TOKEN = "test-channel-access-token"
@@ -51,6 +52,7 @@ def wait_for(check: Callable[[], T], timeout: float = 10.0, interval: float = 0.
 
 class LiveApp:
     def __init__(self, database_url: str, *, background: bool = True, **overrides: Any) -> None:
+        self.background = background
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         # A second process of the same deployment passes the first one's emulator as its LINE.
@@ -180,6 +182,22 @@ def texts(messages: list[dict[str, Any]]) -> str:
 
 
 PASSWORD = "correct horse battery staple"  # every console account the tests create
+
+
+class Staff(NamedTuple):
+    """A console account a test server starts with (its password is PASSWORD)."""
+
+    username: str
+    display_name: str
+    role: Role = Role.COUNSELLOR
+    team_id: str | None = None
+
+
+def add_staff(live: LiveApp, staff: list[Staff]) -> None:
+    with live.session() as s, s.begin():
+        for one in staff:
+            add_counsellor(session=s, username=one.username, display_name=one.display_name,
+                           password=PASSWORD, role=one.role, team_id=one.team_id)
 
 
 def console_client(live: LiveApp) -> httpx.Client:

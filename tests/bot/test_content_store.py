@@ -64,8 +64,8 @@ def test_a_lexicon_problem_points_at_its_rule() -> None:
 
 
 @pytest.fixture
-def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(database_url)
+def sessions(fresh_database_url: str) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(fresh_database_url)
     yield make_session_factory(engine)
     engine.dispose()
 
@@ -94,13 +94,13 @@ def test_releases_are_appended_and_rollback_restores_by_a_new_one(
 
 
 def test_export_then_import_round_trips_through_a_folder(
-        database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TSUNAGU_DATABASE_URL", database_url)
+        fresh_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TSUNAGU_DATABASE_URL", fresh_database_url)
     runner = CliRunner()
     refused = runner.invoke(cli, ["content", "export", str(tmp_path / "out")])
     assert refused.exit_code == 1  # nothing published yet
 
-    engine = make_engine(database_url)
+    engine = make_engine(fresh_database_url)
     with transaction(make_session_factory(engine)) as s:
         content_store.ensure_release(s, DEFAULT_CONTENT_DIR)
     out = tmp_path / "out"

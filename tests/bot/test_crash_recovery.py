@@ -16,10 +16,10 @@ class ProcessDied(BaseException):
 
 
 def test_events_accepted_before_a_stop_are_processed_once_after_restart(
-    database_url: str,
+    fresh_database_url: str,
 ) -> None:
     # First process: the webhook accepts, then the process stops before any processing.
-    first = LiveApp(database_url, background=False).start()
+    first = LiveApp(fresh_database_url, background=False).start()
     residents = [Resident(first) for _ in range(3)]
     for r in residents:
         follow, text = r.follow(), r.text("仕事がなくなりました")
@@ -30,7 +30,7 @@ def test_events_accepted_before_a_stop_are_processed_once_after_restart(
     assert first.count(OutboxMessage) == 0
 
     # Second process on the same database: picks them up, each exactly once.
-    second = LiveApp(database_url).start()
+    second = LiveApp(fresh_database_url).start()
     try:
         for r in residents:
             second.emulator.register_user(r.user_id)
@@ -50,9 +50,9 @@ def test_events_accepted_before_a_stop_are_processed_once_after_restart(
 
 
 def test_a_worker_dying_mid_event_leaves_it_pending_and_writes_nothing(
-    database_url: str, monkeypatch: pytest.MonkeyPatch
+    fresh_database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    live = LiveApp(database_url, background=False).start()
+    live = LiveApp(fresh_database_url, background=False).start()
     try:
         r = Resident(live)
         r.send(r.text("家賃のことで"))
@@ -80,13 +80,13 @@ def test_a_worker_dying_mid_event_leaves_it_pending_and_writes_nothing(
 
 
 def test_an_event_that_keeps_failing_is_kept_and_the_resident_still_hears_back(
-    database_url: str, monkeypatch: pytest.MonkeyPatch
+    fresh_database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def broken(*args: object, **kwargs: object) -> int:
         raise RuntimeError("bug in a flow")
 
     monkeypatch.setattr(worker, "handle_event", broken)
-    live = LiveApp(database_url).start()
+    live = LiveApp(fresh_database_url).start()
     try:
         r = Resident(live)
         r.send(r.text("助けてください"))

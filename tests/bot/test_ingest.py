@@ -18,8 +18,8 @@ from bot.edge.ingest import InboxWriter
 
 
 @pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
+def engine(fresh_database_url: str) -> Iterator[Engine]:
+    engine = make_engine(fresh_database_url)
     yield engine
     engine.dispose()
 

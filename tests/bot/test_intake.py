@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,13 +20,6 @@ from tests.flows.helpers import tel_links
 from tests.live import LiveApp, Resident, conversation_of, texts
 
 INTAKE = load_content(DEFAULT_CONTENT_DIR).flows["intake"].flow
-
-
-@pytest.fixture
-def live(database_url: str) -> Iterator[LiveApp]:
-    app = LiveApp(database_url).start()
-    yield app
-    app.stop()
 
 
 def cases_of(live: LiveApp, r: Resident) -> list[Case]:
@@ -212,38 +205,36 @@ def publish_folder(database_url: str, folder: Path) -> None:
 
 
 def test_a_new_flow_version_applies_to_new_conversations_only(
-    database_url: str, tmp_path: Path
+    fresh_database_url: str, tmp_path: Path, live_factory: Callable[..., LiveApp]
 ) -> None:
+    # Its own database: the release it publishes would change what every server on a shared
+    # one serves.
+    database_url = fresh_database_url
     content = tmp_path / "content"
     shutil.copytree(DEFAULT_CONTENT_DIR, content)
-    first = LiveApp(database_url, content_dir=content).start()
+    first = live_factory(database_url, content_dir=content)
     ongoing = Resident(first)
-    try:
-        ongoing.send(ongoing.follow())
-        ongoing.wait_messages(4)
-        old_version = conversation_of(first, ongoing).flow_version
-    finally:
-        first.stop()
+    ongoing.send(ongoing.follow())
+    ongoing.wait_messages(4)
+    old_version = conversation_of(first, ongoing).flow_version
+    first.stop()
 
     flow_file = content / "flows" / "intake.yaml"
     flow_file.write_text(flow_file.read_text().replace(
         "どんなことでお困りですか。", "いま、いちばん気になっていることは何ですか。"))
     publish_folder(database_url, content)  # what `tsunagu content import` does
-    second = LiveApp(database_url, content_dir=content).start()
-    try:
-        ongoing = Resident(second, ongoing.user_id)  # the same person, after the restart
-        assert "どんなことでお困りですか" in texts(ongoing.say("はじめる"))
-        assert conversation_of(second, ongoing).flow_version == old_version
+    second = live_factory(database_url, content_dir=content)
+    ongoing = Resident(second, ongoing.user_id)  # the same person, after the restart
+    assert "どんなことでお困りですか" in texts(ongoing.say("はじめる"))
+    assert conversation_of(second, ongoing).flow_version == old_version
 
-        newcomer = Resident(second)
-        newcomer.send(newcomer.follow())
-        newcomer.wait_messages(4)
-        assert "いちばん気になっていること" in texts(newcomer.tap("はじめる"))
-        assert conversation_of(second, newcomer).flow_version != old_version
+    newcomer = Resident(second)
+    newcomer.send(newcomer.follow())
+    newcomer.wait_messages(4)
+    assert "いちばん気になっていること" in texts(newcomer.tap("はじめる"))
+    assert conversation_of(second, newcomer).flow_version != old_version
 
-        # Starting over is a safe point: the ongoing conversation moves to the new version.
-        ongoing.say("最初から")
-        assert "いちばん気になっていること" in texts(ongoing.tap("はじめる"))
-        assert conversation_of(second, ongoing).flow_version != old_version
-    finally:
-        second.stop()
+    # Starting over is a safe point: the ongoing conversation moves to the new version.
+    ongoing.say("最初から")
+    assert "いちばん気になっていること" in texts(ongoing.tap("はじめる"))
+    assert conversation_of(second, ongoing).flow_version != old_version

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from bot.edge.line_client import LineClient, Outcome
 from tests.live import TOKEN, LiveApp, Resident
 
+# The module's server (the emulator is what these tests talk to), on SQLite, with no worker.
+pytestmark = pytest.mark.sqlite_only
 
-@pytest.fixture
-def live(tmp_path: object) -> Iterator[LiveApp]:
-    app = LiveApp(f"sqlite:///{tmp_path}/client.db", background=False).start()
-    yield app
-    app.stop()
+
+@pytest.fixture(scope="module")
+def live_settings() -> dict[str, Any]:
+    return {"background": False}
 
 
 def client(live: LiveApp, token: str = TOKEN) -> LineClient:

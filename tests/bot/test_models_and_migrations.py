@@ -12,18 +12,18 @@ from bot.db.migrations import downgrade, upgrade
 from bot.db.models import Base
 
 
-def test_migrated_schema_matches_models(database_url: str) -> None:
-    engine = make_engine(database_url)
+def test_migrated_schema_matches_models(fresh_database_url: str) -> None:
+    engine = make_engine(fresh_database_url)
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     engine.dispose()
     assert diff == []
 
 
-def test_downgrade_to_base_and_back(database_url: str) -> None:
-    downgrade(database_url, "base")
-    engine = make_engine(database_url)
+def test_downgrade_to_base_and_back(fresh_database_url: str) -> None:
+    downgrade(fresh_database_url, "base")
+    engine = make_engine(fresh_database_url)
     assert "inbox_events" not in inspect(engine).get_table_names()
-    upgrade(database_url)
+    upgrade(fresh_database_url)
     assert "inbox_events" in inspect(engine).get_table_names()
     engine.dispose()

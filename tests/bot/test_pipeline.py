@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,18 +12,12 @@ from line_emulator import events as line_events
 from sqlalchemy import select
 
 from bot.db.models import InboxEvent, InboxStatus, OutboxMessage, OutboxStatus, utcnow
+from bot.edge.inbox import source_key
 from bot.flows.engine import global_data
 from tests.flows.helpers import tel_links
 from tests.live import LiveApp, Resident, wait_for
 
 SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "line-spec" / "sample-webhook.json"
-
-
-@pytest.fixture
-def live(database_url: str) -> Iterator[LiveApp]:
-    app = LiveApp(database_url).start()
-    yield app
-    app.stop()
 
 
 def outbox_rows(live: LiveApp, user_id: str) -> list[OutboxMessage]:
@@ -64,15 +58,16 @@ def test_bad_signature_is_400_and_stores_nothing(live: LiveApp) -> None:
     assert response.status_code == 400
     no_signature = live.http.post("/line/webhook", content=b'{"events": []}')
     assert no_signature.status_code == 400
-    assert live.count(InboxEvent) == 0
+    assert live.count(InboxEvent, InboxEvent.line_user_id == r.user_id) == 0
 
 
 @pytest.mark.parametrize("body", [b'{"events": [ {', b"\xff\xfe not utf-8", b"[]",
                                   b'{"destination": "U"}', b'{"events": [1, 2]}',
                                   b'{"events": "nope"}'])
 def test_malformed_bodies_with_a_valid_signature_are_400(live: LiveApp, body: bytes) -> None:
+    before = live.count(InboxEvent)  # the module's other tests stored theirs
     assert live.post_raw(body).status_code == 400
-    assert live.count(InboxEvent) == 0
+    assert live.count(InboxEvent) == before
 
 
 def test_empty_event_list_is_the_verification_request(live: LiveApp) -> None:
@@ -82,19 +77,23 @@ def test_empty_event_list_is_the_verification_request(live: LiveApp) -> None:
 
 def test_lines_sample_body_is_accepted_without_error(live: LiveApp) -> None:
     raw = SAMPLE.read_bytes()
+    events = json.loads(raw)["events"]
+    ids = {event["webhookEventId"] for event in events}
     assert live.post_raw(raw).status_code == 200
     # The sample reuses one webhookEventId for all 28 events: LINE's id is the dedup key.
-    assert live.count(InboxEvent) == 1
+    assert len(ids) == 1 and live.count(InboxEvent, InboxEvent.webhook_event_id.in_(ids)) == 1
 
-    events = json.loads(raw)["events"]
     for event in events:
         event["webhookEventId"] = uuid.uuid4().hex
+    ids |= {event["webhookEventId"] for event in events}
     assert live.post(events).status_code == 200
-    wait_for(lambda: live.count(InboxEvent, InboxEvent.status == InboxStatus.PENDING) == 0)
-    assert live.count(InboxEvent) == 29
-    assert live.count(InboxEvent, InboxEvent.status == InboxStatus.FAILED) == 0
+    ours = InboxEvent.webhook_event_id.in_(ids)
+    wait_for(lambda: live.count(InboxEvent, ours, InboxEvent.status == InboxStatus.PENDING) == 0)
+    assert live.count(InboxEvent, ours) == 29
+    assert live.count(InboxEvent, ours, InboxEvent.status == InboxStatus.FAILED) == 0
     with live.session() as s:
-        undefined = s.scalars(select(InboxEvent).where(InboxEvent.event_type == "undefined")).one()
+        undefined = s.scalars(select(InboxEvent).where(
+            ours, InboxEvent.event_type == "undefined")).one()
     assert undefined.status == InboxStatus.IGNORED  # unknown types are kept, not acted on
 
 
@@ -105,7 +104,7 @@ def test_redelivered_event_is_not_processed_twice(live: LiveApp) -> None:
     r.wait_messages(1)
     again = dict(event, deliveryContext={"isRedelivery": True})
     r.send(again, again)
-    wait_for(lambda: live.count(InboxEvent) == 1)
+    wait_for(lambda: live.count(InboxEvent, InboxEvent.line_user_id == r.user_id) == 1)
     assert len(outbox_rows(live, r.user_id)) == 1
     before = len(r.bot_messages())
     r.send(r.text("もうひとつ"))  # a later event proves the worker went past the redelivery
@@ -138,16 +137,14 @@ def test_expired_reply_token_falls_back_to_push_with_a_retry_key(live: LiveApp) 
     assert [c.retry_key for c in pushes] == [row.retry_key]
 
 
-def test_reply_token_past_its_deadline_is_not_tried(database_url: str) -> None:
-    live = LiveApp(database_url, reply_token_ttl_seconds=0).start()
-    try:
-        r = Resident(live)
-        r.send(r.text("遅れて届いたメッセージ"))
-        r.wait_messages(1)
-        paths = [c.path for c in live.emulator.calls if c.path.startswith("/v2/bot/message")]
-        assert paths == ["/v2/bot/message/push"]
-    finally:
-        live.stop()
+def test_reply_token_past_its_deadline_is_not_tried(
+        database_url: str, live_factory: Callable[..., LiveApp]) -> None:
+    live = live_factory(database_url, reply_token_ttl_seconds=0)
+    r = Resident(live)
+    r.send(r.text("遅れて届いたメッセージ"))
+    r.wait_messages(1)
+    paths = [c.path for c in live.emulator.calls if c.path.startswith("/v2/bot/message")]
+    assert paths == ["/v2/bot/message/push"]
 
 
 def test_rate_limit_then_success_delivers_once(live: LiveApp) -> None:
@@ -207,8 +204,11 @@ def test_group_messages_are_kept_but_not_answered(live: LiveApp) -> None:
     text = line_events.text_event("U" + "1" * 32, "みなさんこんにちは")
     text["source"] = group
     assert live.post([join, text]).status_code == 200
-    wait_for(lambda: live.count(InboxEvent, InboxEvent.status == InboxStatus.PENDING) == 0)
-    assert live.count(InboxEvent, InboxEvent.status == InboxStatus.IGNORED) == 1
+    ours = InboxEvent.source_key == source_key(join)
+    assert source_key(text) == source_key(join)
+    wait_for(lambda: live.count(InboxEvent, ours, InboxEvent.status == InboxStatus.PENDING) == 0)
+    assert live.count(InboxEvent, ours) == 2
+    assert live.count(InboxEvent, ours, InboxEvent.status == InboxStatus.IGNORED) == 1
     wait_for(lambda: live.emulator.bot_messages(group["groupId"]))
     assert "1対1" in live.emulator.bot_messages(group["groupId"])[0]["text"]
 

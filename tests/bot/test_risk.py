@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,13 +19,6 @@ VIOLENCE_NOW = "今、夫に殴られています"
 CHILD_NOW = "子どもが今叩かれてる"
 
 
-@pytest.fixture
-def live(database_url: str) -> Iterator[LiveApp]:
-    app = LiveApp(database_url).start()
-    yield app
-    app.stop()
-
-
 def the_case(live: LiveApp, r: Resident) -> Case | None:
     with live.session() as s:
         conv = s.scalars(select(Conversation).where(
@@ -36,6 +28,14 @@ def the_case(live: LiveApp, r: Resident) -> Case | None:
 
 def state_of(live: LiveApp, r: Resident) -> str:
     return conversation_of(live, r).state
+
+
+def records_of(live: LiveApp, r: Resident) -> list[RiskAssessmentRecord]:
+    """This resident's risk assessments, oldest first."""
+    with live.session() as s:
+        return list(s.scalars(select(RiskAssessmentRecord).where(
+            RiskAssessmentRecord.conversation_id == conversation_of(live, r).id)
+            .order_by(RiskAssessmentRecord.id)))
 
 
 def put_in_state(live: LiveApp, r: Resident, state: str) -> None:
@@ -63,7 +63,7 @@ def test_danger_in_the_very_first_message_gets_help_and_a_person_at_once(live: L
     assert case.risk_level == "imminent" and "suicidal_ideation" in case.risk_categories
     with live.session() as s:
         words = s.scalars(select(CaseMessage.text).where(CaseMessage.case_id == case.id)).all()
-        [record] = s.scalars(select(RiskAssessmentRecord)).all()
+    [record] = records_of(live, r)
     assert words == [IMMINENT]
     assert record.level == "imminent" and any(h["text"] for h in record.hits)
     assert state_of(live, r) == "emergency"
@@ -172,8 +172,7 @@ def test_every_text_message_is_assessed_and_kept_with_it(live: LiveApp) -> None:
     r.wait_messages(4)
     for words in ["こんばんは", "取り立てが怖いです", "40代です"]:
         r.say(words)
-    with live.session() as s:
-        records = s.scalars(select(RiskAssessmentRecord).order_by(RiskAssessmentRecord.id)).all()
+    records = records_of(live, r)
     assert [rec.level for rec in records] == ["none", "concern", "none"]
     assert records[1].categories == ["debt_collection"]
     assert all(rec.lexicon_version for rec in records)

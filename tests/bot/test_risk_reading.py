@@ -15,14 +15,22 @@ from bot.nlp.levels import Level
 from bot.nlp.model import RiskModel
 from handoff.models import CaseMessage, Priority
 from tests.bot.test_risk import put_in_state, state_of, tel_links, the_case
-from tests.live import LiveApp, Resident, texts
+from tests.live import LiveApp, Resident, conversation_of, texts
 
 
-@pytest.fixture
-def live(database_url: str) -> Iterator[LiveApp]:
-    app = LiveApp(database_url).start()
-    yield app
-    app.stop()
+@pytest.fixture(autouse=True)
+def shipped_reading_afterwards(live: LiveApp) -> Iterator[None]:
+    """Tests here swap the server's analyser; the module's next test gets the shipped one."""
+    library = live.runtime.library
+    shipped = library.analyzer
+    yield
+    library.analyzer = shipped
+
+
+def only_record(live: LiveApp, r: Resident) -> RiskAssessmentRecord:
+    with live.session() as s:
+        return s.scalars(select(RiskAssessmentRecord).where(
+            RiskAssessmentRecord.conversation_id == conversation_of(live, r).id)).one()
 
 
 def in_danger(live: LiveApp, r: Resident, answer: list[dict[str, Any]]) -> None:
@@ -81,9 +89,8 @@ def test_english_and_romaji_danger_interrupts(live: LiveApp, words: str) -> None
     r = Resident(live)
     put_in_state(live, r, "trouble")
     in_danger(live, r, r.say(words))
-    with live.session() as s:
-        record = s.scalars(select(RiskAssessmentRecord)).one()
-        assert record.model is not None and record.model["script"] in ("en", "romaji")
+    record = only_record(live, r)
+    assert record.model is not None and record.model["script"] in ("en", "romaji")
 
 
 IDIOMS = ["死ぬほど眠い", "テスト死んだ笑", "日曜の夜は月曜が来るのが死ぬほど嫌",
@@ -126,9 +133,8 @@ def test_an_unsure_reading_offers_a_person_and_the_numbers(live: LiveApp,
     assert "ひとりで抱えなくて大丈夫" in texts(answer) and "人と話したい" in texts(answer)
     assert "tel:119" in tel_links(answer)
     assert "どなたのこと" in texts(answer)  # not an emergency: the intake goes on
-    with live.session() as s:
-        record = s.scalars(select(RiskAssessmentRecord)).one()
-        assert record.model is not None and record.model["model"]["unsure"] == level.label
+    record = only_record(live, r)
+    assert record.model is not None and record.model["model"]["unsure"] == level.label
     case = the_case(live, r)
     if level == Level.IMMINENT:  # unsure of a life: a person looks, consent or not
         assert case is not None and case.priority == Priority.HIGH

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,23 +21,25 @@ from sqlalchemy import select
 from bot.db.models import InboxEvent
 from tests.live import SECRET, LiveApp
 
-# Shared by every example of a test: the fixture's app is started once per test, not per example.
+# Shared by every example of a test: the module's app is started once, not per example.
 FUZZ = settings(max_examples=30, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
                                        HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
-@pytest.fixture
-def live(database_url: str) -> Iterator[LiveApp]:
+@pytest.fixture(scope="module")
+def live_settings() -> dict[str, Any]:
     # No worker: what the webhook stores stays in the inbox to be counted.
-    app = LiveApp(database_url, background=False).start()
-    yield app
-    app.stop()
+    return {"background": False}
 
 
-def stored_ids(live: LiveApp) -> set[str]:
+def stored_ids(live: LiveApp, user_id: str | None = None) -> set[str]:
+    """Every stored event id (the module's other tests' too), or one resident's."""
+    stmt = select(InboxEvent.webhook_event_id)
+    if user_id is not None:
+        stmt = stmt.where(InboxEvent.line_user_id == user_id)
     with live.session() as s:
-        return set(s.scalars(select(InboxEvent.webhook_event_id)))
+        return set(s.scalars(stmt))
 
 
 def post(live: LiveApp, body: bytes, headers: dict[str, Any]) -> tuple[int, str]:
@@ -281,7 +282,7 @@ def test_duplicated_event_ids_are_stored_once_and_counted(
     assert post(live, body, headers)[0] == 200
     redelivered, headers = line_events.signed_webhook([again], secret=SECRET)
     assert post(live, redelivered, headers)[0] == 200
-    assert stored_ids(live) == {first["webhookEventId"], other["webhookEventId"]}
+    assert stored_ids(live, user) == {first["webhookEventId"], other["webhookEventId"]}
     # The webhook's own account (log line; the metrics count the same numbers).
     counted = [r.getMessage() for r in caplog.records if r.name == "bot.edge.webhook"]
     assert counted == ["webhook: 2 events accepted, 2 duplicates",

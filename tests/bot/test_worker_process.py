@@ -11,8 +11,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,11 +33,10 @@ from tests.live import (
 WELCOME = "連絡してくださって、ありがとうございます。"
 
 
-@pytest.fixture
-def live(database_url: str) -> Iterator[LiveApp]:
-    app = LiveApp(database_url, worker_process=True).start()
-    yield app
-    app.stop()
+# A server of each test's own: these tests publish releases and kill the worker.
+@pytest.fixture(scope="module")
+def live_settings() -> dict[str, Any]:
+    return {"worker_process": True}
 
 
 def workers_of(pid: int) -> list[int]:
@@ -69,7 +68,8 @@ def processed(live: LiveApp, outcome: str) -> float:
     return float(found.group(1)) if found else 0.0
 
 
-def test_the_worker_process_answers_and_the_console_hears_of_it(live: LiveApp) -> None:
+def test_the_worker_process_answers_and_the_console_hears_of_it(fresh_live: LiveApp) -> None:
+    live = fresh_live
     assert live.runtime.forward is not None  # the web process has no worker of its own
     before = live.runtime.changes.version
     r, _ = resident_with_case(live)
@@ -81,7 +81,8 @@ def test_the_worker_process_answers_and_the_console_hears_of_it(live: LiveApp) -
     wait_for(lambda: processed(live, "done") >= 4, timeout=10)
 
 
-def test_a_release_published_here_is_served_by_the_worker(live: LiveApp) -> None:
+def test_a_release_published_here_is_served_by_the_worker(fresh_live: LiveApp) -> None:
+    live = fresh_live
     files = content_store.read_directory(DEFAULT_CONTENT_DIR)
     files["flows/intake.yaml"] = files["flows/intake.yaml"].replace(
         WELCOME, "ようこそ。連絡をありがとうございます。")
@@ -98,7 +99,8 @@ def test_a_release_published_here_is_served_by_the_worker(live: LiveApp) -> None
     wait_for(greeted_anew, timeout=10, interval=0.5)
 
 
-def test_a_worker_process_that_dies_is_replaced(live: LiveApp) -> None:
+def test_a_worker_process_that_dies_is_replaced(fresh_live: LiveApp) -> None:
+    live = fresh_live
     r = Resident(live)
     r.send(r.follow())
     r.wait_messages(4)

@@ -5,15 +5,13 @@ wording while an ongoing one keeps its version; a rollback brings the old wordin
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from handoff.accounts import add_counsellor
 from handoff.models import Role
-from tests.live import LiveApp
+from tests.live import LiveApp, Staff
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-results"
 PASSWORD = "correct horse battery staple"
@@ -21,14 +19,13 @@ OLD = "どんなことでお困りですか。うまく言えなくても、ひ�
 NEW = "いま、いちばん気がかりなことを教えてください。ひとことでも大丈夫です。"
 
 
-@pytest.fixture
-def live(tmp_path: Path) -> Iterator[LiveApp]:
-    app = LiveApp(f"sqlite:///{tmp_path}/admin.db").start()
-    with app.session() as s, s.begin():
-        add_counsellor(session=s, username="admin", display_name="管理者", password=PASSWORD,
-                       role=Role.ADMIN)
-    yield app
-    app.stop()
+# A server and SQLite database of each test's own (fresh_live): they publish releases.
+pytestmark = pytest.mark.sqlite_only
+
+
+@pytest.fixture(scope="module")
+def live_counsellors() -> list[Staff]:
+    return [Staff("admin", "管理者", Role.ADMIN)]
 
 
 def tap(page: Page, label: str) -> None:
@@ -50,7 +47,8 @@ def edit_flow(page: Page, live: LiveApp, change: tuple[str, str]) -> None:
     page.click("#save")
 
 
-def test_edit_validate_preview_publish_and_roll_back(live: LiveApp, browser: Browser) -> None:
+def test_edit_validate_preview_publish_and_roll_back(fresh_live: LiveApp, browser: Browser) -> None:
+    live = fresh_live
     # A resident who started before the change.
     early_context, early = phone(browser, f"{live.url}/emulator/")
 
@@ -122,7 +120,8 @@ def test_edit_validate_preview_publish_and_roll_back(live: LiveApp, browser: Bro
 
 
 def test_the_flow_diagram_renders_in_the_page_without_a_network(
-        live: LiveApp, browser: Browser) -> None:
+        fresh_live: LiveApp, browser: Browser) -> None:
+    live = fresh_live
     context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="ja-JP")
     # Anything outside this app would fail: the diagram must come from vendored code.
     context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(

@@ -2,36 +2,34 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
-from handoff.accounts import add_counsellor
 from handoff.models import Case
-from tests.live import LiveApp
+from tests.live import LiveApp, Staff
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-results"
 PASSWORD = "correct horse battery staple"
 
 
-@pytest.fixture
-def live(tmp_path: Path) -> Iterator[LiveApp]:
-    app = LiveApp(f"sqlite:///{tmp_path}/console.db").start()
-    with app.session() as s, s.begin():
-        add_counsellor(session=s, username="sato", display_name="佐藤", password=PASSWORD,
-                       team_id="pref")
-    yield app
-    app.stop()
+# A server and SQLite database of the test's own (fresh_live).
+pytestmark = pytest.mark.sqlite_only
+
+
+@pytest.fixture(scope="module")
+def live_counsellors() -> list[Staff]:
+    return [Staff("sato", "佐藤", team_id="pref")]
 
 
 def tap(page: Page, label: str) -> None:
     page.locator("#quick").get_by_text(label, exact=True).click()
 
 
-def test_a_counsellor_takes_a_resident_live(live: LiveApp, browser: Browser) -> None:
+def test_a_counsellor_takes_a_resident_live(fresh_live: LiveApp, browser: Browser) -> None:
+    live = fresh_live
     counsellor = browser.new_context(viewport={"width": 1280, "height": 860}, locale="ja-JP")
     desk = counsellor.new_page()
     desk.goto(f"{live.url}/console/")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,11 +14,8 @@ from tests.live import LiveApp, wait_for
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-results"
 
 
-@pytest.fixture
-def live(tmp_path: Path) -> Iterator[LiveApp]:
-    app = LiveApp(f"sqlite:///{tmp_path}/browser.db").start()
-    yield app
-    app.stop()
+# A server and SQLite database of each test's own (fresh_live): first_case() reads any case.
+pytestmark = pytest.mark.sqlite_only
 
 
 def tap(page: Page, label: str) -> None:
@@ -35,7 +31,8 @@ def last_bot(page: Page) -> Locator:
     return page.locator("#log .row.bot").last
 
 
-def test_resident_walks_the_intake_to_a_counsellor(live: LiveApp, page: Page) -> None:
+def test_resident_walks_the_intake_to_a_counsellor(fresh_live: LiveApp, page: Page) -> None:
+    live = fresh_live
     page.goto(f"{live.url}/emulator/")
     # First visit: the page adds the bot as a friend and the welcome arrives.
     expect(page.locator("#log")).to_contain_text("秘密は守られます", timeout=10_000)
@@ -91,8 +88,9 @@ def test_resident_walks_the_intake_to_a_counsellor(live: LiveApp, page: Page) ->
 
 
 def test_danger_typed_mid_intake_brings_the_numbers_and_a_top_priority_case(
-    live: LiveApp, page: Page
+    fresh_live: LiveApp, page: Page
 ) -> None:
+    live = fresh_live
     page.goto(f"{live.url}/emulator/")
     expect(last_bot(page)).to_contain_text("はじめてもよいですか", timeout=10_000)
     tap(page, "はじめる")
@@ -108,7 +106,8 @@ def test_danger_typed_mid_intake_brings_the_numbers_and_a_top_priority_case(
 
 
 def test_danger_typed_in_english_or_split_over_bubbles_brings_the_numbers(
-        live: LiveApp, page: Page) -> None:
+        fresh_live: LiveApp, page: Page) -> None:
+    live = fresh_live
     """The resident's side of the risk reading, in the page a resident would use."""
     page.goto(f"{live.url}/emulator/")
     expect(last_bot(page)).to_contain_text("はじめてもよいですか", timeout=10_000)

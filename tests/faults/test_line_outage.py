@@ -3,7 +3,7 @@ exactly once and in order for each resident."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -15,12 +15,12 @@ from tests.live import LiveApp, Resident, wait_for
 RESIDENTS = 4
 
 
-@pytest.fixture
-def live(database_url: str) -> Iterator[LiveApp]:
+# Every test has a server and database of its own (fresh_live): a fault outlives a test, and
+# "nothing given up" is checked over every outbox row.
+@pytest.fixture(scope="module")
+def live_settings() -> dict[str, Any]:
     # Short client timeout so "slow" is cheap to provoke; fast backoff keeps the test short.
-    app = LiveApp(database_url, line_request_timeout_seconds=0.5).start()
-    yield app
-    app.stop()
+    return {"line_request_timeout_seconds": 0.5}
 
 
 def produced(live: LiveApp, user_id: str) -> list[dict[str, Any]]:
@@ -61,7 +61,9 @@ def check_delivered_once_in_order(live: LiveApp, residents: list[Resident]) -> N
 
 
 @pytest.mark.parametrize("statuses", [[500] * 8, [429] * 8, [500, 429, 503, 500, 429, 502]])
-def test_errors_for_a_while_then_everything_arrives(live: LiveApp, statuses: list[int]) -> None:
+def test_errors_for_a_while_then_everything_arrives(fresh_live: LiveApp,
+                                                    statuses: list[int]) -> None:
+    live = fresh_live
     live.emulator.inject_faults(statuses)
     residents = talk(live)
     check_delivered_once_in_order(live, residents)
@@ -69,16 +71,14 @@ def test_errors_for_a_while_then_everything_arrives(live: LiveApp, statuses: lis
     assert len(failed) == len(statuses)  # the outage really hit the bot's calls
 
 
-def test_slow_answers_time_out_and_the_retry_key_stops_a_double(database_url: str) -> None:
+def test_slow_answers_time_out_and_the_retry_key_stops_a_double(
+        fresh_database_url: str, live_factory: Callable[..., LiveApp],
+        live_settings: dict[str, Any]) -> None:
     # Pushes only (no reply window): LINE took each slow message; the bot's request timed out
     # and its retry, with the same X-Line-Retry-Key, is answered 409 instead of a second copy.
-    app = LiveApp(database_url, line_request_timeout_seconds=0.5,
-                  reply_token_ttl_seconds=0).start()
-    try:
-        app.emulator.inject_delays([1.5] * 4)
-        residents = talk(app)
-        check_delivered_once_in_order(app, residents)
-        conflicts = [c for c in app.emulator.calls if c.status == 409]
-        assert conflicts, "the timed-out pushes were retried and recognised"
-    finally:
-        app.stop()
+    app = live_factory(fresh_database_url, **live_settings, reply_token_ttl_seconds=0)
+    app.emulator.inject_delays([1.5] * 4)
+    residents = talk(app)
+    check_delivered_once_in_order(app, residents)
+    conflicts = [c for c in app.emulator.calls if c.status == 409]
+    assert conflicts, "the timed-out pushes were retried and recognised"

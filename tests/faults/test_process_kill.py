@@ -34,12 +34,12 @@ READY = "worker process ready"  # what the worker child logs once it can process
 class Server:
     """`tsunagu serve` in its own process, talking to `line` as its Messaging API."""
 
-    def __init__(self, database_url: str, line: LiveApp, log: Path, *,
+    def __init__(self, fresh_database_url: str, line: LiveApp, log: Path, *,
                  worker_process: bool = False) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("TSUNAGU_")} | {
-            "TSUNAGU_DATABASE_URL": database_url,
+            "TSUNAGU_DATABASE_URL": fresh_database_url,
             "TSUNAGU_LINE_CHANNEL_SECRET": SECRET,
             "TSUNAGU_LINE_CHANNEL_ACCESS_TOKEN": TOKEN,
             "TSUNAGU_LINE_API_BASE_URL": f"{line.url}/emulator",
@@ -94,8 +94,8 @@ def line(tmp_path: Path) -> Iterator[LiveApp]:
 
 
 @pytest.fixture
-def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(database_url)
+def sessions(fresh_database_url: str) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(fresh_database_url)
     yield make_session_factory(engine)
     engine.dispose()
 
@@ -107,10 +107,11 @@ def count(sessions: sessionmaker[Session], model: type[Any], *where: Any) -> int
 
 @pytest.mark.parametrize("worker_process", [False, True], ids=["one process", "worker process"])
 def test_a_killed_server_loses_nothing_and_does_nothing_twice(
-        database_url: str, line: LiveApp, sessions: sessionmaker[Session],
+        fresh_database_url: str, line: LiveApp, sessions: sessionmaker[Session],
         tmp_path: Path, worker_process: bool) -> None:
     # With a worker process, the kill takes the web process; its worker must die with it.
-    server = Server(database_url, line, tmp_path / "server.log", worker_process=worker_process)
+    server = Server(fresh_database_url, line, tmp_path / "server.log",
+                    worker_process=worker_process)
     server.start()
     users = [line_events.new_user_id() for _ in range(RESIDENTS)]
     accepted = 0

@@ -4,7 +4,7 @@ trying a draft as a resident, the lexicon test box and the diagram; administrato
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -17,6 +17,7 @@ from tests.live import (
     PASSWORD,
     LiveApp,
     Resident,
+    Staff,
     conversation_of,
     csrf_of,
     logged_in,
@@ -29,18 +30,12 @@ NEW = "いま、いちばん気がかりなことを教えてください。ひ�
 FLOW = "flows/intake.yaml"
 
 
-@pytest.fixture
-def live(database_url: str) -> Iterator[LiveApp]:
-    app = LiveApp(database_url).start()
-    with app.session() as s, s.begin():
-        add_counsellor(session=s, username="admin", display_name="管理者", password=PASSWORD,
-                       role=Role.ADMIN)
-        add_counsellor(session=s, username="boss", display_name="主任", password=PASSWORD,
-                       role=Role.SUPERVISOR, team_id="pref")
-        add_counsellor(session=s, username="sato", display_name="佐藤", password=PASSWORD,
-                       team_id="pref")
-    yield app
-    app.stop()
+# Every test has a server and database of its own (fresh_live): releases and drafts are the
+# whole deployment's, and the tests count releases from the first.
+@pytest.fixture(scope="module")
+def live_counsellors() -> list[Staff]:
+    return [Staff("admin", "管理者", Role.ADMIN), Staff("boss", "主任", Role.SUPERVISOR, "pref"),
+            Staff("sato", "佐藤", team_id="pref")]
 
 
 def flow_text(client: httpx.Client) -> str:
@@ -61,7 +56,8 @@ def publish(client: httpx.Client, reason: str) -> httpx.Response:
                        data={"reason": reason, "csrf": csrf_of(client, "/console/admin/")})
 
 
-def test_only_administrators_reach_content_pages(live: LiveApp) -> None:
+def test_only_administrators_reach_content_pages(fresh_live: LiveApp) -> None:
+    live = fresh_live
     anonymous = httpx.Client(base_url=live.url, timeout=10, trust_env=False)
     assert anonymous.get("/console/admin/").status_code == 303  # to the login page
     for who in ("sato", "boss"):
@@ -76,7 +72,8 @@ def test_only_administrators_reach_content_pages(live: LiveApp) -> None:
     assert "コンテンツ管理" not in logged_in(live, "boss").get("/console/").text
 
 
-def test_a_broken_draft_is_shown_by_line_and_cannot_be_published(live: LiveApp) -> None:
+def test_a_broken_draft_is_shown_by_line_and_cannot_be_published(fresh_live: LiveApp) -> None:
+    live = fresh_live
     admin = logged_in(live, "admin")
     original = flow_text(admin)
     broken = original.replace("next: trouble}", "next: trubble}", 1)
@@ -96,7 +93,8 @@ def test_a_broken_draft_is_shown_by_line_and_cannot_be_published(live: LiveApp) 
 
 
 def test_publish_serves_new_conversations_while_ongoing_ones_keep_their_version(
-        live: LiveApp) -> None:
+        fresh_live: LiveApp) -> None:
+    live = fresh_live
     before = Resident(live)
     before.send(before.follow())
     before.wait_messages(4)
@@ -139,7 +137,8 @@ def test_publish_serves_new_conversations_while_ongoing_ones_keep_their_version(
         assert third.restored_from == 1 and third.files == first.files
 
 
-def test_a_draft_made_before_someone_else_published_is_refused(live: LiveApp) -> None:
+def test_a_draft_made_before_someone_else_published_is_refused(fresh_live: LiveApp) -> None:
+    live = fresh_live
     with live.session() as s, s.begin():
         add_counsellor(session=s, username="admin2", display_name="管理者2", password=PASSWORD,
                        role=Role.ADMIN)
@@ -166,7 +165,8 @@ def _rehearsal(page: str) -> dict[str, str]:
 
 
 def test_a_draft_is_tried_as_a_resident_in_the_console_and_reaches_no_one(
-        live: LiveApp) -> None:
+        fresh_live: LiveApp) -> None:
+    live = fresh_live
     def stored() -> tuple[int, ...]:
         return tuple(live.count(m) for m in (InboxEvent, Conversation, OutboxMessage, Case))
 
@@ -212,7 +212,8 @@ def test_trying_content_is_for_administrators(live: LiveApp) -> None:
     assert logged_in(live, "sato").get("/console/admin/try/").status_code == 403
 
 
-def test_the_lexicon_box_explains_a_sentence(live: LiveApp) -> None:
+def test_the_lexicon_box_explains_a_sentence(fresh_live: LiveApp) -> None:
+    live = fresh_live
     admin = logged_in(live, "admin")
     page = admin.get("/console/admin/lexicon", params={"text": "もう死にたい"}).text
     assert re.search(r'判定：<span class="level level-high">高い</span>', page)
@@ -225,7 +226,8 @@ def test_the_lexicon_box_explains_a_sentence(live: LiveApp) -> None:
     assert 'id="model"' in calm and "高いほうを採ります" in calm
 
 
-def test_the_diagram_page_draws_the_flow_offline(live: LiveApp) -> None:
+def test_the_diagram_page_draws_the_flow_offline(fresh_live: LiveApp) -> None:
+    live = fresh_live
     admin = logged_in(live, "admin")
     page = admin.get("/console/admin/diagram")
     assert page.status_code == 200
@@ -236,23 +238,21 @@ def test_the_diagram_page_draws_the_flow_offline(live: LiveApp) -> None:
 
 
 def test_a_release_published_in_one_process_is_served_by_every_process(
-        live: LiveApp) -> None:
+        fresh_live: LiveApp, live_factory: Callable[..., LiveApp]) -> None:
+    live = fresh_live
     if live.settings.is_sqlite:
         pytest.skip("SQLite runs one process")
     # A second process of the same deployment: its own engine, the same LINE (the emulator).
     line = f"{live.url}/emulator"
-    other = LiveApp(live.settings.database_url, line_api_base_url=line,
-                    line_data_api_base_url=line).start()
-    try:
-        wait_for(lambda: other.runtime.release_id == 1)
-        admin = logged_in(live, "admin")
-        save(admin, flow_text(admin).replace(OLD, NEW))
-        publish(admin, "二つのプロセスで")
-        wait_for(lambda: other.runtime.release_id == 2)  # told by NOTIFY, not a restart
-        for _ in range(3):  # either process may take a resident: both must say the new words
-            resident = Resident(live)
-            resident.send(resident.follow())
-            resident.wait_messages(4)
-            assert NEW in texts(resident.tap("はじめる"))
-    finally:
-        other.stop()
+    other = live_factory(live.settings.database_url, line_api_base_url=line,
+                         line_data_api_base_url=line)
+    wait_for(lambda: other.runtime.release_id == 1)
+    admin = logged_in(live, "admin")
+    save(admin, flow_text(admin).replace(OLD, NEW))
+    publish(admin, "二つのプロセスで")
+    wait_for(lambda: other.runtime.release_id == 2)  # told by NOTIFY, not a restart
+    for _ in range(3):  # either process may take a resident: both must say the new words
+        resident = Resident(live)
+        resident.send(resident.follow())
+        resident.wait_messages(4)
+        assert NEW in texts(resident.tap("はじめる"))

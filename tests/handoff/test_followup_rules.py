@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from line_emulator import events as line_events
@@ -14,11 +15,11 @@ from sqlalchemy import select
 from bot.db.models import utcnow
 from bot.settings import DEFAULT_CONTENT_DIR
 from handoff import casework, queue
-from handoff.accounts import add_counsellor
-from handoff.models import Case, FollowUp, FollowUpState, Outcome
+from handoff.models import Case, Counsellor, FollowUp, FollowUpState, Outcome
 from tests.live import (
     LiveApp,
     Resident,
+    Staff,
     conversation_of,
     resident_with_case,
     texts,
@@ -26,11 +27,14 @@ from tests.live import (
 )
 
 
-@pytest.fixture
-def live(database_url: str) -> Iterator[LiveApp]:
-    app = LiveApp(database_url, followup_interval_seconds=0.5).start()
-    yield app
-    app.stop()
+@pytest.fixture(scope="module")
+def live_settings() -> dict[str, Any]:
+    return {"followup_interval_seconds": 0.5}
+
+
+@pytest.fixture(scope="module")
+def live_counsellors() -> list[Staff]:
+    return [Staff("sato", "佐藤", team_id="pref")]
 
 
 def plan(live: LiveApp, r: Resident) -> list[tuple[str, str, str | None]]:
@@ -66,14 +70,15 @@ def test_a_resident_who_stops_mid_intake_gets_one_reminder_unless_they_block(
 
 
 def test_waiting_for_a_person_then_picked_up_then_closed(live: LiveApp) -> None:
-    r, _ = resident_with_case(live)
+    r, case_id = resident_with_case(live)
     kinds = {(k, st) for k, st, _ in plan(live, r)}
     assert ("not_picked_up", "scheduled") in kinds
     assert ("intake_stalled", "scheduled") not in kinds
     with live.session() as s, s.begin():
-        me = add_counsellor(session=s, username="sato", display_name="佐藤",
-                            password="correct horse battery staple", team_id="pref")
-        case = s.scalars(select(Case)).one()
+        me = s.scalars(select(Counsellor).where(Counsellor.username == "sato")).one()
+        case = s.scalars(select(Case).where(
+            Case.conversation_id == conversation_of(live, r).id)).one()
+        assert case.id == case_id
         assert queue.claim(session=s, case_id=case.id, counsellor=me).won
         s.refresh(case)
         casework.tell_joined(session=s, case=case, counsellor=me, content=live.runtime.content)
@@ -85,19 +90,18 @@ def test_waiting_for_a_person_then_picked_up_then_closed(live: LiveApp) -> None:
 
 
 def test_the_scheduler_sends_what_is_due_through_the_outbox(
-    database_url: str, tmp_path: Path
+    fresh_database_url: str, tmp_path: Path, live_factory: Callable[..., LiveApp]
 ) -> None:
+    # Its own database: the module's server, with the shipped quiet hours, would dispatch
+    # on this one too.
     # Whatever the hour this runs at: a deployment whose quiet hours are empty.
     content = tmp_path / "content"
     shutil.copytree(DEFAULT_CONTENT_DIR, content)
     rules = content / "followups.yaml"
     rules.write_text(rules.read_text().replace('{start: "21:00", end: "08:00"}',
                                                '{start: "00:00", end: "00:00"}'))
-    live = LiveApp(database_url, followup_interval_seconds=0.5, content_dir=content).start()
-    try:
-        sends_due_followup(live)
-    finally:
-        live.stop()
+    sends_due_followup(live_factory(fresh_database_url, followup_interval_seconds=0.5,
+                                    content_dir=content))
 
 
 def sends_due_followup(live: LiveApp) -> None:

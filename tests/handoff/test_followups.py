@@ -42,8 +42,8 @@ def test_quiet_hours_push_a_follow_up_to_the_morning(due: datetime, expected: da
 
 
 @pytest.fixture
-def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(database_url)
+def sessions(fresh_database_url: str) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(fresh_database_url)
     yield make_session_factory(engine)
     engine.dispose()
 
@@ -145,10 +145,11 @@ def test_a_rule_reminds_once_counted_from_the_latest_event(
 
 @pytest.mark.postgres
 @pytest.mark.skipif(not POSTGRES_URL, reason="TSUNAGU_TEST_POSTGRES_URL is not set")
-def test_two_dispatchers_on_postgresql_send_each_of_1000_exactly_once(database_url: str) -> None:
-    if not database_url.startswith("postgresql"):
+def test_two_dispatchers_on_postgresql_send_each_of_1000_exactly_once(
+        fresh_database_url: str) -> None:
+    if not fresh_database_url.startswith("postgresql"):
         pytest.skip("SQLite runs one process; SKIP LOCKED is PostgreSQL's")
-    engines = [make_engine(database_url) for _ in range(2)]
+    engines = [make_engine(fresh_database_url) for _ in range(2)]
     factories = [make_session_factory(e) for e in engines]
     with factories[0]() as s, s.begin():
         ids = [resident(s, n).id for n in range(50)]

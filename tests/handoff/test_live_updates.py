@@ -52,9 +52,9 @@ def _open_case(app: LiveApp, user: str) -> None:
 
 
 @pytest.fixture
-def apps(database_url: str) -> Iterator[list[LiveApp]]:
-    count = 1 if database_url.startswith("sqlite") else 2  # SQLite runs one process
-    started = [LiveApp(database_url, background=False, live_fallback_seconds=NEVER).start()
+def apps(fresh_database_url: str) -> Iterator[list[LiveApp]]:
+    count = 1 if fresh_database_url.startswith("sqlite") else 2  # SQLite runs one process
+    started = [LiveApp(fresh_database_url, background=False, live_fallback_seconds=NEVER).start()
                for _ in range(count)]
     with started[0].session() as s, s.begin():
         add_counsellor(session=s, username="sato", display_name="佐藤", password=PASSWORD,

@@ -91,8 +91,8 @@ def test_a_message_answers_the_latest_follow_up_within_the_window() -> None:
 
 
 @pytest.fixture
-def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(database_url)
+def sessions(fresh_database_url: str) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(fresh_database_url)
     yield make_session_factory(engine)
     engine.dispose()
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from bot.db.models import Conversation, utcnow
-from handoff.accounts import add_counsellor
 from handoff.console.dashboard import (
     FilterError,
     column_chart,
@@ -25,27 +24,26 @@ from handoff.console.dashboard import (
 from handoff.console.dashboard import router as dashboard_router
 from handoff.models import AuditEntry, Case, CaseMessage, CaseStatus, Role
 from handoff.outcomes import japan_day
-from tests.live import PASSWORD, LiveApp, console_client, logged_in
+from tests.live import LiveApp, Staff, console_client, logged_in
 
 SECRET_WORDS = "ひみつのことば"
 
 
-@pytest.fixture
-def live(database_url: str) -> Iterator[LiveApp]:
-    app = LiveApp(database_url).start()
+@pytest.fixture(scope="module")
+def live_counsellors() -> list[Staff]:
+    return [Staff("sato", "佐藤", Role.COUNSELLOR, "pref"),
+            Staff("boss", "主任", Role.SUPERVISOR, "pref"),
+            Staff("root", "管理者", Role.ADMIN),
+            # Every desk's figures: the prefecture's lead. A desk's own: its supervisor.
+            Staff("lead", "統括", Role.LEAD),
+            Staff("midoriboss", "みどり主任", Role.SUPERVISOR, "midori")]
+
+
+def add_figures(app: LiveApp) -> None:
+    """The only conversations and cases on the module's server: the figures count them all
+    (no test here adds any)."""
     now = utcnow()
     with app.session() as s, s.begin():
-        add_counsellor(session=s, username="sato", display_name="佐藤", password=PASSWORD,
-                       team_id="pref")
-        add_counsellor(session=s, username="boss", display_name="主任", password=PASSWORD,
-                       role=Role.SUPERVISOR, team_id="pref")
-        add_counsellor(session=s, username="root", display_name="管理者", password=PASSWORD,
-                       role=Role.ADMIN)
-        # Every desk's figures: the prefecture's lead. A desk's own: its supervisor.
-        add_counsellor(session=s, username="lead", display_name="統括", password=PASSWORD,
-                       role=Role.LEAD)
-        add_counsellor(session=s, username="midoriboss", display_name="みどり主任",
-                       password=PASSWORD, role=Role.SUPERVISOR, team_id="midori")
         # Two people reached a counsellor after 30 and 90 minutes; a third declined consent.
         for n, (town, minutes, outcome, detail, areas) in enumerate([
                 ("midori", 30, "referred", "ハローワークみどり", ["money", "work"]),
@@ -69,8 +67,11 @@ def live(database_url: str) -> Iterator[LiveApp]:
                            state="declined", answers={"municipality": "midori"},
                            consent={"counsellor": {"granted": False, "at": now.isoformat()}},
                            created_at=now - timedelta(days=1)))
-    yield app
-    app.stop()
+
+
+@pytest.fixture(scope="module")
+def live_setup() -> Callable[[LiveApp], None]:
+    return add_figures
 
 
 def test_filters_default_to_the_last_thirty_days_and_refuse_nonsense() -> None:
@@ -132,14 +133,16 @@ def test_the_dashboard_needs_a_login(live: LiveApp) -> None:
 
 
 def test_counsellors_are_refused(live: LiveApp) -> None:
+    before = len(exports(live))
     client = logged_in(live, "sato")
     assert client.get("/console/outcomes").status_code == 403
     assert client.get("/console/outcomes/csv").status_code == 403
     assert 'href="/console/outcomes"' not in client.get("/console/").text
-    assert exports(live) == []
+    assert len(exports(live)) == before
 
 
 def test_supervisors_see_the_figures_as_svg_charts(live: LiveApp) -> None:
+    before = len(exports(live))
     client = logged_in(live, "lead")
     assert 'href="/console/outcomes">成果</a>' in client.get("/console/").text
     page = client.get("/console/outcomes")
@@ -162,7 +165,7 @@ def test_supervisors_see_the_figures_as_svg_charts(live: LiveApp) -> None:
     assert 'href="/console/static/outcomes.css"' in text
     assert "default-src 'self'" in page.headers["content-security-policy"]
     assert client.get("/console/static/outcomes.css").status_code == 200
-    assert exports(live) == []  # viewing aggregates is not an export
+    assert len(exports(live)) == before  # viewing aggregates is not an export
 
     kawabe = client.get("/console/outcomes", params={"municipality": "kawabe"}).text
     assert figure(kawabe, "fig-cases") == "1件" and figure(kawabe, "fig-median") == "1時間30分"
@@ -190,6 +193,7 @@ def test_a_supervisor_sees_their_own_desks_figures(live: LiveApp) -> None:
 
 
 def test_the_csv_export_opens_in_excel_and_is_audited(live: LiveApp) -> None:
+    before = len(exports(live))
     client = logged_in(live, "lead")
     answer = client.get("/console/outcomes/csv")
     assert answer.status_code == 200
@@ -209,7 +213,7 @@ def test_the_csv_export_opens_in_excel_and_is_audited(live: LiveApp) -> None:
     assert SECRET_WORDS not in answer.text and "相談者 AB0" not in answer.text
 
     today = japan_day(utcnow())
-    [entry] = exports(live)
+    [entry] = exports(live)[before:]
     assert entry.case_id is None
     assert entry.detail == (f"from={today - timedelta(days=29)} to={today} "
                             "municipality=all")
@@ -218,6 +222,6 @@ def test_the_csv_export_opens_in_excel_and_is_audited(live: LiveApp) -> None:
                                                 "municipality": "kawabe"})
     assert exports(live)[-1].detail == "from=2024-06-01 to=2024-06-30 municipality=kawabe"
     assert client.get("/console/outcomes/csv", params={"to": "nope"}).status_code == 400
-    assert len(exports(live)) == 2  # a refused export is not recorded as one
+    assert len(exports(live)) == before + 2  # a refused export is not recorded as one
     audit_page = client.get("/console/audit").text
     assert "export_outcomes" in audit_page and "municipality=kawabe" in audit_page

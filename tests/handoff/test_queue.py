@@ -19,8 +19,8 @@ PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture
-def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(database_url)
+def sessions(fresh_database_url: str) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(fresh_database_url)
     yield make_session_factory(engine)
     engine.dispose()
 

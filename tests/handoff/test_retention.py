@@ -3,10 +3,8 @@ are gone from every table; the case's categories stay for the statistics."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select
 
 from bot.db.engine import transaction
@@ -27,11 +25,8 @@ LATER = "もう一つ、家賃のことも心配です"
 CONTENT_TABLES = {"flow_versions", "content_releases", "content_drafts"}
 
 
-@pytest.fixture
-def live(database_url: str) -> Iterator[LiveApp]:
-    app = LiveApp(database_url).start()
-    yield app
-    app.stop()
+# Every test has a server and database of its own (fresh_live): the sweeps erase whatever is
+# due in the whole database, and everything() reads every row of it.
 
 
 def everything(live: LiveApp) -> str:
@@ -45,7 +40,8 @@ def everything(live: LiveApp) -> str:
     return "\n".join(dump)
 
 
-def test_withdrawn_data_is_erased_after_the_retention_period(live: LiveApp) -> None:
+def test_withdrawn_data_is_erased_after_the_retention_period(fresh_live: LiveApp) -> None:
+    live = fresh_live
     r = Resident(live)
     r.send(r.follow())
     r.wait_messages(4)
@@ -93,7 +89,8 @@ def test_withdrawn_data_is_erased_after_the_retention_period(live: LiveApp) -> N
         assert again.id != conversation.id and again.answers == {}
 
 
-def test_a_conversation_that_never_reached_consent_has_an_end_too(live: LiveApp) -> None:
+def test_a_conversation_that_never_reached_consent_has_an_end_too(fresh_live: LiveApp) -> None:
+    live = fresh_live
     """Declined, or left mid-intake: erased a retention period after the last message."""
     r = Resident(live)
     r.send(r.follow())
@@ -112,7 +109,8 @@ def test_a_conversation_that_never_reached_consent_has_an_end_too(live: LiveApp)
     assert WORDS not in everything(live) and r.user_id not in everything(live)
 
 
-def test_consent_stops_the_clock_and_an_ongoing_case_defers_it(live: LiveApp) -> None:
+def test_consent_stops_the_clock_and_an_ongoing_case_defers_it(fresh_live: LiveApp) -> None:
+    live = fresh_live
     r, _ = resident_with_case(live)
     assert conversation_of(live, r).delete_after is None  # consented: kept for the desk
     # A case people still work on is not erased under them; the job looks again later.
@@ -126,7 +124,8 @@ def test_consent_stops_the_clock_and_an_ongoing_case_defers_it(live: LiveApp) ->
     assert after.erased_at is None and after.delete_after > due + timedelta(hours=1)
 
 
-def test_a_replayed_body_does_not_bring_an_erased_person_back(live: LiveApp) -> None:
+def test_a_replayed_body_does_not_bring_an_erased_person_back(fresh_live: LiveApp) -> None:
+    live = fresh_live
     r = Resident(live)
     first = r.follow()
     r.send(first)

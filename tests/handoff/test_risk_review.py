@@ -3,31 +3,21 @@ into their draft of the corpus; the resident's own words never reach content."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from sqlalchemy import select
 
 from bot.db.models import ContentDraft, Conversation, RiskAssessmentRecord, utcnow
-from handoff.accounts import add_counsellor
-from handoff.models import AuditEntry, RiskReview, Role
+from handoff.models import AuditEntry, Counsellor, RiskReview, Role
 from handoff.retention import erase
 from handoff.risk_review import REVIEW_FILE, append_entry
-from tests.live import PASSWORD, LiveApp, conversation_of, csrf_of, logged_in, resident_with_case
+from tests.live import LiveApp, Staff, conversation_of, csrf_of, logged_in, resident_with_case
 
 WORDS = "駅の近くの橋の上で、ずっと川を見ています"  # a resident's words, in a test
 
 
-@pytest.fixture
-def live(database_url: str) -> Iterator[LiveApp]:
-    app = LiveApp(database_url).start()
-    with app.session() as s, s.begin():
-        add_counsellor(session=s, username="admin", display_name="管理者", password=PASSWORD,
-                       role=Role.ADMIN)
-        add_counsellor(session=s, username="sato", display_name="佐藤", password=PASSWORD,
-                       team_id="pref")
-    yield app
-    app.stop()
+@pytest.fixture(scope="module")
+def live_counsellors() -> list[Staff]:
+    return [Staff("admin", "管理者", Role.ADMIN), Staff("sato", "佐藤", Role.COUNSELLOR, "pref")]
 
 
 def test_a_mark_reaches_the_administrator_and_a_paraphrase_reaches_only_the_draft(
@@ -59,7 +49,7 @@ def test_a_mark_reaches_the_administrator_and_a_paraphrase_reaches_only_the_draf
     listing = admin.get("/console/admin/risk-reviews").text
     assert WORDS in listing
     with live.session() as s:
-        review = s.scalars(select(RiskReview)).one()
+        review = s.scalars(select(RiskReview).where(RiskReview.case_id == case_id)).one()
         assert (review.assessed, review.suggested, review.status) == (assessed, suggested,
                                                                       "open")
         actions = [a for a, in s.execute(select(AuditEntry.action).where(
@@ -71,11 +61,14 @@ def test_a_mark_reaches_the_administrator_and_a_paraphrase_reaches_only_the_draf
                data={"text": paraphrase, "level": suggested,
                      "csrf": csrf_of(admin, "/console/admin/risk-reviews")})
     with live.session() as s:
-        draft = s.scalars(select(ContentDraft)).one()
+        draft = s.scalars(select(ContentDraft).join(
+            Counsellor, Counsellor.id == ContentDraft.author_id).where(
+            Counsellor.username == "admin")).one()
         corpus = draft.files[REVIEW_FILE]
         assert paraphrase in corpus and WORDS not in corpus
         assert f"level: {suggested}" in corpus
-        assert s.scalars(select(RiskReview)).one().status == "added"
+        assert s.scalars(select(RiskReview).where(
+            RiskReview.case_id == case_id)).one().status == "added"
     assert WORDS not in admin.get("/console/admin/risk-reviews").text
 
 
@@ -91,16 +84,17 @@ def test_a_review_can_be_dismissed(live: LiveApp) -> None:
               data={"level": "high", "csrf": csrf_of(sato, f"/console/cases/{case_id}")})
     admin = logged_in(live, "admin")
     with live.session() as s:
-        review_id = s.scalars(select(RiskReview.id)).one()
+        review_id = s.scalars(select(RiskReview.id).where(RiskReview.case_id == case_id)).one()
     admin.post(f"/console/admin/risk-reviews/{review_id}/dismiss",
                data={"csrf": csrf_of(admin, "/console/admin/risk-reviews")})
     with live.session() as s:
-        assert s.scalars(select(RiskReview.status)).one() == "dismissed"
+        assert s.scalars(select(RiskReview.status).where(
+            RiskReview.case_id == case_id)).one() == "dismissed"
     # Erasing the conversation (retention) takes the marks of its messages with it.
     with live.session() as s, s.begin():
         erase(session=s, conversation=s.get(Conversation, conversation.id), now=utcnow())
     with live.session() as s:
-        assert s.scalars(select(RiskReview)).all() == []
+        assert s.scalars(select(RiskReview).where(RiskReview.id == review_id)).all() == []
 
 
 def test_a_paraphrase_is_appended_keeping_the_file_as_it_was() -> None:

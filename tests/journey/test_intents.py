@@ -1,97 +1,183 @@
-"""What each intent a flow step returns does to the database, applied on their own in one
-transaction (`apply_intents`), without the webhook, the worker or LINE."""
+"""bot/journey/conversation.py without a server: what each intent a flow step returns does to
+the database, in the caller's transaction, and how messages become outbox rows. On the
+module's shared database: every test has a conversation of its own."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+from line_emulator import events as line_events
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.db.engine import make_engine, make_session_factory
-from bot.db.models import Conversation, utcnow
+from bot.db.engine import transaction
+from bot.db.models import Conversation, InboxEvent, OutboxMessage, utcnow
+from bot.edge import outbox
 from bot.flows import intents as it
 from bot.journey.conversation import FlowLibrary, apply_intents
 from bot.line import text
 from bot.releases.load import load_content
 from bot.settings import DEFAULT_CONTENT_DIR
 from handoff import followups
-from handoff.models import Case, CaseMessage, CaseStatus, FollowUp, FollowUpState, Outcome
+from handoff.models import (
+    Case,
+    CaseMessage,
+    CaseStatus,
+    FollowUp,
+    FollowUpState,
+    Outcome,
+    Priority,
+)
 
-LIBRARY = FlowLibrary(load_content(DEFAULT_CONTENT_DIR))
-RETENTION = timedelta(days=LIBRARY.content.places.retention_days)
+CONTENT = load_content(DEFAULT_CONTENT_DIR)
+RETENTION = timedelta(days=CONTENT.places.retention_days)
+NOW = utcnow()
 
 
-@pytest.fixture
-def session(database_url: str) -> Iterator[Session]:
-    engine = make_engine(database_url)
-    sessions: sessionmaker[Session] = make_session_factory(engine)
-    with sessions() as s, s.begin():
-        yield s
-    engine.dispose()
+@pytest.fixture(scope="module")
+def library() -> FlowLibrary:
+    return FlowLibrary(CONTENT)
 
 
-def conversation(s: Session) -> Conversation:
-    conv = Conversation(line_user_id="U" + "1" * 32, flow_id="intake", flow_version="old",
-                        state="who", answers={"municipality": "midori"}, consent={})
+def new_conversation(s: Session, **fields: object) -> Conversation:
+    conv = Conversation(**{"line_user_id": line_events.new_user_id(), "flow_id": "intake",
+                           "flow_version": CONTENT.flows["intake"].version, "state": "trouble",
+                           "answers": {}, "consent": {}, **fields})
     s.add(conv)
     s.flush()
     return conv
 
 
-def test_send_returns_the_messages_in_order_and_writes_nothing_else(session: Session) -> None:
-    conv = conversation(session)
-    sent = apply_intents(session, conv, [it.Send([text("一")]), it.Send([text("二"), text("三")])],
-                         LIBRARY, utcnow())
-    assert [m["text"] for m in sent] == ["一", "二", "三"]
-    assert session.scalars(select(Case)).all() == []
+def consented(s: Session) -> Conversation:
+    return new_conversation(s, consent={"counsellor": {"granted": True, "at": NOW.isoformat()}})
 
 
-def test_consent_is_recorded_by_scope_with_its_time(session: Session) -> None:
-    conv, now = conversation(session), utcnow()
-    conv.delete_after = now + RETENTION  # as for anyone who has not consented yet
-    apply_intents(session, conv, [it.SetConsent("counsellor", True),
-                                  it.SetConsent("share", False)], LIBRARY, now)
-    assert conv.consent == {"counsellor": {"granted": True, "at": now.isoformat()},
-                            "share": {"granted": False, "at": now.isoformat()}}
-    assert conv.delete_after is None  # consent keeps the conversation
+def cases_of(s: Session, conv: Conversation) -> list[Case]:
+    return list(s.scalars(select(Case).where(Case.conversation_id == conv.id).order_by(Case.id)))
 
 
-def test_opening_a_case_routes_it_by_the_answers(session: Session) -> None:
-    conv = conversation(session)
-    apply_intents(session, conv, [it.OpenCase()], LIBRARY, utcnow())
-    [case] = session.scalars(select(Case).where(Case.conversation_id == conv.id)).all()
-    town = next(m for m in LIBRARY.content.places.municipalities if m.id == "midori")
-    assert case.status == CaseStatus.OPEN and case.team_id == town.team
+def test_send_returns_the_messages_in_order_and_writes_nothing(
+        sessions: sessionmaker[Session], library: FlowLibrary) -> None:
+    with transaction(sessions) as s:
+        conv = new_conversation(s)
+        out = apply_intents(s, conv, [it.Send([text("1"), text("2")]), it.Send([text("3")])],
+                            library, NOW)
+        assert out == [text("1"), text("2"), text("3")]
+        assert cases_of(s, conv) == []
+        assert s.scalars(select(OutboxMessage).where(
+            OutboxMessage.line_user_id == conv.line_user_id)).all() == []
 
 
-def test_words_for_the_counsellor_reach_the_case_opening_it_if_needed(session: Session) -> None:
-    conv = conversation(session)
-    apply_intents(session, conv, [it.ForwardToCase("家賃が払えません")], LIBRARY, utcnow())
-    [case] = session.scalars(select(Case).where(Case.conversation_id == conv.id)).all()
-    [message] = session.scalars(select(CaseMessage).where(CaseMessage.case_id == case.id)).all()
-    assert message.text == "家賃が払えません"
+def test_queued_messages_go_five_to_a_row_in_order_each_with_its_own_retry_key(
+        sessions: sessionmaker[Session]) -> None:
+    user = line_events.new_user_id()
+    messages = [text(str(n)) for n in range(12)]
+    with transaction(sessions) as s:
+        payload = line_events.text_event(user, "こんにちは", reply_token="tok")
+        event = InboxEvent(webhook_event_id=payload["webhookEventId"], source_key=f"user:{user}",
+                           line_user_id=user, event_type="message",
+                           event_timestamp=payload["timestamp"], payload=payload,
+                           received_at=NOW)
+        s.add(event)
+        s.flush()
+        rows = outbox.enqueue(s, user_id=user, messages=messages, event=event,
+                              reply_ttl_seconds=50)
+    with sessions() as s:
+        stored = list(s.scalars(select(OutboxMessage).where(OutboxMessage.line_user_id == user)
+                                .order_by(OutboxMessage.id)))
+    assert [r.id for r in stored] == [r.id for r in rows]
+    assert [r.messages for r in stored] == [messages[0:5], messages[5:10], messages[10:]]
+    assert len({r.retry_key for r in stored}) == 3
+    # Only the first row may use the event's reply token (a token answers one request).
+    assert [r.reply_token for r in stored] == ["tok", None, None]
+    assert stored[0].reply_deadline is not None
+    assert stored[0].reply_deadline <= NOW + timedelta(seconds=50)
+    assert {r.source_event_id for r in stored} == {event.id}
 
 
-def test_withdrawal_stops_follow_ups_closes_the_case_and_sets_the_erasure_date(
-        session: Session) -> None:
-    conv, now = conversation(session), utcnow()
-    apply_intents(session, conv, [it.SetConsent("counsellor", True), it.OpenCase()], LIBRARY, now)
-    followups.schedule(session=session, conversation_id=conv.id, kind="manual", text="その後は",
-                       due_at=now + timedelta(days=1))
-    apply_intents(session, conv, [it.WithdrawConsent()], LIBRARY, now)
-    assert conv.consent == {scope: {"granted": False, "at": now.isoformat()}
-                            for scope in ("counsellor", "share")}
-    assert conv.consent_withdrawn_at == now and conv.delete_after == now + RETENTION
-    [case] = session.scalars(select(Case).where(Case.conversation_id == conv.id)).all()
-    assert case.status == CaseStatus.CLOSED and case.outcome == Outcome.WITHDRAWN
-    [follow_up] = session.scalars(select(FollowUp)).all()
-    assert follow_up.state == FollowUpState.CANCELLED
+def test_open_case_opens_one_case_and_brings_it_forward_after(
+        sessions: sessionmaker[Session], library: FlowLibrary) -> None:
+    with transaction(sessions) as s:
+        conv = consented(s)
+        apply_intents(s, conv, [it.OpenCase()], library, NOW)
+        [case] = cases_of(s, conv)
+        assert case.status == CaseStatus.OPEN and case.priority == Priority.NORMAL
+        conv.answers = {"urgent_needs": ["shelter"]}  # answered since: no bed tonight
+        apply_intents(s, conv, [it.OpenCase()], library, NOW)
+        assert cases_of(s, conv) == [case]  # the same case, brought forward
+        assert case.priority == Priority.HIGH
 
 
-def test_starting_over_moves_the_conversation_to_the_current_flow(session: Session) -> None:
-    conv = conversation(session)
-    apply_intents(session, conv, [it.SwitchToCurrentVersion()], LIBRARY, utcnow())
-    assert conv.flow_version == LIBRARY.content.flows["intake"].version
+def test_set_consent_records_the_scope_and_stops_the_deletion_clock(
+        sessions: sessionmaker[Session], library: FlowLibrary) -> None:
+    with transaction(sessions) as s:
+        conv = new_conversation(s, consent_withdrawn_at=NOW - timedelta(days=1),
+                                delete_after=NOW + RETENTION)
+        apply_intents(s, conv, [it.SetConsent("counsellor", True),
+                                it.SetConsent("share", False)], library, NOW)
+        assert conv.consent == {"counsellor": {"granted": True, "at": NOW.isoformat()},
+                                "share": {"granted": False, "at": NOW.isoformat()}}
+        assert conv.consent_withdrawn_at is None and conv.delete_after is None
+
+
+def test_declining_consent_leaves_the_deletion_clock_running(
+        sessions: sessionmaker[Session], library: FlowLibrary) -> None:
+    with transaction(sessions) as s:
+        conv = new_conversation(s, delete_after=NOW + RETENTION)
+        apply_intents(s, conv, [it.SetConsent("counsellor", False)], library, NOW)
+        assert conv.consent["counsellor"]["granted"] is False
+        assert conv.delete_after == NOW + RETENTION
+
+
+def test_withdrawing_consent_closes_the_case_cancels_follow_ups_and_sets_the_end(
+        sessions: sessionmaker[Session], library: FlowLibrary) -> None:
+    with transaction(sessions) as s:
+        conv = consented(s)
+        apply_intents(s, conv, [it.OpenCase()], library, NOW)
+        followups.schedule(session=s, conversation_id=conv.id, kind="manual", text="x",
+                           due_at=NOW + timedelta(days=1))
+        apply_intents(s, conv, [it.WithdrawConsent()], library, NOW)
+        assert conv.consent == {scope: {"granted": False, "at": NOW.isoformat()}
+                                for scope in ("counsellor", "share")}
+        assert conv.consent_withdrawn_at == NOW and conv.delete_after == NOW + RETENTION
+        [case] = cases_of(s, conv)
+        assert case.status == CaseStatus.CLOSED and case.outcome == Outcome.WITHDRAWN
+        [follow_up] = s.scalars(select(FollowUp).where(FollowUp.conversation_id == conv.id))
+        assert (follow_up.state, follow_up.reason) == (FollowUpState.CANCELLED,
+                                                       "consent_withdrawn")
+
+
+def test_forward_to_case_puts_the_words_on_the_open_case(
+        sessions: sessionmaker[Session], library: FlowLibrary) -> None:
+    with transaction(sessions) as s:
+        conv = consented(s)
+        apply_intents(s, conv, [it.ForwardToCase("家賃のことです")], library, NOW)  # opens one
+        apply_intents(s, conv, [it.ForwardToCase("今月分です")], library, NOW)
+        [case] = cases_of(s, conv)
+        words = s.scalars(select(CaseMessage.text).where(CaseMessage.case_id == case.id)
+                          .order_by(CaseMessage.id)).all()
+        assert words == ["家賃のことです", "今月分です"]
+
+
+def test_switch_to_current_version_moves_the_conversation(
+        sessions: sessionmaker[Session], library: FlowLibrary) -> None:
+    with transaction(sessions) as s:
+        conv = new_conversation(s, flow_version="an-old-version")
+        apply_intents(s, conv, [it.SwitchToCurrentVersion()], library, NOW)
+        assert conv.flow_version == CONTENT.flows["intake"].version
+
+
+def test_the_intents_commit_or_roll_back_with_the_caller_s_transaction(
+        sessions: sessionmaker[Session], library: FlowLibrary) -> None:
+    with transaction(sessions) as s:
+        conv = new_conversation(s)
+        user = conv.line_user_id
+    with pytest.raises(RuntimeError), transaction(sessions) as s:
+        conv = s.scalars(select(Conversation).where(Conversation.line_user_id == user)).one()
+        apply_intents(s, conv, [it.SetConsent("counsellor", True), it.OpenCase(),
+                                it.ForwardToCase("x")], library, NOW)
+        raise RuntimeError("the event failed after its intents were applied")
+    with sessions() as s:
+        conv = s.scalars(select(Conversation).where(Conversation.line_user_id == user)).one()
+        assert conv.consent == {} and cases_of(s, conv) == []

@@ -10,13 +10,13 @@ changes nothing in the database.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi.routing import APIRoute
+from line_emulator import events as line_events
 from sqlalchemy import select
 
 from bot.db.models import (
@@ -28,7 +28,6 @@ from bot.db.models import (
 )
 from bot.platform.app import create_app
 from bot.settings import Settings
-from handoff.accounts import add_counsellor
 from handoff.console.admin import router as admin_router
 from handoff.console.dashboard import router as dashboard_router
 from handoff.console.rehearsal import router as rehearsal_router
@@ -50,7 +49,9 @@ from tests.live import (
     TOKEN,
     LiveApp,
     Resident,
+    Staff,
     console_client,
+    conversation_of,
     csrf_of,
     logged_in,
     resident_with_case,
@@ -149,22 +150,17 @@ def concrete(path: str, ids: dict[str, Any]) -> str:
 # ---------------------------------------------------------------------- the product
 
 
-@pytest.fixture
-def live(database_url: str) -> Iterator[LiveApp]:
+@pytest.fixture(scope="module")
+def live_settings() -> dict[str, Any]:
     # A short fallback lets an abandoned live-update stream end soon after the test closes it.
-    app = LiveApp(database_url, live_fallback_seconds=0.5).start()
-    with app.session() as s, s.begin():
-        add_counsellor(session=s, username="sato", display_name="佐藤", password=PASSWORD,
-                       team_id="pref")
-        add_counsellor(session=s, username="boss", display_name="主任", password=PASSWORD,
-                       role=Role.SUPERVISOR, team_id="pref")
-        add_counsellor(session=s, username="admin", display_name="管理者", password=PASSWORD,
-                       role=Role.ADMIN)
-        for username, role in (("tanaka", Role.COUNSELLOR), ("midoriboss", Role.SUPERVISOR)):
-            add_counsellor(session=s, username=username, display_name=username,
-                           password=PASSWORD, role=role, team_id="midori")
-    yield app
-    app.stop()
+    return {"live_fallback_seconds": 0.5}
+
+
+@pytest.fixture(scope="module")
+def live_counsellors() -> list[Staff]:
+    return [Staff("sato", "佐藤", team_id="pref"), Staff("boss", "主任", Role.SUPERVISOR, "pref"),
+            Staff("admin", "管理者", Role.ADMIN), Staff("tanaka", "tanaka", team_id="midori"),
+            Staff("midoriboss", "midoriboss", Role.SUPERVISOR, "midori")]
 
 
 def open_case(live: LiveApp) -> dict[str, Any]:
@@ -174,14 +170,15 @@ def open_case(live: LiveApp) -> dict[str, Any]:
     with live.session() as s, s.begin():
         release = s.scalars(select(ContentRelease).order_by(ContentRelease.id)).first()
         assert release is not None
-        assessment = s.scalars(select(RiskAssessmentRecord).order_by(
+        assessment = s.scalars(select(RiskAssessmentRecord).where(
+            RiskAssessmentRecord.conversation_id == conversation_of(live, r).id).order_by(
             RiskAssessmentRecord.id.desc())).first()
         assert assessment is not None
         sato = s.scalars(select(Counsellor).where(Counsellor.username == "sato")).one()
         review = RiskReview(assessment_id=assessment.id, case_id=case_id,
                             counsellor_id=sato.id, assessed=assessment.level, suggested="high")
         s.add(review)
-        elsewhere = Conversation(line_user_id="U" + "e" * 32, flow_id="intake",
+        elsewhere = Conversation(line_user_id=line_events.new_user_id(), flow_id="intake",
                                  flow_version="v", state="handoff")
         s.add(elsewhere)
         s.flush()

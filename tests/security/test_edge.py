@@ -329,8 +329,9 @@ def _read_only_url(database_url: str, tmp_path: Path) -> str:
 
 
 async def test_healthz_is_down_when_the_database_cannot_be_written(
-        database_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    url = _read_only_url(database_url, tmp_path)
+        fresh_database_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # Its own database: the test makes it read-only.
+    url = _read_only_url(fresh_database_url, tmp_path)
     app = create_app(settings_for(url), background=False)
     try:
         with app.state.runtime.engine.connect() as conn:

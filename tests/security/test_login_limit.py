@@ -43,9 +43,9 @@ def make_app(database_url: str, **overrides: object) -> FastAPI:
 
 
 @pytest.fixture
-def apps(database_url: str) -> Iterator[tuple[FastAPI, FastAPI]]:
+def apps(fresh_database_url: str) -> Iterator[tuple[FastAPI, FastAPI]]:
     """Two instances of the product on one database, as two replicas behind a balancer."""
-    first, second = make_app(database_url), make_app(database_url)
+    first, second = make_app(fresh_database_url), make_app(fresh_database_url)
     with first.state.runtime.sessions() as s, s.begin():
         add_counsellor(session=s, username="sato", display_name="佐藤", password=PASSWORD,
                        team_id="pref")
@@ -330,12 +330,12 @@ def test_a_busy_gate_answers_politely(apps: tuple[FastAPI, FastAPI]) -> None:
 
 
 def test_the_limit_counts_across_two_processes(apps: tuple[FastAPI, FastAPI],
-                                               database_url: str, tmp_path: Path) -> None:
+                                               fresh_database_url: str, tmp_path: Path) -> None:
     """Wrong passwords typed to one process hold the name in another, real one: a `tsunagu
     serve` on the same database, as a second replica would be."""
     first, _ = apps
     port = free_port()
-    env = clean_env(TSUNAGU_DATABASE_URL=database_url, TSUNAGU_LINE_CHANNEL_SECRET=SECRET,
+    env = clean_env(TSUNAGU_DATABASE_URL=fresh_database_url, TSUNAGU_LINE_CHANNEL_SECRET=SECRET,
                     TSUNAGU_LINE_CHANNEL_ACCESS_TOKEN=TOKEN,
                     TSUNAGU_LINE_API_BASE_URL="http://127.0.0.1:9/line",
                     TSUNAGU_LINE_DATA_API_BASE_URL="http://127.0.0.1:9/line",

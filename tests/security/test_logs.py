@@ -71,9 +71,9 @@ def forms(value: str) -> set[str]:
             json.dumps(value, ensure_ascii=False)[1:-1], quote(value), quote_plus(value)}
 
 
-def test_logs_hold_no_words_ids_passwords_or_secrets(database_url: str) -> None:
+def test_logs_hold_no_words_ids_passwords_or_secrets(fresh_database_url: str) -> None:
     # Constructed first: uvicorn's Config sets its loggers up, the capture then widens them.
-    live = LiveApp(database_url, session_secret=SESSION_SECRET)
+    live = LiveApp(fresh_database_url, session_secret=SESSION_SECRET)
     with live.session() as s, s.begin():
         add_counsellor(session=s, username="sato", display_name="佐藤", password=PASSWORD,
                        team_id="pref")
@@ -130,11 +130,11 @@ def test_logs_hold_no_words_ids_passwords_or_secrets(database_url: str) -> None:
     assert {what: hits for what, hits in found.items() if hits} == {}, logged[-3000:]
 
 
-def test_a_failing_statement_logs_no_values(database_url: str) -> None:
+def test_a_failing_statement_logs_no_values(fresh_database_url: str) -> None:
     """What `log.exception` prints for a database error names where and what kind, never the
     row: not SQLAlchemy's parameters, not PostgreSQL's "Failing row contains (...)"."""
     logsafety.install()  # as the app does at start
-    engine = make_engine(database_url)
+    engine = make_engine(fresh_database_url)
     user_id = "U" + "5" * 32
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)

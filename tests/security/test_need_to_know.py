@@ -4,19 +4,19 @@ everyone; a move to another desk waits for the resident's yes."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import select
 
 from bot.db.models import Conversation
-from handoff.accounts import add_counsellor
 from handoff.models import AuditEntry, Case, CaseStatus, Role
 from tests.live import (
-    PASSWORD,
     LiveApp,
     Resident,
+    Staff,
+    conversation_of,
     csrf_of,
     logged_in,
     resident_with_case,
@@ -27,21 +27,19 @@ from tests.live import (
 WORDS = "家賃を3か月ためてしまって、大家さんに出ていくよう言われています"
 
 
-@pytest.fixture
-def live(database_url: str) -> Iterator[LiveApp]:
-    app = LiveApp(database_url, live_fallback_seconds=0.5).start()
-    with app.session() as s, s.begin():
-        for username, name, team, role in [
-                ("pref1", "県の相談員", "pref", Role.COUNSELLOR),
-                ("pref2", "県の相談員2", "pref", Role.COUNSELLOR),
-                ("prefboss", "県の主任", "pref", Role.SUPERVISOR),
-                ("midori1", "みどり市の相談員", "midori", Role.COUNSELLOR),
-                ("midoriboss", "みどり市の主任", "midori", Role.SUPERVISOR),
-                ("lead", "県の統括", None, Role.LEAD)]:
-            add_counsellor(session=s, username=username, display_name=name, password=PASSWORD,
-                           team_id=team, role=role)
-    yield app
-    app.stop()
+@pytest.fixture(scope="module")
+def live_settings() -> dict[str, Any]:
+    return {"live_fallback_seconds": 0.5}
+
+
+@pytest.fixture(scope="module")
+def live_counsellors() -> list[Staff]:
+    return [Staff("pref1", "県の相談員", Role.COUNSELLOR, "pref"),
+            Staff("pref2", "県の相談員2", Role.COUNSELLOR, "pref"),
+            Staff("prefboss", "県の主任", Role.SUPERVISOR, "pref"),
+            Staff("midori1", "みどり市の相談員", Role.COUNSELLOR, "midori"),
+            Staff("midoriboss", "みどり市の主任", Role.SUPERVISOR, "midori"),
+            Staff("lead", "県の統括", Role.LEAD)]
 
 
 def case_with_words(live: LiveApp) -> tuple[Resident, int]:
@@ -186,7 +184,8 @@ def test_withdrawn_consent_takes_the_case_out_of_the_queue_and_seals_it(
     # Life safety aside: an imminent danger after the withdrawal opens a case people read.
     r.say("もう死にたい。今夜、薬を全部飲むつもりです")
     with live.session() as s:
-        urgent = s.scalars(select(Case).where(Case.id != case_id)).one()
+        urgent = s.scalars(select(Case).where(
+            Case.conversation_id == conversation_of(live, r).id, Case.id != case_id)).one()
         assert urgent.basis == "life_safety" and urgent.status == CaseStatus.OPEN
     seen = pref.get(f"/console/cases/{urgent.id}").text
     assert 'id="life-safety-view"' in seen and "死にたい" in seen
