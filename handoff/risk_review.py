@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.db.models import Conversation, InboxEvent, RiskAssessmentRecord, utcnow
+from bot.edge.inbox import text_of
 from bot.nlp.levels import Level
 from bot.releases import store as content_store
 from handoff.models import Case, Counsellor, RiskReview
@@ -60,7 +61,7 @@ def open_reviews(*, session: Session) -> list[OpenReview]:
         # A resident who withdrew consent: their words are shown to nobody until erased.
         .where(RiskReview.status == "open", Conversation.consent_withdrawn_at.is_(None))
         .order_by(RiskReview.id))
-    return [OpenReview(review, str(((payload or {}).get("message") or {}).get("text") or ""),
+    return [OpenReview(review, text_of(payload),
                        name) for review, payload, name in rows]
 
 

@@ -20,6 +20,7 @@ from bot.db.models import (
     utcnow,
 )
 from bot.edge import outbox
+from bot.edge.inbox import text_of
 from bot.flows import intents as it
 from bot.flows.engine import (
     Dialogue,
@@ -30,7 +31,7 @@ from bot.flows.engine import (
 )
 from bot.flows.respond import WINDOW_BUBBLES, Earlier, assess, context_for, respond
 from bot.line import Message, text
-from bot.nlp.analyzer import Analyzer, RiskAssessment
+from bot.nlp.analyzer import RiskAssessment, analyzer_for
 from bot.nlp.levels import Level
 from bot.releases.load import Content, LoadedFlow
 from handoff import cases, followups
@@ -45,7 +46,7 @@ class FlowLibrary:
     def __init__(self, content: Content, clock: Callable[[], datetime] = utcnow) -> None:
         self.content = content
         self.context = context_for(content.resources, content.places, clock)
-        self.analyzer = _analyzer_for(content)
+        self.analyzer = analyzer_for(content.lexicon, content.risk_model)
         self._read: dict[str, RiskAssessment] = {}
         self._read_with = self.analyzer
         self._runners: dict[tuple[str, str], FlowRunner] = {}
@@ -96,22 +97,6 @@ class FlowLibrary:
             created_at=utcnow(),
         ).on_conflict_do_nothing(index_elements=["flow_id", "version"]))
         self._stored.add(key)
-
-
-_analyzers: dict[tuple[str, str], Analyzer] = {}
-
-
-def _analyzer_for(content: Content) -> Analyzer:
-    """One analyser per lexicon and model: it holds no state between messages, and its RE2
-    programs warm up with use, so every library of the same content shares it."""
-    model = content.risk_model
-    key = (content.lexicon.version, model.version if model is not None else "")
-    found = _analyzers.get(key)
-    if found is None:
-        if len(_analyzers) > 8:
-            _analyzers.clear()
-        found = _analyzers[key] = Analyzer(content.lexicon, model)
-    return found
 
 
 def _group_event(session: Session, event: InboxEvent, content: Content,
@@ -254,7 +239,7 @@ def _assess(session: Session, library: FlowLibrary, event: InboxEvent,
     earlier = session.execute(_WINDOW, {"conversation_id": conversation.id,
                                         "event_id": event.id}).all()
     return assess(library.read, words, event.event_timestamp, [
-        Earlier(str(((p or {}).get("message") or {}).get("text") or ""), Level.parse(level), at)
+        Earlier(text_of(p), Level.parse(level), at)
         for p, at, level in earlier])
 
 

@@ -431,3 +431,19 @@ def _dedupe(hits: list[Hit]) -> list[Hit]:
                    for o in out):
             out.append(h)
     return sorted(out, key=lambda h: (h.start, h.end))
+
+
+_shared: dict[tuple[str, str], Analyzer] = {}
+
+
+def analyzer_for(lexicon: Lexicon, model: RiskModel | None) -> Analyzer:
+    """One analyser per lexicon and model version, shared by everyone who reads with them (the
+    conversation, a rehearsal of a draft, the lexicon box): it holds no state between messages,
+    and its RE2 programs warm up with use."""
+    key = (lexicon.version, model.version if model is not None else "")
+    found = _shared.get(key)
+    if found is None:
+        if len(_shared) > 8:
+            _shared.clear()
+        found = _shared[key] = Analyzer(lexicon, model)
+    return found

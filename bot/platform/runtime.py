@@ -13,7 +13,6 @@ from bot.db.changes import ChangeFeed
 from bot.edge.ingest import InboxWriter
 from bot.edge.line_client import LineClient, WebhookReader
 from bot.journey.conversation import FlowLibrary
-from bot.nlp.analyzer import Analyzer
 from bot.releases.load import Content
 from bot.settings import Settings
 
@@ -37,10 +36,6 @@ class Runtime:
 
     def __post_init__(self) -> None:
         self.inbox = InboxWriter(self.sessions)
-
-    @property
-    def analyzer(self) -> Analyzer:
-        return self.library.analyzer
 
     def serve(self, content: Content, release_id: int) -> None:
         """Serve another release from now on; conversations keep their flow version."""

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from bot.content.files import ContentError
 from bot.db.models import ContentRelease
 from bot.flows.diagram import mermaid
-from bot.nlp import Analyzer
+from bot.nlp.analyzer import analyzer_for
 from bot.releases import store as content_store
 from bot.releases.load import Content
 from handoff import audit, risk_review
@@ -199,8 +199,7 @@ def _draft_content(request: Request, me: Counsellor) -> tuple[Content, bool]:
 @router.get("/lexicon")
 def lexicon_box(request: Request, me: Admin, text: str = "") -> HTMLResponse:
     content, from_draft = _draft_content(request, me)
-    analyzer = Analyzer(content.lexicon, content.risk_model) if from_draft \
-        else host(request).analyzer
+    analyzer = analyzer_for(content.lexicon, content.risk_model)
     result = analyzer.analyze(text) if text.strip() else None
     labels = {c.category: c.label for c in content.lexicon.categories}
     return _page(request, "admin_lexicon.html", me=me, text=text, result=result,

@@ -9,7 +9,6 @@ from fastapi import Request
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db.changes import ChangeFeed
-from bot.nlp.analyzer import Analyzer
 from bot.releases.load import Content
 from bot.settings import Settings
 
@@ -20,9 +19,6 @@ class ConsoleHost(Protocol):
     content: Content  # the release being served
     release_id: int | None
     changes: ChangeFeed
-
-    @property
-    def analyzer(self) -> Analyzer: ...
 
     def serve(self, content: Content, release_id: int) -> None:
         """Serve a newly published release from now on."""

@@ -22,7 +22,7 @@ from bot.db.models import utcnow
 from bot.flows import intents as it
 from bot.flows.engine import Dialogue, FlowRunner, Input, Step
 from bot.flows.respond import Earlier, assess, context_for, respond
-from bot.nlp.analyzer import Analyzer
+from bot.nlp.analyzer import analyzer_for
 from bot.nlp.levels import Level
 from bot.releases import store as content_store
 from bot.releases.load import Content
@@ -76,19 +76,6 @@ def _content(request: Request, me: Counsellor) -> tuple[Content, str, bool]:
     return served.content, f"release-{served.release_id}", False
 
 
-_analyzers: dict[tuple[str, str], Analyzer] = {}
-
-
-def _analyzer(content: Content) -> Analyzer:
-    model = content.risk_model
-    key = (content.lexicon.version, model.version if model is not None else "")
-    if key not in _analyzers:
-        if len(_analyzers) > 4:
-            _analyzers.clear()
-        _analyzers[key] = Analyzer(content.lexicon, model)
-    return _analyzers[key]
-
-
 def _turn(content: Content, rehearsal: Rehearsal | None, digest: str, inp: Input) -> Rehearsal:
     """One input answered as the bot would answer it; `rehearsal` None: a new resident."""
     runner = FlowRunner(content.flows[INTAKE].flow,
@@ -103,7 +90,8 @@ def _turn(content: Content, rehearsal: Rehearsal | None, digest: str, inp: Input
     if inp.kind == "text":
         earlier = [Earlier(t["words"], Level.parse(t["level"]), int(t["at"]))
                    for t in rehearsal.texts]
-        risk = assess(_analyzer(content).analyze, inp.text, now_ms, earlier)
+        risk = assess(analyzer_for(content.lexicon, content.risk_model).analyze, inp.text,
+                      now_ms, earlier)
         rehearsal.texts = [{"words": inp.text, "level": risk.level.label, "at": now_ms},
                            *rehearsal.texts][:3]
         rehearsal.log.append({"who": "you", "message": {"type": "text", "text": inp.text}})
