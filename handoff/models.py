@@ -68,6 +68,10 @@ class Counsellor(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # 対応可能 / 離席 / 終了, set in the console (handoff/presence.py). "available" turns into
+    # away on its own when none of the account's console sessions has been seen for a while.
+    presence: Mapped[str] = mapped_column(String(16), default="off", server_default="off")
+    presence_at: Mapped[datetime | None]
 
 
 class Case(Base):
@@ -104,6 +108,15 @@ class Case(Base):
     # A counsellor asked to move the case to another team's desk: the resident consented to one
     # named desk, so the move waits for their yes ({"team", "counsellor", "by", "at"}).
     transfer_request: Mapped[dict[str, Any] | None]
+    # The wait the resident was told ({"at", "place", "low", "high"}, minutes): the first one
+    # is kept to measure the estimate against the real wait, the last one to update only when
+    # it changes materially (handoff/waiting.py).
+    wait_first: Mapped[dict[str, Any] | None]
+    wait_told: Mapped[dict[str, Any] | None]
+    # The resident asked to be called back ({"window", "phone", "at"}); the phone number only
+    # with its own consent, shown on the case alone and erased with it.
+    callback: Mapped[dict[str, Any] | None]
+    gave_up_at: Mapped[datetime | None]  # 「もういいです」 while waiting: they left, for now
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     closed_at: Mapped[datetime | None]
 
@@ -265,3 +278,55 @@ class RiskReview(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (Index("ix_risk_reviews_status", "status", "id"),)
+
+
+class EmergencyAlert(Base):
+    """An imminent case, raised to every on-duty counsellor and supervisor of its team until two
+    people have acknowledged it; escalated to the on-call address when nobody does in time."""
+
+    __tablename__ = "emergency_alerts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    team_id: Mapped[str] = mapped_column(String(64))
+    raised_at: Mapped[datetime] = mapped_column(default=utcnow)
+    acknowledged_at: Mapped[datetime | None]  # when the second person acknowledged
+    escalate_at: Mapped[datetime]  # the on-call address is told if not acknowledged by then
+    # none (not due), pending (due, being sent), sent, failed (gave up after retries)
+    escalation: Mapped[str] = mapped_column(String(16), default="none", server_default="none")
+    escalation_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    escalation_next_at: Mapped[datetime | None]
+    escalated_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_emergency_alerts_open", "acknowledged_at", "escalate_at"),
+                      Index("ix_emergency_alerts_case", "case_id"))
+
+
+class EmergencyAck(Base):
+    """One person's acknowledgement of an emergency alert (a person counts once)."""
+
+    __tablename__ = "emergency_acks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("emergency_alerts.id"))
+    counsellor_id: Mapped[int] = mapped_column(ForeignKey("counsellors.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ux_emergency_acks", "alert_id", "counsellor_id", unique=True),)
+
+
+class EmergencyAction(Base):
+    """The case's emergency record: what was done (location asked, 119 or 110 called and by
+    whom, the outcome), in staff words, never the resident's."""
+
+    __tablename__ = "emergency_actions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    counsellor_id: Mapped[int] = mapped_column(ForeignKey("counsellors.id"))
+    action: Mapped[str] = mapped_column(String(32))  # location_asked, called_119, ...
+    by_whom: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[str | None] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_emergency_actions_case", "case_id", "at"),)

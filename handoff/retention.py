@@ -4,7 +4,8 @@ wrote and anything that identifies them is deleted; only counts remain.
 
 What goes: their LINE user id (replaced, so a new message starts a fresh conversation), every
 inbox event's content and risk record (the words and matched phrases), every outbox message,
-the case's transcript and notes, follow-ups, break-glass reasons and the free-text answers. What
+the case's transcript and notes, follow-ups, break-glass reasons, the free-text answers, a
+call-back's phone number and the words of the emergency record. What
 stays, for the municipality's statistics: the case row's categories (life areas, urgency,
 municipality, risk level, outcome and the agency it was referred to) under its pseudonym, and the
 audit log, which never held text. Each inbox event keeps only its LINE event id, so a replay of
@@ -25,6 +26,7 @@ from handoff.models import (
     CaseMessage,
     CaseNote,
     CaseStatus,
+    EmergencyAction,
     FollowUp,
     RiskReview,
 )
@@ -76,8 +78,13 @@ def erase(*, session: Session, conversation: Conversation, now: datetime) -> Non
         session.execute(delete(CaseMessage).where(CaseMessage.case_id.in_(case_ids)))
         session.execute(delete(CaseAccessGrant).where(CaseAccessGrant.case_id.in_(case_ids)))
         session.execute(delete(CaseNote).where(CaseNote.case_id.in_(case_ids)))
+        # What was done in an emergency stays counted; who and how it ended, in words, goes.
+        session.execute(update(EmergencyAction).where(EmergencyAction.case_id.in_(case_ids))
+                        .values(by_whom=None, outcome=None)
+                        .execution_options(synchronize_session=False))
         for case in session.scalars(select(Case).where(Case.id.in_(case_ids))):
             case.answers = _categorical(case.answers)
+            case.callback = None  # a phone number, given for this case alone
     conversation.answers = _categorical(conversation.answers)
     conversation.line_user_id = f"erased-{conversation.id}"
     conversation.erased_at, conversation.delete_after = now, None

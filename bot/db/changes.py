@@ -23,7 +23,8 @@ log = logging.getLogger(__name__)
 CHANNEL = "tsunagu_changes"
 # The tables whose writes a console page may show; the migration adds a NOTIFY trigger to each.
 WATCHED_TABLES = ("cases", "case_messages", "case_notes", "inbox_events", "outbox_messages",
-                  "followups", "conversations")
+                  "followups", "conversations", "counsellors", "emergency_alerts",
+                  "emergency_acks", "emergency_actions")
 
 
 class ChangeFeed:
