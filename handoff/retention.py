@@ -87,6 +87,7 @@ def erase(*, session: Session, conversation: Conversation, now: datetime) -> Non
             case.callback = None  # a phone number, given for this case alone
     conversation.answers = _categorical(conversation.answers)
     conversation.line_user_id = f"erased-{conversation.id}"
+    conversation.read_token = None
     conversation.erased_at, conversation.delete_after = now, None
     session.flush()
 

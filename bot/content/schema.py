@@ -4,7 +4,7 @@ follow-up rules), checked as they are read. Pure: no file, database or network a
 from __future__ import annotations
 
 import re
-from datetime import time
+from datetime import date, time
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -153,11 +153,106 @@ class Hours(BaseModel):
         return self
 
 
+class Closure(BaseModel):
+    """Days the desk is closed beyond its weekly hours (年末年始, a training day), inclusive."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    start: date = Field(alias="from")
+    end: date = Field(alias="to")
+    note: str | None = Field(default=None, max_length=40)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Closure:
+        if self.end < self.start:
+            raise ValueError("'to' must not be before 'from'")
+        return self
+
+
+class Contact(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    label: str = Field(min_length=1, max_length=40)
+    tel: str
+    hours: str | None = Field(default=None, min_length=1, max_length=40)
+
+    @field_validator("tel")
+    @classmethod
+    def _dialable(cls, value: str) -> str:
+        problem = tel_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+
+class AfterHours(BaseModel):
+    """What a resident can do tonight when the desk is closed: the after-hours welfare contact,
+    and a concrete answer for each urgent need (the intake's `urgent_needs` values: food,
+    shelter, utilities)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    contacts: list[Contact] = Field(default_factory=list, max_length=3)
+    needs: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("needs")
+    @classmethod
+    def _texts(cls, value: dict[str, str]) -> dict[str, str]:
+        for need, text in value.items():
+            if not text.strip() or utf16_len(text) > 1000:
+                raise ValueError(f"{need}: 1 to 1000 characters")
+        return value
+
+
 class Team(BaseModel):
     id: str = Field(pattern=r"^[a-z0-9_]+$")
     name: str = Field(min_length=1, max_length=60)
     hours: Hours
     share_with: list[str] = Field(min_length=1)
+    # National holidays (祝日, from the calendar): closed unless the desk says it opens.
+    open_on_holidays: bool = False
+    closures: list[Closure] = Field(default_factory=list)
+    after_hours: AfterHours = Field(default_factory=AfterHours)
+
+
+class Waiting(BaseModel):
+    """How the bot tells a resident where they stand (handoff/waiting.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Minutes one counsellor takes for a case, before the day has pick-ups to learn from.
+    minutes_per_case: float = Field(20, gt=0, le=480)
+    pace_window_minutes: int = Field(120, ge=15, le=1440)  # the recent pick-ups that set the pace
+    update_every_minutes: int = Field(15, ge=5, le=240)  # an update at most this often
+    material_minutes: int = Field(10, ge=1, le=240)  # and only when the range moved this much
+    # Longer than this (or nobody on duty): offer the safety net (call-back, numbers, help).
+    overload_minutes: int = Field(60, ge=5, le=1440)
+    away_after_minutes: int = Field(15, ge=1, le=240)  # 対応可能 with no console activity: 離席
+
+
+class Sla(BaseModel):
+    """Time to a person, by priority, while the desk is staffed (minutes)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    imminent: int = Field(5, ge=1, le=1440)  # Crisis Text Line: 94 % of high risk within 5
+    high: int = Field(30, ge=1, le=1440)
+    normal: int = Field(240, ge=1, le=10080)
+
+
+class EmergencyRules(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    acknowledgements: int = Field(2, ge=1, le=5)  # people who must see an imminent case
+    escalate_after_minutes: int = Field(5, ge=1, le=120)  # then the on-call address is told
+
+
+class Desk(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    waiting: Waiting = Field(default_factory=Waiting)
+    sla: Sla = Field(default_factory=Sla)
+    emergency: EmergencyRules = Field(default_factory=EmergencyRules)
 
 
 class Municipality(BaseModel):
@@ -179,6 +274,7 @@ class Places(BaseModel):
     default_team: str
     programmes: dict[str, str]
     routing: Routing
+    desk: Desk = Field(default_factory=Desk)
 
     @model_validator(mode="after")
     def _references(self) -> Places:
@@ -199,6 +295,14 @@ class Places(BaseModel):
         return next(t for t in self.teams if t.id == team_id)
 
 
+class SelfHelp(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    label: str = Field(min_length=1, max_length=40)
+    text: str = Field(min_length=1, max_length=200)
+    url: str | None = Field(default=None, pattern=r"^https://", max_length=1000)
+
+
 class Resources(BaseModel):
     """Emergency numbers, and which come first for each danger (checked against the lexicon by
     `bot.flows.validate.check_contacts`)."""
@@ -209,6 +313,8 @@ class Resources(BaseModel):
     # every field at its longest stay below that even as the SDK sends it (escaped to ASCII).
     hotlines: list[Hotline] = Field(min_length=1, max_length=MAX_HOTLINES)
     dangers: list[Danger] = Field(default_factory=list)  # most urgent first
+    # Help a resident can use alone while waiting or out of hours (a page, a leaflet).
+    self_help: list[SelfHelp] = Field(default_factory=list, max_length=5)
 
     def general(self) -> list[Hotline]:
         return [h for h in self.hotlines if h.general]

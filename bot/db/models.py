@@ -116,6 +116,9 @@ class Conversation(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     last_event_at: Mapped[datetime | None]
+    # markAsReadToken of the resident's newest message: a counsellor opening the chat marks
+    # it read in LINE (only after consent; cleared with the conversation's data).
+    read_token: Mapped[str | None] = mapped_column(String(255))
 
 
 class RiskAssessmentRecord(Base):

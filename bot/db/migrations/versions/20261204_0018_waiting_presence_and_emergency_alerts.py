@@ -1,6 +1,6 @@
 """presence, the wait told to residents, call-backs, emergency alerts and records
 
-Counsellors say whether they are on duty (`counsellors.presence`); a case keeps the wait the
+A conversation keeps its newest markAsReadToken; counsellors say whether they are on duty (`counsellors.presence`); a case keeps the wait the
 resident was told (first and last), a call-back request and when the resident gave up waiting;
 an imminent case raises an alert that two people acknowledge (`emergency_alerts`,
 `emergency_acks`) and keeps what was done about it (`emergency_actions`). Console pages are
@@ -30,6 +30,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('presence', sa.String(length=16), nullable=False,
                                       server_default='off'))
         batch_op.add_column(sa.Column('presence_at', UTCDateTime(timezone=True), nullable=True))
+    with op.batch_alter_table('conversations', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('read_token', sa.String(length=255), nullable=True))
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.add_column(sa.Column('wait_first', sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column('wait_told', sa.JSON(), nullable=True))
@@ -107,6 +109,8 @@ def downgrade() -> None:
         batch_op.drop_column('callback')
         batch_op.drop_column('wait_told')
         batch_op.drop_column('wait_first')
+    with op.batch_alter_table('conversations', schema=None) as batch_op:
+        batch_op.drop_column('read_token')
     with op.batch_alter_table('counsellors', schema=None) as batch_op:
         batch_op.drop_column('presence_at')
         batch_op.drop_column('presence')
