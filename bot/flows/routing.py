@@ -1,12 +1,15 @@
-"""Where a consultation goes: team, suggested programmes, counsellor hours. Pure: no I/O."""
+"""Where a consultation goes: team, suggested programmes, counsellor hours (weekly hours, national
+holidays from the calendar, the team's own closures). Pure: no I/O."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
+
+import jpholiday
 
 from bot.content.schema import Hours, Places, Team
 
@@ -56,48 +59,73 @@ def hours_text(hours: Hours) -> str:
     return f"{days} {hours.open.lstrip('0')}〜{hours.close.lstrip('0')}"
 
 
-def on_duty(hours: Hours, now: datetime) -> bool:
+def closure_of(team: Team, day: date) -> str | None:
+    """Why the desk is closed all day (a closure's note, 「祝日」), or None when it opens."""
+    for closure in team.closures:
+        if closure.start <= day <= closure.end:
+            return closure.note or "休業日"
+    if not team.open_on_holidays and jpholiday.is_holiday(day):
+        return jpholiday.is_holiday_name(day) or "祝日"
+    return None
+
+
+def _span(hours: Hours, day: datetime) -> tuple[datetime, datetime]:
+    h, m = (int(x) for x in hours.open.split(":"))
+    ch, cm = (int(x) for x in hours.close.split(":"))
+    midnight = day.replace(hour=0, minute=0, second=0, microsecond=0)
+    # "24:00" closes at the end of the day, not at its start.
+    return midnight + timedelta(hours=h, minutes=m), midnight + timedelta(hours=ch, minutes=cm)
+
+
+def on_duty(team: Team, now: datetime) -> bool:
+    """Within the team's weekly hours, on a day it is not closed (祝日, 年末年始...)."""
     local = now.astimezone(TOKYO)
-    return DAYS[local.weekday()] in hours.days and hours.open <= local.strftime("%H:%M") < \
-        hours.close
+    if DAYS[local.weekday()] not in team.hours.days or closure_of(team, local.date()):
+        return False
+    opening, closing = _span(team.hours, local)
+    return opening <= local < closing
 
 
-def next_opening(hours: Hours, now: datetime) -> datetime:
+# Closures may be long (a month's renovation): look this far ahead for the next opening.
+LOOKAHEAD_DAYS = 400
+
+
+def next_opening(team: Team, now: datetime) -> datetime:
     """When counsellors are next on duty (now, if they are)."""
     local = now.astimezone(TOKYO)
-    for ahead in range(8):
+    for ahead in range(LOOKAHEAD_DAYS):
         day = local + timedelta(days=ahead)
-        if DAYS[day.weekday()] not in hours.days:
+        if DAYS[day.weekday()] not in team.hours.days or closure_of(team, day.date()):
             continue
-        h, m = (int(x) for x in hours.open.split(":"))
-        opening = day.replace(hour=h, minute=m, second=0, microsecond=0)
-        ch, cm = (int(x) for x in hours.close.split(":"))
-        # "24:00" closes at the end of the day, not at its start.
-        closing = day.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(
-            hours=ch, minutes=cm)
+        opening, closing = _span(team.hours, day)
         if ahead == 0 and opening <= local < closing:
             return local
         if opening > local:
             return opening
-    return local  # unreachable with at least one day; keeps the type total
+    return local  # unreachable unless closed for over a year; keeps the type total
+
+
+def duty_text(team: Team, now: datetime) -> str:
+    """Whether a person reads now and, if not, from when (and why the desk is closed today)."""
+    if on_duty(team, now):
+        return "いまは相談員がいる時間です。順番にお返事します。"
+    local = now.astimezone(TOKYO)
+    closed = closure_of(team, local.date())
+    why = f"（きょうは{closed}のため、お休みです）" if closed else ""
+    nxt = next_opening(team, now)
+    return (f"いまは相談員がいない時間です{why}。{nxt.month}月{nxt.day}日"
+            f"（{DAY_NAMES[DAYS[nxt.weekday()]]}）{nxt.hour}:{nxt.minute:02d}以降に、"
+            "順番にお返事します。")
 
 
 def variables(places: Places, answers: Mapping[str, Any], now: datetime) -> dict[str, str]:
     """Values for the copy's `{name}` placeholders."""
     r = route(places, answers)
-    hours = r.team.hours
-    if on_duty(hours, now):
-        duty = "いまは相談員がいる時間です。順番にお返事します。"
-    else:
-        nxt = next_opening(hours, now)
-        duty = (f"いまは相談員がいない時間です。{nxt.month}月{nxt.day}日"
-                f"（{DAY_NAMES[DAYS[nxt.weekday()]]}）{nxt.hour}:{nxt.minute:02d}以降に、"
-                "順番にお返事します。")
     names = {m.id: m.name for m in places.municipalities}
     return {
         "team_name": r.team.name,
-        "hours": hours_text(hours),
-        "on_duty": duty,
+        "hours": hours_text(r.team.hours),
+        "on_duty": duty_text(r.team, now),
         "share_with": "、".join(r.team.share_with),
         "municipality": names.get(r.municipality or "", ""),
         "retention_days": str(places.retention_days),

@@ -7,8 +7,16 @@ from typing import Any
 
 import pytest
 
-from bot.content.schema import Hours, Places
-from bot.flows.routing import hours_text, next_opening, on_duty, option_sets, route, variables
+from bot.content.schema import Closure, Hours, Places, Team
+from bot.flows.routing import (
+    closure_of,
+    hours_text,
+    next_opening,
+    on_duty,
+    option_sets,
+    route,
+    variables,
+)
 from bot.releases.load import Content
 
 from .helpers import TOKYO
@@ -18,9 +26,14 @@ MIDORI = Hours(days=["mon", "tue", "wed", "thu", "fri"], open="08:30", close="17
 PREF = Hours(days=["mon", "tue", "wed", "thu", "fri", "sat"], open="09:00", close="18:00")
 
 
-def tokyo(day: int, hour: int, minute: int = 0) -> datetime:
-    """A moment in November 2026 in Tokyo (the 23rd is a Monday, the 28th a Saturday)."""
-    return datetime(2026, 11, day, hour, minute, tzinfo=TOKYO)
+def team(hours: Hours, **more: Any) -> Team:
+    return Team(id="t", name="テスト窓口", hours=hours, share_with=["福祉課"], **more)
+
+
+def tokyo(day: int, hour: int, minute: int = 0, month: int = 11, year: int = 2026) -> datetime:
+    """A moment in November 2026 in Tokyo (the 23rd is a Monday and 勤労感謝の日, a national
+    holiday; the 28th a Saturday)."""
+    return datetime(year, month, day, hour, minute, tzinfo=TOKYO)
 
 
 @pytest.fixture
@@ -113,42 +126,66 @@ def test_hours_text() -> None:
     (tokyo(29, 12), False),  # Sunday
 ])
 def test_on_duty(moment: datetime, expected: bool) -> None:
-    assert on_duty(MIDORI, moment) is expected
+    assert on_duty(team(MIDORI), moment) is expected
 
 
 def test_on_duty_reads_any_time_zone_as_tokyo() -> None:
     # Monday 00:30 UTC is Monday 09:30 in Tokyo; Sunday 23:00 UTC is Monday 08:00.
-    assert on_duty(MIDORI, datetime(2026, 11, 23, 0, 30, tzinfo=UTC)) is True
-    assert on_duty(MIDORI, datetime(2026, 11, 22, 23, 0, tzinfo=UTC)) is False
+    assert on_duty(team(MIDORI), datetime(2026, 11, 30, 0, 30, tzinfo=UTC)) is True
+    assert on_duty(team(MIDORI), datetime(2026, 11, 29, 23, 0, tzinfo=UTC)) is False
+
+
+def test_a_national_holiday_is_closed_unless_the_team_opens_on_holidays() -> None:
+    new_year = tokyo(1, 10, month=1, year=2027)  # 元日, a Friday
+    assert on_duty(team(MIDORI), new_year) is False
+    assert closure_of(team(MIDORI), new_year.date()) == "元日"
+    assert on_duty(team(MIDORI, open_on_holidays=True), new_year) is True
+    assert on_duty(team(MIDORI), tokyo(23, 10)) is False  # 勤労感謝の日, a Monday
+
+
+def test_a_closure_of_the_team_is_closed_and_skipped() -> None:
+    winter = team(MIDORI, closures=[Closure.model_validate(
+        {"from": "2026-12-29", "to": "2027-01-03", "note": "年末年始"})])
+    assert on_duty(winter, tokyo(29, 10, month=12)) is False
+    assert closure_of(winter, tokyo(29, 10, month=12).date()) == "年末年始"
+    # Friday the 25th in the evening: the next opening is Monday the 28th (the 29th to the
+    # 3rd are closed), and from the 28th's evening it is Monday the 4th.
+    assert next_opening(winter, tokyo(25, 18, month=12)) == tokyo(28, 8, 30, month=12)
+    assert next_opening(winter, tokyo(28, 18, month=12)) == tokyo(4, 8, 30, month=1, year=2027)
+
+
+def test_a_closure_must_not_end_before_it_starts() -> None:
+    with pytest.raises(ValueError, match="before"):
+        Closure.model_validate({"from": "2027-01-03", "to": "2026-12-29"})
 
 
 def test_next_opening_after_a_saturday_night_is_monday_morning() -> None:
-    assert next_opening(MIDORI, tokyo(28, 22)) == tokyo(30, 8, 30)
+    assert next_opening(team(MIDORI), tokyo(28, 22)) == tokyo(30, 8, 30)
 
 
 def test_next_opening_for_a_saturday_team_skips_only_sunday() -> None:
-    assert next_opening(PREF, tokyo(28, 22)) == tokyo(30, 9)
-    assert next_opening(PREF, tokyo(27, 19)) == tokyo(28, 9)  # Friday evening → Saturday
+    assert next_opening(team(PREF), tokyo(28, 22)) == tokyo(30, 9)
+    assert next_opening(team(PREF), tokyo(27, 19)) == tokyo(28, 9)  # Friday evening → Saturday
 
 
 def test_next_opening_early_in_the_morning_is_the_same_day() -> None:
-    assert next_opening(MIDORI, tokyo(24, 6)) == tokyo(24, 8, 30)
+    assert next_opening(team(MIDORI), tokyo(24, 6)) == tokyo(24, 8, 30)
 
 
 def test_next_opening_while_on_duty_is_now() -> None:
-    assert next_opening(MIDORI, tokyo(24, 10)) == tokyo(24, 10)
+    assert next_opening(team(MIDORI), tokyo(24, 10)) == tokyo(24, 10)
 
 
 def test_next_opening_is_in_tokyo_time() -> None:
     saturday_night = datetime(2026, 11, 28, 13, 0, tzinfo=UTC)  # 22:00 in Tokyo
-    assert next_opening(MIDORI, saturday_night) == tokyo(30, 8, 30)
+    assert next_opening(team(MIDORI), saturday_night) == tokyo(30, 8, 30)
 
 
 def test_next_opening_while_on_duty_until_midnight_is_now() -> None:
     late = Hours(days=["mon", "tue", "wed", "thu", "fri", "sat", "sun"], open="09:00",
                  close="24:00")
-    assert on_duty(late, tokyo(23, 20)) is True
-    assert next_opening(late, tokyo(23, 20)) == tokyo(23, 20)
+    assert on_duty(team(late), tokyo(24, 20)) is True
+    assert next_opening(team(late), tokyo(24, 20)) == tokyo(24, 20)
 
 
 # --------------------------------------------------------------------------- copy variables
@@ -160,6 +197,12 @@ def test_variables_on_a_saturday_night_name_the_next_opening(places: Places) -> 
         "いまは相談員がいない時間です。11月30日（月）8:30以降に、順番にお返事します。")
     assert values["team_name"] == "みどり市 くらし相談センター"
     assert values["hours"] == "月・火・水・木・金 8:30〜17:15"
+
+
+def test_variables_on_new_years_day_say_nobody_is_in_and_why(places: Places) -> None:
+    values = variables(places, {"municipality": "midori"}, tokyo(1, 10, month=1, year=2027))
+    assert values["on_duty"] == ("いまは相談員がいない時間です（きょうは元日のため、お休みです）。"
+                                 "1月4日（月）8:30以降に、順番にお返事します。")
 
 
 def test_variables_while_on_duty(places: Places) -> None:
