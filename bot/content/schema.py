@@ -170,11 +170,14 @@ class Closure(BaseModel):
 
 
 class Contact(BaseModel):
+    """A desk's own number for tonight (a city's night and holiday welfare line)."""
+
     model_config = ConfigDict(extra="forbid")
 
     label: str = Field(min_length=1, max_length=40)
     tel: str
     hours: str | None = Field(default=None, min_length=1, max_length=40)
+    note: str | None = Field(default=None, min_length=1, max_length=80)
 
     @field_validator("tel")
     @classmethod
@@ -183,6 +186,14 @@ class Contact(BaseModel):
         if problem:
             raise ValueError(problem)
         return value
+
+    @property
+    def uri(self) -> str:
+        return "tel:" + self.tel.replace("-", "").replace("#", "%23")
+
+    @property
+    def terms(self) -> str:
+        return self.hours or ""
 
 
 class AfterHours(BaseModel):
