@@ -76,7 +76,7 @@ class SlaClock:
 
     minutes: int  # the SLA
     waited: float  # staffed minutes waited so far
-    past: bool  # open now and waited at least the SLA
+    past: bool  # open now and waited longer than the SLA ("within 5 minutes" includes 5)
     # When it passes, if the desk stays open until then: lets a page flip it without asking.
     due_at: datetime | None
 
@@ -86,7 +86,7 @@ def clock(*, team: Team, sla: Sla, priority: str, opened_at: datetime,
     minutes = sla_minutes(sla, priority)
     waited = staffed_minutes(team, opened_at, now)
     open_now = team_is_open(team, now)
-    past = open_now and waited >= minutes
+    past = open_now and waited > minutes
     due_at = None
     if open_now and not past:
         hours = _opening(team, now.astimezone(TOKYO).date())
