@@ -6,8 +6,14 @@
   const live = document.getElementById("desk-live");
   if (!live) return;
   const CHECK_EVERY = 30000;
-  // The server's clock: waits are counted from its timestamps, not from this computer's time.
-  const skew = Number(live.dataset.now || Date.now()) - Date.now();
+  // Waits are counted from the server's timestamps. A computer whose clock is clearly off
+  // (beyond the page's own travel time) is corrected by the server's; otherwise its clock is
+  // used as it is, so the page's loading time does not shift every wait.
+  const offset = (serverNow) => {
+    const skew = Number(serverNow || Date.now()) - Date.now();
+    return Math.abs(skew) > 30000 ? skew : 0;
+  };
+  let skew = offset(live.dataset.now);
   const now = () => Date.now() + skew;
 
   const waitText = (ms) => {
@@ -66,6 +72,7 @@
         credentials: "same-origin", headers: { Accept: "application/json" }, redirect: "manual" });
       if (response.ok) {
         const status = await response.json();
+        skew = offset(status.now);
         showAlert(status.alert);
         showPresence(status.presence);
       }
@@ -81,6 +88,12 @@
     showAlert({ count: Number(banner.querySelector(".sla-count").textContent),
                 teams: banner.querySelector(".sla-teams").textContent,
                 next_due: Number(banner.dataset.nextDue) });
+  }
+  // The queue page refreshed its list (a case came, went or passed its time): tick the new
+  // rows now, and let the alert catch up at once rather than at the next check.
+  const queue = document.getElementById("live");
+  if (queue && window.MutationObserver) {
+    new MutationObserver(() => { tick(); check(); }).observe(queue, { childList: true });
   }
   tick();
   setInterval(tick, 15000);
