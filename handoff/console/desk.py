@@ -125,7 +125,8 @@ def queue_context(request: Request, me: Counsellor, *, session: Session, team: s
     """The queue page's desk: each team shown (the one filtered, else every team one may
     list) and the SLA clock of each waiting row."""
     places = host(request).content.places
-    teams = [team] if team else listed_teams(me, places)
+    known = {t.id for t in places.teams}  # a lead may type any team into the link
+    teams = [t for t in ([team] if team else listed_teams(me, places)) if t in known]
     return {"desk_teams": desk_status.team_status(session=session, places=places,
                                                   team_ids=teams, now=now),
             "sla": desk_status.clocks_of(places=places, cases=cases, now=now),

@@ -178,3 +178,12 @@ def test_roles_see_the_control_and_the_alert_they_need(live: LiveApp) -> None:
     assert pressed(lead.get("/console/").text) == []  # not counted on: no control
     status = lead.get("/console/desk/status").json()
     assert status["presence"] is None and status["alert"] is not None
+
+
+def test_a_queue_filtered_to_no_known_team_still_shows(live: LiveApp) -> None:
+    lead = logged_in(live, "lead")
+    assert lead.get("/console/", params={"team": "atlantis"}).status_code == 200
+    page = lead.get("/console/").text
+    assert page.count('class="desk-team card') == 3  # every desk, for a lead
+    assert 'id="desk-pref"' in logged_in(live, "boss").get("/console/").text
+    assert logged_in(live, "boss").get("/console/").text.count('class="desk-team card') == 1
