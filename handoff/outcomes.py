@@ -22,7 +22,7 @@ import math
 import unicodedata
 from bisect import bisect_left
 from collections import Counter, defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -155,6 +155,32 @@ class TimeToHuman:
 
 
 @dataclass(frozen=True)
+class SlaRule:
+    """Time to a person by priority (`places.desk.sla`), and how a wait is counted: only the
+    minutes the team's desk was open (`handoff.desk_status.staffed_minutes`)."""
+
+    minutes: Mapping[str, int]  # priority -> minutes
+    staffed: Callable[[str, datetime, datetime], float]  # team id, from, to -> minutes
+
+
+@dataclass(frozen=True)
+class SlaShare:
+    """Cases of the period at one priority against its time to a person, waited from the
+    case's opening (the queue) to its claim. `pending`: still waiting within the time, or ended
+    without a person (withdrawn, gave up) before it passed: left out of the share."""
+
+    priority: str
+    minutes: int
+    within: int
+    missed: int  # claimed later than the time, or still unclaimed past it
+    pending: int
+
+    @property
+    def share(self) -> float | None:
+        return rate(self.within, self.within + self.missed)
+
+
+@dataclass(frozen=True)
 class LifeAreas:
     """Life areas chosen at intake, per person (their latest case in the period)."""
 
@@ -215,6 +241,11 @@ class Figures:
     per_day: list[tuple[date, int]]
     per_week: list[tuple[date, int]]  # the week's Monday -> cases
     time_to_human: TimeToHuman
+    # The same measure for the cases opened each Japan day of the period (every day, empty
+    # ones too), and for each municipality with cases (NOT_GIVEN for none).
+    time_to_human_per_day: list[tuple[date, TimeToHuman]]
+    time_to_human_by_town: list[tuple[str, TimeToHuman]]
+    within_sla: list[SlaShare]  # by priority, most urgent first; empty without a rule
     life_areas: LifeAreas
     case_risk: list[tuple[str, int]]  # Case.risk_level -> cases
     conversation_risk: list[tuple[str, int]]  # Conversation.risk_level -> conversations
@@ -278,8 +309,10 @@ def _conversation_place(municipality: str | None,
     return [answered == municipality]
 
 
-def _time_to_human(session: Session, cohort: list[Any],
-                   case_filter: list[ColumnElement[bool]]) -> TimeToHuman:
+def _first_contact_minutes(session: Session, cohort: list[Any],
+                           case_filter: list[ColumnElement[bool]]) -> dict[int, float]:
+    """Case id -> minutes from the person's first contact to a human, for the cohort's cases
+    that are their person's first claimed case."""
     in_cohort = {row.id for row in cohort}
     created = {row.conversation_id: row.created_at for row in cohort}
     # Every claimed case of these people, earlier periods included: only a person's first
@@ -292,12 +325,47 @@ def _time_to_human(session: Session, cohort: list[Any],
         if claimed_at is not None and (conversation_id not in first
                                        or (claimed_at, case_id) < first[conversation_id]):
             first[conversation_id] = (claimed_at, case_id)
-    minutes = [(claimed_at - created[conversation_id]).total_seconds() / 60
-               for conversation_id, (claimed_at, case_id) in first.items()
-               if case_id in in_cohort]
+    return {case_id: (claimed_at - created[conversation_id]).total_seconds() / 60
+            for conversation_id, (claimed_at, case_id) in first.items()
+            if case_id in in_cohort}
+
+
+def _time_to_human(rows: Sequence[Any], reached: Mapping[int, float]) -> TimeToHuman:
+    minutes = [reached[row.id] for row in rows if row.id in reached]
     return TimeToHuman(reached=len(minutes),
-                       not_reached=sum(1 for row in cohort if row.claimed_at is None),
+                       not_reached=sum(1 for row in rows if row.claimed_at is None),
                        median_minutes=median(minutes), p90_minutes=percentile(minutes, 0.9))
+
+
+def _time_to_human_by(cohort: list[Any], reached: Mapping[int, float], start: date, end: date,
+                      known: Collection[str]) -> tuple[list[tuple[date, TimeToHuman]],
+                                                       list[tuple[str, TimeToHuman]]]:
+    by_day: dict[date, list[Any]] = defaultdict(list)
+    by_town: dict[str, list[Any]] = defaultdict(list)
+    for row in cohort:
+        by_day[japan_day(row.opened_at)].append(row)
+        by_town[row.municipality if row.municipality in known else NOT_GIVEN].append(row)
+    towns = [t for t in (*known, NOT_GIVEN) if t in by_town]
+    return ([(day, _time_to_human(by_day[day], reached)) for day in days_between(start, end)],
+            [(town, _time_to_human(by_town[town], reached)) for town in towns])
+
+
+def _within_sla(cohort: list[Any], rule: SlaRule | None, now: datetime) -> list[SlaShare]:
+    """Each case's wait in the queue (opening to claim), counted as the rule counts it."""
+    if rule is None:
+        return []
+    tally: dict[str, Counter[str]] = {p: Counter() for p in rule.minutes}
+    for row in cohort:
+        limit = rule.minutes.get(str(row.priority))
+        if limit is None:
+            continue
+        ended = row.claimed_at or min(
+            (m for m in (row.closed_at, row.gave_up_at) if m is not None), default=now)
+        waited = rule.staffed(row.team_id, row.opened_at, ended)
+        tally[str(row.priority)]["missed" if waited > limit else
+                                 "within" if row.claimed_at is not None else "pending"] += 1
+    return [SlaShare(priority=p, minutes=rule.minutes[p], within=t["within"],
+                     missed=t["missed"], pending=t["pending"]) for p, t in tally.items()]
 
 
 def _life_areas(cohort: list[Any]) -> LifeAreas:
@@ -401,10 +469,12 @@ def _followup_count(kind: str, tally: Counter[str]) -> FollowUpCount:
 
 
 def compute(*, session: Session, start: date, end: date, municipality: str | None,
-            municipalities: Collection[str], now: datetime, desk: Desk | None = None) -> Figures:
+            municipalities: Collection[str], now: datetime, desk: Desk | None = None,
+            sla: SlaRule | None = None) -> Figures:
     """The figures for one municipality id (NOT_GIVEN for none, None for all) and the Japan
     dates start..end (inclusive), of one desk when `desk` is given. `municipalities` are the
-    known ids (content/places.yaml); `now` decides which follow-ups may still be answered."""
+    known ids (content/places.yaml); `now` decides which follow-ups may still be answered and
+    how long an unclaimed case has waited; `sla` gives the share reached within its time."""
     if end < start:
         raise ValueError("the period ends before it starts")
     first, after = period_bounds(start, end)
@@ -416,6 +486,7 @@ def compute(*, session: Session, start: date, end: date, municipality: str | Non
     cohort = list(session.execute(
         select(Case.id, Case.conversation_id, Case.status, Case.life_areas, Case.risk_level,
                Case.opened_at, Case.claimed_at, Case.outcome, referred_to.label("referred_to"),
+               Case.municipality, Case.team_id, Case.priority, Case.closed_at, Case.gave_up_at,
                Conversation.created_at)
         .join(Conversation, Conversation.id == Case.conversation_id)
         .where(*case_filter)))
@@ -428,10 +499,14 @@ def compute(*, session: Session, start: date, end: date, municipality: str | Non
         *_conversation_place(municipality, municipalities),
         *([desk.conversations()] if desk is not None else [])])
     by_kind = _followups(session, first, after, now, municipality, municipalities, desk)
+    reached = _first_contact_minutes(session, cohort, case_filter)
+    per_day_time, by_town_time = _time_to_human_by(cohort, reached, start, end, municipalities)
     return Figures(
         start=start, end=end, municipality=municipality, computed_at=now,
         cases=len(cohort), per_day=per_day, per_week=weekly_counts(per_day),
-        time_to_human=_time_to_human(session, cohort, case_filter),
+        time_to_human=_time_to_human(cohort, reached),
+        time_to_human_per_day=per_day_time, time_to_human_by_town=by_town_time,
+        within_sla=_within_sla(cohort, sla, now),
         life_areas=_life_areas(cohort),
         case_risk=count_in_order(Counter(row.risk_level or "none" for row in cohort),
                                  RISK_LEVELS),

@@ -82,3 +82,21 @@ def available_count(*, session: Session, team_id: str, now: datetime,
     return sum(1 for p in roster(session=session, now=now, away_after=away_after,
                                  team_id=team_id)
                if p.presence == Presence.AVAILABLE and p.role in ANSWERING)
+
+
+def presence_of(*, session: Session, counsellor: Counsellor, now: datetime,
+                away_after: timedelta) -> Presence:
+    """One account's presence as it counts now (what its console header shows)."""
+    seen = _last_seen(session, [counsellor.id]).get(counsellor.id)
+    return effective(counsellor, seen, now, away_after)
+
+
+def off_at_logout(*, session: Session, counsellor: Counsellor, now: datetime,
+                  idle: timedelta) -> None:
+    """Logging out of the last console still in use ends the shift (終了): nobody should be
+    counted on after they left. Another open console (seen within `idle`) keeps it."""
+    others = session.scalar(select(func.count(ConsoleSession.id)).where(
+        ConsoleSession.counsellor_id == counsellor.id, ConsoleSession.revoked_at.is_(None),
+        ConsoleSession.last_seen_at > now - idle))
+    if not others:
+        set_presence(session=session, counsellor=counsellor, presence=Presence.OFF, now=now)

@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from bot.settings import Settings
 from handoff.console.admin import router as admin_router
 from handoff.console.dashboard import router as dashboard_router
+from handoff.console.desk import router as desk_status_router
 from handoff.console.middleware import ConsoleOnly
 from handoff.console.rehearsal import router as rehearsal_router
 from handoff.console.security import ConsoleAuth, HashingGate, LoginRequired
@@ -45,6 +46,7 @@ def mount_console(app: FastAPI, settings: Settings) -> None:
 
     app.include_router(router)
     app.include_router(dashboard_router)
+    app.include_router(desk_status_router)
     app.include_router(admin_router)
     app.include_router(rehearsal_router)
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")

@@ -19,14 +19,22 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from bot.content.schema import Places
 from bot.db.models import utcnow
 from bot.flows.routing import TOKYO
 from handoff import audit
 from handoff.console.host import host
 from handoff.console.security import Supervisor
-from handoff.console.views import OUTCOME_LABEL, RISK_LABEL, _page, answer_labels
-from handoff.models import Counsellor, sees_every_team
-from handoff.outcomes import NOT_GIVEN, Desk, Figures, compute, japan_day
+from handoff.console.views import (
+    OUTCOME_LABEL,
+    PRIORITY_LABEL,
+    RISK_LABEL,
+    _page,
+    answer_labels,
+)
+from handoff.desk_status import sla_minutes, staffed_minutes
+from handoff.models import PRIORITY_RANK, Counsellor, sees_every_team
+from handoff.outcomes import NOT_GIVEN, Desk, Figures, SlaRule, TimeToHuman, compute, japan_day
 
 router = APIRouter(prefix="/console/outcomes", include_in_schema=False)
 
@@ -117,17 +125,18 @@ class Chart:
     kind: str  # "columns" (a time series) or "rows" (categories): the CSS lays text out by it
 
 
-def column_chart(points: Sequence[tuple[str, int]], *, title: str, unit: str = "件",
+def column_chart(points: Sequence[tuple[str, int | None]], *, title: str, unit: str = "件",
                  tooltips: Sequence[str] | None = None) -> Chart:
-    """Vertical bars for a time series; axis labels thinned out so they never overlap."""
+    """Vertical bars for a time series; axis labels thinned out so they never overlap. A value
+    of None (nothing measured that day) draws no bar and says 「—」, unlike a zero."""
     left, top, plot, below = 8.0, 20.0, 140.0, 24.0
     n = max(len(points), 1)
     slot = min(48.0, max(8.0, 720.0 / n))
     every = math.ceil(n / 16)  # at most 16 labels along the axis
-    peak = max((v for _, v in points), default=0) or 1
+    peak = max((v for _, v in points if v is not None), default=0) or 1
     bars = []
     for i, (label, value) in enumerate(points):
-        height = plot * value / peak
+        height = plot * (value or 0) / peak
         x = left + i * slot
         centre = x + slot / 2
         bars.append(Bar(
@@ -136,7 +145,8 @@ def column_chart(points: Sequence[tuple[str, int]], *, title: str, unit: str = "
             value=str(value) if value and n <= 31 else "",
             label_x=centre, label_y=top + plot + 16, value_x=centre,
             value_y=top + plot - height - 4,
-            title=f"{tooltips[i] if tooltips else label}: {value}{unit}"))
+            title=f"{tooltips[i] if tooltips else label}: "
+                  f"{'—' if value is None else f'{value}{unit}'}"))
     width = int(left * 2 + n * slot)
     return Chart(width=width, height=int(top + plot + below), bars=bars,
                  axis=(left, top + plot, width - left, top + plot),
@@ -216,6 +226,11 @@ def _charts(fig: Figures, names: dict[str, dict[str, str]]) -> dict[str, Chart]:
         "per_week": column_chart(
             [(f"{d.month}/{d.day}〜", n) for d, n in fig.per_week], title="週別の相談件数",
             tooltips=[f"{day_text(d)}からの週" for d, _ in fig.per_week]),
+        "time_per_day": column_chart(
+            [(f"{d.month}/{d.day}", _whole(t.median_minutes))
+             for d, t in fig.time_to_human_per_day],
+            title="人につながるまでの時間（日別の中央値）", unit="分",
+            tooltips=[day_text(d) for d, _ in fig.time_to_human_per_day]),
         "areas_per_person": row_chart(_areas_per_person(fig), title="1人あたりの困りごとの数",
                                       unit="人"),
         "areas": row_chart(named(fig.life_areas.counts, "area"), title="困りごと別の人数",
@@ -259,6 +274,20 @@ def csv_rows(fig: Figures, names: dict[str, dict[str, str]]) -> list[tuple[str, 
         ("最初の連絡から人につながるまで", "中央値（分）", _number(t.median_minutes)),
         ("最初の連絡から人につながるまで", "90パーセンタイル（分）", _number(t.p90_minutes)),
         ("最初の連絡から人につながるまで", "担当待ちの相談", str(t.not_reached)),
+    ]
+    for d, per_day in fig.time_to_human_per_day:
+        rows += _time_rows("最初の連絡から人につながるまで（日別）", d.isoformat(), per_day)
+    for town, per_town in fig.time_to_human_by_town:
+        rows += _time_rows("最初の連絡から人につながるまで（市町村別）",
+                           names["town"].get(town, town), per_town)
+    for share in fig.within_sla:
+        section = f"受付から担当が決まるまで（目安 {sla_label(share.priority, share.minutes)}）"
+        rows += [(section, "時間内", str(share.within)),
+                 (section, "時間を過ぎた", str(share.missed)),
+                 (section, "数えない（まだ目安の時間内・担当が決まる前に終わった）",
+                  str(share.pending)),
+                 (section, "時間内の割合", percent_text(share.share))]
+    rows += [
         ("困りごと", "人数", str(fig.life_areas.persons)),
         ("困りごと", "平均の数（1つ以上選んだ方）", _number(fig.life_areas.mean_answered, 2)),
     ]
@@ -290,6 +319,22 @@ def csv_rows(fig: Figures, names: dict[str, dict[str, str]]) -> list[tuple[str, 
                  (section, "返信を待っている（送ってから7日以内）", str(f.pending)),
                  (section, "返信率", percent_text(f.answer_rate))]
     return rows
+
+
+def _whole(minutes: float | None) -> int | None:
+    return None if minutes is None else round(minutes)
+
+
+def sla_label(priority: str, minutes: int) -> str:
+    """「最優先（差し迫った危険）：5分以内」"""
+    return f"{PRIORITY_LABEL.get(priority, priority)}：{minutes_text(minutes)}以内"
+
+
+def _time_rows(section: str, key: str, t: TimeToHuman) -> list[tuple[str, str, str]]:
+    return [(f"{section}・人につながった方（初回）", key, str(t.reached)),
+            (f"{section}・中央値（分）", key, _number(t.median_minutes)),
+            (f"{section}・90パーセンタイル（分）", key, _number(t.p90_minutes)),
+            (f"{section}・担当待ちの相談", key, str(t.not_reached))]
 
 
 def _number(value: float | None, digits: int = 1) -> str:
@@ -324,13 +369,29 @@ def desk_of(request: Request, me: Counsellor) -> Desk | None:
                 default_team=places.default_team, team_ids=tuple(t.id for t in places.teams))
 
 
+def sla_rule(places: Places) -> SlaRule:
+    """The content's time to a person, waits counted while each team's desk is open (a team
+    no longer in the content: every minute)."""
+    teams = {t.id: t for t in places.teams}
+
+    def staffed(team_id: str, start: datetime, end: datetime) -> float:
+        team = teams.get(team_id)
+        if team is None:
+            return max(0.0, (end - start).total_seconds() / 60)
+        return staffed_minutes(team, start, end)
+
+    return SlaRule(minutes={p.value: sla_minutes(places.desk.sla, p.value)
+                            for p in sorted(PRIORITY_RANK, key=PRIORITY_RANK.__getitem__)},
+                   staffed=staffed)
+
+
 def _figures(request: Request, chosen: Filter, now: datetime, me: Counsellor) -> Figures:
     places = host(request).content.places
     with host(request).sessions() as session:
         return compute(session=session, start=chosen.start, end=chosen.end,
                        municipality=chosen.municipality,
                        municipalities=[m.id for m in places.municipalities], now=now,
-                       desk=desk_of(request, me))
+                       desk=desk_of(request, me), sla=sla_rule(places))
 
 
 def _desk_name(request: Request, me: Counsellor) -> str | None:
@@ -368,7 +429,8 @@ def outcomes_page(request: Request, me: Supervisor, start: FromDate = "", end: T
                  areas_per_person=_areas_per_person(fig),
                  form={"from": chosen.start.isoformat(), "to": chosen.end.isoformat(),
                        "municipality": chosen.municipality or ""},
-                 minutes=minutes_text, percent=percent_text, day=day_text)
+                 minutes=minutes_text, percent=percent_text, day=day_text,
+                 sla_label=sla_label)
 
 
 @router.get("/csv")

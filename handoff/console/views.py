@@ -26,11 +26,12 @@ from handoff import (
     casework,
     followups,
     logins,
+    presence,
     queue,
     risk_review,
     sessions,
 )
-from handoff.console import notices
+from handoff.console import desk, notices
 from handoff.console.host import ConsoleHost, host
 from handoff.console.security import (
     DEVICE_COOKIE,
@@ -86,6 +87,7 @@ def answer_labels(runtime: ConsoleHost) -> dict[str, dict[str, str]]:
 def _page(request: Request, name: str, **context: Any) -> HTMLResponse:
     context.setdefault("me", None)
     context.setdefault("notice", notices.from_query(request.query_params))
+    context.setdefault("desk_header", desk.Header(request, context["me"]))
     return templates.TemplateResponse(request, name, {
         "csrf": csrf_token(request), "labels": {
             "priority": PRIORITY_LABEL, "outcome": OUTCOME_LABEL, "risk": RISK_LABEL},
@@ -172,6 +174,8 @@ def logout(request: Request) -> Response:
                 if account is not None:
                     audit.record_account_event(session=session, actor=account,
                                                action="logout", account_id=account_id)
+                    presence.off_at_logout(session=session, counsellor=account, now=utcnow(),
+                                           idle=console_auth(request).policy.idle)
     return RedirectResponse("/console/login", status_code=303)
 
 
@@ -207,7 +211,9 @@ def _queue_rows(request: Request, me: Counsellor) -> dict[str, Any]:
                 "teams": [t for t in places.teams if access.may_list_team(me, t.id)],
                 "every_team": every, "towns": places.municipalities,
                 "team": wanted_team, "town": town or "",
-                "query": str(request.url.query)}
+                "query": str(request.url.query),
+                **desk.queue_context(request, me, session=session, team=wanted_team,
+                                     cases=open_cases, now=now)}
 
 
 @router.get("/")
@@ -237,6 +243,8 @@ def _fingerprint(request: Request, me: Counsellor, case_id: int | None) -> str:
                 func.count(OutboxMessage.id), func.max(OutboxMessage.status),
                 func.max(OutboxMessage.sent_at)).where(
                 OutboxMessage.line_user_id == user)).one())
+        else:
+            parts += desk.fingerprint(request, me, session)
         return json.dumps(parts, default=str)
 
 

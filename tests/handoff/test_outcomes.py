@@ -14,15 +14,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db.engine import make_engine, make_session_factory
 from bot.db.models import Conversation, InboxEvent
-from bot.flows.routing import route
+from bot.flows.routing import TOKYO, route
 from bot.releases.load import load_content
 from bot.settings import DEFAULT_CONTENT_DIR
+from handoff.desk_status import staffed_minutes
 from handoff.models import Case, CaseStatus, FollowUp, FollowUpState
 from handoff.outcomes import (
     NOT_GIVEN,
     Desk,
     Figures,
     FollowUpCount,
+    SlaRule,
     answered_flags,
     compute,
     daily_counts,
@@ -383,3 +385,65 @@ def test_each_desk_counts_its_own_and_the_desks_add_up(seeded: sessionmaker[Sess
     assert shares["pref"].cases == 1 and shares["kawabe"].cases == 0
     assert sum(f.followups.sent for f in shares.values()) == everything.followups.sent
     assert nobody.cases == 0 and nobody.consent.conversations == 0
+
+
+# ---------------------------------------------------------------------- time to a person
+
+
+def test_time_to_a_person_per_day_and_municipality(seeded: sessionmaker[Session]) -> None:
+    """By the Japan day the case opened, and by its town: 40 and 60 minutes on 3 June (one
+    of them from a resident who named no town), 60 on the 4th, 120 on the 5th, 40 on the 10th,
+    320 on the 11th (かわべ市); the open cases of the 12th and 14th wait."""
+    fig = figures(seeded)
+    per_day = {d.day: t for d, t in fig.time_to_human_per_day}
+    assert len(per_day) == 14
+    reached = {day: (t.reached, t.median_minutes, t.p90_minutes, t.not_reached)
+               for day, t in per_day.items() if t.reached or t.not_reached}
+    assert reached == {3: (2, 50, pytest.approx(58), 0), 4: (1, 60, 60, 0),
+                       5: (1, 120, 120, 0), 10: (1, 40, 40, 0), 11: (1, 320, 320, 0),
+                       12: (0, None, None, 1), 14: (0, None, None, 1)}
+    # The 13th's case was taken, but its resident first reached a person in May.
+    assert (per_day[13].reached, per_day[13].not_reached) == (0, 0)
+    by_town = {town: (t.reached, t.median_minutes, t.p90_minutes, t.not_reached)
+               for town, t in fig.time_to_human_by_town}
+    assert by_town == {"midori": (4, 50, pytest.approx(102), 2),
+                       "kawabe": (1, 320, 320, 0), NOT_GIVEN: (1, 60, 60, 0)}
+    assert [town for town, _ in fig.time_to_human_by_town] == ["midori", "kawabe", NOT_GIVEN]
+    # The municipality filter narrows both.
+    midori = figures(seeded, town="midori")
+    assert [town for town, _ in midori.time_to_human_by_town] == ["midori"]
+    assert {d.day for d, t in midori.time_to_human_per_day if t.reached} == {3, 4, 5, 10}
+    assert fig.within_sla == []  # no rule given
+
+
+def test_share_within_the_sla_counts_only_open_hours(sessions: sessionmaker[Session]) -> None:
+    """みどり市's desk is open 8:30–17:15 on weekdays (Japan time)."""
+    midori = PLACES.team("midori")
+
+    def jst(day: int, hour: int, minute: int = 0) -> datetime:
+        return datetime(2024, 6, day, hour, minute, tzinfo=TOKYO)
+
+    with sessions() as s, s.begin():
+        d = Seed(s)
+        for priority, opened, claimed, closed, gave_up in [
+                ("imminent", jst(3, 10), jst(3, 10, 4), None, None),  # within 5
+                ("imminent", jst(3, 10), jst(3, 10, 7), None, None),  # 7: missed
+                ("imminent", jst(3, 8), jst(3, 8, 34), None, None),  # 4 of them open: within
+                ("high", jst(7, 17), jst(10, 8, 50), None, None),  # Friday 15 + Monday 20
+                ("high", jst(4, 10), None, None, None),  # still waiting, long past
+                ("normal", jst(12, 10), None, jst(12, 10, 30), None),  # withdrawn in time
+                ("normal", jst(14, 10), jst(14, 13), None, None),  # 3 hours: within
+                ("normal", jst(14, 10), None, None, jst(14, 14, 30))]:  # left after 4½ hours
+            row = d.case(d.conversation(opened), opened, claimed=claimed,
+                         status=CaseStatus.CLOSED if closed else (
+                             CaseStatus.CLAIMED if claimed else CaseStatus.OPEN))
+            row.priority, row.closed_at, row.gave_up_at = priority, closed, gave_up
+    rule = SlaRule(minutes={"imminent": 5, "high": 30, "normal": 240},
+                   staffed=lambda team, a, b: staffed_minutes(PLACES.team(team), a, b))
+    assert midori.hours.open == "08:30"
+    with sessions() as s:
+        fig = compute(session=s, start=START, end=END, municipality=None,
+                      municipalities=TOWNS, now=NOW, sla=rule)
+    assert [(x.priority, x.minutes, x.within, x.missed, x.pending) for x in fig.within_sla] == [
+        ("imminent", 5, 2, 1, 0), ("high", 30, 0, 2, 0), ("normal", 240, 1, 1, 1)]
+    assert [x.share for x in fig.within_sla] == [pytest.approx(2 / 3), 0.0, 0.5]

@@ -30,6 +30,7 @@ from bot.platform.app import create_app
 from bot.settings import Settings
 from handoff.console.admin import router as admin_router
 from handoff.console.dashboard import router as dashboard_router
+from handoff.console.desk import router as presence_router
 from handoff.console.rehearsal import router as rehearsal_router
 from handoff.console.views import router as desk_router
 from handoff.models import (
@@ -58,7 +59,7 @@ from tests.live import (
 )
 
 FLOW = "flows/intake.yaml"
-ROUTERS = [desk_router, dashboard_router, admin_router, rehearsal_router]
+ROUTERS = [desk_router, dashboard_router, admin_router, rehearsal_router, presence_router]
 
 PUBLIC, COUNSELLOR, SUPERVISOR, ADMIN = "public", "counsellor", "supervisor", "admin"
 RANK = {PUBLIC: 0, COUNSELLOR: 1, SUPERVISOR: 2, ADMIN: 3}
@@ -84,6 +85,9 @@ ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/console/cases/{case_id}/close"): COUNSELLOR,
     # Another team's urgent case, for life safety (tests/security/test_need_to_know.py).
     ("POST", "/console/cases/{case_id}/break-glass"): COUNSELLOR,
+    # Presence (対応可能 / 離席 / 終了) and the page's 30-second check of the desk's status.
+    ("POST", "/console/desk/presence"): COUNSELLOR,
+    ("GET", "/console/desk/status"): COUNSELLOR,
     ("GET", "/console/audit"): SUPERVISOR,
     ("GET", "/console/outcomes"): SUPERVISOR,
     ("GET", "/console/outcomes/csv"): SUPERVISOR,
@@ -118,6 +122,7 @@ def form_for(key: tuple[str, str], ids: dict[str, Any]) -> dict[str, str]:
     forms: dict[str, dict[str, str]] = {
         "/console/login": {"username": "sato", "password": "not the password"},
         "/console/logout": {},
+        "/console/desk/presence": {"presence": "away"},
         "/console/cases/{case_id}/claim": {},
         "/console/cases/{case_id}/notes": {"words": "家賃のメモ"},
         "/console/cases/{case_id}/reply": {"words": "お話を聞かせてください。"},
