@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.content.schema import Places, Sla, Team
-from bot.flows.routing import DAYS, TOKYO, on_duty
+from bot.flows.routing import DAYS, TOKYO, closure_of, on_duty
 from handoff.models import PRIORITY_RANK, Case, CaseStatus, Priority
 from handoff.presence import OnDuty, Presence, roster
 
@@ -27,7 +27,7 @@ LOOK_BACK_DAYS = 62
 
 def team_is_open(team: Team, now: datetime) -> bool:
     """Whether the team's desk is open at `now` (the one place the SLA asks it)."""
-    return on_duty(team.hours, now)
+    return on_duty(team, now)
 
 
 def _clock(text: str) -> timedelta:
@@ -36,17 +36,17 @@ def _clock(text: str) -> timedelta:
 
 
 def _opening(team: Team, day: date) -> tuple[datetime, datetime] | None:
-    """The team's hours on this Japan day as instants, or None when it has none that day."""
-    if DAYS[day.weekday()] not in team.hours.days:
+    """The team's hours on this Japan day as instants, or None when it has none that day (not
+    one of its days, a national holiday, one of its closures)."""
+    if DAYS[day.weekday()] not in team.hours.days or closure_of(team, day):
         return None
     midnight = datetime.combine(day, time(), tzinfo=TOKYO)
     return midnight + _clock(team.hours.open), midnight + _clock(team.hours.close)
 
 
 def staffed_minutes(team: Team, start: datetime, end: datetime) -> float:
-    """Minutes of [start, end) during which the team was open. A day the desk turns out to be
-    closed at its opening hours (a holiday or closure, once `team_is_open` knows them)
-    counts nothing."""
+    """Minutes of [start, end) during which the team was open: holidays and closures count
+    nothing."""
     if end <= start:
         return 0.0
     first = max(start.astimezone(TOKYO).date(), end.astimezone(TOKYO).date() - timedelta(
@@ -57,7 +57,7 @@ def staffed_minutes(team: Team, start: datetime, end: datetime) -> float:
         hours = _opening(team, day)
         if hours is not None:
             low, high = max(hours[0], start), min(hours[1], end)
-            if low < high and team_is_open(team, low):
+            if low < high:
                 total += (high - low).total_seconds() / 60
         day += timedelta(days=1)
     return total
