@@ -54,7 +54,12 @@ def test_two_counsellors_are_alerted_until_both_acknowledge(fresh_live: LiveApp,
     live = fresh_live
     sato_context, sato = desk(browser, live, "sato", notifications=True)
     suzuki_context, suzuki = desk(browser, live, "suzuki")
-    for page in (sato, suzuki):
+    # Sato's second tab: one stream serves the browser's tabs (the first tab listens for all).
+    sato_tab = sato_context.new_page()
+    streams: list[str] = []
+    sato_tab.on("request", lambda r: streams.append(r.url) if "/alerts/stream" in r.url else None)
+    sato_tab.goto(f"{live.url}/console/")
+    for page in (sato, sato_tab, suzuki):
         expect(page.locator("#emergency")).to_be_hidden()
 
     phone_context = browser.new_context(viewport={"width": 390, "height": 844}, locale="ja-JP")
@@ -65,8 +70,8 @@ def test_two_counsellors_are_alerted_until_both_acknowledge(fresh_live: LiveApp,
     phone.click("#send")
     expect(phone.locator("#log")).to_contain_text("119", timeout=10_000)
 
-    # Neither page was reloaded: the alert arrives over the live stream, in both browsers.
-    for page in (sato, suzuki):
+    # No page was reloaded: the alert arrives over the live stream, in both browsers.
+    for page in (sato, sato_tab, suzuki):
         banner = page.locator("#emergency")
         expect(banner).to_be_visible(timeout=10_000)
         expect(banner).to_contain_text("命の危険が差し迫っている相談です")
@@ -89,13 +94,15 @@ def test_two_counsellors_are_alerted_until_both_acknowledge(fresh_live: LiveApp,
     expect(sato.locator("#emergency").get_by_role("button", name="確認しました")).to_have_count(0)
     expect(suzuki.locator("#emergency .count")).to_have_text("1 / 2", timeout=10_000)
     expect(suzuki.locator("#emergency")).to_contain_text("佐藤")
+    expect(sato_tab.locator("#emergency")).to_contain_text("あなたは確認済みです")
     SCREENSHOTS.mkdir(exist_ok=True)
     suzuki.screenshot(path=str(SCREENSHOTS / "console-emergency.png"))
 
     # The second person: the alert has been seen by two and leaves both consoles.
     suzuki.locator("#emergency").get_by_role("button", name="確認しました").click()
-    for page in (suzuki, sato):
+    for page in (suzuki, sato, sato_tab):
         expect(page.locator("#emergency")).to_be_hidden(timeout=10_000)
+    assert streams == []  # the second tab heard everything through the first one's stream
     with live.session() as s:
         [alert] = s.scalars(select(EmergencyAlert)).all()
         assert alert.acknowledged_at is not None

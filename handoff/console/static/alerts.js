@@ -152,11 +152,30 @@
   setInterval(() => { if (waitingForMe().length) beep(); }, 10000);
   setInterval(tick, 30000);
   refresh();
-  if (window.EventSource) {
-    const source = new EventSource(box.dataset.stream);
-    source.addEventListener("changed", refresh);
-    source.addEventListener("open", refresh);  // also after a reconnect: nothing missed
-  } else {
+  if (!window.EventSource) {
     setInterval(refresh, 15000);
+    return;
+  }
+  // One stream per browser, not per tab: over HTTP/1.1 a browser keeps at most six connections
+  // to the console, and each page already holds its own live stream. The tab that holds the
+  // lock listens and tells the others; when it closes, another tab takes the lock over.
+  const listen = () => {
+    const source = new EventSource(box.dataset.stream);
+    source.addEventListener("changed", () => {
+      refresh();
+      if (others) others.postMessage("changed");
+    });
+    source.addEventListener("open", refresh);  // also after a reconnect: nothing missed
+  };
+  const others = window.BroadcastChannel ? new BroadcastChannel("tsunagu-alerts") : null;
+  if (others && navigator.locks) {
+    others.addEventListener("message", refresh);
+    navigator.locks.request("tsunagu-alerts-stream", () => {
+      listen();
+      refresh();
+      return new Promise(() => {});  // held for the life of this tab
+    });
+  } else {
+    listen();
   }
 })();
