@@ -110,11 +110,8 @@ def open_or_update_case(
         case = Case(conversation_id=conversation.id, priority=wanted, team_id=r.team.id)
         session.add(case)
         _remember(session, conversation.id, case)
-        imminent_now = wanted == Priority.IMMINENT
-    else:
-        imminent_now = wanted == Priority.IMMINENT and case.priority != Priority.IMMINENT
-        if PRIORITY_RANK[wanted] < PRIORITY_RANK[Priority(case.priority)]:
-            case.priority = wanted  # raised, never lowered by the bot
+    elif PRIORITY_RANK[wanted] < PRIORITY_RANK[Priority(case.priority)]:
+        case.priority = wanted  # raised, never lowered by the bot
     if case.status == CaseStatus.OPEN:
         case.team_id = r.team.id  # a claimed case stays with its counsellor's team
     case.municipality = r.municipality
@@ -130,7 +127,7 @@ def open_or_update_case(
         case.risk_categories = sorted(set(case.risk_categories or []) | set(risk_categories))
     case.updated_at = utcnow()
     session.flush()
-    if imminent_now:  # every counsellor of the team is told, until two have seen it
+    if wanted == Priority.IMMINENT:  # the team is told until two have seen it (once a case)
         emergency.raise_alert(session=session, case=case, rules=places.desk.emergency,
                               now=case.updated_at)
     return case

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -44,17 +44,16 @@ class EmergencyError(ValueError):
     """A record that cannot be kept: a code the console words (handoff/console/notices.py)."""
 
 
-def open_alert_of(*, session: Session, case_id: int) -> EmergencyAlert | None:
-    return session.scalars(select(EmergencyAlert).where(
-        EmergencyAlert.case_id == case_id, EmergencyAlert.acknowledged_at.is_(None))
-        .order_by(EmergencyAlert.id.desc()).limit(1)).first()
-
-
 def raise_alert(*, session: Session, case: Case, rules: EmergencyRules,
                 now: datetime) -> EmergencyAlert:
-    """The case's open alert, raised now unless it has one. The caller holds the resident's
-    events in order (one source at a time), so two alerts are never raised for one case."""
-    existing = open_alert_of(session=session, case_id=case.id)
+    """The case's alert: the one still open, or the one raised since the case was (re)opened;
+    else a new one, now. So a case in danger alerts once, and again only when it comes back
+    to the queue (a follow-up answered) and the danger with it. The caller holds the resident's
+    events in order (one source at a time), so two alerts are never raised at once."""
+    existing = session.scalars(select(EmergencyAlert).where(
+        EmergencyAlert.case_id == case.id,
+        or_(EmergencyAlert.acknowledged_at.is_(None), EmergencyAlert.raised_at >= case.opened_at))
+        .order_by(EmergencyAlert.id.desc()).limit(1)).first()
     if existing is not None:
         return existing
     alert = EmergencyAlert(case_id=case.id, team_id=case.team_id, raised_at=now,

@@ -88,6 +88,25 @@ def test_raising_twice_keeps_one_open_alert(sessions: sessionmaker[Session]) -> 
             EmergencyAlert.case_id == case.id)).all()) == 1
 
 
+def test_a_case_alerts_again_only_once_reopened(sessions: sessionmaker[Session]) -> None:
+    now = utcnow()
+    with sessions() as s, s.begin():
+        case = imminent_case(s)
+        case.opened_at = now
+        first = emergency.raise_alert(session=s, case=case, rules=EmergencyRules(), now=now)
+        for _ in range(2):
+            emergency.acknowledge(session=s, alert_id=first.id, counsellor=person(s), now=now)
+        # Imminent again while the team is on it: nothing new to raise.
+        later = now + timedelta(hours=1)
+        assert emergency.raise_alert(session=s, case=case, rules=EmergencyRules(),
+                                     now=later).id == first.id
+        # Closed, then back in the queue (a follow-up answered), and in danger again: raised.
+        case.opened_at = later
+        again = emergency.raise_alert(session=s, case=case, rules=EmergencyRules(),
+                                      now=later + timedelta(minutes=1))
+        assert again.id != first.id and again.acknowledged_at is None
+
+
 def test_two_different_people_must_acknowledge(sessions: sessionmaker[Session]) -> None:
     now = utcnow()
     with sessions() as s, s.begin():
