@@ -45,6 +45,16 @@ class Settings(BaseSettings):
     # this often on their own, in case a signal was missed.
     live_fallback_seconds: float = 15.0
     retention_check_seconds: float = 3600.0  # how often expired personal data is erased
+    # An imminent case nobody acknowledged in time (content: desk.emergency) is posted to this
+    # on-call address (a LINE WORKS, Teams or Slack incoming webhook, or any HTTPS endpoint),
+    # signed with the secret (X-Tsunagu-Signature: sha256=HMAC of the body). Unset: the alert
+    # stays in the console only, and the log says so once per alert.
+    oncall_webhook_url: str | None = None
+    oncall_webhook_secret: SecretStr | None = None
+    emergency_check_seconds: float = 30.0  # how often each process looks for alerts to escalate
+    # The console's address as staff open it (https://tsunagu.example.jp): the on-call alert
+    # links to the case. Unset: the alert carries no link.
+    console_public_url: str | None = None
     content_check_seconds: float = 30.0  # how often a process looks for a newer release
     log_level: str = "INFO"
     # Signs console session cookies. Unset: a random one per process (logins do not survive a

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from bot.content.schema import Places
 from bot.db.models import Conversation, utcnow
 from bot.flows.routing import route
+from handoff import emergency
 from handoff.models import PRIORITY_RANK, Case, CaseMessage, CaseStatus, Outcome, Priority
 
 URGENT = {"food", "shelter", "utilities"}
@@ -126,6 +127,9 @@ def open_or_update_case(
         case.risk_categories = sorted(set(case.risk_categories or []) | set(risk_categories))
     case.updated_at = utcnow()
     session.flush()
+    if wanted == Priority.IMMINENT:  # the team is told until two have seen it (once a case)
+        emergency.raise_alert(session=session, case=case, rules=places.desk.emergency,
+                              now=case.updated_at)
     return case
 
 

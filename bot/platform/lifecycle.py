@@ -26,7 +26,7 @@ from bot.platform.runtime import Runtime
 from bot.releases import store as content_store
 from bot.releases.load import load_content
 from bot.settings import Settings
-from handoff import followups, retention
+from handoff import followups, oncall, retention
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +110,23 @@ def erase_expired(runtime: Runtime) -> int:
     return total
 
 
+def oncall_of(settings: Settings) -> oncall.OnCall:
+    secret = settings.oncall_webhook_secret
+    if settings.oncall_webhook_url and not secret:
+        log.warning("on-call: TSUNAGU_ONCALL_WEBHOOK_SECRET is not set; alerts go unsigned")
+    return oncall.OnCall(url=settings.oncall_webhook_url or None,
+                         secret=secret.get_secret_value().encode() if secret else None,
+                         console_url=settings.console_public_url or None)
+
+
+async def escalate_emergencies(runtime: Runtime, on_call: oncall.OnCall) -> None:
+    """Imminent cases nobody acknowledged in time: tell the on-call address."""
+    places = runtime.content.places
+    await oncall.escalate_due(sessions=runtime.sessions, oncall=on_call, now=utcnow(),
+                              team_names={t.id: t.name for t in places.teams},
+                              needed=places.desk.emergency.acknowledgements)
+
+
 def follow_content(runtime: Runtime) -> Callable[[], Awaitable[None]]:
     """Serve newer releases when told of one (another process published); returns a function
     that waits for a reload in progress."""
@@ -147,6 +164,9 @@ def start_background(runtime: Runtime, scheduler: AsyncIOScheduler) -> list[asyn
     scheduler.add_job(send_due_followups, "interval", args=[runtime],
                       seconds=settings.followup_interval_seconds,
                       next_run_time=utcnow(), max_instances=1, coalesce=True)
+    scheduler.add_job(escalate_emergencies, "interval", args=[runtime, oncall_of(settings)],
+                      seconds=settings.emergency_check_seconds, next_run_time=utcnow(),
+                      max_instances=1, coalesce=True)
     scheduler.add_job(asyncio.to_thread, "interval", args=[erase_expired, runtime],
                       seconds=settings.retention_check_seconds, next_run_time=utcnow(),
                       max_instances=1, coalesce=True)

@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from bot.settings import Settings
 from handoff.console.admin import router as admin_router
+from handoff.console.alerts import router as alerts_router
 from handoff.console.dashboard import router as dashboard_router
 from handoff.console.desk import router as desk_status_router
 from handoff.console.middleware import ConsoleOnly
@@ -49,4 +50,5 @@ def mount_console(app: FastAPI, settings: Settings) -> None:
     app.include_router(desk_status_router)
     app.include_router(admin_router)
     app.include_router(rehearsal_router)
+    app.include_router(alerts_router)
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")

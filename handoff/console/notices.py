@@ -39,6 +39,8 @@ NOTICES: dict[str, tuple[str, str]] = {
     "break_glass_closed": (ERROR, "終了した相談は、緊急時の閲覧の対象ではありません。"),
     "break_glass_open": (OK, "緊急時の閲覧として開きました。"
                              "担当チームにも理由とともに表示されます。"),
+    "emergency_action": (ERROR, "したことを選んでください。"),
+    "emergency_recorded": (OK, "緊急対応の記録に残しました。"),
     # Risk reviews
     "review_done": (ERROR, "この見直しは、すでに対応済みです。"),
     "paraphrase_missing": (ERROR, "言い換えた文を入力してください。"),

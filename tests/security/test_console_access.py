@@ -1,6 +1,6 @@
 """Who may use which console route, CSRF on every state-changing one, and security headers.
 
-Every route of the three console routers (desk, dashboard, administration) is classified in
+Every route of the console routers (desk, alerts, dashboard, administration) is classified in
 ACCESS below; a route missing from it fails the first test, so a new route must be placed before
 it can be merged. The other tests then walk the table: anonymous visitors, counsellors,
 supervisors and administrators each get exactly what their role allows, and a refused request
@@ -10,6 +10,7 @@ changes nothing in the database.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +26,12 @@ from bot.db.models import (
     Conversation,
     OutboxMessage,
     RiskAssessmentRecord,
+    utcnow,
 )
 from bot.platform.app import create_app
 from bot.settings import Settings
 from handoff.console.admin import router as admin_router
+from handoff.console.alerts import router as alerts_router
 from handoff.console.dashboard import router as dashboard_router
 from handoff.console.desk import router as presence_router
 from handoff.console.rehearsal import router as rehearsal_router
@@ -40,6 +43,9 @@ from handoff.models import (
     CaseMessage,
     CaseNote,
     Counsellor,
+    EmergencyAck,
+    EmergencyAction,
+    EmergencyAlert,
     FollowUp,
     RiskReview,
     Role,
@@ -59,7 +65,8 @@ from tests.live import (
 )
 
 FLOW = "flows/intake.yaml"
-ROUTERS = [desk_router, dashboard_router, admin_router, rehearsal_router, presence_router]
+ROUTERS = [desk_router, dashboard_router, admin_router, rehearsal_router, presence_router,
+           alerts_router]
 
 PUBLIC, COUNSELLOR, SUPERVISOR, ADMIN = "public", "counsellor", "supervisor", "admin"
 RANK = {PUBLIC: 0, COUNSELLOR: 1, SUPERVISOR: 2, ADMIN: 3}
@@ -82,7 +89,12 @@ ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/console/cases/{case_id}/followups/setting"): COUNSELLOR,
     ("POST", "/console/cases/{case_id}/risk/{assessment_id}/review"): COUNSELLOR,
     ("POST", "/console/cases/{case_id}/transfer"): COUNSELLOR,
+    ("POST", "/console/cases/{case_id}/emergency"): COUNSELLOR,
     ("POST", "/console/cases/{case_id}/close"): COUNSELLOR,
+    # Emergency alerts: the banner on every page, its stream, 「確認しました」.
+    ("GET", "/console/fragments/alerts"): COUNSELLOR,
+    ("GET", "/console/alerts/stream"): COUNSELLOR,
+    ("POST", "/console/alerts/{alert_id}/ack"): COUNSELLOR,
     # Another team's urgent case, for life safety (tests/security/test_need_to_know.py).
     ("POST", "/console/cases/{case_id}/break-glass"): COUNSELLOR,
     # Presence (対応可能 / 離席 / 終了) and the page's 30-second check of the desk's status.
@@ -132,6 +144,9 @@ def form_for(key: tuple[str, str], ids: dict[str, Any]) -> dict[str, str]:
         "/console/cases/{case_id}/risk/{assessment_id}/review": {"level": "imminent"},
         "/console/cases/{case_id}/transfer": {"to": "team:pref"},
         "/console/cases/{case_id}/close": {"outcome": "info"},
+        "/console/cases/{case_id}/emergency": {"action": "location_asked", "by_whom": "佐藤",
+                                               "outcome": "自宅にいると確認した"},
+        "/console/alerts/{alert_id}/ack": {},
         "/console/cases/{case_id}/break-glass": {"reason": "夜間で担当チームが不在のため"},
         "/console/admin/files/{name:path}": {"text": ids["flow_text"]},
         "/console/admin/try/": {"state": "not signed here", "text": "こんにちは"},
@@ -190,14 +205,18 @@ def open_case(live: LiveApp) -> dict[str, Any]:
         urgent = Case(conversation_id=elsewhere.id, team_id="midori", priority="imminent",
                       basis="life_safety")
         s.add(urgent)
+        alert = EmergencyAlert(case_id=case_id, team_id="pref",  # raised, not yet seen
+                               escalate_at=utcnow() + timedelta(days=1))
+        s.add(alert)
         s.flush()
-        return {"case_id": case_id, "elsewhere_id": urgent.id, "release_id": release.id,
+        return {"case_id": case_id, "elsewhere_id": urgent.id, "alert_id": alert.id,
+                "release_id": release.id,
                 "name": FLOW, "flow_text": release.files[FLOW], "assessment_id": assessment.id,
                 "review_id": review.id}
 
 
 TABLES = [Case, CaseNote, CaseMessage, AuditEntry, FollowUp, OutboxMessage, Conversation,
-          CaseAccessGrant,
+          CaseAccessGrant, EmergencyAlert, EmergencyAck, EmergencyAction,
           Counsellor, ContentRelease, ContentDraft, RiskReview]
 
 
@@ -212,7 +231,7 @@ def snapshot(live: LiveApp) -> dict[str, list[tuple[Any, ...]]]:
 
 def get(client: httpx.Client, path: str) -> httpx.Response:
     """A GET that also works for the live-update stream, which never ends by itself."""
-    if path == "/console/stream":
+    if path in ("/console/stream", "/console/alerts/stream"):
         with client.stream("GET", path) as answer:
             return answer
     return client.get(path)
@@ -412,6 +431,9 @@ def test_every_case_route_is_a_404_for_another_team(live: LiveApp, username: str
             where, data={**form_for((method, path), ids), "csrf": token})
         assert answer.status_code == 404, (username, method, path, answer.status_code)
     assert get(other, f"/console/stream?case={ids['case_id']}").status_code == 404
+    assert other.post(f"/console/alerts/{ids['alert_id']}/ack",
+                      data={"csrf": token}).status_code == 404
+    assert f'data-alert="{ids["alert_id"]}"' not in other.get("/console/fragments/alerts").text
     assert other.get("/console/?team=pref").status_code == 404
     assert other.get("/console/fragments/queue?team=pref").status_code == 404
     assert snapshot(live) == before, "a request refused across teams changed something"
