@@ -273,7 +273,9 @@ class RichMenuClient:
         return str(created.rich_menu_id)
 
     def upload_image(self, menu_id: str, image: bytes, content_type: str) -> None:
-        self._run(self._blob.set_rich_menu_image, menu_id, image, _content_type=content_type)
+        # The SDK ignores `_content_type` here: the header itself says what the image is.
+        self._run(self._blob.set_rich_menu_image, menu_id, image,
+                  _headers={"Content-Type": content_type})
 
     def set_default(self, menu_id: str) -> None:
         self._run(self._api.set_default_rich_menu, menu_id)

@@ -95,7 +95,7 @@ def mark_read_after(runtime: ConsoleHost, case: Case, counsellor: Counsellor,
     return BackgroundTask(_mark_read, runtime, case.id, counsellor.id)
 
 
-_last_typing: dict[int, float] = {}  # case id -> monotonic time of its last animation
+_last_typing: dict[str, float] = {}  # resident's LINE id -> monotonic time of their last one
 
 
 def _may_type(sessions: sessionmaker[Session], case_id: int, counsellor_id: int) -> str | None:
@@ -113,14 +113,14 @@ async def typing(runtime: ConsoleHost, case: Case, counsellor: Counsellor) -> bo
     True if it was asked of LINE."""
     if not holds(case, counsellor):
         return False
-    now = time.monotonic()
-    if now - _last_typing.get(case.id, -TYPING_FLOOR_SECONDS) < TYPING_FLOOR_SECONDS:
-        return False
     user = await asyncio.to_thread(_may_type, runtime.sessions, case.id, counsellor.id)
     if user is None:
         return False
-    _last_typing[case.id] = now
-    if len(_last_typing) > 10_000:  # forget old cases
+    now = time.monotonic()
+    if now - _last_typing.get(user, -TYPING_FLOOR_SECONDS) < TYPING_FLOOR_SECONDS:
+        return False
+    _last_typing[user] = now
+    if len(_last_typing) > 10_000:  # forget the chats nobody writes to any more
         for key, at in list(_last_typing.items()):
             if now - at > TYPING_FLOOR_SECONDS:
                 del _last_typing[key]
