@@ -6,11 +6,13 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import yaml
 from line_emulator.validation import validate_rich_menu
@@ -21,7 +23,7 @@ from bot.content.schema import Messages, RichMenuArea, RichMenuCopy
 from bot.edge.line_client import LineApiError, RichMenuInfo
 from bot.platform import richmenu
 from bot.settings import DEFAULT_CONTENT_DIR
-from tests.live import SECRET, TOKEN, LiveApp
+from tests.live import SECRET, TOKEN, LiveApp, free_port, wait_for
 
 pytestmark = pytest.mark.sqlite_only  # the command uses no database: one backend is enough
 
@@ -221,3 +223,27 @@ def test_a_menu_whose_image_was_refused_is_deleted_again() -> None:
     with pytest.raises(LineApiError):
         richmenu.publish(line, RichMenuCopy(), b"png")  # type: ignore[arg-type]
     assert line.deleted == ["richmenu-" + "0" * 32]
+
+
+def test_the_demo_shows_the_rich_menu(tmp_path: Path) -> None:
+    fonts()
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TSUNAGU_")}
+    with (tmp_path / "demo.log").open("w") as log:
+        proc = subprocess.Popen([TSUNAGU, "demo", "--port", str(port)], cwd=tmp_path, env=env,
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            def shown() -> dict[str, Any] | None:
+                assert proc.poll() is None, (tmp_path / "demo.log").read_text()
+                try:
+                    found = httpx.get(f"http://127.0.0.1:{port}/emulator/api/richmenu",
+                                      trust_env=False).json()["richMenu"]
+                except httpx.TransportError:
+                    return None
+                return found  # type: ignore[no-any-return]
+
+            menu = wait_for(shown, timeout=60, interval=0.3)
+            assert menu["chatBarText"] == "メニュー" and len(menu["areas"]) == 4
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(20)

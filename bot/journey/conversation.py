@@ -178,11 +178,11 @@ def _handle(session: Session, event: InboxEvent, library: FlowLibrary,
     conversation.state = step.state
     conversation.answers = step.answers
     conversation.last_event_at = now
-    outgoing = apply_intents(session, conversation, step.intents, library, now)
     message = payload.get("message")
     read_token = message.get("markAsReadToken") if isinstance(message, dict) else None
     if isinstance(read_token, str) and _granted(conversation).get("counsellor"):
-        conversation.read_token = read_token[:255]  # 既読 once a counsellor opens the chat
+        conversation.read_token = read_token[:255]  # 既読 when a counsellor opens the chat
+    outgoing = apply_intents(session, conversation, step.intents, library, now)
     if not _granted(conversation).get("counsellor") and conversation.consent_withdrawn_at is None:
         # Never consented (declined, or left the intake): erased a retention period after the
         # last message, like a withdrawal.

@@ -160,7 +160,48 @@ def demo(
         f"  データベース:                     {settings.database_url}\n"
         "  止めるには Ctrl+C\n"
     )
+    import threading
+
+    threading.Thread(target=_demo_richmenu, args=(settings, base), daemon=True,
+                     name="demo-richmenu").start()
     _run(settings, host, port)
+
+
+def _demo_richmenu(settings: Settings, base: str) -> None:
+    """The demo's phone shows the rich menu residents would see: made at its own emulator
+    once the server answers (without a Japanese font the demo goes on without it)."""
+    import time
+
+    import httpx
+
+    from bot.edge.line_client import LineApiError, RichMenuClient
+    from bot.platform import richmenu
+    from bot.releases.load import load_content
+
+    font = os.environ.get("TSUNAGU_RICHMENU_FONT")
+    try:
+        copy = load_content(settings.content_dir).messages.richmenu
+        image = richmenu.draw(copy, richmenu.find_fonts(Path(font) if font else None))
+    except Exception as e:  # no font, say: the demo goes on without the menu
+        typer.echo(f"  （リッチメニューは表示しません: {e}）", err=True)
+        return
+    for _ in range(600):  # the server is starting in the main thread
+        try:
+            if httpx.get(f"{base}/healthz", trust_env=False, timeout=2).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    client = RichMenuClient(base_url=settings.line_api_base_url,
+                            data_base_url=settings.line_data_api_base_url,
+                            access_token=settings.access_token,
+                            timeout_seconds=settings.line_request_timeout_seconds)
+    try:
+        richmenu.publish(client, copy, image)
+    except LineApiError as e:
+        typer.echo(f"  （リッチメニューを作れませんでした: {e}）", err=True)
+    finally:
+        client.close()
 
 
 @db_app.command("upgrade")
