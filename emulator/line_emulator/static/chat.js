@@ -94,8 +94,9 @@ async function sendEvent(payload) {
   } catch (_) {
     status = 0;
   }
-  if (status === 200 && readMode === "auto") markRead();
-  else if (status === 0) notice("ボットにつながりませんでした。サーバーが動いているか確かめてください。", true);
+  if (status === 200) {
+    if (readMode === "auto") markRead(); // else the bot marks them read (markAsRead)
+  } else if (status === 0) notice("ボットにつながりませんでした。サーバーが動いているか確かめてください。", true);
   else notice(`ボットに届きませんでした（HTTP ${status}）。少し待ってからもう一度お試しください。`, true);
   return status;
 }
