@@ -370,10 +370,11 @@ class EmulatorState:
         return True
 
     def set_menu_image(self, menu_id: str, image: bytes, content_type: str) -> bool:
-        """Attaches the image; False if the menu already has one (LINE never replaces it)."""
+        """Attaches the image; False if the menu already has one (LINE never replaces it) or
+        is gone."""
         with self._lock:
-            menu = self._menus[menu_id]
-            if menu.image is not None:
+            menu = self._menus.get(menu_id)
+            if menu is None or menu.image is not None:
                 return False
             menu.image, menu.content_type = image, content_type
         return True
