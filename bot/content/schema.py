@@ -76,6 +76,51 @@ class Danger(BaseModel):
     first: list[str] = Field(min_length=1)  # hotline ids, most urgent first
 
 
+class RichMenuArea(BaseModel):
+    """One tile of the LINE rich menu (`tsunagu line richmenu`): its words, a short line under
+    them, a picture, and what a tap does: a postback (`postback` data, the resident's chat
+    showing `display_text`) or a message the resident sends (`text`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    label: str = Field(min_length=1, max_length=20)  # LINE: an action's label, 20 at most
+    hint: str | None = Field(default=None, min_length=1, max_length=20)
+    icon: Literal["chat", "person", "phone", "globe"]
+    postback: str | None = Field(default=None, min_length=1, max_length=300)
+    display_text: str | None = Field(default=None, min_length=1, max_length=300)
+    text: str | None = Field(default=None, min_length=1, max_length=300)
+
+    @model_validator(mode="after")
+    def _one_action(self) -> RichMenuArea:
+        if (self.postback is None) == (self.text is None):
+            raise ValueError("a tile either posts back (postback) or sends words (text)")
+        if self.display_text is not None and self.postback is None:
+            raise ValueError("display_text goes with postback")
+        return self
+
+
+def _default_areas() -> list[RichMenuArea]:
+    # g=resume: a new resident starts the intake, one in it gets their current question again.
+    return [
+        RichMenuArea(label="相談する", hint="はじめる・続ける", icon="chat",
+                     postback="g=resume", display_text="相談する"),
+        RichMenuArea(label="人と話す", hint="相談員につなぎます", icon="person",
+                     postback="g=person", display_text="人と話したい"),
+        RichMenuArea(label="緊急の連絡先", hint="すぐに電話できます", icon="phone",
+                     postback="g=emergency", display_text="緊急の連絡先"),
+        RichMenuArea(label="ことば・Language", hint="日本語 / English", icon="globe",
+                     text="ことば・Language"),
+    ]
+
+
+class RichMenuCopy(BaseModel):
+    """The rich menu below the chat: the chat bar's words and the tiles, in reading order."""
+
+    model_config = ConfigDict(extra="forbid")
+    chat_bar: str = Field("メニュー", min_length=1, max_length=14)  # LINE: 14 at most
+    areas: list[RichMenuArea] = Field(default_factory=_default_areas, min_length=1,
+                                      max_length=6)
+
+
 class Messages(BaseModel):
     """Copy outside any flow."""
 
@@ -106,6 +151,8 @@ class Messages(BaseModel):
         "わかりました。いまの窓口のまま、ご相談を続けます。"])
     transfer_over: Bubbles = Field(default_factory=lambda: [
         "このお願いへのお返事は、もう受け取っています。ほかに気になることがあれば、いつでも送ってください。"])
+    # The rich menu's words (drawn into its image too); the default keeps older releases valid.
+    richmenu: RichMenuCopy = Field(default_factory=RichMenuCopy)
 
     @field_validator("group_notice", "trouble", "risk_high", "risk_unsure",
                      "counsellor_joined", "case_closed", "returned_to_bot", "transfer_ask",

@@ -3,6 +3,7 @@ Messaging API, turning SDK results into plain outcomes."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from dataclasses import dataclass
@@ -10,14 +11,20 @@ from enum import StrEnum
 from typing import Any
 
 import aiohttp
+import urllib3
 from linebot.v3 import SignatureValidator
 from linebot.v3.messaging import (
+    ApiClient,
     ApiException,
     AsyncApiClient,
     AsyncMessagingApi,
     Configuration,
+    MarkMessagesAsReadByTokenRequest,
+    MessagingApi,
+    MessagingApiBlob,
     PushMessageRequest,
     ReplyMessageRequest,
+    RichMenuRequest,
     ShowLoadingAnimationRequest,
 )
 from linebot.v3.models.events import UnknownEvent
@@ -108,6 +115,8 @@ class LineClient:
         self._config = Configuration(host=base_url.rstrip("/"), access_token=access_token)
         self._timeout = timeout_seconds
         self._client: AsyncApiClient | None = None
+        # Loading animations on their way, by chat: an answer to that chat waits for its own.
+        self._loading: dict[str, asyncio.Task[SendResult]] = {}
 
     def _api(self) -> AsyncMessagingApi:
         if self._client is None:
@@ -146,6 +155,47 @@ class LineClient:
             reply=False,
         )
 
+    def start_loading(self, chat_id: str, seconds: int = 5) -> None:
+        """LINE's loading animation in a one-on-one chat, in the background and best effort:
+        nobody waits for it and its failures only log. Call from the client's event loop. A
+        chat that has one on its way gets no second; an answer to the chat waits for it first
+        (`loading_sent`), so the animation never starts after the answer it stands for."""
+        if chat_id in self._loading:
+            return
+        task = asyncio.create_task(self._loading_call(chat_id, seconds))
+        self._loading[chat_id] = task
+        task.add_done_callback(lambda done: self._loading_done(chat_id, done))
+
+    async def _loading_call(self, chat_id: str, seconds: int) -> SendResult:
+        try:
+            result = await self.show_loading(chat_id, seconds)
+        except Exception as e:  # best effort: nothing about it may reach the caller
+            result = SendResult(Outcome.RETRYABLE, None, type(e).__name__)
+        if result.outcome != Outcome.SENT:
+            log.info("loading animation not shown: %s %s", result.status or "",
+                     result.detail or result.outcome)
+        return result
+
+    def _loading_done(self, chat_id: str, task: asyncio.Task[SendResult]) -> None:
+        if self._loading.get(chat_id) is task:
+            del self._loading[chat_id]
+
+    async def loading_sent(self, chat_id: str) -> None:
+        """Returns once the chat's loading animation (if one is on its way) was answered."""
+        task = self._loading.get(chat_id)
+        if task is not None:
+            await asyncio.wait({task}, timeout=self._timeout)
+
+    async def mark_as_read(self, token: str) -> SendResult:
+        """Marks the resident's message of this markAsReadToken, and those before it, read."""
+        request = MarkMessagesAsReadByTokenRequest(markAsReadToken=token)
+        return await self._call(
+            self._api().mark_messages_as_read_by_token_with_http_info(
+                request, _request_timeout=self._timeout
+            ),
+            reply=False,
+        )
+
     async def get_profile(self, user_id: str) -> Profile:
         """Only after the resident consented to it: LINE profiles identify people."""
         p = await self._api().get_profile(user_id, _request_timeout=self._timeout)
@@ -179,3 +229,81 @@ def _classify(e: ApiException, *, reply: bool) -> SendResult:
     if reply and status == 400 and "reply token" in message.lower():
         return SendResult(Outcome.INVALID_REPLY_TOKEN, status, message)
     return SendResult(Outcome.REJECTED, status, message)
+
+
+class LineApiError(Exception):
+    """LINE refused a request or could not be reached: its status (None: no answer) and what
+    it said (its message and the details of a 400)."""
+
+    def __init__(self, status: int | None, message: str) -> None:
+        super().__init__(f"{status or 'no answer'}: {message}")
+        self.status = status
+        self.message = message
+
+
+@dataclass(frozen=True)
+class RichMenuInfo:
+    id: str
+    name: str
+
+
+class RichMenuClient:
+    """The rich menu's calls: an operator's command runs them once, so they are synchronous
+    (the SDK's MessagingApi, and MessagingApiBlob at the data API for the image)."""
+
+    def __init__(self, *, base_url: str, data_base_url: str, access_token: str,
+                 timeout_seconds: float) -> None:
+        def client(host: str) -> ApiClient:
+            return ApiClient(Configuration(host=host.rstrip("/"), access_token=access_token))
+
+        self._api_client, self._blob_client = client(base_url), client(data_base_url)
+        self._api = MessagingApi(self._api_client)
+        self._blob = MessagingApiBlob(self._blob_client)
+        self._timeout = timeout_seconds
+
+    def close(self) -> None:
+        self._api_client.close()
+        self._blob_client.close()
+
+    def validate(self, menu: dict[str, Any]) -> None:
+        self._run(self._api.validate_rich_menu_object, RichMenuRequest.from_dict(menu))
+
+    def create(self, menu: dict[str, Any]) -> str:
+        created = self._run(self._api.create_rich_menu, RichMenuRequest.from_dict(menu))
+        return str(created.rich_menu_id)
+
+    def upload_image(self, menu_id: str, image: bytes, content_type: str) -> None:
+        # The SDK ignores `_content_type` here: the header itself says what the image is.
+        self._run(self._blob.set_rich_menu_image, menu_id, image,
+                  _headers={"Content-Type": content_type})
+
+    def set_default(self, menu_id: str) -> None:
+        self._run(self._api.set_default_rich_menu, menu_id)
+
+    def menus(self) -> list[RichMenuInfo]:
+        found = self._run(self._api.get_rich_menu_list)
+        return [RichMenuInfo(str(m.rich_menu_id), str(m.name)) for m in found.richmenus]
+
+    def delete(self, menu_id: str) -> None:
+        self._run(self._api.delete_rich_menu, menu_id)
+
+    def _run(self, call: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return call(*args, _request_timeout=self._timeout, **kwargs)
+        except ApiException as e:
+            raise LineApiError(e.status, _line_error(e.body)) from e
+        except (OSError, urllib3.exceptions.HTTPError) as e:  # unreachable, timed out
+            raise LineApiError(None, type(e).__name__) from e
+
+
+def _line_error(body: Any) -> str:
+    """LINE's message and, for a 400, each detail's property and message."""
+    try:
+        data = json.loads(body) if body else {}
+    except (TypeError, ValueError):
+        return ""
+    if not isinstance(data, dict):
+        return ""
+    details = [f"{d.get('property', '')}: {d.get('message', '')}"
+               for d in data.get("details") or [] if isinstance(d, dict)]
+    return "; ".join([str(data.get("message", "")), *details])[:1000]

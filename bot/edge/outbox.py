@@ -221,7 +221,7 @@ class OutboxSender:
         claimed = await asyncio.to_thread(
             _claim, rt.sessions, timedelta(seconds=rt.settings.outbox_lease_seconds))
         if claimed:
-            sent = await asyncio.gather(*(deliver(rt.line, c, utcnow()) for c in claimed))
+            sent = await asyncio.gather(*(self._send(c) for c in claimed))
             # One transaction records the whole pass: the rows stay leased until then, and a
             # resident's next row is only claimed by the next pass anyway.
             statuses = await asyncio.to_thread(
@@ -231,6 +231,11 @@ class OutboxSender:
                 log.info("outbox %s: %s via %s (%s)", c.id, status, via, result.outcome)
                 metrics.outbox_attempted(via, status)
         return len(claimed)
+
+    async def _send(self, claimed: Claimed) -> tuple[SendResult, str]:
+        # A loading animation still on its way would show after the answer it stands for.
+        await self.runtime.line.loading_sent(claimed.user_id)
+        return await deliver(self.runtime.line, claimed, utcnow())
 
     async def next_due_in(self) -> float | None:
         return await asyncio.to_thread(_next_due_in, self.runtime.sessions)

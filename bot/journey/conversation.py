@@ -178,6 +178,10 @@ def _handle(session: Session, event: InboxEvent, library: FlowLibrary,
     conversation.state = step.state
     conversation.answers = step.answers
     conversation.last_event_at = now
+    message = payload.get("message")
+    read_token = message.get("markAsReadToken") if isinstance(message, dict) else None
+    if isinstance(read_token, str) and _granted(conversation).get("counsellor"):
+        conversation.read_token = read_token[:255]  # 既読 when a counsellor opens the chat
     outgoing = apply_intents(session, conversation, step.intents, library, now)
     if not _granted(conversation).get("counsellor") and conversation.consent_withdrawn_at is None:
         # Never consented (declined, or left the intake): erased a retention period after the

@@ -7,10 +7,11 @@ transaction, so a process that dies mid-batch leaves the event pending for the n
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import bindparam, update
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -21,6 +22,7 @@ from bot.db.engine import transaction
 from bot.db.models import InboxEvent, InboxStatus
 from bot.edge import outbox
 from bot.edge.inbox import lock_source, mark, pending, pending_sources
+from bot.edge.line_client import LineClient
 from bot.journey.conversation import FlowLibrary, handle_event
 from bot.line import text
 from bot.releases.load import Content
@@ -29,6 +31,9 @@ from bot.settings import Settings
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
+# The loading animation while the bot works on a resident's message. LINE hides it when the
+# answer arrives; if the answer is late, it stops by itself after this.
+LOADING_SECONDS = 10
 
 # Counts the attempt and reads the event in one statement, only while it is still pending (else
 # another process handled it meanwhile). Its write also opens the transaction first thing, so on
@@ -48,14 +53,24 @@ def _fail(session: Session, event: InboxEvent, content: Content, error: str) -> 
                        messages=[text(b) for b in content.messages.trouble], event=event)
 
 
+def shows_loading(event: InboxEvent) -> bool:
+    """A resident's message or tap in a one-on-one chat: LINE can show them the bot at work
+    (never in groups or rooms, whose chats the animation does not exist for)."""
+    payload: dict[str, Any] = event.payload or {}
+    return (event.event_type in ("message", "postback") and bool(event.line_user_id)
+            and (payload.get("source") or {}).get("type") == "user"
+            and payload.get("mode", "active") == "active")
+
+
 def process_source(
     sessions: sessionmaker[Session], key: str, library: Callable[[], FlowLibrary],
-    *, reply_ttl_seconds: float,
+    *, reply_ttl_seconds: float, started: Callable[[InboxEvent], None] | None = None,
 ) -> int:
     """Process the source's events pending now, one transaction each; returns how many were
     handled. Events that arrive meanwhile are the next call's (the worker comes back for
     them), which spares every call a last "anything more?" transaction. `library` gives the
-    content being served (a newer release may arrive between two events)."""
+    content being served (a newer release may arrive between two events). `started` hears of
+    each event as it is taken, before it is handled (it must neither block nor raise)."""
     with sessions() as session:
         events = pending(session=session, key=key)
     handled = 0
@@ -74,6 +89,8 @@ def process_source(
                     execution_options={"synchronize_session": False}).first()
                 if event is None:
                     continue  # another process handled it meanwhile
+                if started is not None:
+                    started(event)
                 handle_event(session, event, library(),
                              reply_ttl_seconds=reply_ttl_seconds)
                 status = event.status
@@ -114,6 +131,7 @@ class WorkerHost(Protocol):
     settings: Settings
     sessions: sessionmaker[Session]
     worker_wakeup: asyncio.Event
+    line: LineClient
 
     library: FlowLibrary  # the content being served
     def wake_outbox(self) -> None: ...
@@ -156,6 +174,24 @@ class InboxWorker:
         with self.runtime.sessions() as session:
             return pending_sources(session=session)
 
+    def _loading(self) -> Callable[[InboxEvent], None]:
+        """Starts LINE's loading animation for the first message or tap of a run, from the
+        worker's thread onto the loop: beside the work, never in its way (one call per run of
+        a source; the outbox sends the answer only after the animation's call returned)."""
+        loop = asyncio.get_running_loop()
+        line = self.runtime.line
+        shown = False
+
+        def started(event: InboxEvent) -> None:
+            nonlocal shown
+            user = event.line_user_id
+            if not shown and user and shows_loading(event):
+                shown = True
+                with contextlib.suppress(RuntimeError):  # the loop closed: shutting down
+                    loop.call_soon_threadsafe(line.start_loading, user, LOADING_SECONDS)
+
+        return started
+
     async def _run_source(self, key: str) -> int:
         rt = self.runtime
         self._busy.add(key)
@@ -164,6 +200,7 @@ class InboxWorker:
             handled = await asyncio.to_thread(
                 process_source, rt.sessions, key, lambda: rt.library,
                 reply_ttl_seconds=rt.settings.reply_token_ttl_seconds,
+                started=self._loading(),
             )
         finally:
             self._busy.discard(key)

@@ -93,7 +93,10 @@ def create_app(settings: Settings | None = None, *, background: bool = True) -> 
         except ImportError as e:  # a production install: the stand-in is the demo extra
             raise RuntimeError("TSUNAGU_EMULATOR=true needs the LINE emulator: install "
                                "tsunagu[demo] (./scripts/demo does)") from e
-        mount_emulator(app, channel_secret=settings.secret, access_token=settings.access_token)
+        # As tsunagu's LINE account is set up: chat on, so a resident's messages show 既読
+        # when a counsellor opens them (LINE's mark as read), not as soon as LINE takes them.
+        mount_emulator(app, channel_secret=settings.secret, access_token=settings.access_token,
+                       chat_mode="chat")
     # Outermost: counted and timed before any other middleware sees the request.
     app.add_middleware(edge.WebhookRefusals, limit=settings.webhook_max_bytes)
     app.add_middleware(edge.BodyDeadline, seconds=settings.body_timeout_seconds)

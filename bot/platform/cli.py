@@ -1,4 +1,4 @@
-"""The `tsunagu` command: serve, demo, db."""
+"""The `tsunagu` command: serve, demo, db, content, nlp, user, line."""
 
 from __future__ import annotations
 
@@ -23,6 +23,9 @@ nlp_app = typer.Typer(help="Risk-phrase detection.", no_args_is_help=True)
 app.add_typer(nlp_app, name="nlp")
 user_app = typer.Typer(help="Console accounts.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
+line_app = typer.Typer(help="The LINE account's own features (rich menu).",
+                       no_args_is_help=True)
+app.add_typer(line_app, name="line")
 
 
 def _run(settings: Settings, host: str, port: int) -> None:
@@ -157,7 +160,48 @@ def demo(
         f"  データベース:                     {settings.database_url}\n"
         "  止めるには Ctrl+C\n"
     )
+    import threading
+
+    threading.Thread(target=_demo_richmenu, args=(settings, base), daemon=True,
+                     name="demo-richmenu").start()
     _run(settings, host, port)
+
+
+def _demo_richmenu(settings: Settings, base: str) -> None:
+    """The demo's phone shows the rich menu residents would see: made at its own emulator
+    once the server answers (without a Japanese font the demo goes on without it)."""
+    import time
+
+    import httpx
+
+    from bot.edge.line_client import LineApiError, RichMenuClient
+    from bot.platform import richmenu
+    from bot.releases.load import load_content
+
+    font = os.environ.get("TSUNAGU_RICHMENU_FONT")
+    try:
+        copy = load_content(settings.content_dir).messages.richmenu
+        image = richmenu.draw(copy, richmenu.find_fonts(Path(font) if font else None))
+    except Exception as e:  # no font, say: the demo goes on without the menu
+        typer.echo(f"  （リッチメニューは表示しません: {e}）", err=True)
+        return
+    for _ in range(600):  # the server is starting in the main thread
+        try:
+            if httpx.get(f"{base}/healthz", trust_env=False, timeout=2).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    client = RichMenuClient(base_url=settings.line_api_base_url,
+                            data_base_url=settings.line_data_api_base_url,
+                            access_token=settings.access_token,
+                            timeout_seconds=settings.line_request_timeout_seconds)
+    try:
+        richmenu.publish(client, copy, image)
+    except LineApiError as e:
+        typer.echo(f"  （リッチメニューを作れませんでした: {e}）", err=True)
+    finally:
+        client.close()
 
 
 @db_app.command("upgrade")
@@ -515,6 +559,70 @@ def user_unlock(username: str = typer.Argument(..., help="Login name.")) -> None
     was = _account_change(work)
     typer.echo(f"account {username}: " + ("unlocked" if was else "was not waiting; "
                                           "its earlier failures no longer count"))
+
+
+
+@line_app.command("richmenu")
+def line_richmenu(
+    directory: Path | None = typer.Option(None, "--dir", help="Content folder."),
+    out: Path | None = typer.Option(None, "--out", help="Also write the image (PNG) here."),
+    dry_run: bool = typer.Option(False, "--dry-run",
+                                 help="Only draw the image (see --out); LINE is not called."),
+    font: Path | None = typer.Option(None, "--font", envvar="TSUNAGU_RICHMENU_FONT",
+                                     help="A font with Japanese glyphs (.ttf/.otf/.ttc)."),
+    keep_old: bool = typer.Option(False, "--keep-old",
+                                  help="Keep the rich menus this command made before."),
+) -> None:
+    """Create the rich menu below the chat (相談する・人と話す・緊急の連絡先・ことば) from
+    messages.yaml `richmenu`: its image is drawn from those words, and it becomes every
+    resident's default menu. Uses TSUNAGU_LINE_CHANNEL_ACCESS_TOKEN and the API base URLs."""
+    from bot.content import richmenu as layout
+    from bot.content.files import ContentError
+    from bot.edge.line_client import LineApiError, RichMenuClient
+    from bot.platform import richmenu
+    from bot.releases.load import load_content
+
+    folder = _content_dir(directory)
+    try:
+        content = load_content(folder)
+    except ContentError as e:
+        typer.echo(f"content is not valid:\n{e}", err=True)
+        raise typer.Exit(1) from e
+    copy = content.messages.richmenu
+    commands = {name for f in content.flows.values() for name in f.flow.globals}
+    wrong = layout.problems(copy, commands)
+    if wrong:
+        typer.echo("content is not valid:\n" + "\n".join(wrong), err=True)
+        raise typer.Exit(1)
+    try:
+        image = richmenu.draw(copy, richmenu.find_fonts(font))
+    except richmenu.NoFont as e:
+        typer.echo(f"tsunagu: {e}", err=True)
+        raise typer.Exit(2) from e
+    if out is not None:
+        out.write_bytes(image)
+        typer.echo(f"image: {out} ({len(image)} bytes)")
+    tiles = " / ".join(a.label for a in copy.areas)
+    if dry_run:
+        typer.echo(f"rich menu drawn, not sent (--dry-run): {tiles}")
+        return
+    try:
+        settings = Settings()
+    except ValueError as e:
+        typer.echo(f"tsunagu: {e}", err=True)
+        raise typer.Exit(2) from e
+    client = RichMenuClient(base_url=settings.line_api_base_url,
+                            data_base_url=settings.line_data_api_base_url,
+                            access_token=settings.access_token,
+                            timeout_seconds=settings.line_request_timeout_seconds)
+    try:
+        menu_id = richmenu.publish(client, copy, image, replace=not keep_old)
+    except LineApiError as e:
+        typer.echo(f"tsunagu: LINE refused the rich menu ({e})", err=True)
+        raise typer.Exit(1) from e
+    finally:
+        client.close()
+    typer.echo(f"rich menu {menu_id} is everyone's default: {tiles}")
 
 
 if __name__ == "__main__":

@@ -16,25 +16,33 @@ from fastapi.staticfiles import StaticFiles
 
 from line_emulator.api import PREFIX, build_api_router
 from line_emulator.page import STATIC_DIR, build_page_router
-from line_emulator.state import ChatEntry, EmulatorState, RecordedCall
+from line_emulator.state import ChatEntry, ChatMode, EmulatorState, RecordedCall, RichMenu
 from line_emulator.validation import validate_messages
 
 __all__ = [
     "PREFIX",
     "ChatEntry",
+    "ChatMode",
     "EmulatorState",
     "RecordedCall",
+    "RichMenu",
     "mount_emulator",
     "validate_messages",
 ]
 
 
-def mount_emulator(app: FastAPI, *, channel_secret: str, access_token: str) -> EmulatorState:
-    """Mounts everything under /emulator; the state is returned and kept as app.state.emulator."""
+def mount_emulator(
+    app: FastAPI, *, channel_secret: str, access_token: str, chat_mode: ChatMode = "bot"
+) -> EmulatorState:
+    """Mounts everything under /emulator; the state is returned and kept as app.state.emulator.
+    `chat_mode="chat"`: the account's chat is on, so a resident's messages show 既読 only once
+    the bot marks them read (LINE's markAsRead); "bot": LINE marks them read itself."""
     if not channel_secret.strip() or not access_token.strip():
         # What the page sends is signed with the secret: an empty one would sign for anyone.
         raise ValueError("the emulator needs a non-empty channel secret and access token")
-    state = EmulatorState(channel_secret=channel_secret, access_token=access_token)
+    state = EmulatorState(
+        channel_secret=channel_secret, access_token=access_token, chat_mode=chat_mode
+    )
     app.include_router(build_page_router(state), prefix=PREFIX)
     app.include_router(build_api_router(state), prefix=PREFIX)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC_DIR), name="emulator-static")

@@ -18,11 +18,16 @@ from http import HTTPStatus
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from line_emulator import events
 from line_emulator.state import EmulatorState, RecordedCall
-from line_emulator.validation import Problem, validate_messages
+from line_emulator.validation import (
+    Problem,
+    check_menu_image,
+    validate_messages,
+    validate_rich_menu,
+)
 
 PREFIX = "/emulator"
 AUTH_FAILED = (
@@ -32,6 +37,12 @@ RATE_LIMITED = "The API rate limit has been exceeded. Try again later."
 INVALID_REPLY_TOKEN = "Invalid reply token"
 RETRY_KEY_ACCEPTED = "The retry key is already accepted"
 INVALID_RETRY_KEY = "The value for the 'X-Line-Retry-Key' header is invalid"
+INVALID_READ_TOKEN = (
+    "An invalid markAsReadToken is specified. "
+    "Tokens must be used by the bot that received them via Webhook."
+)
+NO_MENU_IMAGE = "must upload richmenu image before applying it to user"
+IMAGE_ALREADY_UPLOADED = "An image has already been uploaded to the richmenu"
 
 # What LINE says for statuses a test injects; anything else gets the HTTP reason phrase.
 FAULT_MESSAGES = {
@@ -57,16 +68,18 @@ _UNPARSED = object()
 
 @dataclass(frozen=True)
 class Incoming:
-    body: Any  # parsed JSON, or _UNPARSED
+    body: Any  # parsed JSON, or _UNPARSED; the raw bytes for a binary route
     request_id: str
     retry_key: str | None
+    content_type: str | None = None
 
 
 @dataclass
 class Answer:
     status: int
-    body: dict[str, Any]
+    body: dict[str, Any] | bytes  # bytes: a blob (the data API's downloads)
     headers: dict[str, str] = field(default_factory=dict)
+    media_type: str | None = None  # of a blob
 
 
 Handler = Callable[[Incoming], Answer]
@@ -102,10 +115,10 @@ def sent_messages(messages: list[dict[str, Any]]) -> list[dict[str, str]]:
 def build_api_router(state: EmulatorState) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
-    async def serve(request: Request, handler: Handler) -> JSONResponse:
+    async def serve(request: Request, handler: Handler, *, binary: bool = False) -> Response:
         raw = await request.body()
-        body: Any = None
-        if raw:
+        body: Any = raw if binary else None
+        if raw and not binary:
             try:
                 body = json.loads(raw)
             except ValueError:
@@ -114,10 +127,12 @@ def build_api_router(state: EmulatorState) -> APIRouter:
             body=body,
             request_id=state.new_request_id(),
             retry_key=request.headers.get("X-Line-Retry-Key"),
+            content_type=request.headers.get("Content-Type"),
         )
+        path = request.url.path.removeprefix(PREFIX)
         auth_ok = _authorized(request.headers.get("Authorization"), state.access_token)
-        delay = state.take_delay()
-        injected = state.take_fault()
+        delay = state.take_delay(path)
+        injected = state.take_fault(path)
         if injected is not None:
             answer = fault(injected)
         elif not auth_ok:
@@ -126,14 +141,18 @@ def build_api_router(state: EmulatorState) -> APIRouter:
             answer = error(400, "The request body could not be parsed as JSON")
         else:
             answer = handler(incoming)
+        if binary:
+            recorded: Any = {"contentType": incoming.content_type, "bytes": len(raw)}
+        else:
+            recorded = raw.decode("utf-8", "replace") if body is _UNPARSED else body
         state.record_call(
             RecordedCall(
                 time=time.time(),
                 method=request.method,
-                path=request.url.path.removeprefix(PREFIX),
+                path=path,
                 status=answer.status,
                 retry_key=incoming.retry_key,
-                body=raw.decode("utf-8", "replace") if body is _UNPARSED else body,
+                body=recorded,
                 auth_ok=auth_ok,
                 request_id=incoming.request_id,
             )
@@ -141,6 +160,9 @@ def build_api_router(state: EmulatorState) -> APIRouter:
         headers = {"x-line-request-id": incoming.request_id, **answer.headers}
         if delay:
             await asyncio.sleep(delay)  # already taken: only the answer is late
+        if isinstance(answer.body, bytes):
+            return Response(answer.body, status_code=answer.status, headers=headers,
+                            media_type=answer.media_type)
         return JSONResponse(answer.body, status_code=answer.status, headers=headers)
 
     def reply(call: Incoming) -> Answer:
@@ -203,6 +225,90 @@ def build_api_router(state: EmulatorState) -> APIRouter:
         state.show_loading(chat_id, seconds)
         return Answer(202, {})
 
+    def mark_as_read(call: Incoming) -> Answer:
+        body = call.body if isinstance(call.body, dict) else {}
+        token = body.get("markAsReadToken")
+        if token is None or token == "":
+            return invalid([("markAsReadToken", "May not be empty")])
+        if not isinstance(token, str):
+            return invalid([("markAsReadToken", "Must be a string")])
+        if not state.mark_read(token):
+            return error(400, INVALID_READ_TOKEN)
+        return Answer(200, {})
+
+    # ------------------------------------------------------------ rich menus
+
+    def create_menu(call: Incoming) -> Answer:
+        problems = validate_rich_menu(call.body)
+        if problems:
+            return invalid(problems)
+        return Answer(200, {"richMenuId": state.create_menu(call.body)})
+
+    def validate_menu(call: Incoming) -> Answer:
+        problems = validate_rich_menu(call.body)
+        return invalid(problems) if problems else Answer(200, {})
+
+    def menu_list(call: Incoming) -> Answer:
+        return Answer(200, {"richmenus": [m.to_json() for m in state.menus()]})
+
+    def get_menu(menu_id: str) -> Handler:
+        def handle(call: Incoming) -> Answer:
+            menu = state.menu(menu_id)
+            return Answer(200, menu.to_json()) if menu else error(404, "Not found")
+
+        return handle
+
+    def delete_menu(menu_id: str) -> Handler:
+        def handle(call: Incoming) -> Answer:
+            return Answer(200, {}) if state.delete_menu(menu_id) else error(404, "Not found")
+
+        return handle
+
+    def upload_image(menu_id: str) -> Handler:
+        def handle(call: Incoming) -> Answer:
+            menu = state.menu(menu_id)
+            if menu is None:
+                return error(404, "Not found")
+            data = call.body if isinstance(call.body, bytes) else b""
+            why = check_menu_image(data, call.content_type, menu.body.get("size") or {})
+            if why is not None:
+                return error(400, why)
+            kind = (call.content_type or "").split(";")[0].strip().lower()
+            if not state.set_menu_image(menu_id, data, kind):
+                return error(400, IMAGE_ALREADY_UPLOADED)
+            return Answer(200, {})
+
+        return handle
+
+    def download_image(menu_id: str) -> Handler:
+        def handle(call: Incoming) -> Answer:
+            menu = state.menu(menu_id)
+            if menu is None or menu.image is None:
+                return error(404, "Not found")
+            return Answer(200, menu.image, media_type=menu.content_type)
+
+        return handle
+
+    def set_default(menu_id: str) -> Handler:
+        def handle(call: Incoming) -> Answer:
+            menu = state.menu(menu_id)
+            if menu is None:
+                return error(404, "Not found")
+            if menu.image is None:
+                return error(400, NO_MENU_IMAGE)
+            state.set_default_menu(menu_id)
+            return Answer(200, {})
+
+        return handle
+
+    def get_default(call: Incoming) -> Answer:
+        menu = state.default_menu()
+        return Answer(200, {"richMenuId": menu.id}) if menu else error(404, "Not found")
+
+    def cancel_default(call: Incoming) -> Answer:
+        state.set_default_menu(None)
+        return Answer(200, {})
+
     def profile(user_id: str) -> Handler:
         def handle(call: Incoming) -> Answer:
             name = state.display_name(user_id)
@@ -219,8 +325,8 @@ def build_api_router(state: EmulatorState) -> APIRouter:
                 "userId": state.bot_user_id,
                 "basicId": state.bot_basic_id,
                 "displayName": state.bot_display_name,
-                "chatMode": "bot",
-                "markAsReadMode": "auto",
+                "chatMode": state.chat_mode,
+                "markAsReadMode": state.mark_as_read_mode,
             },
         )
 
@@ -228,28 +334,74 @@ def build_api_router(state: EmulatorState) -> APIRouter:
         return error(404, "Not found")
 
     @router.post("/v2/bot/message/reply")
-    async def reply_route(request: Request) -> JSONResponse:
+    async def reply_route(request: Request) -> Response:
         return await serve(request, reply)
 
     @router.post("/v2/bot/message/push")
-    async def push_route(request: Request) -> JSONResponse:
+    async def push_route(request: Request) -> Response:
         return await serve(request, push)
 
     @router.post("/v2/bot/chat/loading/start")
-    async def loading_route(request: Request) -> JSONResponse:
+    async def loading_route(request: Request) -> Response:
         return await serve(request, loading)
 
+    @router.post("/v2/bot/chat/markAsRead")
+    async def mark_as_read_route(request: Request) -> Response:
+        return await serve(request, mark_as_read)
+
     @router.get("/v2/bot/profile/{user_id}")
-    async def profile_route(request: Request, user_id: str) -> JSONResponse:
+    async def profile_route(request: Request, user_id: str) -> Response:
         return await serve(request, profile(user_id))
 
     @router.get("/v2/bot/info")
-    async def bot_info_route(request: Request) -> JSONResponse:
+    async def bot_info_route(request: Request) -> Response:
         return await serve(request, bot_info)
+
+    # Rich menus. The fixed paths come before /v2/bot/richmenu/{richMenuId}.
+    @router.post("/v2/bot/richmenu")
+    async def create_menu_route(request: Request) -> Response:
+        return await serve(request, create_menu)
+
+    @router.post("/v2/bot/richmenu/validate")
+    async def validate_menu_route(request: Request) -> Response:
+        return await serve(request, validate_menu)
+
+    @router.get("/v2/bot/richmenu/list")
+    async def menu_list_route(request: Request) -> Response:
+        return await serve(request, menu_list)
+
+    @router.get("/v2/bot/richmenu/{menu_id}")
+    async def get_menu_route(request: Request, menu_id: str) -> Response:
+        return await serve(request, get_menu(menu_id))
+
+    @router.delete("/v2/bot/richmenu/{menu_id}")
+    async def delete_menu_route(request: Request, menu_id: str) -> Response:
+        return await serve(request, delete_menu(menu_id))
+
+    # The data API (api-data.line.me): the emulator serves it at the same address.
+    @router.post("/v2/bot/richmenu/{menu_id}/content")
+    async def upload_image_route(request: Request, menu_id: str) -> Response:
+        return await serve(request, upload_image(menu_id), binary=True)
+
+    @router.get("/v2/bot/richmenu/{menu_id}/content")
+    async def download_image_route(request: Request, menu_id: str) -> Response:
+        return await serve(request, download_image(menu_id))
+
+    @router.post("/v2/bot/user/all/richmenu/{menu_id}")
+    async def set_default_route(request: Request, menu_id: str) -> Response:
+        return await serve(request, set_default(menu_id))
+
+    @router.get("/v2/bot/user/all/richmenu")
+    async def get_default_route(request: Request) -> Response:
+        return await serve(request, get_default)
+
+    @router.delete("/v2/bot/user/all/richmenu")
+    async def cancel_default_route(request: Request) -> Response:
+        return await serve(request, cancel_default)
 
     # Anything else the bot calls is recorded too, so a test can see an unexpected call.
     @router.api_route("/v2/{rest:path}", methods=["GET", "POST", "PUT", "DELETE"])
-    async def other_route(request: Request, rest: str) -> JSONResponse:
+    async def other_route(request: Request, rest: str) -> Response:
         return await serve(request, not_found)
 
     return router

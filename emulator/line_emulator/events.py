@@ -52,6 +52,16 @@ def new_quote_token() -> str:
     return secrets.token_urlsafe(48)
 
 
+def new_mark_as_read_token() -> str:
+    """LINE's read tokens are opaque URL-safe strings; they do not expire."""
+    return secrets.token_urlsafe(32)
+
+
+def new_rich_menu_id() -> str:
+    """As LINE writes them: "richmenu-" and 32 lowercase hex digits."""
+    return "richmenu-" + uuid.uuid4().hex
+
+
 def now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -79,13 +89,22 @@ def base_event(
     return event
 
 
-def text_event(user_id: str, text: str, *, reply_token: str | None = None) -> Event:
+def text_event(
+    user_id: str,
+    text: str,
+    *,
+    reply_token: str | None = None,
+    mark_as_read_token: str | None = None,
+) -> Event:
     event = base_event("message", user_id, reply_token=reply_token or new_reply_token())
     event["message"] = {
         "id": new_message_id(),
         "type": "text",
         "text": text,
         "quoteToken": new_quote_token(),
+        # Every message event carries one (webhook.yml). A token made here is unknown to an
+        # emulator, which refuses it as LINE refuses another bot's: the page passes its own.
+        "markAsReadToken": mark_as_read_token or new_mark_as_read_token(),
     }
     return event
 
@@ -122,6 +141,7 @@ def sticker_event(
     package_id: str = DEFAULT_STICKER_PACKAGE_ID,
     sticker_id: str = DEFAULT_STICKER_ID,
     reply_token: str | None = None,
+    mark_as_read_token: str | None = None,
 ) -> Event:
     event = base_event("message", user_id, reply_token=reply_token or new_reply_token())
     event["message"] = {
@@ -131,11 +151,14 @@ def sticker_event(
         "stickerId": sticker_id,
         "stickerResourceType": "STATIC",
         "quoteToken": new_quote_token(),
+        "markAsReadToken": mark_as_read_token or new_mark_as_read_token(),
     }
     return event
 
 
-def image_event(user_id: str, *, reply_token: str | None = None) -> Event:
+def image_event(
+    user_id: str, *, reply_token: str | None = None, mark_as_read_token: str | None = None
+) -> Event:
     """An image sent from the LINE app; its content would be fetched from the data API."""
     event = base_event("message", user_id, reply_token=reply_token or new_reply_token())
     event["message"] = {
@@ -143,6 +166,7 @@ def image_event(user_id: str, *, reply_token: str | None = None) -> Event:
         "type": "image",
         "contentProvider": {"type": "line"},
         "quoteToken": new_quote_token(),
+        "markAsReadToken": mark_as_read_token or new_mark_as_read_token(),
     }
     return event
 

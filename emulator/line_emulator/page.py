@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 import anyio
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 from sse_starlette import EventSourceResponse
@@ -44,6 +44,8 @@ class ResidentEventIn(BaseModel):
 class FaultsIn(BaseModel):
     statuses: list[int] = Field(default_factory=list)
     delays: list[float] = Field(default_factory=list)  # seconds, for slow answers
+    # LINE's route (e.g. "/v2/bot/chat/loading/start"); none: any but the best-effort signals
+    path: str | None = None
 
 
 class ExpireIn(BaseModel):
@@ -92,7 +94,25 @@ def build_page_router(state: EmulatorState) -> APIRouter:
             "userId": user_id,
             "blocked": state.is_blocked(user_id),
             "entries": [e.to_json() for e in state.chat_log(user_id)],
+            "markAsReadMode": state.mark_as_read_mode,
+            "readUpTo": state.read_up_to(user_id),
         }
+
+    @router.get("/api/richmenu")
+    async def rich_menu() -> dict[str, Any]:
+        """The default rich menu, as every chat shows it (null: none is set)."""
+        menu = state.default_menu()
+        if menu is None:
+            return {"richMenu": None}
+        return {"richMenu": {**menu.to_json(), "image": f"api/richmenu/{menu.id}/image"}}
+
+    @router.get("/api/richmenu/{menu_id}/image")
+    async def rich_menu_image(menu_id: str) -> Response:
+        menu = state.menu(menu_id)
+        if menu is None or menu.image is None:
+            raise HTTPException(404, "no such rich menu image")
+        return Response(menu.image, media_type=menu.content_type,
+                        headers={"Cache-Control": "private, max-age=3600"})
 
     @router.get("/api/users/{user_id}/stream")
     async def stream(user_id: str) -> EventSourceResponse:
@@ -103,7 +123,9 @@ def build_page_router(state: EmulatorState) -> APIRouter:
             # Subscribed here, not in the handler: the finally below is then sure to run.
             subscriber, history = state.subscribe(user_id)
             try:
-                yield _sse("hello", {"epoch": state.epoch}, None)
+                hello = {"epoch": state.epoch, "markAsReadMode": state.mark_as_read_mode,
+                         "readUpTo": state.read_up_to(user_id)}
+                yield _sse("hello", hello, None)
                 for entry in history:
                     yield _sse("entry", entry.to_json(), entry.seq)
                 # Wake up now and then so a server shutdown ends the stream cleanly.
@@ -123,8 +145,8 @@ def build_page_router(state: EmulatorState) -> APIRouter:
 
     @router.post("/_control/faults")
     async def faults(faults_in: FaultsIn) -> dict[str, Any]:
-        state.inject_faults(faults_in.statuses)
-        state.inject_delays(faults_in.delays)
+        state.inject_faults(faults_in.statuses, path=faults_in.path)
+        state.inject_delays(faults_in.delays, path=faults_in.path)
         return {"pending": state.pending_faults()}
 
     @router.post("/_control/expire-reply-token")
@@ -182,8 +204,9 @@ def _event_for(state: EmulatorState, user_id: str, event_in: ResidentEventIn) ->
         return events.follow_event(user_id, is_unblocked=was_blocked, reply_token=token)
     if kind == "text":
         text = event_in.text or ""
-        state.append(user_id, "resident", {"type": "text", "text": text}, "resident")
-        return events.text_event(user_id, text, reply_token=token)
+        entry = state.append(user_id, "resident", {"type": "text", "text": text}, "resident")
+        return events.text_event(user_id, text, reply_token=token,
+                                 mark_as_read_token=state.issue_read_token(user_id, entry.seq))
     if kind == "postback":
         data = event_in.data or ""
         if event_in.displayText:
@@ -193,7 +216,9 @@ def _event_for(state: EmulatorState, user_id: str, event_in: ResidentEventIn) ->
     if kind == "sticker":
         event = events.sticker_event(user_id, reply_token=token)
         sticker = {k: event["message"][k] for k in ("type", "packageId", "stickerId")}
-        state.append(user_id, "resident", sticker, "resident")
+        entry = state.append(user_id, "resident", sticker, "resident")
+        event["message"]["markAsReadToken"] = state.issue_read_token(user_id, entry.seq)
         return event
-    state.append(user_id, "resident", {"type": "image"}, "resident")
-    return events.image_event(user_id, reply_token=token)
+    entry = state.append(user_id, "resident", {"type": "image"}, "resident")
+    return events.image_event(user_id, reply_token=token,
+                              mark_as_read_token=state.issue_read_token(user_id, entry.seq))

@@ -19,6 +19,14 @@ import httpx
 from line_emulator import events
 
 Sender = Literal["resident", "bot", "system"]
+# LINE Official Account Manager's chat setting. "bot" (chat off): LINE marks a user's messages
+# read itself. "chat" (chat on): they stay unread until the bot marks them read by token.
+ChatMode = Literal["bot", "chat"]
+
+# Calls a bot makes beside its work, best effort (the loading animation, mark as read): an
+# injected fault or delay that names no route is for the calls that deliver, not for these,
+# so a test of LINE failing to deliver hits what it means to.
+SIGNALS = frozenset({"/v2/bot/chat/loading/start", "/v2/bot/chat/markAsRead"})
 
 # LINE documents one minute; the bot keeps its own, shorter margin (Settings.reply_token_ttl).
 LINE_REPLY_TOKEN_TTL_SECONDS = 60.0
@@ -89,6 +97,35 @@ class _User:
     display_name: str
     blocked: bool = False
     log: list[ChatEntry] = field(default_factory=list)
+    read_up_to: int = 0  # the resident's entries up to this seq show 既読 (chat mode)
+
+
+@dataclass
+class RichMenu:
+    """A rich menu as created (LINE's RichMenuRequest body) and the image uploaded for it."""
+
+    id: str
+    body: dict[str, Any]
+    image: bytes | None = None
+    content_type: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """LINE's RichMenuResponse."""
+        return {"richMenuId": self.id, **{k: self.body.get(k) for k in (
+            "size", "selected", "name", "chatBarText", "areas")}}
+
+
+@dataclass
+class _Fault:
+    value: float  # a status (faults) or seconds (delays)
+    path: str | None  # only this route; None: any route but SIGNALS
+
+
+def _take(queue: list[_Fault], path: str) -> _Fault | None:
+    for i, item in enumerate(queue):
+        if item.path == path or (item.path is None and path not in SIGNALS):
+            return queue.pop(i)
+    return None
 
 
 class EmulatorState:
@@ -102,9 +139,11 @@ class EmulatorState:
         reply_token_ttl: float = LINE_REPLY_TOKEN_TTL_SECONDS,
         webhook_url: str | None = None,
         bot_user_id: str | None = None,
+        chat_mode: ChatMode = "bot",
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.channel_secret = channel_secret
+        self.chat_mode: ChatMode = chat_mode
         self.access_token = access_token
         self.reply_token_ttl = reply_token_ttl
         # None: this server's own /line/webhook, at the address of the socket the page's
@@ -117,9 +156,12 @@ class EmulatorState:
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._calls: list[RecordedCall] = []
-        self._faults: list[int] = []
-        self._delays: list[float] = []
+        self._faults: list[_Fault] = []
+        self._delays: list[_Fault] = []
         self._tokens: dict[str, _ReplyToken] = {}
+        self._read_tokens: dict[str, tuple[str, int]] = {}  # token -> (user, entry seq)
+        self._menus: dict[str, RichMenu] = {}
+        self._default_menu: str | None = None
         self._accepted_pushes: dict[str, _AcceptedPush] = {}
         self._users: dict[str, _User] = {}
         self._known: set[str] = set()  # residents who sent an event: their profile exists
@@ -137,33 +179,41 @@ class EmulatorState:
             self._faults.clear()
             self._delays.clear()
             self._tokens.clear()
+            self._read_tokens.clear()
             self._accepted_pushes.clear()
             self._users.clear()
             self._known.clear()
+            self._menus.clear()
+            self._default_menu = None
             self.epoch = uuid.uuid4().hex
 
-    def inject_faults(self, statuses: Iterable[int]) -> None:
-        """The next API calls (one per status, in order, any route) answer these statuses."""
+    def inject_faults(self, statuses: Iterable[int], *, path: str | None = None) -> None:
+        """The next API calls (one per status, in order) answer these statuses: calls to
+        `path` (LINE's, e.g. "/v2/bot/chat/loading/start") or, without one, to any route
+        but the best-effort signals (SIGNALS)."""
         with self._lock:
-            self._faults.extend(int(s) for s in statuses)
+            self._faults.extend(_Fault(int(s), path) for s in statuses)
 
     def pending_faults(self) -> list[int]:
         with self._lock:
-            return list(self._faults)
+            return [int(f.value) for f in self._faults]
 
-    def take_fault(self) -> int | None:
+    def take_fault(self, path: str) -> int | None:
         with self._lock:
-            return self._faults.pop(0) if self._faults else None
+            found = _take(self._faults, path)
+            return int(found.value) if found else None
 
-    def inject_delays(self, seconds: Iterable[float]) -> None:
-        """The next API calls (one per delay) are handled normally but answered only after
-        these delays: a LINE that took the message while the bot's request timed out."""
+    def inject_delays(self, seconds: Iterable[float], *, path: str | None = None) -> None:
+        """The next API calls (one per delay; routes as for faults) are handled normally but
+        answered only after these delays: a LINE that took the message while the bot's
+        request timed out."""
         with self._lock:
-            self._delays.extend(float(s) for s in seconds)
+            self._delays.extend(_Fault(float(s), path) for s in seconds)
 
-    def take_delay(self) -> float:
+    def take_delay(self, path: str) -> float:
         with self._lock:
-            return self._delays.pop(0) if self._delays else 0.0
+            found = _take(self._delays, path)
+            return found.value if found else 0.0
 
     def expire_reply_token(self, token: str) -> None:
         with self._lock:
@@ -187,6 +237,10 @@ class EmulatorState:
         """User ids whose profile the bot asked for, in order (whatever the answer was)."""
         prefix = "/v2/bot/profile/"
         return [c.path.removeprefix(prefix) for c in self.calls if c.path.startswith(prefix)]
+
+    def calls_to(self, path: str) -> list[RecordedCall]:
+        """The calls to one of LINE's routes (e.g. "/v2/bot/chat/markAsRead"), in order."""
+        return [c for c in self.calls if c.path == path]
 
     def deliveries(self) -> list[RecordedCall]:
         """Reply and push calls that LINE accepted (status 200)."""
@@ -250,6 +304,95 @@ class EmulatorState:
                 return earlier.request_id, list(earlier.sent_messages)
             self._accepted_pushes[key] = _AcceptedPush(request_id, list(sent))
             return None
+
+    # ------------------------------------------------------------ read marks
+
+    @property
+    def mark_as_read_mode(self) -> str:
+        return "manual" if self.chat_mode == "chat" else "auto"
+
+    def issue_read_token(self, user_id: str, seq: int | None = None) -> str:
+        """The markAsReadToken of a message the resident sent: marking it read marks it and
+        everything they sent before. `seq`: its chat entry; None: their newest so far."""
+        token = events.new_mark_as_read_token()
+        with self._lock:
+            user = self._user(user_id)
+            if seq is None:
+                seq = max((e.seq for e in user.log if e.sender == "resident"), default=0)
+            self._read_tokens[token] = (user_id, seq)
+        return token
+
+    def mark_read(self, token: str) -> bool:
+        """Marks the token's message and the earlier ones read; False for a token LINE did not
+        give this bot. Marking again, or an older message, changes nothing."""
+        with self._lock:
+            found = self._read_tokens.get(token)
+            if found is None:
+                return False
+            user_id, seq = found
+            user = self._user(user_id)
+            user.read_up_to = max(user.read_up_to, seq)
+            up_to = user.read_up_to
+            subscribers = [s for s in self._subscribers if s.user_id == user_id]
+        self._publish(subscribers, {"event": "read", "data": {"upTo": up_to}})
+        return True
+
+    def read_up_to(self, user_id: str) -> int:
+        with self._lock:
+            user = self._users.get(user_id)
+            return user.read_up_to if user else 0
+
+    # ------------------------------------------------------------ rich menus
+
+    def create_menu(self, body: dict[str, Any]) -> str:
+        menu_id = events.new_rich_menu_id()
+        with self._lock:
+            self._menus[menu_id] = RichMenu(menu_id, dict(body))
+        return menu_id
+
+    def menu(self, menu_id: str) -> RichMenu | None:
+        with self._lock:
+            return self._menus.get(menu_id)
+
+    def menus(self) -> list[RichMenu]:
+        with self._lock:
+            return list(self._menus.values())
+
+    def delete_menu(self, menu_id: str) -> bool:
+        with self._lock:
+            if self._menus.pop(menu_id, None) is None:
+                return False
+            changed = self._default_menu == menu_id
+            if changed:
+                self._default_menu = None
+        if changed:
+            self._menu_changed()
+        return True
+
+    def set_menu_image(self, menu_id: str, image: bytes, content_type: str) -> bool:
+        """Attaches the image; False if the menu already has one (LINE never replaces it) or
+        is gone."""
+        with self._lock:
+            menu = self._menus.get(menu_id)
+            if menu is None or menu.image is not None:
+                return False
+            menu.image, menu.content_type = image, content_type
+        return True
+
+    def set_default_menu(self, menu_id: str | None) -> None:
+        with self._lock:
+            self._default_menu = menu_id
+        self._menu_changed()
+
+    def default_menu(self) -> RichMenu | None:
+        with self._lock:
+            return self._menus.get(self._default_menu) if self._default_menu else None
+
+    def _menu_changed(self) -> None:
+        # Every open chat shows the default menu: tell them all to fetch it again.
+        with self._lock:
+            subscribers = list(self._subscribers)
+        self._publish(subscribers, {"event": "richmenu", "data": {}})
 
     # ------------------------------------------------------------ chat logs
 

@@ -335,3 +335,140 @@ def _url(
     allowed = {"https"} if https_only else URI_SCHEMES
     if scheme not in allowed:
         out.append((f"{where}.{key}", f"Scheme must be one of {', '.join(sorted(allowed))}"))
+
+
+# ---------------------------------------------------------------------- rich menus
+
+RICH_MENU_ACTION_TYPES = frozenset(
+    {"postback", "message", "uri", "datetimepicker", "richmenuswitch", "clipboard"}
+)
+RICH_MENU_MIN_WIDTH = 800
+RICH_MENU_MAX_WIDTH = 2500
+RICH_MENU_MIN_HEIGHT = 250
+RICH_MENU_MIN_RATIO = 1.45  # width / height
+MAX_RICH_MENU_NAME = 300
+MAX_CHAT_BAR_TEXT = 14
+MAX_RICH_MENU_AREAS = 20
+MAX_RICH_MENU_IMAGE_BYTES = 1024 * 1024
+RICH_MENU_IMAGE_TYPES = frozenset({"image/png", "image/jpeg"})
+
+
+def _int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_menu_size(width: int, height: int, where: str) -> list[Problem]:
+    """LINE's limits on a rich menu's size (and its image's): 800–2500 wide, 250 or more high,
+    at least 1.45 times as wide as high."""
+    out: list[Problem] = []
+    if not RICH_MENU_MIN_WIDTH <= width <= RICH_MENU_MAX_WIDTH:
+        out.append((f"{where}.width",
+                    f"Must be between {RICH_MENU_MIN_WIDTH} and {RICH_MENU_MAX_WIDTH}"))
+    if height < RICH_MENU_MIN_HEIGHT:
+        out.append((f"{where}.height", f"Must be {RICH_MENU_MIN_HEIGHT} or more"))
+    if height > 0 and width / height < RICH_MENU_MIN_RATIO:
+        out.append((where, f"Aspect ratio (width / height) must be {RICH_MENU_MIN_RATIO} or more"))
+    return out
+
+
+def validate_rich_menu(body: Any) -> list[Problem]:
+    """Everything LINE would refuse in a RichMenuRequest (create and validate)."""
+    if not isinstance(body, dict):
+        return [("", "Must be an object")]
+    out: list[Problem] = []
+    size = body.get("size")
+    width = height = 0
+    if not isinstance(size, dict):
+        out.append(("size", "May not be empty"))
+    elif not (_int(size.get("width")) and _int(size.get("height"))):
+        out.append(("size", "width and height must be integers"))
+    else:
+        width, height = size["width"], size["height"]
+        out += check_menu_size(width, height, "size")
+    if not isinstance(body.get("selected"), bool):
+        out.append(("selected", "Must be a boolean"))
+    _text(body, "name", "", out, high=MAX_RICH_MENU_NAME)
+    _text(body, "chatBarText", "", out, high=MAX_CHAT_BAR_TEXT)
+    areas = body.get("areas")
+    if _sized(areas, "areas", out, 0, MAX_RICH_MENU_AREAS):
+        for i, area in enumerate(areas):
+            _area(area, f"areas[{i}]", width, height, out)
+    # `_text` wrote ".name" for top-level properties; LINE names them bare.
+    return [(prop.removeprefix("."), message) for prop, message in out]
+
+
+def _area(area: Any, where: str, width: int, height: int, out: list[Problem]) -> None:
+    if not isinstance(area, dict):
+        out.append((where, "Must be an object"))
+        return
+    bounds = area.get("bounds")
+    keys = ("x", "y", "width", "height")
+    if not isinstance(bounds, dict) or not all(_int(bounds.get(k)) for k in keys):
+        out.append((f"{where}.bounds", "x, y, width and height must be integers"))
+    else:
+        x, y, w, h = (bounds[k] for k in keys)
+        if x < 0 or y < 0 or w < 1 or h < 1:
+            out.append((f"{where}.bounds", "x and y must be 0 or more, width and height 1 or more"))
+        elif width and height and (x + w > width or y + h > height):
+            out.append((f"{where}.bounds", "The area must be within the rich menu"))
+    action = area.get("action")
+    if isinstance(action, dict) and action.get("type") not in RICH_MENU_ACTION_TYPES:
+        out.append((f"{where}.action.type", f"Invalid action type: {action.get('type')}"))
+        return
+    # A rich menu's labels are optional (read aloud by accessibility features).
+    _action(action, f"{where}.action", out, label_required=False)
+
+
+def image_size(data: bytes, content_type: str) -> tuple[int, int] | None:
+    """Width and height from a PNG's IHDR or a JPEG's start-of-frame; None if unreadable."""
+    if content_type == "image/png":
+        if data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR" or len(data) < 24:
+            return None
+        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    if not data.startswith(b"\xff\xd8"):
+        return None
+    at = 2
+    while at + 4 <= len(data):
+        if data[at] != 0xFF:
+            return None
+        marker = data[at + 1]
+        if marker == 0xFF:  # fill byte
+            at += 1
+            continue
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:  # no length
+            at += 2
+            continue
+        length = int.from_bytes(data[at + 2 : at + 4], "big")
+        # Start of frame: every SOFn but DHT (C4), JPG (C8) and DAC (CC).
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            if at + 9 > len(data):
+                return None
+            height = int.from_bytes(data[at + 5 : at + 7], "big")
+            width = int.from_bytes(data[at + 7 : at + 9], "big")
+            return width, height
+        at += 2 + length
+    return None
+
+
+def check_menu_image(
+    data: bytes, content_type: str | None, size: dict[str, Any]
+) -> str | None:
+    """Why LINE would refuse this image for a menu of `size`, or None. JPEG or PNG, at most
+    1 MB, a rich menu's size; the areas are in the image's pixels, so it must be the menu's."""
+    kind = (content_type or "").split(";")[0].strip().lower()
+    if kind not in RICH_MENU_IMAGE_TYPES:
+        return "The image must be image/jpeg or image/png"
+    if not data:
+        return "The request body has no image"
+    if len(data) > MAX_RICH_MENU_IMAGE_BYTES:
+        return "The image must be 1 MB or smaller"
+    found = image_size(data, kind)
+    if found is None:
+        return f"The image is not a valid {kind.removeprefix('image/').upper()}"
+    if check_menu_size(*found, "image"):
+        return ("The image must be 800 to 2500 pixels wide, 250 or more high, "
+                "with a ratio of 1.45 or more")
+    menu = (size.get("width"), size.get("height"))
+    if found != menu:
+        return f"The image is {found[0]}x{found[1]}; the rich menu is {menu[0]}x{menu[1]}"
+    return None

@@ -9,6 +9,7 @@ from fastapi import Request
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db.changes import ChangeFeed
+from bot.edge.line_client import LineClient
 from bot.releases.load import Content
 from bot.settings import Settings
 
@@ -19,6 +20,7 @@ class ConsoleHost(Protocol):
     content: Content  # the release being served
     release_id: int | None
     changes: ChangeFeed
+    line: LineClient  # 既読 and the loading animation for the counsellor's chat (line_signals)
 
     def serve(self, content: Content, release_id: int) -> None:
         """Serve a newly published release from now on."""

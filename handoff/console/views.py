@@ -31,7 +31,7 @@ from handoff import (
     risk_review,
     sessions,
 )
-from handoff.console import desk, notices
+from handoff.console import desk, line_signals, notices
 from handoff.console.host import ConsoleHost, host
 from handoff.console.security import (
     DEVICE_COOKIE,
@@ -368,7 +368,9 @@ def case_page(request: Request, case_id: int, me: CurrentCounsellor) -> HTMLResp
     with host(request).sessions() as session, session.begin():
         audit.record(session=session, counsellor=me, action="view", case_id=case_id,
                      detail=_view_detail(shown))
-    return _page(request, "case.html", **context)
+    page = _page(request, "case.html", **context)
+    page.background = line_signals.mark_read_after(host(request), shown.case, me, shown.sealed)
+    return page
 
 
 TRANSCRIPT_AUDIT_GAP = timedelta(minutes=10)
@@ -384,7 +386,18 @@ def transcript_fragment(request: Request, case_id: int, me: CurrentCounsellor) -
         audit.record_unless_recent(session=session, counsellor=me, action="view_transcript",
                                    case_id=case_id, detail=_view_detail(shown),
                                    since=utcnow() - TRANSCRIPT_AUDIT_GAP)
-    return _page(request, "_transcript.html", **context)
+    page = _page(request, "_transcript.html", **context)
+    page.background = line_signals.mark_read_after(host(request), shown.case, me, shown.sealed)
+    return page
+
+
+@router.post("/cases/{case_id}/typing", dependencies=[CsrfChecked])
+async def typing(request: Request, case_id: int, me: CurrentCounsellor) -> Response:
+    """The counsellor is writing a reply: the resident sees LINE's loading animation."""
+    shown = await run_in_threadpool(_load_case, request, case_id, me)
+    if not shown.sealed:
+        await line_signals.typing(host(request), shown.case, me)
+    return Response(status_code=204)
 
 
 @router.post("/cases/{case_id}/claim", dependencies=[CsrfChecked])

@@ -116,7 +116,9 @@ async def test_the_stream_sends_history_then_live_replies(
                     )
                 if len(seen) == 4:
                     break
-    assert seen[0] == ("hello", {"epoch": emulator.epoch})
+    assert seen[0] == (
+        "hello", {"epoch": emulator.epoch, "markAsReadMode": "auto", "readUpTo": 0}
+    )
     assert seen[1][0] == "entry" and seen[1][1]["message"]["text"] == "相談したいです"
     assert seen[2] == ("loading", {"seconds": 5})
     assert seen[3][0] == "entry"

@@ -1,6 +1,8 @@
 // The resident's LINE app, in miniature. Talks only to the emulator backend (same folder):
 //   POST api/users/{id}/events  the resident did something (the backend signs it for the bot)
-//   GET  api/users/{id}/stream  SSE: chat entries (history first) and loading indicators
+//   GET  api/users/{id}/stream  SSE: chat entries (history first), loading indicators, read
+//                               marks and "the default rich menu changed"
+//   GET  api/richmenu           the default rich menu (its image at api/richmenu/{id}/image)
 "use strict";
 
 const STORAGE_KEY = "tsunagu.emulator.userId";
@@ -9,6 +11,8 @@ const els = {
   log: $("log"), quick: $("quick"), composer: $("composer"), text: $("text"),
   send: $("send"), sticker: $("send-sticker"), image: $("send-image"),
   follow: $("toggle-follow"), reset: $("reset"), banner: $("blocked-banner"), userId: $("user-id"),
+  menu: $("richmenu"), menuPanel: $("richmenu-panel"), menuImage: $("richmenu-image"),
+  menuAreas: $("richmenu-areas"), chatBar: $("chatbar"),
 };
 const BOT_NAME = document.querySelector(".partner").textContent.trim();
 
@@ -19,6 +23,10 @@ let epoch = "";
 let lastSender = "";
 let blocked = false;
 let typingTimer = 0;
+// "auto": LINE marks what the resident sends read itself (the account's chat is off).
+// "manual": only the bot's mark-as-read call does, up to the message whose token it used.
+let readMode = "auto";
+let readUpTo = 0;
 
 // ------------------------------------------------------------------ identity and connection
 
@@ -57,12 +65,17 @@ async function start(fresh) {
   stream = new EventSource(api("stream"));
   stream.addEventListener("hello", (e) => {
     // A restarted emulator numbers its entries from 1 again.
-    const next = JSON.parse(e.data).epoch;
-    if (epoch && next !== epoch) lastSeq = 0;
-    epoch = next;
+    const hello = JSON.parse(e.data);
+    if (epoch && hello.epoch !== epoch) lastSeq = 0;
+    epoch = hello.epoch;
+    readMode = hello.markAsReadMode || "auto";
+    readUpTo = hello.readUpTo || 0;
   });
   stream.addEventListener("entry", (e) => onEntry(JSON.parse(e.data)));
   stream.addEventListener("loading", (e) => showTyping(JSON.parse(e.data).seconds));
+  stream.addEventListener("read", (e) => markReadUpTo(JSON.parse(e.data).upTo));
+  stream.addEventListener("richmenu", () => loadRichMenu());
+  loadRichMenu();
   // As in LINE, adding the account as a friend is what starts the conversation.
   const unopened = pinned && !(state.entries || []).length;
   if (firstVisit || unopened) await sendEvent({ type: "follow" });
@@ -81,8 +94,9 @@ async function sendEvent(payload) {
   } catch (_) {
     status = 0;
   }
-  if (status === 200) markRead();
-  else if (status === 0) notice("ボットにつながりませんでした。サーバーが動いているか確かめてください。", true);
+  if (status === 200) {
+    if (readMode === "auto") markRead(); // else the bot marks them read (markAsRead)
+  } else if (status === 0) notice("ボットにつながりませんでした。サーバーが動いているか確かめてください。", true);
   else notice(`ボットに届きませんでした（HTTP ${status}）。少し待ってからもう一度お試しください。`, true);
   return status;
 }
@@ -103,17 +117,18 @@ function onEntry(entry) {
   }
   if (entry.sender === "bot") {
     hideTyping();
-    markRead();
+    if (readMode === "auto") markRead();
     // LINE shows the quick replies of the latest message only.
     setQuickReplies((m.quickReply && m.quickReply.items) || []);
   } else {
     setQuickReplies([]);
   }
-  addRow(entry.sender, renderMessage(m, entry.sender), entry.time, isWide(m));
+  addRow(entry.sender, renderMessage(m, entry.sender), entry.time, isWide(m), entry.seq);
 }
 
-function addRow(sender, content, time, wide) {
+function addRow(sender, content, time, wide, seq) {
   const row = el("div", `row ${sender}`);
+  row.dataset.seq = String(seq);
   const continued = sender === "bot" && lastSender === "bot";
   lastSender = sender;
   if (sender === "bot") {
@@ -124,7 +139,9 @@ function addRow(sender, content, time, wide) {
   if (sender === "bot" && !continued) stack.append(el("div", "name", BOT_NAME));
   stack.append(content);
   const meta = el("div", "meta");
-  if (sender === "resident") meta.append(el("span", "read"));
+  if (sender === "resident") {
+    meta.append(el("span", "read", readMode === "manual" && seq <= readUpTo ? "既読" : ""));
+  }
   meta.append(el("span", "time", clock(time)));
   row.append(stack, meta);
   insert(row);
@@ -252,6 +269,62 @@ function hideTyping() {
 function markRead() {
   els.log.querySelectorAll(".row.resident .read:empty").forEach((r) => { r.textContent = "既読"; });
 }
+
+function markReadUpTo(upTo) {
+  // LINE marks the message of the token used and everything sent before it.
+  readUpTo = Math.max(readUpTo, upTo || 0);
+  els.log.querySelectorAll(".row.resident").forEach((row) => {
+    const read = row.querySelector(".read");
+    if (read && Number(row.dataset.seq) <= readUpTo) read.textContent = "既読";
+  });
+}
+
+// ------------------------------------------------------------------ rich menu
+
+let menuId = "";
+
+async function loadRichMenu() {
+  const found = await fetch("api/richmenu").then((r) => r.json()).catch(() => ({}));
+  const menu = found.richMenu;
+  if (!menu) {
+    menuId = "";
+    els.menu.hidden = true;
+    return;
+  }
+  if (menu.richMenuId === menuId) return;
+  menuId = menu.richMenuId;
+  els.menuImage.src = menu.image;
+  els.menuImage.alt = menu.name || "";
+  els.menuPanel.style.aspectRatio = `${menu.size.width} / ${menu.size.height}`;
+  els.menuAreas.replaceChildren();
+  for (const area of menu.areas || []) {
+    const b = area.bounds;
+    const a = area.action || {};
+    const button = el("button", "richmenu-area");
+    button.type = "button";
+    button.setAttribute("aria-label", a.label || a.displayText || a.text || "");
+    button.style.left = `${(100 * b.x) / menu.size.width}%`;
+    button.style.top = `${(100 * b.y) / menu.size.height}%`;
+    button.style.width = `${(100 * b.width) / menu.size.width}%`;
+    button.style.height = `${(100 * b.height) / menu.size.height}%`;
+    button.addEventListener("click", () => {
+      if (a.type === "uri" && a.uri) window.open(a.uri, "_blank", "noopener");
+      else tap(a);
+    });
+    els.menuAreas.append(button);
+  }
+  els.chatBar.textContent = `${menu.chatBarText} ▾`;
+  setMenuOpen(Boolean(menu.selected));
+  els.menu.hidden = false;
+}
+
+function setMenuOpen(open) {
+  els.menuPanel.hidden = !open;
+  els.chatBar.setAttribute("aria-expanded", String(open));
+  els.chatBar.textContent = els.chatBar.textContent.replace(/[▾▴]$/, open ? "▾" : "▴");
+}
+
+els.chatBar.addEventListener("click", () => setMenuOpen(els.menuPanel.hidden));
 
 function notice(text, isError) {
   insert(el("div", isError ? "notice error" : "notice", text));
