@@ -143,7 +143,7 @@ def send_due_updates(*, session: Session, places: Places, messages: Messages,
         stmt = stmt.with_for_update(skip_locked=True, of=Case)
     queues: dict[str, TeamQueue] = {}
     sent = 0
-    for case, conversation in session.execute(stmt).tuples().all():
+    for case, conversation in session.execute(stmt).all():
         told = Told.from_json(case.wait_told)
         if told is None or now - told.at < timedelta(minutes=rules.update_every_minutes):
             continue  # never told (still in the intake), or told a moment ago
