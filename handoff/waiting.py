@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from bot.content.schema import Messages, Places, Resources, Team
 from bot.db.models import Conversation
 from bot.edge import outbox
-from bot.flows.routing import on_duty
+from bot.flows.routing import on_duty, opened_at
 from bot.line import Message, text
 from handoff.estimate import Estimate, QueueView, Told, clamp_place, estimate, material
 from handoff.models import PRIORITY_RANK, Case, CaseStatus, ConsoleSession, Counsellor, Priority
@@ -63,9 +63,16 @@ def team_queue(session: Session, team: Team, places: Places, now: datetime) -> T
     """The team's waiting cases, its pick-ups within the pace window and who is answering, in
     one statement (it runs for every handoff and every "まだですか")."""
     rules = places.desk.waiting
-    window = timedelta(minutes=rules.pace_window_minutes)
+    # The pace is read over the last `pace_window_minutes`, or since the desk opened today if
+    # that is shorter (yesterday's pick-ups say nothing of this morning), but never over less
+    # than one case's time: three counsellors starting at once are not a pace of three a minute.
+    opened = opened_at(team, now)
+    since = now - timedelta(minutes=rules.pace_window_minutes)
+    if opened is not None and opened > since:
+        since = opened
+    window = max(now - since, timedelta(minutes=rules.minutes_per_case))
     pickups = select(func.count(Case.id)).where(
-        Case.team_id == team.id, Case.claimed_at.is_not(None), Case.claimed_at > now - window,
+        Case.team_id == team.id, Case.claimed_at.is_not(None), Case.claimed_at > since,
         Case.claimed_at <= now).scalar_subquery()
     available = _available(team.id, now, timedelta(minutes=rules.away_after_minutes))
     rows = session.execute(select(Case.id, Case.priority, Case.opened_at, pickups, available)

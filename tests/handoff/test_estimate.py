@@ -36,7 +36,7 @@ def test_with_no_recent_pace_the_counsellors_on_duty_set_the_rate() -> None:
     assert rate(view(available=2, pickups=2), RULES) == pytest.approx(2 / 20)
     # Two people ahead, one counsellor at 20 minutes a case: about an hour.
     found = estimate(view(ahead=2, available=1), RULES)
-    assert found == Estimate(low=30, high=95, expected=60.0)
+    assert found == Estimate(low=45, high=90, expected=60.0)
 
 
 def test_three_pick_ups_in_the_window_set_the_pace() -> None:
@@ -44,7 +44,7 @@ def test_three_pick_ups_in_the_window_set_the_pace() -> None:
     assert rate(view(available=0, pickups=12), RULES) == pytest.approx(0.1)
     found = estimate(view(ahead=1, available=0, pickups=12), RULES)
     assert found is not None and found.expected == pytest.approx(20)
-    assert (found.low, found.high) == (10, 35)
+    assert (found.low, found.high) == (15, 35)
 
 
 def test_nobody_on_duty_and_no_pace_is_unknown_not_a_guess() -> None:
@@ -58,6 +58,12 @@ def test_a_closed_desk_has_no_figure() -> None:
 def test_first_in_line_with_people_on_duty_may_be_any_moment() -> None:
     found = estimate(view(ahead=0, available=3), RULES)
     assert found is not None and found.low == 0 and found.high == 15
+
+
+def test_fewer_ahead_than_on_duty_may_be_any_moment() -> None:
+    assert estimate(view(ahead=2, available=3), RULES) == Estimate(0, 35, 20.0)
+    found = estimate(view(ahead=3, available=3), RULES)
+    assert found is not None and found.low > 0
 
 
 def test_overload_is_judged_on_the_expected_wait() -> None:

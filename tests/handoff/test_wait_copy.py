@@ -56,7 +56,7 @@ def test_in_hours_one_bubble_tells_the_place_and_an_honest_range(content: Conten
     [bubble] = told(content, ahead=2)  # one counsellor, 20 minutes a case: about an hour
     assert bubble["text"].splitlines() == [
         "あなたの前に、2人の方がお待ちです。",
-        "お返事まで、およそ30〜95分の見込みです。目安なので、急ぎのご相談が先になるなどして、"
+        "お返事まで、およそ45〜90分の見込みです。目安なので、急ぎのご相談が先になるなどして、"
         "前後することがあります。",
         "待っているあいだも、伝えたいことがあれば、このトークに送ってください。相談員にそのまま届きます。",
     ]
@@ -112,7 +112,7 @@ def test_a_long_wait_offers_the_net_with_the_long_range(content: Content) -> Non
     net_in_order(messages)
     assert messages[0]["text"].splitlines()[:2] == [
         "あなたの前に、8人の方がお待ちです。",
-        "お待たせしていて、ごめんなさい。いまは混み合っていて、お返事まで、およそ90〜275分かかりそうです。"]
+        "お待たせしていて、ごめんなさい。いまは混み合っていて、お返事まで、およそ135〜250分かかりそうです。"]
 
 
 def test_nobody_on_duty_says_so_rather_than_guess(content: Content) -> None:

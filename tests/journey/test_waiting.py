@@ -62,10 +62,10 @@ def test_the_handoff_tells_the_place_and_the_wait_and_the_job_updates_it(live: L
     answer = said(to_handoff(me))
     assert "相談員におつなぎしました" in answer and "相談員がいる時間：" in answer
     assert "あなたの前に、2人の方がお待ちです。" in answer
-    assert "お返事まで、およそ30〜95分の見込みです。" in answer  # about an hour, told as a range
+    assert "お返事まで、およそ45〜90分の見込みです。" in answer  # about an hour, told as a range
     case = case_of(live, me)
     assert case.wait_told is not None and case.wait_first == case.wait_told
-    assert (case.wait_told["place"], case.wait_told["low"], case.wait_told["high"]) == (3, 30, 95)
+    assert (case.wait_told["place"], case.wait_told["low"], case.wait_told["high"]) == (3, 45, 90)
 
     # The first resident is taken; a quarter of an hour later the job tells the others.
     claim(live, case_of(live, first).id, "aoki")
@@ -76,7 +76,7 @@ def test_the_handoff_tells_the_place_and_the_wait_and_the_job_updates_it(live: L
     update_ = wait_for(lambda: me.bot_messages()[before:])
     assert update_[0]["text"].splitlines()[:3] == [
         "順番のお知らせです。", "あなたの前に、1人の方がお待ちです。",
-        "お返事まで、およそ20〜65分の見込みです。目安なので、急ぎのご相談が先になるなどして、"
+        "お返事まで、およそ30〜60分の見込みです。目安なので、急ぎのご相談が先になるなどして、"
         "前後することがあります。"]
     assert "次に、あなたのご相談をお読みします。" in said(
         wait_for(lambda: second.bot_messages()[-1:]))
@@ -117,7 +117,7 @@ def test_a_long_wait_offers_the_safety_net_in_order(live: LiveApp) -> None:
     assert [m["type"] for m in net] == ["text", "template", "flex", "text", "text"]
     assert net[0]["text"].splitlines()[:2] == [
         "あなたの前に、8人の方がお待ちです。",
-        "お待たせしていて、ごめんなさい。いまは混み合っていて、お返事まで、およそ90〜275分かかりそうです。"]
+        "お待たせしていて、ごめんなさい。いまは混み合っていて、お返事まで、およそ135〜250分かかりそうです。"]
     assert net[1]["template"]["actions"][0]["label"] == "折り返しの電話を頼む"
     # The desk's after-hours contact first, then the general hotlines (each number once).
     numbers = tel_links(net)
