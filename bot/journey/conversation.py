@@ -35,6 +35,7 @@ from bot.nlp.analyzer import RiskAssessment, analyzer_for
 from bot.nlp.levels import Level
 from bot.releases.load import Content, LoadedFlow
 from handoff import callback, cases, followups, waiting
+from handoff.models import CaseStatus
 
 INTAKE = "intake"
 
@@ -174,7 +175,7 @@ def _handle(session: Session, event: InboxEvent, library: FlowLibrary,
     if inp.kind == "unfollow":
         conversation.following = False
         left = cases.open_case_of(session=session, conversation_id=conversation.id)
-        if left is not None and left.status == "open" and left.wait_told:
+        if left is not None and left.status == CaseStatus.OPEN and left.wait_told:
             left.gave_up_at = now  # they left while waiting: the case notes it
     elif inp.kind == "follow":
         conversation.following = True
@@ -386,7 +387,7 @@ def _waiting_intent(session: Session, conversation: Conversation,
                             resources=content.resources, now=now)
     if isinstance(intent, it.GiveUp):
         if case is not None:
-            if case.status == "open":
+            if case.status == CaseStatus.OPEN:
                 case.gave_up_at = now
             if intent.words:
                 cases.add_resident_message(session=session, case=case, text=intent.words)
