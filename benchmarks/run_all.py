@@ -2,10 +2,10 @@
 
     python benchmarks/run_all.py [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
 
-Runs nlp_bench.py, followups_bench.py, webhook_bench.py, latency_bench.py and
-login_flood_bench.py with their default sizes, one after the other (each prints its own full
-report as it goes), on SQLite; the webhook and latency benchmarks run twice, with
-TSUNAGU_WORKER_PROCESS off and on. With `--database-url`, all but nlp run again on
+Runs nlp_bench.py, followups_bench.py, webhook_bench.py, latency_bench.py,
+login_flood_bench.py and waiting_bench.py with their default sizes, one after the other (each
+prints its own full report as it goes), on SQLite; the webhook and latency benchmarks run
+twice, with TSUNAGU_WORKER_PROCESS off and on. With `--database-url`, all but nlp run again on
 throw-away PostgreSQL databases on that server (follow-ups with two dispatchers, latency with
 two tsunagu processes). The default run takes
 about 10 minutes on the 2-core machine; the PostgreSQL variants add about as much again.
@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import functools
 import re
+import statistics
 import subprocess
 import sys
 import time
@@ -33,6 +34,7 @@ from benchmarks import (  # noqa: E402
     followups_bench,
     latency_bench,
     login_flood_bench,
+    waiting_bench,
     webhook_bench,
 )
 
@@ -137,6 +139,21 @@ def login_flood(database_url: str | None) -> Row:
                time.perf_counter() - start)
 
 
+def waiting(database_url: str | None) -> Row:
+    start = time.perf_counter()
+    r = waiting_bench.main(["--database-url", database_url] if database_url else [])
+    median = statistics.median(r.errors) if r.errors else float("nan")
+    p90 = waiting_bench.percentile(r.errors, 0.9)
+    baseline = statistics.median(r.baseline_errors) if r.baseline_errors else float("nan")
+    return Row(f"wait told to {r.residents} residents, {r.counsellors} counsellors",
+               _database(r.backend),
+               f"|error| median {median:.0f} min (p90 {p90:.0f}), {r.inside_share:.0%} inside",
+               f"constant estimate {baseline:.0f} min",
+               f"{median / baseline:.2f}" if baseline else "-",
+               f">= {waiting_bench.INSIDE_TARGET:.0%} inside, all answered, places never up",
+               r.passed, time.perf_counter() - start)
+
+
 def _database(backend: str) -> str:
     return "PostgreSQL" if backend.startswith("PostgreSQL") else "SQLite"
 
@@ -174,6 +191,7 @@ def main(argv: Sequence[str] | None = None) -> list[Row]:
             steps += [(f"webhook ({where}{mode})", functools.partial(webhook, url, worker_process)),
                       (f"latency ({where}{mode})", functools.partial(latency, url, worker_process))]
         steps.append((f"login flood ({where})", functools.partial(login_flood, url)))
+        steps.append((f"waiting ({where})", functools.partial(waiting, url)))
     rows: list[Row] = []
     start = time.perf_counter()
     for name, step in steps:

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     # `tsunagu worker` processes do the background work (compose's and Kubernetes' layout).
     run_worker: bool = True
     followup_interval_seconds: float = 30.0  # how often each process looks for due follow-ups
+    # How often each process looks for waiting residents to tell of a material change (the
+    # content's desk.waiting rules decide who is due; this only sets how soon it is noticed).
+    wait_update_interval_seconds: float = 60.0
     # Console pages are told of changes (LISTEN/NOTIFY on PostgreSQL); they also re-check
     # this often on their own, in case a signal was missed.
     live_fallback_seconds: float = 15.0

@@ -21,6 +21,16 @@ Effect = Literal[
     "withdraw_consent",  # stop follow-ups, mark data for deletion after retention
     "forward_to_case",  # free text after handoff goes to the counsellor
     "clear_answers",  # start over: keep nothing of the previous answers
+    # Waiting for a person (handoff/waiting.py): the place and expected wait, or the safety
+    # net, told after the state's own bubbles.
+    "tell_wait",
+    "give_up",  # the resident stops waiting (「もういいです」): the case notes it and keeps it
+    # A call-back request: the answers `callback_window`, `callback_phone_ok` (`share_phone`
+    # consents to the number) and
+    # `callback_phone` leave the conversation's answers for the case (the number only with
+    # its consent). `cancel_callback` forgets them.
+    "request_callback",
+    "cancel_callback",
 ]
 
 
@@ -90,6 +100,9 @@ class Global(Strict):
     contains: list[str] = Field(default_factory=list)
     effects: list[Effect] = Field(default_factory=list)
     quick_reply: bool = False  # offered as a quick reply under every question
+    # The `contains` words count in states that forward free text too (the words are still
+    # forwarded): 「あとどのくらい待ちますか」 while waiting is a question to answer now.
+    contains_while_forwarding: bool = False
 
 
 class Messages(Strict):

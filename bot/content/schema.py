@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, time
+from string import Formatter
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -154,6 +155,62 @@ class Messages(BaseModel):
     # The rich menu's words (drawn into its image too); the default keeps older releases valid.
     richmenu: RichMenuCopy = Field(default_factory=RichMenuCopy)
 
+    # Waiting for a person (handoff/wait_copy.py): where the resident stands and how long it
+    # may take, and the safety net when the desk is closed, nobody is on duty or the wait is
+    # long. {ahead}: people before them; {low}, {high}: minutes.
+    wait_place: str = Field("あなたの前に、{ahead}人の方がお待ちです。", min_length=1,
+                            max_length=200)
+    wait_next: str = Field("次に、あなたのご相談をお読みします。", min_length=1, max_length=200)
+    wait_range: str = Field(
+        "お返事まで、およそ{low}〜{high}分の見込みです。目安なので、急ぎのご相談が先になるなどして、"
+        "前後することがあります。", min_length=1, max_length=300)
+    wait_soon: str = Field(
+        "お返事まで、長くてもおよそ{high}分の見込みです。目安なので、前後することがあります。",
+        min_length=1, max_length=300)
+    wait_keep_writing: str = Field(
+        "待っているあいだも、伝えたいことがあれば、このトークに送ってください。相談員にそのまま届きます。",
+        min_length=1, max_length=300)
+    wait_update: str = Field("順番のお知らせです。", min_length=1, max_length=100)
+    wait_claimed: str = Field(
+        "担当の相談員が、あなたのご相談を読んでいます。お返事まで、もう少しお待ちください。",
+        min_length=1, max_length=300)
+    wait_nobody: str = Field(
+        "いまは、お返事できる相談員がみな席を外しています。相談員が戻りしだい、順番にお返事します。",
+        min_length=1, max_length=300)
+    wait_long: str = Field(
+        "お待たせしていて、ごめんなさい。いまは混み合っていて、お返事まで、およそ{low}〜{high}分"
+        "かかりそうです。", min_length=1, max_length=300)
+    net_needs: str = Field("今日・今夜のことで、いまできることをお伝えします。", min_length=1,
+                           max_length=200)
+    net_callback: str = Field(  # a buttons template's text: LINE takes 160 characters
+        "お電話で話したいときは、相談員からの折り返しのお電話を頼めます。ご都合のよい時間帯を教えてください。",
+        min_length=1, max_length=160)
+    net_callback_label: str = Field("折り返しの電話を頼む", min_length=1, max_length=20)
+    net_callback_asked: str = Field("折り返しのお電話のご希望は、相談員に伝わっています。",
+                                    min_length=1, max_length=200)
+    net_call: str = Field("急ぐときや、いま誰かと話したいときは、こちらに電話できます。",
+                          min_length=1, max_length=160)
+    net_self_help: str = Field("待つあいだに、ひとりで見られる情報です。", min_length=1,
+                               max_length=200)
+    net_keep_writing: str = Field("このトークには、いつでも書いてください。相談員が読みます。",
+                                  min_length=1, max_length=300)
+
+    @model_validator(mode="after")
+    def _wait_placeholders(self) -> Messages:
+        problems = []
+        for name, allowed in WAIT_PLACEHOLDERS.items():
+            value = getattr(self, name)
+            try:
+                used = {n for _, n, _, _ in Formatter().parse(value) if n is not None}
+            except ValueError:
+                problems.append(f"{name}: a lone '{{' or '}}'")
+                continue
+            problems += [f"{name}: unknown placeholder {{{n}}} (known: "
+                         f"{', '.join(sorted(allowed)) or 'none'})" for n in sorted(used - allowed)]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
     @field_validator("group_notice", "trouble", "risk_high", "risk_unsure",
                      "counsellor_joined", "case_closed", "returned_to_bot", "transfer_ask",
                      "transfer_done", "transfer_kept", "transfer_over")
@@ -174,6 +231,16 @@ class Messages(BaseModel):
         for bubbles in value.values():
             _bubbles(bubbles, most=MAX_OPENING)
         return value
+
+
+WAIT_PLACEHOLDERS: dict[str, set[str]] = {
+    "wait_place": {"ahead"}, "wait_next": set(), "wait_range": {"low", "high"},
+    "wait_soon": {"high"}, "wait_keep_writing": set(), "wait_update": set(),
+    "wait_claimed": set(), "wait_nobody": set(), "wait_long": {"low", "high"},
+    "net_needs": set(), "net_callback": set(), "net_callback_label": set(),
+    "net_callback_asked": set(), "net_call": set(), "net_self_help": set(),
+    "net_keep_writing": set(),
+}
 
 
 def _bubbles(value: Bubbles, *, most: int) -> Bubbles:

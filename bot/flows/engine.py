@@ -31,6 +31,10 @@ from bot.flows.render import (
 
 RETURN_TO = "_return_to"
 NOTES = "_notes"
+# The answers of a call-back request (the `request_callback` effect takes them out).
+CALLBACK_WINDOW, CALLBACK_PHONE_OK, CALLBACK_PHONE = (
+    "callback_window", "callback_phone_ok", "callback_phone")
+PHONE_CONSENTED = "share_phone"  # the `callback_phone_ok` answer that consents to the number
 
 
 @dataclass(frozen=True)
@@ -178,9 +182,11 @@ class FlowRunner(Renderer):
         text = inp.text
         glob, exact = self._global_for_text(text, d.state)
         if glob is not None:
-            if not exact:
+            if not exact and self._forwarding(d.state):
+                out.append(it.ForwardToCase(text))  # a counsellor reads the words, as always
+            elif not exact:
                 self._note(d, text)  # more than a command: the words matter too
-            self._fire_global(d, glob, out)
+            self._fire_global(d, glob, out, text)
             return
         if idle_for is not None and idle_for >= timedelta(hours=self.flow.idle_hours) \
                 and not self.flow.states[d.state].safe_point:
@@ -270,18 +276,24 @@ class FlowRunner(Renderer):
         for name, glob in self.flow.globals.items():
             if typed in (normalise(k) for k in glob.keywords):
                 return name, True
-        free = self.flow.states[state].free_text
-        if free is not None and "forward_to_case" in free.effects:
-            return None, False  # a counsellor reads these words anyway: forward, don't divert
+        # A counsellor reads a forwarding state's words anyway: forward, don't divert, unless
+        # the global answers something the words ask now (the wait).
+        forwarding = self._forwarding(state)
         for name, glob in self.flow.globals.items():
+            if forwarding and not glob.contains_while_forwarding:
+                continue
             if any(normalise(c) in typed for c in glob.contains):
                 return name, False
         return None, False
 
-    def _fire_global(self, d: Dialogue, name: str, out: list[it.Intent]) -> None:
+    def _forwarding(self, state: str) -> bool:
+        free = self.flow.states[state].free_text
+        return free is not None and "forward_to_case" in free.effects
+
+    def _fire_global(self, d: Dialogue, name: str, out: list[it.Intent], text: str = "") -> None:
         glob: Global = self.flow.globals[name]
         consented = bool(d.consent.get("counsellor"))
-        self._effects(d, glob.effects, out)
+        self._effects(d, glob.effects, out, text=text)
         target = glob.target_if_consented if consented and glob.target_if_consented \
             else glob.target
         self._move(d, target, out, trigger=_global_trigger(name, consented), reenter=True)
@@ -326,6 +338,27 @@ class FlowRunner(Renderer):
             elif effect == "clear_answers":
                 d.answers = {}
                 out.append(it.SwitchToCurrentVersion())
+            elif effect == "tell_wait":
+                out.append(it.TellWait())
+            elif effect == "give_up":
+                out.append(it.GiveUp(text))
+            elif effect == "request_callback":
+                out.append(self._take_callback(d))
+            elif effect == "cancel_callback":
+                self._take_callback(d)
+
+    def _take_callback(self, d: Dialogue) -> it.RequestCallback:
+        """The call-back answers leave the conversation: the phone number is kept on the case
+        alone (and only with its consent), never among the answers every case copy carries."""
+        window = d.answers.pop(CALLBACK_WINDOW, None)
+        consent = d.answers.pop(CALLBACK_PHONE_OK, None) == PHONE_CONSENTED
+        phone = d.answers.pop(CALLBACK_PHONE, None)
+        label = next((c.label for state in self.flow.states.values() if state.ask
+                      and state.ask.record == CALLBACK_WINDOW
+                      for c in state.ask.choices if c.value == window), window)
+        return it.RequestCallback(window=str(label) if label else None,
+                                  phone=str(phone) if consent and phone else None,
+                                  phone_consent=consent)
 
     def _note(self, d: Dialogue, text: str) -> None:
         notes = list(d.answers.get(NOTES) or [])

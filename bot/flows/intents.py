@@ -39,4 +39,27 @@ class SwitchToCurrentVersion:
     """The conversation is at a safe point (starting over): newer flow content applies."""
 
 
-Intent = Send | OpenCase | SetConsent | WithdrawConsent | ForwardToCase | SwitchToCurrentVersion
+@dataclass(frozen=True)
+class TellWait:
+    """Tell the resident where they stand in the queue and how long it may take (or offer the
+    safety net), after the step's own messages."""
+
+
+@dataclass(frozen=True)
+class GiveUp:
+    """The resident stops waiting: the open case notes when, and keeps their words."""
+
+    words: str
+
+
+@dataclass(frozen=True)
+class RequestCallback:
+    """A call-back request for the case. The phone number only with its own consent."""
+
+    window: str | None  # the time window as the resident chose it (the choice's label)
+    phone: str | None  # as typed; None without consent
+    phone_consent: bool
+
+
+Intent = (Send | OpenCase | SetConsent | WithdrawConsent | ForwardToCase | SwitchToCurrentVersion
+          | TellWait | GiveUp | RequestCallback)

@@ -86,6 +86,13 @@ def on_duty(team: Team, now: datetime) -> bool:
     return opening <= local < closing
 
 
+def opened_at(team: Team, now: datetime) -> datetime | None:
+    """When the desk opened today, while it is open (None when closed)."""
+    if not on_duty(team, now):
+        return None
+    return _span(team.hours, now.astimezone(TOKYO))[0]
+
+
 # Closures may be long (a month's renovation): look this far ahead for the next opening.
 LOOKAHEAD_DAYS = 400
 

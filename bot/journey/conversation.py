@@ -34,7 +34,8 @@ from bot.line import Message, text
 from bot.nlp.analyzer import RiskAssessment, analyzer_for
 from bot.nlp.levels import Level
 from bot.releases.load import Content, LoadedFlow
-from handoff import cases, followups
+from handoff import callback, cases, followups, waiting
+from handoff.models import CaseStatus
 
 INTAKE = "intake"
 
@@ -173,6 +174,9 @@ def _handle(session: Session, event: InboxEvent, library: FlowLibrary,
 
     if inp.kind == "unfollow":
         conversation.following = False
+        left = cases.open_case_of(session=session, conversation_id=conversation.id)
+        if left is not None and left.status == CaseStatus.OPEN and left.wait_told:
+            left.gave_up_at = now  # they left while waiting: the case notes it
     elif inp.kind == "follow":
         conversation.following = True
     conversation.state = step.state
@@ -332,9 +336,12 @@ def apply_intents(
     """Records what the flow decided; returns the messages to send, in order."""
     places = library.content.places
     messages: list[Message] = []
+    told: list[Message] = []  # the wait, after the step's own messages
     for intent in intents:
         if isinstance(intent, it.Send):
             messages += intent.messages
+        elif isinstance(intent, it.TellWait | it.GiveUp | it.RequestCallback):
+            told += _waiting_intent(session, conversation, intent, library, now)
         elif isinstance(intent, it.SetConsent):
             consent = dict(conversation.consent or {})
             consent[intent.scope] = {"granted": intent.granted, "at": now.isoformat()}
@@ -362,4 +369,37 @@ def apply_intents(
         elif isinstance(intent, it.SwitchToCurrentVersion):
             version, _ = library.current(session, conversation.flow_id)
             conversation.flow_version = version
+    if told:
+        # The buttons go under the last message, where LINE shows them.
+        buttons = messages[-1].pop("quickReply", None) if messages else None
+        if buttons is not None:
+            told[-1] = {**told[-1], "quickReply": buttons}
+        messages += told
     return messages
+
+
+def _waiting_intent(session: Session, conversation: Conversation,
+                    intent: it.TellWait | it.GiveUp | it.RequestCallback, library: FlowLibrary,
+                    now: datetime) -> list[Message]:
+    """Waiting for a person: the wait told, giving up, a call-back request."""
+    content = library.content
+    case = cases.open_case_of(session=session, conversation_id=conversation.id)
+    if isinstance(intent, it.TellWait):
+        if case is None:
+            return []
+        return waiting.tell(session, case, places=content.places, messages=content.messages,
+                            resources=content.resources, now=now)
+    if isinstance(intent, it.GiveUp):
+        if case is not None:
+            if case.status == CaseStatus.OPEN:
+                case.gave_up_at = now
+            if intent.words:
+                cases.add_resident_message(session=session, case=case, text=intent.words)
+        return []
+    if case is None and _granted(conversation).get("counsellor"):
+        case = cases.open_or_update_case(session=session, conversation=conversation,
+                                         places=content.places)
+    if case is not None:
+        callback.request(case, window=intent.window, phone=intent.phone,
+                         phone_consent=intent.phone_consent, now=now)
+    return []

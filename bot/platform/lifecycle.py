@@ -26,7 +26,7 @@ from bot.platform.runtime import Runtime
 from bot.releases import store as content_store
 from bot.releases.load import load_content
 from bot.settings import Settings
-from handoff import followups, oncall, retention
+from handoff import followups, oncall, retention, waiting
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +94,24 @@ async def send_due_followups(runtime: Runtime, *, batch: int = 500) -> int:
     if total:
         log.info("follow-ups: %d queued", total)
     return total
+
+
+def queue_wait_updates(runtime: Runtime) -> int:
+    """Tell waiting residents where they stand when it changed materially (handoff/waiting.py
+    decides who; each update is written once whatever the number of processes)."""
+    content = runtime.content
+    with transaction(runtime.sessions) as session:
+        return waiting.send_due_updates(session=session, places=content.places,
+                                        messages=content.messages, resources=content.resources,
+                                        now=utcnow())
+
+
+async def push_wait_updates(runtime: Runtime) -> int:
+    sent = await asyncio.to_thread(queue_wait_updates, runtime)
+    if sent:
+        runtime.wake_outbox()
+        log.info("waiting: %d updates queued", sent)
+    return sent
 
 
 def erase_expired(runtime: Runtime) -> int:
@@ -166,6 +184,9 @@ def start_background(runtime: Runtime, scheduler: AsyncIOScheduler) -> list[asyn
                       next_run_time=utcnow(), max_instances=1, coalesce=True)
     scheduler.add_job(escalate_emergencies, "interval", args=[runtime, oncall_of(settings)],
                       seconds=settings.emergency_check_seconds, next_run_time=utcnow(),
+                      max_instances=1, coalesce=True)
+    scheduler.add_job(push_wait_updates, "interval", args=[runtime],
+                      seconds=settings.wait_update_interval_seconds, next_run_time=utcnow(),
                       max_instances=1, coalesce=True)
     scheduler.add_job(asyncio.to_thread, "interval", args=[erase_expired, runtime],
                       seconds=settings.retention_check_seconds, next_run_time=utcnow(),

@@ -41,6 +41,9 @@ NOTES = {
     "forward": "（この言葉は担当の相談員に届きます。試しでは誰にも届きません）",
     "consent": "（同意「{scope}」が{what}として記録されます）",
     "withdraw": "（同意の取り消しとして記録され、保存期間のあと記録が消されます）",
+    "wait": "（ここで、順番と待ち時間の見込み、または相談員がいないときのご案内が続きます）",
+    "give_up": "（相談者が待つのをやめたことが、相談の記録に残ります）",
+    "callback": "（折り返しの電話の希望が、相談の記録に残ります。試しでは誰にも届きません）",
 }
 
 
@@ -126,6 +129,12 @@ def _apply(rehearsal: Rehearsal, step: Step) -> None:
             rehearsal.log.append({"who": "note", "text": NOTES["case"]})
         elif isinstance(intent, it.ForwardToCase):
             rehearsal.log.append({"who": "note", "text": NOTES["forward"]})
+        elif isinstance(intent, it.TellWait):
+            rehearsal.log.append({"who": "note", "text": NOTES["wait"]})
+        elif isinstance(intent, it.GiveUp):
+            rehearsal.log.append({"who": "note", "text": NOTES["give_up"]})
+        elif isinstance(intent, it.RequestCallback):
+            rehearsal.log.append({"who": "note", "text": NOTES["callback"]})
 
 
 def _label_of(rehearsal: Rehearsal, data: str) -> str:

@@ -31,7 +31,7 @@ from handoff import (
     risk_review,
     sessions,
 )
-from handoff.console import desk, line_signals, notices
+from handoff.console import desk, line_signals, notices, wait_panel
 from handoff.console.host import ConsoleHost, host
 from handoff.console.security import (
     DEVICE_COOKIE,
@@ -60,6 +60,7 @@ from handoff.transcript import transcript
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=HERE / "templates")
+templates.env.globals["wait_panel"] = wait_panel.panel  # the case page's _waiting.html
 router = APIRouter(prefix="/console", include_in_schema=False)
 
 PRIORITY_LABEL = {"imminent": "最優先（差し迫った危険）", "high": "高", "normal": "通常"}

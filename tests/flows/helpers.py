@@ -51,6 +51,18 @@ DIALOGUES: dict[str, Dialogue] = {
     "emergency": Dialogue("emergency", {**AREAS, RETURN_TO: "urgency"}),
     "paused": Dialogue("paused", {**WHO, RETURN_TO: "areas"}),
     "withdrawn": Dialogue("withdrawn", dict(ALL_ANSWERS), {"counsellor": False, "share": False}),
+    "waiting": Dialogue("waiting", dict(ALL_ANSWERS), dict(BOTH)),
+    "gave_up": Dialogue("gave_up", {**ALL_ANSWERS, RETURN_TO: "handoff"}, dict(BOTH)),
+    "callback": Dialogue("callback", dict(ALL_ANSWERS), dict(BOTH)),
+    "callback_phone_ok": Dialogue("callback_phone_ok",
+                                  {**ALL_ANSWERS, "callback_window": "weekday_evening"},
+                                  dict(BOTH)),
+    "callback_phone": Dialogue("callback_phone", {**ALL_ANSWERS,
+                                                  "callback_window": "weekday_evening",
+                                                  "callback_phone_ok": "share_phone"},
+                               dict(BOTH)),
+    "callback_line": Dialogue("callback_line", dict(ALL_ANSWERS), dict(BOTH)),
+    "callback_done": Dialogue("callback_done", dict(ALL_ANSWERS), dict(BOTH)),
 }
 
 

@@ -13,6 +13,7 @@ from bot.flows.routing import (
     hours_text,
     next_opening,
     on_duty,
+    opened_at,
     option_sets,
     route,
     variables,
@@ -217,3 +218,9 @@ def test_variables_without_a_municipality(places: Places) -> None:
     values = variables(places, {}, tokyo(24, 10))
     assert values["municipality"] == ""
     assert values["team_name"] == "県社協 くらしサポート（町村の相談窓口）"
+
+
+def test_opened_at_is_todays_opening_while_open() -> None:
+    assert opened_at(team(MIDORI), tokyo(24, 10)) == tokyo(24, 8, 30)  # a Tuesday morning
+    assert opened_at(team(MIDORI), tokyo(24, 18)) is None  # closed for the evening
+    assert opened_at(team(MIDORI), tokyo(23, 10)) is None  # 勤労感謝の日
