@@ -114,16 +114,23 @@ def clamp_place(place: int, told: Told | None) -> int:
 def material(told: Told | None, place: int, found: Estimate | None, rules: Waiting,
              now: datetime) -> bool:
     """Worth telling again: nothing told yet; or at least `update_every_minutes` since the last
-    time and the resident moved up, the range's middle moved by `material_minutes` or more,
-    or a figure appeared or went away."""
+    time and something the resident would want to know changed: they moved up by a quarter of
+    their place or more (by one, near the front), a figure appeared or went away, or the wait
+    now differs from what was told, less the time since, by `material_minutes` or a quarter,
+    whichever is more. A queue
+    moving as told is not news: each push interrupts someone's evening (and LINE bills it)."""
     if told is None:
         return True
-    if now - told.at < timedelta(minutes=rules.update_every_minutes):
+    elapsed = now - told.at
+    if elapsed < timedelta(minutes=rules.update_every_minutes):
         return False
-    if place < told.place:
+    if told.place - place >= max(1, math.ceil(told.place / 4)):
         return True
     before = told.midpoint
     if (before is None) != (found is None):
         return True
-    return before is not None and found is not None and \
-        abs(found.midpoint - before) >= rules.material_minutes
+    if before is None or found is None:
+        return False
+    as_told = max(0.0, before - elapsed.total_seconds() / 60)
+    # Ten minutes matter in a wait of twenty, not in one of three hours: a quarter of it, then.
+    return abs(found.midpoint - as_told) >= max(rules.material_minutes, as_told / 4)

@@ -348,7 +348,7 @@ class Waiting(BaseModel):
     # Minutes one counsellor takes for a case, before the day has pick-ups to learn from.
     minutes_per_case: float = Field(20, gt=0, le=480)
     pace_window_minutes: int = Field(120, ge=15, le=1440)  # the recent pick-ups that set the pace
-    update_every_minutes: int = Field(15, ge=5, le=240)  # an update at most this often
+    update_every_minutes: int = Field(30, ge=5, le=240)  # an update at most this often
     material_minutes: int = Field(10, ge=1, le=240)  # and only when the range moved this much
     # Longer than this (or nobody on duty): offer the safety net (call-back, numbers, help).
     overload_minutes: int = Field(60, ge=5, le=1440)

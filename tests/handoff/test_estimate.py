@@ -118,12 +118,25 @@ def test_no_update_sooner_than_the_content_allows_even_when_it_moved() -> None:
     assert not material(told(14, 5, 60, 95), 2, Estimate(10, 35, 20), RULES, NOW)
 
 
-def test_moving_up_is_worth_telling() -> None:
-    assert material(told(15, 5, 60, 95), 4, Estimate(60, 95, 60), RULES, NOW)
+def test_moving_up_by_a_quarter_of_the_place_is_worth_telling() -> None:
+    assert material(told(15, 8, 60, 95), 6, Estimate(45, 80, 60), RULES, NOW)
+    assert not material(told(15, 8, 60, 95), 7, Estimate(45, 80, 60), RULES, NOW)
+    assert material(told(15, 3, 10, 35), 2, Estimate(5, 25, 12), RULES, NOW)  # near the front
 
 
-def test_the_same_place_and_about_the_same_wait_is_not_worth_a_push() -> None:
-    assert not material(told(40, 5, 60, 95), 5, Estimate(55, 95, 58), RULES, NOW)
+def test_a_queue_moving_as_told_is_not_worth_a_push() -> None:
+    # Told 60 to 95 minutes forty minutes ago: some 20 to 55 now is what was said.
+    assert not material(told(40, 5, 60, 95), 5, Estimate(20, 55, 35), RULES, NOW)
+
+
+def test_a_wait_longer_than_told_is_worth_telling() -> None:
+    # Forty minutes on, it is still an hour or more: the resident should hear it honestly.
+    assert material(told(40, 5, 60, 95), 5, Estimate(55, 95, 58), RULES, NOW)
+
+
+def test_a_small_drift_in_a_long_wait_is_not_worth_a_push() -> None:
+    # Three hours told: twenty minutes either way is not news (a quarter of it would be).
+    assert not material(told(20, 30, 150, 215), 29, Estimate(140, 195, 150), RULES, NOW)
 
 
 def test_the_middle_moving_by_the_material_minutes_is_worth_telling() -> None:

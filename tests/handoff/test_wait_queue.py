@@ -123,15 +123,15 @@ def test_the_job_tells_only_those_whose_wait_changed_and_may_hear_it(
         sessions: sessionmaker[Session]) -> None:
     with sessions() as s, s.begin():
         counsellor(s, "here", presence=Presence.AVAILABLE, seen_minutes_ago=1)
-        moved = waiting_case(s, 1, minutes_ago=30)
-        told_at(moved, 20, place=3)  # told third; now first
-        recent = waiting_case(s, 2, minutes_ago=29)
+        moved = waiting_case(s, 1, minutes_ago=50)
+        told_at(moved, 40, place=3)  # told third; now first
+        recent = waiting_case(s, 2, minutes_ago=49)
         told_at(recent, 5, place=3)  # told five minutes ago: not yet
-        shared_phone = waiting_case(s, 3, minutes_ago=28, no_followups=True)
-        told_at(shared_phone, 20, place=4)
-        gave_up = waiting_case(s, 4, minutes_ago=27, gave_up_at=TUESDAY - timedelta(minutes=2))
-        told_at(gave_up, 20, place=5)
-        never_told = waiting_case(s, 5, minutes_ago=26)  # still in the intake
+        shared_phone = waiting_case(s, 3, minutes_ago=48, no_followups=True)
+        told_at(shared_phone, 40, place=4)
+        gave_up = waiting_case(s, 4, minutes_ago=47, gave_up_at=TUESDAY - timedelta(minutes=2))
+        told_at(gave_up, 40, place=5)
+        never_told = waiting_case(s, 5, minutes_ago=46)  # still in the intake
         assert never_told.wait_told is None
         assert send(s) == 1
         assert pushes(s) == [f"U{1:032d}"]
@@ -155,7 +155,7 @@ def test_two_workers_never_push_the_same_update(sessions: sessionmaker[Session])
     with sessions() as s, s.begin():
         counsellor(s, "here", presence=Presence.AVAILABLE, seen_minutes_ago=1)
         for n in range(5):
-            told_at(waiting_case(s, n, minutes_ago=30 - n), 20, place=n + 4)
+            told_at(waiting_case(s, n, minutes_ago=50 - n), 40, place=n + 4)
     first_done, release = threading.Event(), threading.Event()
     sent: dict[str, int] = {}
 

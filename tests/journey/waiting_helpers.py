@@ -101,8 +101,8 @@ def case_words(live: LiveApp, case_id: int) -> list[str]:
                               .order_by(CaseMessage.id)))
 
 
-def told_long_ago(live: LiveApp, case_id: int, minutes: float = 20) -> None:
-    """As if the wait had been told `minutes` ago (updates come at most every 15)."""
+def told_long_ago(live: LiveApp, case_id: int, minutes: float = 35) -> None:
+    """As if the wait had been told `minutes` ago (updates come at most every 30)."""
     with live.session() as s, s.begin():
         case = s.get(Case, case_id)
         assert case is not None
