@@ -100,8 +100,9 @@ def test_presence_and_the_sla_alert_are_live(
         LATE)
     # No reload, no write: the page's own clock and its check find the second one.
     expect(banner.locator(".sla-count")).to_have_text("2", timeout=30_000)
+    # (a loaded machine may redraw the table meanwhile: the mark must come back by itself)
     expect(boss.locator(f"#waiting tr:has(a[href='/console/cases/{soon}'])")).to_have_class(
-        LATE)
+        LATE, timeout=30_000)
     assert boss.evaluate("window.notReloaded") is True
     expect(boss.locator("#desk-pref .desk-past")).to_contain_text("2件", timeout=30_000)
     SCREENSHOTS.mkdir(exist_ok=True)
