@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -119,6 +120,10 @@ class Conversation(Base):
     # markAsReadToken of the resident's newest message: a counsellor opening the chat marks
     # it read in LINE (only after consent; cleared with the conversation's data).
     read_token: Mapped[str | None] = mapped_column(String(255))
+    # The language the resident chose (a content/languages/ code); None: standard Japanese.
+    language: Mapped[str | None] = mapped_column(String(16))
+    # The resident's contact rules (bot/edge/contact_rules.py): silent, hours, neutral, hold.
+    contact_rules: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
 
 
 class RiskAssessmentRecord(Base):
@@ -159,6 +164,7 @@ class OutboxStatus(StrEnum):
     SENDING = "sending"  # claimed by a sender until `next_attempt_at` (a lease)
     SENT = "sent"
     FAILED = "failed"
+    HELD = "held"  # kept back by the resident's contact rules (`held` says why)
 
 
 def new_retry_key() -> str:
@@ -188,10 +194,14 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Why the resident's contact rules keep it back (status HELD), e.g. "hours", "exit".
+    held: Mapped[str | None] = mapped_column(String(16))
+    silent: Mapped[bool] = mapped_column(default=False, server_default=false())  # no sound
 
     __table_args__ = (
         Index("ix_outbox_due", "status", "next_attempt_at"),
         Index("ix_outbox_user", "line_user_id", "id"),
+        Index("ix_outbox_held", "conversation_id", "held"),
     )
 
 
