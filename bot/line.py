@@ -37,6 +37,8 @@ class Dialable(Protocol):
     def uri(self) -> str: ...
     @property
     def terms(self) -> str: ...
+    @property
+    def call_text(self) -> str: ...
 
 
 DETAIL_COLOUR = "#555555"  # hours, cost and notes: quieter than the name, still readable
@@ -74,7 +76,7 @@ def call_buttons(prompt: str, hotlines: Sequence[Dialable]) -> Message:
 
 def call_label(hotline: Dialable) -> str:
     """The button: the number as people read it (hyphens kept), at most 20 characters."""
-    return f"{hotline.tel} に電話する"
+    return hotline.call_text
 
 
 def _row(hotline: Dialable, *, first: bool) -> dict[str, Any]:

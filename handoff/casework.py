@@ -29,7 +29,7 @@ def tell_joined(*, session: Session, case: Case, counsellor: Counsellor, content
     followups.cancel(session=session, conversation_id=conversation.id, reason="picked_up",
                      kinds=["not_picked_up"])
     bubbles = [b.replace("{name}", counsellor.display_name)
-               for b in content.messages.counsellor_joined]
+               for b in content.for_language(conversation.language).messages.counsellor_joined]
     outbox.enqueue(session, user_id=conversation.line_user_id,
                    messages=[text(b) for b in bubbles], conversation_id=conversation.id)
 
@@ -65,8 +65,8 @@ def close(*, session: Session, case: Case, counsellor: Counsellor, outcome: Outc
     conversation = _conversation(session, case)
     # Back to the flow's start: a safe point, where the newest flow version applies.
     conversation.state = content.flows[conversation.flow_id].flow.start
-    farewell = content.messages.returned_to_bot if outcome == Outcome.RETURNED \
-        else content.messages.case_closed
+    said = content.for_language(conversation.language).messages
+    farewell = said.returned_to_bot if outcome == Outcome.RETURNED else said.case_closed
     followups.cancel(session=session, conversation_id=conversation.id, reason="closed",
                      kinds=["not_picked_up"])
     if outcome != Outcome.RETURNED:  # 継続的支援: ask after them some weeks later
@@ -143,13 +143,14 @@ def transfer(*, session: Session, case: Case, counsellor: Counsellor, content: C
 
 
 def _ask_resident(session: Session, case: Case, content: Content, team_id: str) -> None:
-    messages = content.messages
-    name = next((t.name for t in content.places.teams if t.id == team_id), team_id)
+    conversation = _conversation(session, case)
+    local = content.for_language(conversation.language)
+    messages = local.messages
+    name = next((t.name for t in local.places.teams if t.id == team_id), team_id)
     bubbles = [text(b.replace("{team}", name)) for b in messages.transfer_ask]
     bubbles[-1] = quick_replies(bubbles[-1], [
         (messages.transfer_yes_label, cases.transfer_postback(case.id, True)),
         (messages.transfer_no_label, cases.transfer_postback(case.id, False))])
-    conversation = _conversation(session, case)
     outbox.enqueue(session, user_id=conversation.line_user_id, messages=bubbles,
                    conversation_id=conversation.id)
 

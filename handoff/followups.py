@@ -19,6 +19,7 @@ from bot.content.schema import FollowUpRules, QuietHours
 from bot.db.models import Conversation
 from bot.edge import outbox
 from handoff.models import Case, FollowUp, FollowUpState
+from handoff.waiting import InLanguage
 
 
 def outside_quiet_hours(due: datetime, quiet: QuietHours, zone: ZoneInfo) -> datetime:
@@ -94,7 +95,7 @@ def _blocked_reason(conversation: Conversation) -> str | None:
 
 
 def dispatch_due(*, session: Session, rules: FollowUpRules, now: datetime,
-                 limit: int = 200) -> int:
+                 limit: int = 200, in_language: InLanguage | None = None) -> int:
     """Send what is due (in this transaction): each row becomes an outbox push, or is
     cancelled with its reason, or waits for the end of quiet hours. Returns rows sent."""
     from bot.line import text as text_message
@@ -129,8 +130,10 @@ def dispatch_due(*, session: Session, rules: FollowUpRules, now: datetime,
                 row.due_at = allowed  # quiet hours: wait for the morning, do not drop it
                 continue
             assert conversation is not None
+            words = in_language(conversation.language).tr(row.text) \
+                if in_language and conversation.language else row.text
             outbox.enqueue(session, user_id=conversation.line_user_id,
-                           messages=[text_message(row.text)], conversation_id=conversation.id,
+                           messages=[text_message(words)], conversation_id=conversation.id,
                            flush=False)
             row.state, row.sent_at = FollowUpState.SENT, now
             sent += 1

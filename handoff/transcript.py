@@ -23,6 +23,8 @@ class Line:
     text: str
     author: str = ""  # the counsellor's name, for their lines
     status: str = ""  # delivery status of bot and counsellor lines
+    held: str | None = None  # why the resident's contact rules keep it back (status "held")
+    held_until: datetime | None = None  # for the hours rule: when it goes
     risk_level: str = "none"
     risk_hits: list[dict[str, Any]] = field(default_factory=list)
     assessed: bool = False  # a resident's text, read by the rules and the model
@@ -62,5 +64,6 @@ def transcript(*, session: Session, case: Case, user_id: str) -> list[Line]:
         for message in row.messages:
             lines.append(Line(row.created_at, sender, _visible(message),
                               author=names.get(row.counsellor_id or 0, ""),
-                              status=str(row.status)))
+                              status=str(row.status), held=row.held,
+                              held_until=row.next_attempt_at if row.held else None))
     return sorted(lines, key=lambda line: line.at)

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot.content.languages import IDENTITY, Translator
 from bot.content.schema import Messages, Resources, Team, Waiting
 from bot.flows.render import global_data
 from bot.flows.routing import duty_text
@@ -88,7 +89,7 @@ def self_help(resources: Resources, messages: Messages) -> Message | None:
 
 def wait_messages(situation: Situation, *, team: Team, now: datetime, messages: Messages,
                   resources: Resources, rules: Waiting, update: bool = False,
-                  offers: bool = True) -> list[Message]:
+                  offers: bool = True, tr: Translator = IDENTITY) -> list[Message]:
     """The messages telling the resident where they stand. `update`: an unprompted update (it
     says so first). `offers`: include the call-back, the numbers and the self-help of the safety
     net (an update after a net already offered repeats only where they stand)."""
@@ -101,7 +102,7 @@ def wait_messages(situation: Situation, *, team: Team, now: datetime, messages: 
 
     # 1. When a person will read it, and what can be done today.
     if not view.open_now:
-        when = [duty_text(team, now), place_line(view.place, messages)]
+        when = [duty_text(team, now, tr), place_line(view.place, messages)]
     elif found is None:
         when = [place_line(view.place, messages), messages.wait_nobody]
     else:

@@ -4,12 +4,15 @@ the arithmetic, handoff/wait_copy.py the words). Services add and flush; the cal
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ScalarSelect, func, select, update
 from sqlalchemy.orm import Session
 
+from bot.content.languages import IDENTITY, Translator
 from bot.content.schema import Messages, Places, Resources, Team
 from bot.db.models import Conversation
 from bot.edge import outbox
@@ -19,6 +22,11 @@ from handoff.estimate import Estimate, QueueView, Told, clamp_place, estimate, m
 from handoff.models import PRIORITY_RANK, Case, CaseStatus, ConsoleSession, Counsellor, Priority
 from handoff.presence import ANSWERING, Presence
 from handoff.wait_copy import Situation, wait_messages
+
+if TYPE_CHECKING:
+    from bot.releases.load import Localized
+
+InLanguage = Callable[[str | None], "Localized"]  # content as a resident reads it
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +118,7 @@ def _situation(case: Case, view: QueueView, places: Places) -> tuple[Situation, 
 
 
 def tell(session: Session, case: Case, *, places: Places, messages: Messages,
-         resources: Resources, now: datetime) -> list[Message]:
+         resources: Resources, now: datetime, tr: Translator = IDENTITY) -> list[Message]:
     """What to tell the resident now (after the handoff, or because they asked), recorded
     on the case as the wait told."""
     if case.status == CaseStatus.CLAIMED:
@@ -124,7 +132,7 @@ def tell(session: Session, case: Case, *, places: Places, messages: Messages,
     _record(case, Told(now, view.place, found.low if found else None,
                        found.high if found else None, net))
     return wait_messages(situation, team=team, now=now, messages=messages, resources=resources,
-                         rules=places.desk.waiting)
+                         rules=places.desk.waiting, tr=tr)
 
 
 def _consented(conversation: Conversation) -> bool:
@@ -132,7 +140,8 @@ def _consented(conversation: Conversation) -> bool:
 
 
 def send_due_updates(*, session: Session, places: Places, messages: Messages,
-                     resources: Resources, now: datetime) -> int:
+                     resources: Resources, now: datetime,
+                     in_language: InLanguage | None = None) -> int:
     """Push "where you stand" to waiting residents whose place or wait changed materially, at
     most every `update_every_minutes` (in this transaction). Only while their desk is open,
     never to a resident who blocked the account, withdrew consent, gave up since the last
@@ -179,11 +188,15 @@ def send_due_updates(*, session: Session, places: Places, messages: Messages,
             .values(**values).execution_options(synchronize_session=False))
         if won.rowcount != 1:  # type: ignore[attr-defined]
             continue  # another worker (or the resident's own message) wrote it meanwhile
+        local = in_language(conversation.language) if in_language and conversation.language \
+            else None
+        said = wait_messages(
+            situation, team=local.places.team(team.id) if local else team, now=now,
+            messages=local.messages if local else messages,
+            resources=local.resources if local else resources, rules=rules, update=True,
+            offers=not told.net, tr=local.tr if local else IDENTITY)
         outbox.enqueue(session, user_id=conversation.line_user_id, conversation_id=conversation.id,
-                       messages=wait_messages(situation, team=team, now=now, messages=messages,
-                                              resources=resources, rules=rules, update=True,
-                                              offers=not told.net),
-                       flush=False)
+                       messages=said, flush=False)
         sent += 1
     session.flush()
     return sent

@@ -31,6 +31,11 @@ Effect = Literal[
     # its consent). `cancel_callback` forgets them.
     "request_callback",
     "cancel_callback",
+    "set_language",  # the answer `language` becomes the conversation's language
+    # The answers contact_silent / contact_neutral / contact_hours become the contact rules,
+    # which the outbox enforces for every message (bot/edge/contact_rules.py).
+    "save_contact_rules",
+    "quick_exit",  # hold every message from here until the resident writes again
 ]
 
 
@@ -85,6 +90,9 @@ class State(Strict):
     safe_point: bool = False
     # Not part of the intake proper: global commands and returning residents come back from it.
     interruption: bool = False
+    # Shows nothing that tells what this account is (the quick exit): no buttons at all, not
+    # even a person and the numbers; anything the resident writes brings them back.
+    discreet: bool = False
 
 
 class Global(Strict):

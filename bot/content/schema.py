@@ -9,7 +9,7 @@ from string import Formatter
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from bot.line import MAX_TEXT_UTF16, utf16_len
 
@@ -33,19 +33,22 @@ def tel_problem(tel: str) -> str | None:
             "0120-279-338 (digits, hyphens only between groups)")
 
 
-class Hotline(BaseModel):
-    """A number residents can call. `tel` is written as people read it (hyphens allowed)."""
+# The words the code puts around a number (bot/content/texts.py CODE_TEXTS), in Japanese until
+# `bot.content.texts.localize_resources` gives a number its resident's words.
+DIAL_WORDS = {"call": "{tel} に電話する", "free": "無料", "paid": "通話料がかかります",
+              "day_separator": "・"}
+
+
+class Dialable(BaseModel):
+    """A number a resident can call from a `tel:` button, written as people read it."""
 
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(pattern=r"^[a-z0-9_]+$", max_length=40)
     label: str = Field(min_length=1, max_length=40)  # the service's name
     tel: str
     hours: str | None = Field(default=None, min_length=1, max_length=40)  # 24時間, 毎日16時〜21時
-    free: bool | None = None  # None: not known, nothing is said about the cost
     note: str | None = Field(default=None, min_length=1, max_length=80)
-    categories: list[str] = Field(min_length=1)  # the risk categories (content/risk/) it serves
-    general: bool = False  # offered when the danger is not known (the 「緊急」 button)
+    _words: dict[str, str] = PrivateAttr(default_factory=lambda: dict(DIAL_WORDS))
 
     @field_validator("tel")
     @classmethod
@@ -61,10 +64,34 @@ class Hotline(BaseModel):
         return "tel:" + self.tel.replace("-", "").replace("#", "%23")
 
     @property
+    def call_text(self) -> str:
+        """The button's words: 「0120-279-338 に電話する」."""
+        return self._words["call"].format(tel=self.tel)
+
+    @property
+    def terms(self) -> str:
+        return self.hours or ""
+
+    def in_words(self, words: dict[str, str]) -> None:
+        self._words = {**DIAL_WORDS, **words}
+
+
+class Hotline(Dialable):
+    """A number residents can call, and the dangers it serves."""
+
+    id: str = Field(pattern=r"^[a-z0-9_]+$", max_length=40)
+    free: bool | None = None  # None: not known, nothing is said about the cost
+    categories: list[str] = Field(min_length=1)  # the risk categories (content/risk/) it serves
+    general: bool = False  # offered when the danger is not known (the 「緊急」 button)
+    # The languages it answers in besides Japanese (content/languages codes, e.g. en, vi):
+    # shown first to a resident who chose one of them.
+    languages: list[str] = Field(default_factory=list)
+
+    @property
     def terms(self) -> str:
         """「24時間・無料」: when it answers and what it costs, as far as the content knows."""
-        cost = {True: "無料", False: "通話料がかかります", None: ""}[self.free]
-        return "・".join(part for part in (self.hours, cost) if part)
+        cost = {True: self._words["free"], False: self._words["paid"], None: ""}[self.free]
+        return self._words["day_separator"].join(part for part in (self.hours, cost) if part)
 
 
 class Danger(BaseModel):
@@ -132,6 +159,14 @@ class Messages(BaseModel):
     # `risk_imminent` serves the dangers not listed here.
     risk_imminent_by_danger: dict[str, Bubbles] = Field(default_factory=dict)
     risk_high: Bubbles
+    # Words that fit a high-risk danger (hunger, violence, a child...), by `dangers` id.
+    risk_high_by_danger: dict[str, Bubbles] = Field(default_factory=dict)
+    # The resident chose a language: said in that language.
+    language_chosen: Bubbles = Field(default_factory=lambda: [
+        "これからは、日本語でご案内します。ことばは、メニューの「ことば・Language」で、いつでも変えられます。"])
+    # Contact rules: the only words a lock screen shows of a held message, and the button.
+    contact_notice: str = Field("お知らせが1件あります。", min_length=1, max_length=60)
+    contact_notice_show: str = Field("見る", min_length=1, max_length=20)
     # The model is unsure a message is safe: a kind word, a person and the numbers offered.
     risk_unsure: Bubbles
     risk_unsure_call: str = Field(min_length=1, max_length=160)  # above the call buttons
@@ -213,7 +248,7 @@ class Messages(BaseModel):
 
     @field_validator("group_notice", "trouble", "risk_high", "risk_unsure",
                      "counsellor_joined", "case_closed", "returned_to_bot", "transfer_ask",
-                     "transfer_done", "transfer_kept", "transfer_over")
+                     "transfer_done", "transfer_kept", "transfer_over", "language_chosen")
     @classmethod
     def _bubbles(cls, value: Bubbles) -> Bubbles:
         # One reply carries at most 5 messages, and the buttons need a slot.
@@ -225,7 +260,7 @@ class Messages(BaseModel):
         # The emergency state's numbers and its question follow in the same reply of 5.
         return _bubbles(value, most=MAX_OPENING)
 
-    @field_validator("risk_imminent_by_danger")
+    @field_validator("risk_imminent_by_danger", "risk_high_by_danger")
     @classmethod
     def _openings(cls, value: dict[str, Bubbles]) -> dict[str, Bubbles]:
         for bubbles in value.values():
@@ -283,31 +318,8 @@ class Closure(BaseModel):
         return self
 
 
-class Contact(BaseModel):
+class Contact(Dialable):
     """A desk's own number for tonight (a city's night and holiday welfare line)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    label: str = Field(min_length=1, max_length=40)
-    tel: str
-    hours: str | None = Field(default=None, min_length=1, max_length=40)
-    note: str | None = Field(default=None, min_length=1, max_length=80)
-
-    @field_validator("tel")
-    @classmethod
-    def _dialable(cls, value: str) -> str:
-        problem = tel_problem(value)
-        if problem:
-            raise ValueError(problem)
-        return value
-
-    @property
-    def uri(self) -> str:
-        return "tel:" + self.tel.replace("-", "").replace("#", "%23")
-
-    @property
-    def terms(self) -> str:
-        return self.hours or ""
 
 
 class AfterHours(BaseModel):

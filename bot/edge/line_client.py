@@ -128,8 +128,10 @@ class LineClient:
             await self._client.close()
             self._client = None
 
-    async def reply(self, reply_token: str, messages: list[dict[str, Any]]) -> SendResult:
-        request = ReplyMessageRequest.from_dict({"replyToken": reply_token, "messages": messages})
+    async def reply(self, reply_token: str, messages: list[dict[str, Any]],
+                    silent: bool = False) -> SendResult:
+        request = ReplyMessageRequest.from_dict({"replyToken": reply_token, "messages": messages,
+                                                 **_silent(silent)})
         return await self._call(
             self._api().reply_message_with_http_info(
                 request, _request_timeout=self._timeout
@@ -137,8 +139,11 @@ class LineClient:
             reply=True,
         )
 
-    async def push(self, to: str, messages: list[dict[str, Any]], retry_key: str) -> SendResult:
-        request = PushMessageRequest.from_dict({"to": to, "messages": messages})
+    async def push(self, to: str, messages: list[dict[str, Any]], retry_key: str,
+                   silent: bool = False) -> SendResult:
+        # notificationDisabled: the resident asked for messages without sound (contact rules).
+        request = PushMessageRequest.from_dict({"to": to, "messages": messages,
+                                                **_silent(silent)})
         return await self._call(
             self._api().push_message_with_http_info(
                 request, x_line_retry_key=retry_key, _request_timeout=self._timeout
@@ -307,3 +312,8 @@ def _line_error(body: Any) -> str:
     details = [f"{d.get('property', '')}: {d.get('message', '')}"
                for d in data.get("details") or [] if isinstance(d, dict)]
     return "; ".join([str(data.get("message", "")), *details])[:1000]
+
+
+def _silent(silent: bool) -> dict[str, bool]:
+    """LINE's notificationDisabled, sent only when asked (its default is false)."""
+    return {"notificationDisabled": True} if silent else {}

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from bot import metrics
 from bot.db.engine import transaction
-from bot.db.models import InboxEvent, OutboxMessage, OutboxStatus, utcnow
+from bot.db.models import Conversation, InboxEvent, OutboxMessage, OutboxStatus, utcnow
+from bot.edge import contact_rules as cr
 from bot.edge.line_client import LineClient, Outcome, SendResult
 from bot.line import MAX_MESSAGES, Message
 from bot.settings import Settings
@@ -45,13 +46,24 @@ def reply_deadline(event: dict[str, Any], received_at: datetime, ttl_seconds: fl
 
 def _rows(user_id: str, messages: list[Message], conversation_id: int | None,
           event: InboxEvent | None, reply_ttl_seconds: float,
-          counsellor_id: int | None) -> list[dict[str, Any]]:
+          counsellor_id: int | None, rules: Rules = None) -> list[dict[str, Any]]:
     """The rows' values: at most LINE's five messages a request each; the first row may use
-    the event's reply token."""
+    the event's reply token. A push follows the resident's contact rules (`rules`: theirs and
+    when they last wrote): held, or silent, and the neutral notice first when one is due."""
     token = (event.payload.get("replyToken") if event is not None else None) or None
     rows: list[dict[str, Any]] = []
+    now = utcnow()
     for start in range(0, len(messages), MAX_MESSAGES):
         replies = event is not None and bool(token) and start == 0
+        if rules is None:
+            decision = cr.Decision(None)
+        elif replies:  # an answer to what the resident just wrote: they are in the chat
+            decision = cr.Decision(None, silent=rules[0].silent)
+        else:
+            decision = cr.decide(rules[0], now, rules[1])
+        if decision.notice and rules is not None:
+            rows.append(_notice_row(user_id, conversation_id, rules[0]))
+            rules = (replace(rules[0], noticed=True), rules[1])
         rows.append({
             "line_user_id": user_id,
             "conversation_id": conversation_id,
@@ -62,8 +74,51 @@ def _rows(user_id: str, messages: list[Message], conversation_id: int | None,
             "reply_deadline": reply_deadline(event.payload, event.received_at,
                                              reply_ttl_seconds)
             if replies and event is not None else None,
+            "silent": decision.silent,
+            "held": decision.held,
+            "status": OutboxStatus.HELD if decision.held else OutboxStatus.PENDING,
+            "next_attempt_at": decision.not_before or now,
         })
     return rows
+
+
+# A resident's contact rules and when they last wrote, as `_rows` applies them.
+Rules = tuple[cr.ContactRules, "datetime | None"] | None
+
+
+def _notice_row(user_id: str, conversation_id: int | None,
+                rules: cr.ContactRules) -> dict[str, Any]:
+    """The neutral notice: nothing of who sends it or why; the held words come when the
+    resident writes anything (the button sends 「見る」)."""
+    show = {"type": "action", "action": {"type": "message", "label": rules.show,
+                                         "text": rules.show}}
+    return {"line_user_id": user_id, "conversation_id": conversation_id,
+            "source_event_id": None, "counsellor_id": None,
+            "messages": [{"type": "text", "text": rules.notice, "quickReply": {"items": [show]}}],
+            "reply_token": None, "reply_deadline": None, "silent": rules.silent, "held": None,
+            "status": OutboxStatus.PENDING, "next_attempt_at": utcnow(), _NOTICE: True}
+
+
+def rules_of(conversation: Conversation) -> Rules:
+    """The conversation's rules for `enqueue`/`insert` (None: it has none)."""
+    rules = cr.ContactRules.of(conversation.contact_rules)
+    return (rules, conversation.last_event_at) if rules.any else None
+
+
+def _looked_up(session: Session, conversation_id: int | None) -> tuple[Rules, Conversation | None]:
+    if conversation_id is None:
+        return None, None
+    conversation = session.get(Conversation, conversation_id)
+    return (rules_of(conversation) if conversation is not None else None), conversation
+
+
+def _remember_notice(conversation: Conversation | None, rows: list[dict[str, Any]]) -> None:
+    """A notice went out with these rows: no second one until the resident writes."""
+    if any(r.pop(_NOTICE, False) for r in rows) and conversation is not None:
+        conversation.contact_rules = {**conversation.contact_rules, "noticed": True}
+
+
+_NOTICE = "_notice"  # marks the notice among `_rows`' values (taken out before inserting)
 
 
 def enqueue(
@@ -79,13 +134,19 @@ def enqueue(
 ) -> list[OutboxMessage]:
     """Outbox rows for these messages. The only way anything reaches a resident: the bot's
     answers, counsellors' replies and follow-ups all go through here (or through `insert`).
-    `flush=False` lets a caller adding many rows insert them together."""
-    rows = [OutboxMessage(**values) for values in _rows(
-        user_id, messages, conversation_id, event, reply_ttl_seconds, counsellor_id)]
+    `flush=False` lets a caller adding many rows insert them together. A push follows the
+    conversation.s contact rules (bot/edge/contact_rules.py). Returns the rows of these messages
+    (a neutral notice the rules add goes out too, but is not among them)."""
+    rules, conversation = _looked_up(session, conversation_id)
+    values = _rows(user_id, messages, conversation_id, event, reply_ttl_seconds, counsellor_id,
+                   rules)
+    notices = [bool(v.get(_NOTICE)) for v in values]
+    _remember_notice(conversation, values)
+    rows = [OutboxMessage(**v) for v in values]
     session.add_all(rows)
     if flush:
         session.flush()
-    return rows
+    return [row for row, notice in zip(rows, notices, strict=True) if not notice]  # the caller's
 
 
 _INSERT = sql_insert(OutboxMessage.__table__)  # type: ignore[arg-type]
@@ -99,10 +160,14 @@ def insert(
     conversation_id: int | None = None,
     event: InboxEvent | None = None,
     reply_ttl_seconds: float = 0.0,
+    rules: Rules = None,
 ) -> int:
     """`enqueue` for a caller that needs no row objects (the worker's answers): the same rows
-    in one plain INSERT, without the ORM's unit of work. Returns how many rows."""
-    rows = _rows(user_id, messages, conversation_id, event, reply_ttl_seconds, None)
+    in one plain INSERT, without the ORM's unit of work. Returns how many rows. The caller
+    passes the conversation's contact `rules` (`rules_of`), which it holds already."""
+    rows = _rows(user_id, messages, conversation_id, event, reply_ttl_seconds, None, rules)
+    for row in rows:  # the worker's own answers: its caller keeps the notice in mind
+        row.pop(_NOTICE, None)
     if rows:
         session.connection().execute(_INSERT, rows)
     return len(rows)
@@ -119,6 +184,7 @@ class Claimed:
     reply_deadline: datetime | None
     retry_key: str
     attempts: int
+    silent: bool = False
 
 
 def backoff(attempts: int) -> timedelta:
@@ -157,7 +223,7 @@ def claim_due(*, session: Session, now: datetime, limit: int = 100,
         row.attempts += 1
         row.next_attempt_at = now + lease
         claimed.append(Claimed(row.id, row.line_user_id, list(row.messages), row.reply_token,
-                               row.reply_deadline, row.retry_key, row.attempts))
+                               row.reply_deadline, row.retry_key, row.attempts, row.silent))
     return claimed
 
 
@@ -187,12 +253,13 @@ def record(
 async def deliver(line: LineClient, claimed: Claimed, now: datetime) -> tuple[SendResult, str]:
     """One attempt: reply if the token may still be valid, push otherwise or when it was not."""
     if claimed.reply_token and claimed.reply_deadline and now < claimed.reply_deadline:
-        result = await line.reply(claimed.reply_token, claimed.messages)
+        result = await line.reply(claimed.reply_token, claimed.messages, claimed.silent)
         if result.outcome != Outcome.INVALID_REPLY_TOKEN:
             return result, "reply"
         # Expired or already used. After an earlier ambiguous failure (timeout, 5xx) the
         # message may have arrived; we still push, as a missed answer is worse than a repeat.
-    return await line.push(claimed.user_id, claimed.messages, claimed.retry_key), "push"
+    return await line.push(claimed.user_id, claimed.messages, claimed.retry_key,
+                           claimed.silent), "push"
 
 
 class SenderHost(Protocol):
@@ -257,7 +324,63 @@ class OutboxSender:
 
 def _claim(sessions: sessionmaker[Session], lease: timedelta) -> list[Claimed]:
     with transaction(sessions) as session:
-        return claim_due(session=session, now=utcnow(), lease=lease)
+        now = utcnow()
+        release_due(session, now)
+        return claim_due(session=session, now=now, lease=lease)
+
+
+# ---------------------------------------------------------------------- held by contact rules
+
+def release_held(session: Session, conversation_id: int) -> int:
+    """The resident wrote: everything held for them goes now (they are in the chat), in the
+    order it was written. Returns how many rows."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.conversation_id == conversation_id,
+               OutboxMessage.status == OutboxStatus.HELD)
+        .values(status=OutboxStatus.PENDING, held=None, next_attempt_at=utcnow()),
+        execution_options={"synchronize_session": False})
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def hold_pending(session: Session, conversation_id: int, reason: str) -> int:
+    """「けす」: pushes not yet sent wait too (a reply in flight is the resident's own answer)."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.conversation_id == conversation_id,
+               OutboxMessage.status == OutboxStatus.PENDING,
+               OutboxMessage.reply_token.is_(None))
+        .values(status=OutboxStatus.HELD, held=reason),
+        execution_options={"synchronize_session": False})
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def release_due(session: Session, now: datetime, limit: int = 200) -> int:
+    """Rows held for the resident's hours whose window has opened: decided again under the
+    rules as they are now (the resident may have changed them since)."""
+    rows = list(session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.status == OutboxStatus.HELD, OutboxMessage.held == cr.HOURS,
+               OutboxMessage.next_attempt_at <= now)
+        .order_by(OutboxMessage.id).limit(limit)))
+    if not rows:
+        return 0
+    ids = {r.conversation_id for r in rows if r.conversation_id is not None}
+    conversations = {c.id: c for c in session.scalars(
+        select(Conversation).where(Conversation.id.in_(ids)))}
+    for row in rows:
+        conversation = conversations.get(row.conversation_id or -1)
+        rules = cr.ContactRules.of(conversation.contact_rules if conversation else None)
+        decision = cr.decide(rules, now, conversation.last_event_at if conversation else None)
+        row.held = decision.held
+        row.status = OutboxStatus.HELD if decision.held else OutboxStatus.PENDING
+        row.next_attempt_at = decision.not_before or now
+        if decision.notice and conversation is not None:
+            notice = _notice_row(row.line_user_id, conversation.id, rules)
+            notice.pop(_NOTICE)
+            session.add(OutboxMessage(**notice))
+            conversation.contact_rules = {**conversation.contact_rules, "noticed": True}
+    return len(rows)
 
 
 def _record_all(

@@ -35,6 +35,11 @@ NOTES = "_notes"
 CALLBACK_WINDOW, CALLBACK_PHONE_OK, CALLBACK_PHONE = (
     "callback_window", "callback_phone_ok", "callback_phone")
 PHONE_CONSENTED = "share_phone"  # the `callback_phone_ok` answer that consents to the number
+# Answers that leave the conversation's answers for its own columns: the language chosen and
+# the contact rules (an answer would be cleared by 最初から; a safety rule must not be).
+LANGUAGE = "language"
+CONTACT_SILENT, CONTACT_NEUTRAL, CONTACT_HOURS = (
+    "contact_silent", "contact_neutral", "contact_hours")
 
 
 @dataclass(frozen=True)
@@ -65,8 +70,9 @@ class Step:
 
 
 def normalise(text: str) -> str:
-    """NFKC (full-width → half-width and so on), no surrounding blanks or end punctuation."""
-    return unicodedata.normalize("NFKC", text).strip().rstrip("。.!！?？ ").strip()
+    """NFKC (full-width → half-width and so on), case folded (a phone capitalises the first
+    letter of "help"), no surrounding blanks or end punctuation."""
+    return unicodedata.normalize("NFKC", text).casefold().strip().rstrip("。.!！?？ ").strip()
 
 
 _UNREADABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]|[\ud800-\udfff]")
@@ -155,7 +161,8 @@ class FlowRunner(Renderer):
     def _one_tap_away(self, intents: list[it.Intent], state: str) -> list[it.Intent]:
         """Every answer ends with buttons: at least a person and the emergency numbers."""
         sends = [i for i in intents if isinstance(i, it.Send) and i.messages]
-        if not sends or "quickReply" in sends[-1].messages[-1]:
+        if not sends or "quickReply" in sends[-1].messages[-1] or \
+                self.flow.states[state].discreet:
             return intents
         items = self.quick_replies(state)
         if items:
@@ -346,6 +353,15 @@ class FlowRunner(Renderer):
                 out.append(self._take_callback(d))
             elif effect == "cancel_callback":
                 self._take_callback(d)
+            elif effect == "set_language":
+                out.append(it.SetLanguage(str(d.answers.pop(LANGUAGE, None) or "ja")))
+            elif effect == "save_contact_rules":
+                out.append(it.SaveContactRules(
+                    silent=d.answers.pop(CONTACT_SILENT, None) == "yes",
+                    neutral=d.answers.pop(CONTACT_NEUTRAL, None) == "yes",
+                    hours=str(d.answers.pop(CONTACT_HOURS, None) or "any")))
+            elif effect == "quick_exit":
+                out.append(it.QuickExit())
 
     def _take_callback(self, d: Dialogue) -> it.RequestCallback:
         """The call-back answers leave the conversation: the phone number is kept on the case

@@ -61,5 +61,27 @@ class RequestCallback:
     phone_consent: bool
 
 
+@dataclass(frozen=True)
+class SetLanguage:
+    """The resident chose a language (a content/languages code, "ja" for standard Japanese):
+    what this step says is said in it, and everything after."""
+
+    code: str
+
+
+@dataclass(frozen=True)
+class SaveContactRules:
+    """The resident's contact rules (bot/edge/contact_rules.py), enforced for every message."""
+
+    silent: bool
+    neutral: bool
+    hours: str  # a window name: any, day, weekday_day, evening
+
+
+@dataclass(frozen=True)
+class QuickExit:
+    """「けす」: hold every message from here until the resident writes again."""
+
+
 Intent = (Send | OpenCase | SetConsent | WithdrawConsent | ForwardToCase | SwitchToCurrentVersion
-          | TellWait | GiveUp | RequestCallback)
+          | TellWait | GiveUp | RequestCallback | SetLanguage | SaveContactRules | QuickExit)

@@ -9,7 +9,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 from bot.content.flow import Bubble, Choice, Flow
+from bot.content.languages import IDENTITY, Translator
 from bot.content.schema import Hotline
+from bot.content.texts import CODE_TEXTS
 from bot.flows import intents as it
 from bot.line import MAX_QUICK_REPLY_ITEMS, call_buttons
 
@@ -25,6 +27,7 @@ class FlowContext:
     hotlines: list[Hotline]  # every number; a state shows the general ones or the chosen ones
     option_sets: Mapping[str, list[tuple[str, str]]] = field(default_factory=dict)
     variables: Callable[[Mapping[str, Any]], Mapping[str, str]] = lambda answers: {}
+    tr: Translator = IDENTITY  # the resident's language, for the words the code adds
 
 
 def choice_data(state: str, value: str) -> str:
@@ -90,8 +93,10 @@ class Renderer:
         if ask and ask.multi and ask.record and answers.get(ask.record):
             chosen = [c.label for c in self.choices_of(state_name)
                       if c.value in answers[ask.record]]
-            texts = [*texts[:-1], f"{texts[-1]}\n（選んだもの：{'、'.join(chosen)}）"] if texts \
-                else texts
+            tr = self.context.tr
+            so_far = tr(CODE_TEXTS["chosen"]).format(
+                chosen=tr(CODE_TEXTS["list_separator"]).join(chosen))
+            texts = [*texts[:-1], f"{texts[-1]}\n{so_far}"] if texts else texts
         if not texts:
             return []
         messages: list[it.Message] = [{"type": "text", "text": t} for t in texts]

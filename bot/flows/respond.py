@@ -10,10 +10,23 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from bot.content.languages import IDENTITY, JAPANESE, LanguagePack, Translator
 from bot.content.schema import Messages, Places, Resources
 from bot.flows import intents as it
 from bot.flows.emergency import contacts_for, emergency_step
-from bot.flows.engine import NOTES, Dialogue, FlowContext, FlowRunner, Input, Step, readable
+from bot.flows.engine import (
+    NOTES,
+    RETURN_TO,
+    Dialogue,
+    FlowContext,
+    FlowRunner,
+    Input,
+    Step,
+    choice_data,
+    global_data,
+    readable,
+)
+from bot.flows.render import postback_action
 from bot.flows.routing import option_sets, variables
 from bot.line import call_buttons, text
 from bot.nlp.analyzer import RiskAssessment
@@ -24,12 +37,15 @@ WINDOW = timedelta(minutes=10)
 WINDOW_BUBBLES = 4
 
 
+LANGUAGE_GLOBAL = "language"  # the flow's global command that offers the languages
+
+
 def context_for(resources: Resources, places: Places,
-                clock: Callable[[], datetime]) -> FlowContext:
+                clock: Callable[[], datetime], tr: Translator = IDENTITY) -> FlowContext:
     """What a flow draws on besides its own file: the numbers, the option lists, the copy's
-    variables (the desk's hours are read at `clock()`)."""
+    variables (the desk's hours are read at `clock()`), all in the resident's language."""
     return FlowContext(hotlines=resources.hotlines, option_sets=option_sets(places),
-                       variables=lambda answers: variables(places, answers, clock()))
+                       variables=lambda answers: variables(places, answers, clock(), tr), tr=tr)
 
 
 @dataclass(frozen=True)
@@ -71,12 +87,31 @@ def first_step(runner: FlowRunner, inp: Input) -> Step:
     return Step(then.state, then.answers, then.consent, [greeting, *then.intents])
 
 
+def offer_step(runner: FlowRunner, pack: LanguagePack, inp: Input) -> Step | None:
+    """A new resident who wrote plainly in another language: the offer, in it, to go on in it
+    (or in Japanese, or another language). Their words are kept for the counsellor, and the
+    intake starts once they choose. None when the flow has no language choice."""
+    glob = runner.flow.globals.get(LANGUAGE_GLOBAL)
+    if glob is None or pack.offer is None or pack.offer_yes is None or pack.offer_no is None:
+        return None
+    start = runner.start()
+    answers = {**start.answers, RETURN_TO: start.state, NOTES: [inp.text[:1000]]}
+    items = [postback_action(pack.offer_yes, choice_data(glob.target, pack.code)),
+             postback_action(pack.offer_no, choice_data(glob.target, JAPANESE)),
+             postback_action(glob.label, global_data(LANGUAGE_GLOBAL))]
+    offer = {**text(pack.offer), "quickReply": {"items": [
+        {"type": "action", "action": a} for a in items]}}
+    return Step(glob.target, answers, dict(start.consent), [it.Send([offer])])
+
+
 def respond(runner: FlowRunner, dialogue: Dialogue, inp: Input, *, messages: Messages,
             resources: Resources, risk: RiskAssessment | None, is_new: bool,
-            idle_for: timedelta | None = None, answered: Step | None = None) -> Step:
+            idle_for: timedelta | None = None, answered: Step | None = None,
+            offer: LanguagePack | None = None) -> Step:
     """The next step of a conversation in `dialogue` given `inp` (and its assessment, for a
     text). `answered`: a step the caller already decided (a reply to a transfer request),
-    taken unless there is danger now or the resident is new."""
+    taken unless there is danger now or the resident is new. `offer`: the language a new
+    resident plainly wrote in (bot/flows/language.detect), offered before the intake."""
     if risk is not None and risk.level == Level.IMMINENT:
         # Danger now: the numbers for this danger at once, most urgent first, with the words
         # for it, whatever the state, consent or not; the flow goes to its emergency state and
@@ -86,7 +121,8 @@ def respond(runner: FlowRunner, dialogue: Dialogue, inp: Input, *, messages: Mes
         step = emergency_step(runner, Dialogue(dialogue.state, answers, dict(dialogue.consent)),
                               messages, resources, risk.categories)
     elif is_new:
-        step = first_step(runner, inp)
+        step = (offer_step(runner, offer, inp) if offer is not None else None) or \
+            first_step(runner, inp)
     elif answered is not None:
         step = answered
     else:
@@ -98,6 +134,15 @@ def respond(runner: FlowRunner, dialogue: Dialogue, inp: Input, *, messages: Mes
                call_buttons(messages.risk_unsure_call, contacts_for(resources, risk.categories))]
         step = Step(step.state, step.answers, step.consent, [it.Send(net), *step.intents])
     elif risk is not None and risk.level == Level.HIGH:
-        high = [text(b) for b in messages.risk_high]
+        high = [text(b) for b in high_words(messages, resources, risk.categories)]
         step = Step(step.state, step.answers, step.consent, [it.Send(high), *step.intents])
     return step
+
+
+def high_words(messages: Messages, resources: Resources, categories: Sequence[str]) -> list[str]:
+    """The words for a high risk: those of its danger (hunger, violence, a child...) when
+    content has them, most urgent danger first, else the general ones."""
+    for danger in resources.dangers:
+        if set(danger.categories) & set(categories) and danger.id in messages.risk_high_by_danger:
+            return messages.risk_high_by_danger[danger.id]
+    return messages.risk_high

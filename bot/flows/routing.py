@@ -11,7 +11,9 @@ from zoneinfo import ZoneInfo
 
 import jpholiday
 
+from bot.content.languages import IDENTITY, Translator
 from bot.content.schema import Hours, Places, Team
+from bot.content.texts import CODE_TEXTS
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -53,19 +55,21 @@ def route(places: Places, answers: Mapping[str, Any]) -> Route:
                  programmes=list(dict.fromkeys(programmes)))
 
 
-def hours_text(hours: Hours) -> str:
-    """「月・火・水・木・金 8:30〜17:15」"""
-    days = "・".join(DAY_NAMES[d] for d in DAYS if d in hours.days)
-    return f"{days} {hours.open.lstrip('0')}〜{hours.close.lstrip('0')}"
+def hours_text(hours: Hours, tr: Translator = IDENTITY) -> str:
+    """「月・火・水・木・金 8:30〜17:15」, in the resident's language."""
+    days = tr(CODE_TEXTS["day_separator"]).join(tr(DAY_NAMES[d]) for d in DAYS
+                                                if d in hours.days)
+    return tr(CODE_TEXTS["hours"]).format(days=days, open=hours.open.lstrip("0"),
+                                          close=hours.close.lstrip("0"))
 
 
 def closure_of(team: Team, day: date) -> str | None:
     """Why the desk is closed all day (a closure's note, 「祝日」), or None when it opens."""
     for closure in team.closures:
         if closure.start <= day <= closure.end:
-            return closure.note or "休業日"
+            return closure.note or CODE_TEXTS["closed_day"]
     if not team.open_on_holidays and jpholiday.is_holiday(day):
-        return jpholiday.is_holiday_name(day) or "祝日"
+        return jpholiday.is_holiday_name(day) or CODE_TEXTS["holiday"]
     return None
 
 
@@ -112,28 +116,33 @@ def next_opening(team: Team, now: datetime) -> datetime:
     return local  # unreachable unless closed for over a year; keeps the type total
 
 
-def duty_text(team: Team, now: datetime) -> str:
+def duty_text(team: Team, now: datetime, tr: Translator = IDENTITY) -> str:
     """Whether a person reads now and, if not, from when (and why the desk is closed today)."""
     if on_duty(team, now):
-        return "いまは相談員がいる時間です。順番にお返事します。"
+        return tr(CODE_TEXTS["on_duty"])
     local = now.astimezone(TOKYO)
     closed = closure_of(team, local.date())
-    why = f"（きょうは{closed}のため、お休みです）" if closed else ""
+    if closed and not tr.has(closed):  # a holiday's Japanese name: say what it is instead
+        closed = tr(CODE_TEXTS["holiday"])
+    why = tr(CODE_TEXTS["closed_why"]).format(closed=tr(closed)) if closed else ""
     nxt = next_opening(team, now)
-    return (f"いまは相談員がいない時間です{why}。{nxt.month}月{nxt.day}日"
-            f"（{DAY_NAMES[DAYS[nxt.weekday()]]}）{nxt.hour}:{nxt.minute:02d}以降に、"
-            "順番にお返事します。")
+    day = tr(CODE_TEXTS["date"]).format(month=nxt.month, day=nxt.day,
+                                        weekday=tr(DAY_NAMES[DAYS[nxt.weekday()]]))
+    return tr(CODE_TEXTS["off_duty"]).format(why=why, date=day,
+                                             time=f"{nxt.hour}:{nxt.minute:02d}")
 
 
-def variables(places: Places, answers: Mapping[str, Any], now: datetime) -> dict[str, str]:
-    """Values for the copy's `{name}` placeholders."""
+def variables(places: Places, answers: Mapping[str, Any], now: datetime,
+              tr: Translator = IDENTITY) -> dict[str, str]:
+    """Values for the copy's `{name}` placeholders (`places` already in the resident's
+    language; `tr` puts the words the code adds into it)."""
     r = route(places, answers)
     names = {m.id: m.name for m in places.municipalities}
     return {
         "team_name": r.team.name,
-        "hours": hours_text(r.team.hours),
-        "on_duty": duty_text(r.team, now),
-        "share_with": "、".join(r.team.share_with),
+        "hours": hours_text(r.team.hours, tr),
+        "on_duty": duty_text(r.team, now, tr),
+        "share_with": tr(CODE_TEXTS["list_separator"]).join(r.team.share_with),
         "municipality": names.get(r.municipality or "", ""),
         "retention_days": str(places.retention_days),
     }

@@ -4,6 +4,7 @@ caller's transaction: conversation state, cases and outbox rows commit with the 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, insert, select
@@ -11,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.content.flow import Flow
+from bot.content.texts import localize_flow, with_keywords
 from bot.db.models import (
     Conversation,
     FlowVersion,
@@ -20,6 +22,7 @@ from bot.db.models import (
     utcnow,
 )
 from bot.edge import outbox
+from bot.edge.contact_rules import EXIT, ContactRules
 from bot.edge.inbox import text_of
 from bot.flows import intents as it
 from bot.flows.engine import (
@@ -29,6 +32,7 @@ from bot.flows.engine import (
     Step,
     input_of,
 )
+from bot.flows.language import detect
 from bot.flows.respond import WINDOW_BUBBLES, Earlier, assess, context_for, respond
 from bot.line import Message, text
 from bot.nlp.analyzer import RiskAssessment, analyzer_for
@@ -46,11 +50,12 @@ class FlowLibrary:
 
     def __init__(self, content: Content, clock: Callable[[], datetime] = utcnow) -> None:
         self.content = content
-        self.context = context_for(content.resources, content.places, clock)
+        self.clock = clock
+        self.keywords = content.keywords()
         self.analyzer = analyzer_for(content.lexicon, content.risk_model)
         self._read: dict[str, RiskAssessment] = {}
         self._read_with = self.analyzer
-        self._runners: dict[tuple[str, str], FlowRunner] = {}
+        self._runners: dict[tuple[str, str, str], FlowRunner] = {}
         self._stored: set[tuple[str, str]] = set()
 
     def read(self, words: str) -> RiskAssessment:
@@ -66,25 +71,33 @@ class FlowLibrary:
             found = self._read[words] = self.analyzer.analyze(words)
         return found
 
-    def current(self, session: Session, flow_id: str = INTAKE) -> tuple[str, FlowRunner]:
+    def current(self, session: Session, flow_id: str = INTAKE,
+                language: str | None = None) -> tuple[str, FlowRunner]:
         loaded = self.content.flows[flow_id]
         self._store(session, loaded)
-        return loaded.version, self._runner(flow_id, loaded.version, loaded.flow)
+        return loaded.version, self._runner(flow_id, loaded.version, loaded.flow, language)
 
-    def get(self, session: Session, flow_id: str, version: str) -> FlowRunner | None:
-        runner = self._runners.get((flow_id, version))
+    def get(self, session: Session, flow_id: str, version: str,
+            language: str | None = None) -> FlowRunner | None:
+        runner = self._runners.get((flow_id, version, self.content.for_language(language).code))
         if runner is not None:
             return runner
         row = session.scalars(select(FlowVersion).where(
             FlowVersion.flow_id == flow_id, FlowVersion.version == version)).first()
         if row is None:
             return None
-        return self._runner(flow_id, version, Flow.model_validate(row.definition))
+        return self._runner(flow_id, version, Flow.model_validate(row.definition), language)
 
-    def _runner(self, flow_id: str, version: str, flow: Flow) -> FlowRunner:
-        key = (flow_id, version)
+    def _runner(self, flow_id: str, version: str, flow: Flow,
+                language: str | None) -> FlowRunner:
+        """A version's runner in a language: its words in it (an older version finds the
+        words it shares with the current content), every language's command words known."""
+        local = self.content.for_language(language)
+        key = (flow_id, version, local.code)
         if key not in self._runners:
-            self._runners[key] = FlowRunner(flow, self.context)
+            worded = localize_flow(with_keywords(flow, *self.keywords), local.tr)
+            self._runners[key] = FlowRunner(worded, context_for(
+                local.resources, local.places, self.clock, local.tr))
         return self._runners[key]
 
     def _store(self, session: Session, loaded: LoadedFlow) -> None:
@@ -154,8 +167,9 @@ def _handle(session: Session, event: InboxEvent, library: FlowLibrary,
         session.flush()
         cases.remember_no_case(session, conversation.id)
     else:
-        runner = library.get(session, conversation.flow_id, conversation.flow_version) or \
-            _switch(session, library, conversation)
+        runner = library.get(session, conversation.flow_id, conversation.flow_version,
+                             conversation.language) or _switch(session, library, conversation)
+    offer = detect(inp.text, content.languages) if is_new and inp.kind == "text" else None
 
     # Every free-text message is assessed, in every state, before the flow sees it.
     risk = _assess(session, library, event, conversation, inp.text) \
@@ -166,11 +180,24 @@ def _handle(session: Session, event: InboxEvent, library: FlowLibrary,
         if inp.kind == "postback" and not is_new else None
     answered = _answer_transfer(session, conversation, library, *transfer) \
         if transfer is not None and (risk is None or risk.level < Level.IMMINENT) else None
+    if offer is not None and risk is not None and risk.level == Level.IMMINENT:
+        # Danger in a first message plainly in another language: answer in it at once.
+        conversation.language = offer.code
+        _, runner = library.current(session, conversation.flow_id, offer.code)
+    local = content.for_language(conversation.language)
     step = respond(
         runner, Dialogue(conversation.state, dict(conversation.answers), _granted(conversation)),
-        inp, messages=content.messages, resources=content.resources, risk=risk, is_new=is_new,
+        inp, messages=local.messages, resources=local.resources, risk=risk, is_new=is_new,
         idle_for=now - conversation.last_event_at if conversation.last_event_at else None,
-        answered=answered)
+        answered=answered, offer=offer)
+    chosen = next((i for i in step.intents if isinstance(i, it.SetLanguage)), None)
+    if chosen is not None:
+        runner, step = _in_language(session, conversation, library, step, chosen.code)
+    wrote = inp.kind in ("text", "postback", "other_message")
+    if wrote and conversation.contact_rules:
+        # They have the phone in hand: what their contact rules held comes now, in order.
+        conversation.contact_rules = ContactRules.of(conversation.contact_rules).wrote().stored()
+        outbox.release_held(session, conversation.id)
 
     if inp.kind == "unfollow":
         conversation.following = False
@@ -197,6 +224,7 @@ def _handle(session: Session, event: InboxEvent, library: FlowLibrary,
     rows = outbox.insert(
         session, user_id=event.line_user_id, messages=outgoing,
         conversation_id=conversation.id, event=event, reply_ttl_seconds=reply_ttl_seconds,
+        rules=outbox.rules_of(conversation),
     ) if outgoing else 0
     event.status = InboxStatus.DONE if inp.kind != "ignored" else InboxStatus.IGNORED
     event.processed_at = now
@@ -218,13 +246,14 @@ def _too_old(event: InboxEvent, content: Content) -> bool:
 def _answer_transfer(session: Session, conversation: Conversation, library: FlowLibrary,
                      case_id: int, yes: bool) -> Step:
     """The resident's yes or no to a move of their case to another desk; the flow stays."""
-    messages = library.content.messages
+    local = library.content.for_language(conversation.language)
+    messages = local.messages
     moved = cases.answer_transfer(session=session, conversation=conversation, case_id=case_id,
                                   yes=yes)
     if moved is None:
         bubbles = messages.transfer_over
     elif moved:
-        name = next((t.name for t in library.content.places.teams if t.id == moved), moved)
+        name = next((t.name for t in local.places.teams if t.id == moved), moved)
         bubbles = [b.replace("{team}", name) for b in messages.transfer_done]
     else:
         bubbles = messages.transfer_kept
@@ -316,9 +345,28 @@ def _plan_followups(session: Session, conversation: Conversation, runner: FlowRu
                                 kind="not_picked_up", now=now, case_id=case.id)
 
 
+def _in_language(session: Session, conversation: Conversation, library: FlowLibrary,
+                 step: Step, code: str) -> tuple[FlowRunner, Step]:
+    """The resident chose a language: from this step on, everything is said in it (the
+    state they return to is shown again in it), and so are their contact rules' words."""
+    known = code in library.content.languages
+    conversation.language = code if known else None
+    local = library.content.for_language(conversation.language)
+    runner = library.get(session, conversation.flow_id, conversation.flow_version,
+                         conversation.language) or _switch(session, library, conversation)
+    if conversation.contact_rules:
+        conversation.contact_rules = {**conversation.contact_rules,
+                                      "notice": local.messages.contact_notice,
+                                      "show": local.messages.contact_notice_show}
+    said = [text(b) for b in local.messages.language_chosen]
+    others = [i for i in step.intents if not isinstance(i, it.Send | it.SetLanguage)]
+    shown = it.Send([*said, *runner.entry(step.state, step.answers)])
+    return runner, Step(step.state, step.answers, step.consent, [shown, *others])
+
+
 def _switch(session: Session, library: FlowLibrary, conversation: Conversation) -> FlowRunner:
     """The conversation's version is gone (never stored): move it to the current one."""
-    version, runner = library.current(session, conversation.flow_id)
+    version, runner = library.current(session, conversation.flow_id, conversation.language)
     conversation.flow_version = version
     if conversation.state not in runner.flow.states:
         conversation.state = runner.flow.start
@@ -337,9 +385,25 @@ def apply_intents(
     places = library.content.places
     messages: list[Message] = []
     told: list[Message] = []  # the wait, after the step's own messages
+    quiet = False  # the acknowledgement of words a counsellor is reading already
     for intent in intents:
         if isinstance(intent, it.Send):
-            messages += intent.messages
+            if not quiet:
+                messages += intent.messages
+            quiet = False
+        elif isinstance(intent, it.SaveContactRules):
+            local = library.content.for_language(conversation.language)
+            conversation.contact_rules = ContactRules(
+                silent=intent.silent, neutral=intent.neutral, hours=intent.hours,
+                notice=local.messages.contact_notice,
+                show=local.messages.contact_notice_show).stored()
+        elif isinstance(intent, it.QuickExit):
+            local = library.content.for_language(conversation.language)
+            rules = ContactRules.of(conversation.contact_rules)
+            conversation.contact_rules = replace(
+                rules, hold=True, notice=local.messages.contact_notice,
+                show=local.messages.contact_notice_show).stored()
+            outbox.hold_pending(session, conversation.id, EXIT)
         elif isinstance(intent, it.TellWait | it.GiveUp | it.RequestCallback):
             told += _waiting_intent(session, conversation, intent, library, now)
         elif isinstance(intent, it.SetConsent):
@@ -362,10 +426,15 @@ def apply_intents(
             cases.open_or_update_case(session=session, conversation=conversation,
                                       places=places)
         elif isinstance(intent, it.ForwardToCase):
+            if not _granted(conversation).get("counsellor"):
+                continue  # no case without consent: words from before it are not forwarded
             case = cases.open_case_of(session=session, conversation_id=conversation.id) or \
                 cases.open_or_update_case(session=session, conversation=conversation,
                                           places=places)
             cases.add_resident_message(session=session, case=case, text=intent.text)
+            # A counsellor holds the chat and reads it live (LINE shows 既読 when they do):
+            # no bot's 「受け取りました」 between their words.
+            quiet = case.status == CaseStatus.CLAIMED
         elif isinstance(intent, it.SwitchToCurrentVersion):
             version, _ = library.current(session, conversation.flow_id)
             conversation.flow_version = version
@@ -387,8 +456,9 @@ def _waiting_intent(session: Session, conversation: Conversation,
     if isinstance(intent, it.TellWait):
         if case is None:
             return []
-        return waiting.tell(session, case, places=content.places, messages=content.messages,
-                            resources=content.resources, now=now)
+        local = content.for_language(conversation.language)
+        return waiting.tell(session, case, places=local.places, messages=local.messages,
+                            resources=local.resources, now=now, tr=local.tr)
     if isinstance(intent, it.GiveUp):
         if case is not None:
             if case.status == CaseStatus.OPEN:

@@ -80,7 +80,8 @@ async def send_due_followups(runtime: Runtime, *, batch: int = 500) -> int:
     def dispatch() -> int:
         with transaction(runtime.sessions) as session:
             return followups.dispatch_due(session=session, rules=runtime.content.followups,
-                                          now=utcnow(), limit=batch)
+                                          now=utcnow(), limit=batch,
+                                          in_language=runtime.content.for_language)
 
     total = 0
     while True:  # many can fall due at once (a restart, a morning after quiet hours)
@@ -103,7 +104,7 @@ def queue_wait_updates(runtime: Runtime) -> int:
     with transaction(runtime.sessions) as session:
         return waiting.send_due_updates(session=session, places=content.places,
                                         messages=content.messages, resources=content.resources,
-                                        now=utcnow())
+                                        now=utcnow(), in_language=content.for_language)
 
 
 async def push_wait_updates(runtime: Runtime) -> int:

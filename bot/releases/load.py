@@ -7,10 +7,12 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, PrivateAttr
 
+from bot.content import texts as tx
 from bot.content.files import ContentError, Problem, read_yaml, validated
 from bot.content.flow import Flow
+from bot.content.languages import JAPANESE, LanguagePack, Translator
 from bot.content.schema import FollowUpRules, Messages, Places, Resources
 from bot.flows.routing import COPY_VARIABLES, option_sets
 from bot.flows.validate import Problem as FlowProblem
@@ -42,6 +44,59 @@ class Content(BaseModel):
     followups: FollowUpRules
     # Trained from `risk/corpus/`; None without a corpus (the rules alone then assess).
     risk_model: RiskModel | None = None
+    # Every language besides standard Japanese (content/languages/<code>.yaml), by code.
+    languages: dict[str, LanguagePack] = {}
+    _localized: dict[str, Localized] = PrivateAttr(default_factory=dict)
+
+    def for_language(self, code: str | None) -> Localized:
+        """The resident-facing content in this language (standard Japanese for None, "ja" or
+        a language content does not have)."""
+        pack = self.languages.get(code or JAPANESE)
+        key = pack.code if pack else JAPANESE
+        if key not in self._localized:
+            tr = Translator(pack)
+            self._localized[key] = Localized(
+                code=key, tr=tr, messages=tx.localize_messages(self.messages, tr),
+                resources=tx.localize_resources(self.resources, tr),
+                places=tx.localize_places(self.places, tr),
+                followups=tx.localize_followups(self.followups, tr))
+        return self._localized[key]
+
+    def keywords(self) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+        """Every language's words for the global commands, by global id."""
+        keywords: dict[str, list[str]] = {}
+        contains: dict[str, list[str]] = {}
+        for pack in self.languages.values():
+            for gid, words in pack.keywords.items():
+                keywords.setdefault(gid, []).extend(words)
+            for gid, words in pack.contains.items():
+                contains.setdefault(gid, []).extend(words)
+        return keywords, contains
+
+    def texts(self) -> list[tx.Text]:
+        """Every resident-facing text of this content, where it stands."""
+        found = [t for f in self.flows.values() for t in tx.flow_texts(f.flow, f"flows/{f.file}")]
+        found += [*tx.messages_texts(self.messages), *tx.places_texts(self.places),
+                  *tx.resources_texts(self.resources), *tx.followup_texts(self.followups),
+                  *tx.code_texts()]
+        return found
+
+    def language_gaps(self) -> list[tx.Gap]:
+        texts = self.texts()
+        return [g for pack in self.languages.values() for g in tx.gaps(texts, Translator(pack))]
+
+
+class Localized(BaseModel):
+    """Content as one resident reads it: their language's words (flows: `localize_flow`)."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    code: str
+    tr: Translator
+    messages: Messages
+    resources: Resources
+    places: Places
+    followups: FollowUpRules
 
 
 def load_flow(path: Path) -> LoadedFlow:
@@ -69,6 +124,7 @@ def load_content(directory: Path) -> Content:
         resources=validated(Resources, directory / "resources.yaml"),
         places=places,
         flows=flows,
+        languages=load_languages(directory / "languages"),
     )
     if "intake" not in flows:
         raise ContentError(Problem(str(directory / "flows"),
@@ -82,9 +138,26 @@ def load_content(directory: Path) -> Content:
         categories={c.category: c.label for c in content.lexicon.categories},
         files=(f"{directory.name}/resources.yaml", f"{directory.name}/messages.yaml"),
         variables=COPY_VARIABLES)
-    if found:
-        raise ContentError([_located(p) for p in found])
+    problems = [_located(p) for p in found]
+    # A language without a variant of a safety or consent text, or with one that does not
+    # fit where it stands, is refused; other gaps are reported (`tsunagu content check`).
+    problems += [Problem(f"{directory.name}/languages/{g.language}.yaml",
+                         f"{g.problem}: the {'safety or consent ' if g.text.critical else ''}"
+                         f"text at {g.text.where} ({g.text.ja[:40]})")
+                 for g in content.language_gaps() if g.refused]
+    if problems:
+        raise ContentError(problems)
     return content
+
+
+def load_languages(directory: Path) -> dict[str, LanguagePack]:
+    packs = {}
+    for path in sorted(directory.glob("*.yaml")) if directory.is_dir() else []:
+        pack = validated(LanguagePack, path)
+        if pack.code != path.stem:
+            raise ContentError(Problem(str(path), f"code '{pack.code}' must match the file name"))
+        packs[pack.code] = pack
+    return packs
 
 
 def _located(problem: FlowProblem) -> Problem:

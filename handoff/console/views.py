@@ -24,6 +24,7 @@ from handoff import (
     audit,
     cases,
     casework,
+    contact_view,
     followups,
     logins,
     presence,
@@ -330,6 +331,7 @@ def _case_context(request: Request, shown: Shown, me: Counsellor) -> dict[str, A
             Counsellor.active, Counsellor.id != me.id).order_by(Counsellor.display_name)))
         broken = access.broken_for(session=session, team_id=None, case_id=case_id,
                                    since=utcnow() - BROKEN_SHOWN)
+        conversation = session.get(Conversation, found.conversation_id)
         asker = None
         pending = cases.pending_transfer(found) or found.transfer_request
         if pending and pending.get("by"):
@@ -340,7 +342,13 @@ def _case_context(request: Request, shown: Shown, me: Counsellor) -> dict[str, A
     town = next((m.name for m in places.municipalities if m.id == found.municipality), None)
     supervising = at_least(me.role, Role.SUPERVISOR)
     zone = host(request).content.followups.zone()
+    content = host(request).content
+    language = content.languages.get(conversation.language or "") if conversation else None
     return {"case": found, "lines": lines, "holder": holder_name, "me": me, "notes": notes,
+            "language": language,
+            "contact_rules": contact_view.rules_words(conversation.contact_rules)
+            if conversation else [],
+            "held_words": lambda reason, until: contact_view.held_words(reason, until, zone),
             "followups": [(f, f.due_at.astimezone(zone)) for f in planned],
             "colleagues": colleagues, "teams": places.teams, "team_names": team_names,
             "may_transfer": found.status != CaseStatus.CLOSED and not shown.sealed and (

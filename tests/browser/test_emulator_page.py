@@ -35,7 +35,7 @@ def test_resident_walks_the_intake_to_a_counsellor(fresh_live: LiveApp, page: Pa
     live = fresh_live
     page.goto(f"{live.url}/emulator/")
     # First visit: the page adds the bot as a friend and the welcome arrives.
-    expect(page.locator("#log")).to_contain_text("秘密は守られます", timeout=10_000)
+    expect(page.locator("#log")).to_contain_text("同意なしに", timeout=10_000)
     expect(last_bot(page)).to_contain_text("はじめてもよいですか")
 
     tap(page, "緊急の連絡先")

@@ -50,7 +50,7 @@ def test_the_rich_menu_read_marks_and_typing_on_the_phone(fresh_live: LiveApp,
                                                           page: Page) -> None:
     live = fresh_live
     page.goto(f"{live.url}/emulator/")
-    expect(page.locator("#log")).to_contain_text("秘密は守られます", timeout=10_000)
+    expect(page.locator("#log")).to_contain_text("同意なしに", timeout=10_000)
     expect(page.locator("#richmenu")).to_be_hidden()
 
     publish_menu(live)  # the open page hears of the new default menu

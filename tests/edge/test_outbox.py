@@ -295,12 +295,13 @@ class FakeLine:
         self.answers = list(answers)
         self.calls: list[tuple[Any, ...]] = []
 
-    async def reply(self, token: str, messages: list[dict[str, Any]]) -> SendResult:
+    async def reply(self, token: str, messages: list[dict[str, Any]],
+                    silent: bool = False) -> SendResult:
         self.calls.append(("reply", token, messages))
         return self.answers.pop(0)
 
     async def push(self, user_id: str, messages: list[dict[str, Any]],
-                   retry_key: str) -> SendResult:
+                   retry_key: str, silent: bool = False) -> SendResult:
         self.calls.append(("push", user_id, messages, retry_key))
         return self.answers.pop(0)
 

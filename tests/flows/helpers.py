@@ -63,6 +63,16 @@ DIALOGUES: dict[str, Dialogue] = {
                                dict(BOTH)),
     "callback_line": Dialogue("callback_line", dict(ALL_ANSWERS), dict(BOTH)),
     "callback_done": Dialogue("callback_done", dict(ALL_ANSWERS), dict(BOTH)),
+    "language": Dialogue("language", {**WHO, RETURN_TO: "areas"}),
+    "contact_rules": Dialogue("contact_rules", {**ALL_ANSWERS, RETURN_TO: "handoff"}, dict(BOTH)),
+    "contact_neutral": Dialogue("contact_neutral", {**ALL_ANSWERS, RETURN_TO: "handoff",
+                                                    "contact_silent": "yes"}, dict(BOTH)),
+    "contact_hours": Dialogue("contact_hours", {**ALL_ANSWERS, RETURN_TO: "handoff",
+                                                "contact_silent": "yes",
+                                                "contact_neutral": "no"}, dict(BOTH)),
+    "contact_saved": Dialogue("contact_saved", {**ALL_ANSWERS, RETURN_TO: "handoff"},
+                              dict(BOTH)),
+    "quick_exit": Dialogue("quick_exit", {**ALL_ANSWERS, RETURN_TO: "handoff"}, dict(BOTH)),
 }
 
 

@@ -39,9 +39,11 @@ from .helpers import (
 )
 
 STATES = list(DIALOGUES)
-INTERRUPTIONS = ["emergency", "paused", "gave_up"]
+INTERRUPTIONS = ["emergency", "paused", "gave_up", "language", "contact_rules",
+                 "contact_neutral", "contact_hours", "contact_saved", "quick_exit"]
 INTAKE_STATES = [s for s in STATES if s not in INTERRUPTIONS]
-LISTENING = ["handoff", "waiting", "callback_line", "callback_done"]  # no question: they listen
+# No question: they listen (the quick exit shows nothing anyone should not see).
+LISTENING = ["handoff", "waiting", "callback_line", "callback_done", "quick_exit"]
 ASKING = [s for s in STATES if s not in LISTENING]  # states with a question
 GLOBAL_TARGETS = {"emergency": "emergency", "pause": "paused", "restart": "welcome",
                   "withdraw": "withdrawn"}
@@ -77,8 +79,10 @@ def test_start_welcomes_and_asks_to_begin(runner: FlowRunner) -> None:
     first = runner.start()
     assert first.state == "welcome" and first.answers == {} and first.consent == {}
     body = "".join(texts_of(first))
-    assert "秘密" in body and "名前" in body
-    assert labels(first) == ["はじめる", "使える支援を知りたい", "人と話したい", "緊急の連絡先"]
+    # Confidentiality is promised with its one exception (life safety), and no name needed.
+    assert "同意なしに" in body and "命にかかわる" in body and "名前" in body
+    assert labels(first) == ["はじめる", "使える支援を知りたい", "ことば・Language", "人と話したい",
+                             "緊急の連絡先"]
 
 
 # The whole intake, as a resident taps (and once types) through it.
@@ -526,7 +530,10 @@ def test_free_text_where_a_choice_is_needed_is_noted(runner: FlowRunner, state: 
     step = chat.say("よくわからないです")
     assert chat.state == state
     assert chat.answers[NOTES] == ["よくわからないです"]
-    assert "相談員にも伝わるように残しておきます" in texts_of(step)[0]
+    # Thanks, and the question again; no promise that the words reach a counsellor, which
+    # is not true for a resident who declined.
+    assert "下のボタンから選んでください" in texts_of(step)[0]
+    assert "相談員" not in texts_of(step)[0]
     assert labels(step) == question_labels(runner, state)
 
 

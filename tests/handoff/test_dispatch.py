@@ -99,7 +99,9 @@ async def test_the_scheduler_job_sends_everything_due_in_batches_and_wakes_the_s
         sessions: sessionmaker[Session]) -> None:
     user, conv_id = resident_with_follow_ups(sessions, *(f"{n}" for n in range(5)))
     woken = []
-    runtime = SimpleNamespace(sessions=sessions, content=SimpleNamespace(followups=ANY_HOUR),
+    content = SimpleNamespace(followups=ANY_HOUR,  # Japanese only: texts as written
+                              for_language=lambda code: SimpleNamespace(tr=lambda t: t))
+    runtime = SimpleNamespace(sessions=sessions, content=content,
                               wake_outbox=lambda: woken.append(True))
     total = await send_due_followups(runtime, batch=2)  # type: ignore[arg-type]
     assert total >= 5  # three batches at least: 2, 2, then what is left
