@@ -230,10 +230,16 @@ class FlowRunner(Renderer):
             return
         self._choose(d, choice, out)
 
+    def typed_choice(self, state: str, text: str) -> Choice | None:
+        """The state's choice whose label these words are (typed instead of tapped)."""
+        if state not in self.flow.states:
+            return None
+        typed = normalise(text)
+        return next((c for c in self.choices_of(state) if normalise(c.label) == typed), None)
+
     def _text(self, d: Dialogue, text: str, out: list[it.Intent]) -> None:
         state = self.flow.states[d.state]
-        typed = normalise(text)
-        choice = next((c for c in self.choices_of(d.state) if normalise(c.label) == typed), None)
+        choice = self.typed_choice(d.state, text)
         if choice is not None:
             self._choose(d, choice, out)
             return

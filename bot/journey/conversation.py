@@ -171,9 +171,13 @@ def _handle(session: Session, event: InboxEvent, library: FlowLibrary,
                              conversation.language) or _switch(session, library, conversation)
     offer = detect(inp.text, content.languages) if is_new and inp.kind == "text" else None
 
-    # Every free-text message is assessed, in every state, before the flow sees it.
+    # Every free-text message is assessed, in every state, before the flow sees it. A
+    # button's label typed instead of tapped is the choice, not the resident's own words: the
+    # model, which reads short words poorly, would see 「自分のこと」 as a cry for help.
+    typed_choice = inp.kind == "text" and not is_new and \
+        runner.typed_choice(conversation.state, inp.text) is not None
     risk = _assess(session, library, event, conversation, inp.text) \
-        if inp.kind == "text" else None
+        if inp.kind == "text" and not typed_choice else None
     if risk is not None:
         _record_risk(session, event, conversation, risk)
     transfer = cases.parse_transfer_postback(inp.data) \

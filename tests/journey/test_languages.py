@@ -1,0 +1,176 @@
+"""Residents in their own language, through the webhook and the LINE emulator: the choice from
+any state, a whole intake with consent and handoff in やさしい日本語, English and Portuguese, the
+offer for a first message plainly in another language, and danger in English and Vietnamese
+answered at once in that language."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+import pytest
+from sqlalchemy import select
+
+from bot.content.languages import Translator
+from bot.db.models import Conversation
+from bot.releases.load import load_content
+from handoff.models import Case
+from tests.live import LiveApp, Resident, texts, wait_for
+
+CONTENT = load_content(Path(__file__).resolve().parents[2] / "content")
+FLOW = CONTENT.flows["intake"].flow
+
+
+def tr(code: str) -> Translator:
+    return Translator(CONTENT.languages[code])
+
+
+def said(flow_text: str, code: str) -> str:
+    """What the resident reads for this Japanese text, in their language."""
+    return tr(code)(flow_text)
+
+
+def tap_value(r: Resident, value: str) -> list[dict[str, Any]]:
+    """Tap the button whose postback carries this choice value (or global, `g=...`)."""
+    for m in reversed(r.bot_messages()[-6:]):
+        for item in (m.get("quickReply") or {}).get("items", []):
+            action = item["action"]
+            fields = {k: v[0] for k, v in parse_qs(action.get("data", "")).items()}
+            if fields.get("v") == value or f"g={fields.get('g')}" == value:
+                return r.say_event(r.postback(action["data"]))
+    raise AssertionError(f"no button for {value!r} in {r.bot_messages()[-2:]}")
+
+
+def state_of(live: LiveApp, r: Resident) -> Conversation:
+    with live.session() as s:
+        return s.scalars(select(Conversation).where(
+            Conversation.line_user_id == r.user_id)).one()
+
+
+def bubble(state: str, index: int = 0) -> str:
+    return FLOW.states[state].say[index].text
+
+
+def question(state: str) -> str:
+    ask = FLOW.states[state].ask
+    assert ask is not None
+    return ask.text[-1].text
+
+
+@pytest.mark.parametrize("code", ["ja_easy", "en", "pt_br"])
+def test_a_whole_intake_in_the_residents_language(live: LiveApp, code: str) -> None:
+    r = Resident(live)
+    r.send(r.follow())
+    r.wait_messages(4)
+    chosen = tap_value(r, "language")
+    assert question("language") in texts(chosen)
+    welcome = tap_value(r, code)
+    assert said(CONTENT.messages.language_chosen[0], code) in texts(welcome)
+    assert said(question("welcome"), code) in texts(welcome)  # shown again, in it
+    assert state_of(live, r).language == code
+
+    assert said(question("trouble"), code) in texts(tap_value(r, "start"))
+    assert said(question("who"), code) in texts(r.say("家賃のことで困っています"))
+    tap_value(r, "self")
+    tap_value(r, "housing")
+    tap_value(r, "done")  # areas
+    tap_value(r, "none")  # urgency
+    tap_value(r, "midori")
+    tap_value(r, "keep")
+    tap_value(r, "no_answer")  # age
+    tap_value(r, "line")
+    consent = tap_value(r, "any")
+    assert said(bubble("consent_counsel"), code) in texts(consent)
+    share = tap_value(r, "agree")
+    assert said(bubble("consent_share").split("{")[0], code)[:10] in texts(share)
+    handed = tap_value(r, "no_share")
+    words = texts(handed)
+    assert said(bubble("handoff").split("{")[0], code).split("{")[0][:15] in words
+    with live.session() as s:
+        case = s.scalars(select(Case).join(Conversation, Conversation.id == Case.conversation_id)
+                         .where(Conversation.line_user_id == r.user_id)).one()
+        assert case.consent["counsellor"]["granted"] and case.life_areas == ["housing"]
+    # The wait is told in the language too, whoever's desk it is.
+    assert said(CONTENT.messages.wait_keep_writing, code) in words or \
+        said(CONTENT.messages.net_keep_writing, code) in words
+
+
+@pytest.mark.parametrize("state_value", [
+    ("areas", ["start", "self"]), ("consent_counsel", None), ("handoff", None)])
+def test_the_language_can_be_changed_from_any_state(live: LiveApp,
+                                                    state_value: tuple[str, Any]) -> None:
+    state, taps = state_value
+    r = Resident(live)
+    r.send(r.follow())
+    r.wait_messages(4)
+    if state == "areas":
+        for value in taps:
+            tap_value(r, value)
+        r.say("仕事がなくなりました") if state_of(live, r).state == "trouble" else None
+    else:
+        r.say("人と話したい")
+        if state == "handoff":
+            tap_value(r, "agree")
+            tap_value(r, "no_share")
+    at = state_of(live, r).state
+    r.say("Language")
+    back = tap_value(r, "en")
+    assert state_of(live, r).state == at
+    assert state_of(live, r).language == "en"
+    assert said(CONTENT.messages.language_chosen[0], "en") in texts(back)
+    # And back to standard Japanese the same way.
+    r.say("Language")
+    tap_value(r, "ja")
+    assert state_of(live, r).language is None
+
+
+def test_a_first_message_in_english_is_offered_english(live: LiveApp) -> None:
+    r = Resident(live)
+    offer = r.say("Hello, I lost my job and I need help with my rent")
+    pack = CONTENT.languages["en"]
+    assert texts(offer) == pack.offer
+    assert [i["action"]["label"] for i in offer[-1]["quickReply"]["items"]][:2] == \
+        [pack.offer_yes, pack.offer_no]
+    welcome = r.tap(str(pack.offer_yes))
+    assert said(question("welcome"), "en") in texts(welcome)
+    conversation = state_of(live, r)
+    assert conversation.language == "en"
+    assert "Hello, I lost my job" in " ".join(conversation.answers.get("_notes", []))
+
+
+def test_a_first_message_in_japanese_is_offered_nothing(live: LiveApp) -> None:
+    r = Resident(live)
+    answer = r.say("仕事をなくして、家賃が払えません")
+    assert CONTENT.languages["en"].offer not in texts(answer)
+    assert state_of(live, r).language is None
+
+
+@pytest.mark.parametrize(("code", "words"), [
+    ("en", "I am going to kill myself tonight"),
+    ("vi", "Tôi sẽ tự tử tối nay, tôi đã chuẩn bị thuốc rồi"),
+])
+def test_danger_in_another_language_interrupts_in_it(live: LiveApp, code: str,
+                                                     words: str) -> None:
+    r = Resident(live)
+    answer = r.say(words)
+    conversation = state_of(live, r)
+    assert conversation.state == "emergency" and conversation.risk_level == "imminent"
+    assert conversation.language == code
+    links = [a["uri"] for m in answer if m["type"] == "flex"
+             for a in _actions(m["contents"])]
+    assert "tel:119" in links or "tel:110" in links
+    assert said(bubble("emergency"), code) in texts(answer) or any(
+        said(b, code) in texts(answer) for bs in CONTENT.messages.risk_imminent_by_danger.values()
+        for b in bs)
+    wait_for(lambda: state_of(live, r).risk_level == "imminent")
+
+
+def _actions(node: Any) -> list[dict[str, Any]]:
+    if isinstance(node, dict):
+        found = [node["action"]] if isinstance(node.get("action"), dict) and \
+            node["action"].get("type") == "uri" else []
+        return found + [a for v in node.values() for a in _actions(v)]
+    if isinstance(node, list):
+        return [a for v in node for a in _actions(v)]
+    return []
