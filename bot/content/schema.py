@@ -84,8 +84,9 @@ class Hotline(Dialable):
     categories: list[str] = Field(min_length=1)  # the risk categories (content/risk/) it serves
     general: bool = False  # offered when the danger is not known (the 「緊急」 button)
     # The languages it answers in besides Japanese (content/languages codes, e.g. en, vi):
-    # shown first to a resident who chose one of them.
+    # offered, first and on the 「緊急」 button too, to a resident who chose one of them.
     languages: list[str] = Field(default_factory=list)
+    for_japanese: bool = True  # false: offered only to residents of its `languages`
 
     @property
     def terms(self) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.content.flow import Flow
 from bot.content.languages import Translator
-from bot.content.schema import FollowUpRules, Messages, Places, Resources
+from bot.content.schema import FollowUpRules, Hotline, Messages, Places, Resources
 
 CONSENT_EFFECTS = {"grant_consent_counsellor", "grant_consent_share", "decline_consent",
                    "withdraw_consent"}
@@ -237,12 +237,25 @@ def dial_words(tr: Translator) -> dict[str, str]:
     return {key: tr(CODE_TEXTS[key]) for key in ("call", "free", "paid", "day_separator")}
 
 
+def offered(hotline: Hotline, code: str) -> bool:
+    """Whether a resident reading `code` is offered this number (やさしい日本語 is Japanese)."""
+    return (hotline.for_japanese and code in JAPANESE_READERS) or code in hotline.languages
+
+
+JAPANESE_READERS = ("ja", "ja_easy")
+
+
 def localize_resources(resources: Resources, tr: Translator) -> Resources:
-    """The numbers in the resident's language; those answering in it come first (each
-    danger's own order of `first` still decides which come first for a danger)."""
-    if tr.pack is None:
-        return resources
+    """The numbers a resident of this language is offered, in it: those answering in their
+    language first and among the general ones (a danger's own `first` still leads)."""
     data = resources.model_dump()
+    data["hotlines"] = [h for h, model in zip(data["hotlines"], resources.hotlines, strict=True)
+                        if offered(model, tr.code)]
+    for h in data["hotlines"]:
+        if tr.code in h["languages"]:
+            h["general"] = True
+    if tr.pack is None:
+        return Resources.model_validate(data)
     for h in data["hotlines"]:
         for field in ("label", "hours", "note"):
             if h[field]:
@@ -303,14 +316,33 @@ class Gap:
         return self.text.critical or self.problem != "missing"
 
 
-def gaps(texts: list[Text], tr: Translator) -> list[Gap]:
-    """What `tr`'s language lacks of these texts, or has too long for where it stands."""
+def gaps(texts: list[Text], tr: Translator, resources: Resources | None = None) -> list[Gap]:
+    """What `tr`'s language lacks of these texts, or has too long for where it stands (a
+    number its residents are not offered needs no words in it)."""
     from bot.line import utf16_len
 
+    unseen = {f"hotlines.{h.id}." for h in (resources.hotlines if resources else [])
+              if not offered(h, tr.code)}
     found = []
     for t in texts:
+        if any(u in t.where for u in unseen):
+            continue
         if not tr.has(t.ja):
             found.append(Gap(tr.code, t, "missing"))
         elif utf16_len(tr(t.ja)) > limit_of(t.where):
             found.append(Gap(tr.code, t, f"longer than {limit_of(t.where)} characters"))
     return found
+
+
+def offered_languages(flow: Flow, codes: set[str]) -> Flow:
+    """The flow without language choices content has no words for (a choice of Tiếng Việt
+    that answered in Japanese would mislead)."""
+    states = {}
+    for sid, state in flow.states.items():
+        if state.ask and any("set_language" in c.effects for c in state.ask.choices):
+            kept = [c for c in state.ask.choices
+                    if "set_language" not in c.effects or c.value in codes]
+            state = state.model_copy(update={"ask": state.ask.model_copy(
+                update={"choices": kept})})
+        states[sid] = state
+    return flow.model_copy(update={"states": states})

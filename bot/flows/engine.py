@@ -72,7 +72,12 @@ class Step:
 def normalise(text: str) -> str:
     """NFKC (full-width → half-width and so on), case folded (a phone capitalises the first
     letter of "help"), no surrounding blanks or end punctuation."""
-    return unicodedata.normalize("NFKC", text).casefold().strip().rstrip("。.!！?？ ").strip()
+    folded = unicodedata.normalize("NFKC", text).casefold().translate(_QUOTES)
+    return folded.strip().rstrip("。.!！?？ ").strip()
+
+
+# A phone's typographic apostrophe ("can’t") is the keyboard's.
+_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u02bc": "'"})
 
 
 _UNREADABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]|[\ud800-\udfff]")
@@ -287,7 +292,8 @@ class FlowRunner(Renderer):
         """The global command these words give, and whether they were exactly its keyword."""
         typed = normalise(text)
         for name, glob in self.flow.globals.items():
-            if typed in (normalise(k) for k in glob.keywords):
+            # Its button's words typed are the command too (in whatever language they are).
+            if typed == normalise(glob.label) or typed in (normalise(k) for k in glob.keywords):
                 return name, True
         # A counsellor reads a forwarding state's words anyway: forward, don't divert, unless
         # the global answers something the words ask now (the wait).

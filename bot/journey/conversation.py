@@ -12,7 +12,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.content.flow import Flow
-from bot.content.texts import localize_flow, with_keywords
+from bot.content.languages import JAPANESE
+from bot.content.texts import localize_flow, offered_languages, with_keywords
 from bot.db.models import (
     Conversation,
     FlowVersion,
@@ -95,7 +96,9 @@ class FlowLibrary:
         local = self.content.for_language(language)
         key = (flow_id, version, local.code)
         if key not in self._runners:
-            worded = localize_flow(with_keywords(flow, *self.keywords), local.tr)
+            codes = {JAPANESE, *self.content.languages}
+            worded = localize_flow(offered_languages(with_keywords(flow, *self.keywords), codes),
+                                   local.tr)
             self._runners[key] = FlowRunner(worded, context_for(
                 local.resources, local.places, self.clock, local.tr))
         return self._runners[key]

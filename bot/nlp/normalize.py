@@ -41,6 +41,10 @@ _RUN = re.compile(rf"(\S)\1{{{REPEAT_RUN - 1},}}|\s\s")
 _UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
 
 
+_CURLY_CHARS = "\u2018\u2019\u02bc"
+_CURLY = re.compile(f"[{_CURLY_CHARS}]")
+
+
 def _safe(c: str) -> str:
     if "\ud800" <= c <= "\udfff":
         return "\ufffd"
@@ -49,12 +53,13 @@ def _safe(c: str) -> str:
 
 def normalise(text: str) -> Normalised:
     if not _UNSAFE.search(text) and unicodedata.is_normalized("NFKC", text) \
-            and text == text.lower() and not _RUN.search(text):
+            and text == text.lower() and not _RUN.search(text) and not _CURLY.search(text):
         return Normalised(text, list(range(len(text))), text)  # the common case: nothing to do
     chars: list[str] = []
     origin: list[int] = []
     for i, c in enumerate(text):
-        n = unicodedata.normalize("NFKC", _safe(c)).lower()
+        # A phone's typographic apostrophe ("don\u2019t") is read as the keyboard's.
+        n = "'" if c in _CURLY_CHARS else unicodedata.normalize("NFKC", _safe(c)).lower()
         # A half-width voiced mark belongs to the kana before it: ﾄﾞ is ド, not ト + ゛
         # (ｵｰﾊﾞｰﾄﾞｰｽﾞ must read オーバードーズ). Character by character NFKC would split them.
         if c in HALF_WIDTH_MARKS and chars:

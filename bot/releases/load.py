@@ -83,7 +83,8 @@ class Content(BaseModel):
 
     def language_gaps(self) -> list[tx.Gap]:
         texts = self.texts()
-        return [g for pack in self.languages.values() for g in tx.gaps(texts, Translator(pack))]
+        return [g for pack in self.languages.values()
+                for g in tx.gaps(texts, Translator(pack), self.resources)]
 
 
 class Localized(BaseModel):
@@ -139,6 +140,11 @@ def load_content(directory: Path) -> Content:
         files=(f"{directory.name}/resources.yaml", f"{directory.name}/messages.yaml"),
         variables=COPY_VARIABLES)
     problems = [_located(p) for p in found]
+    problems += [Problem(f"{directory.name}/resources.yaml",
+                         f"hotline {h.id}: unknown language '{code}' (content/languages/ has "
+                         f"{', '.join(sorted(content.languages)) or 'none'})")
+                 for h in content.resources.hotlines for code in h.languages
+                 if code not in content.languages]
     # A language without a variant of a safety or consent text, or with one that does not
     # fit where it stands, is refused; other gaps are reported (`tsunagu content check`).
     problems += [Problem(f"{directory.name}/languages/{g.language}.yaml",

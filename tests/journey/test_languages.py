@@ -83,10 +83,10 @@ def test_a_whole_intake_in_the_residents_language(live: LiveApp, code: str) -> N
     consent = tap_value(r, "any")
     assert said(bubble("consent_counsel"), code) in texts(consent)
     share = tap_value(r, "agree")
-    assert said(bubble("consent_share").split("{")[0], code)[:10] in texts(share)
+    assert said(bubble("consent_share"), code).split("{")[0] in texts(share)
     handed = tap_value(r, "no_share")
     words = texts(handed)
-    assert said(bubble("handoff").split("{")[0], code).split("{")[0][:15] in words
+    assert said(bubble("handoff"), code).split("{")[0] in words
     with live.session() as s:
         case = s.scalars(select(Case).join(Conversation, Conversation.id == Case.conversation_id)
                          .where(Conversation.line_user_id == r.user_id)).one()
@@ -96,18 +96,15 @@ def test_a_whole_intake_in_the_residents_language(live: LiveApp, code: str) -> N
         said(CONTENT.messages.net_keep_writing, code) in words
 
 
-@pytest.mark.parametrize("state_value", [
-    ("areas", ["start", "self"]), ("consent_counsel", None), ("handoff", None)])
-def test_the_language_can_be_changed_from_any_state(live: LiveApp,
-                                                    state_value: tuple[str, Any]) -> None:
-    state, taps = state_value
+@pytest.mark.parametrize("state", ["areas", "consent_counsel", "handoff"])
+def test_the_language_can_be_changed_from_any_state(live: LiveApp, state: str) -> None:
     r = Resident(live)
     r.send(r.follow())
     r.wait_messages(4)
     if state == "areas":
-        for value in taps:
-            tap_value(r, value)
-        r.say("仕事がなくなりました") if state_of(live, r).state == "trouble" else None
+        tap_value(r, "start")
+        r.say("仕事がなくなりました")
+        tap_value(r, "self")
     else:
         r.say("人と話したい")
         if state == "handoff":
