@@ -475,3 +475,66 @@ class FollowUpRules(BaseModel):
 
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+
+REPLY_PLACEHOLDERS = {"name"}  # the counsellor's display name
+_LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(_[a-z]{2,8})?$")  # ja, ja_easy, en, zh_hans
+
+
+class CannedReply(BaseModel):
+    """A reply a counsellor can put into their answer and then adapt (never sent as it is),
+    in the languages residents read: `ja` (standard Japanese) always, `ja_easy` and the
+    codes of content/languages/ where written."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z0-9_]+$", max_length=40)
+    title: str = Field(min_length=1, max_length=40)  # for the counsellor, in Japanese
+    texts: dict[str, str] = Field(min_length=1)
+
+    @field_validator("texts")
+    @classmethod
+    def _variants(cls, value: dict[str, str]) -> dict[str, str]:
+        problems = []
+        if "ja" not in value:
+            problems.append("the standard Japanese variant (ja) is required")
+        for code, text in value.items():
+            if not _LANGUAGE_CODE.match(code):
+                problems.append(f"'{code}' is not a language code (ja, ja_easy, en, zh_hans...)")
+            if not text.strip() or utf16_len(text) > MAX_TEXT_UTF16:
+                problems.append(f"{code}: 1 to {MAX_TEXT_UTF16} characters")
+            try:
+                used = {n for _, n, _, _ in Formatter().parse(text) if n is not None}
+            except ValueError:
+                problems.append(f"{code}: a lone '{{' or '}}'")
+                continue
+            problems += [f"{code}: unknown placeholder {{{n}}} (known: name)"
+                         for n in sorted(used - REPLY_PLACEHOLDERS)]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return value
+
+    def text_for(self, code: str | None) -> tuple[str, str]:
+        """(the variant's language, its text) for a resident reading `code` (None: standard
+        Japanese): their language, else やさしい日本語, else standard Japanese."""
+        for candidate in (code or "ja", "ja_easy", "ja"):
+            if candidate in self.texts:
+                return candidate, self.texts[candidate]
+        return "ja", self.texts["ja"]  # unreachable: `ja` is required
+
+
+class CannedReplies(BaseModel):
+    """content/replies.yaml: the counsellors' canned replies (optional: none without it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    replies: list[CannedReply] = Field(default_factory=list, max_length=20)
+
+    @field_validator("replies")
+    @classmethod
+    def _unique(cls, value: list[CannedReply]) -> list[CannedReply]:
+        seen: set[str] = set()
+        twice = sorted({r.id for r in value if r.id in seen or seen.add(r.id)})  # type: ignore[func-returns-value]
+        if twice:
+            raise ValueError(f"reply ids used twice: {', '.join(twice)}")
+        return value

@@ -13,7 +13,7 @@ from bot.content import texts as tx
 from bot.content.files import ContentError, Problem, read_yaml, validated
 from bot.content.flow import Flow
 from bot.content.languages import JAPANESE, LanguagePack, Translator
-from bot.content.schema import FollowUpRules, Messages, Places, Resources
+from bot.content.schema import CannedReplies, FollowUpRules, Messages, Places, Resources
 from bot.flows.routing import COPY_VARIABLES, option_sets
 from bot.flows.validate import Problem as FlowProblem
 from bot.flows.validate import check_contacts, check_flow
@@ -46,6 +46,8 @@ class Content(BaseModel):
     risk_model: RiskModel | None = None
     # Every language besides standard Japanese (content/languages/<code>.yaml), by code.
     languages: dict[str, LanguagePack] = {}
+    # The counsellors' canned replies in each language (content/replies.yaml, optional).
+    replies: CannedReplies = CannedReplies()
     _localized: dict[str, Localized] = PrivateAttr(default_factory=dict)
 
     def for_language(self, code: str | None) -> Localized:
@@ -126,6 +128,7 @@ def load_content(directory: Path) -> Content:
         places=places,
         flows=flows,
         languages=load_languages(directory / "languages"),
+        replies=load_replies(directory / "replies.yaml"),
     )
     if "intake" not in flows:
         raise ContentError(Problem(str(directory / "flows"),
@@ -164,6 +167,12 @@ def load_languages(directory: Path) -> dict[str, LanguagePack]:
             raise ContentError(Problem(str(path), f"code '{pack.code}' must match the file name"))
         packs[pack.code] = pack
     return packs
+
+
+def load_replies(path: Path) -> CannedReplies:
+    if not path.is_file():
+        return CannedReplies()
+    return validated(CannedReplies, path, data=read_yaml(path) or {})  # an emptied file: none
 
 
 def _located(problem: FlowProblem) -> Problem:

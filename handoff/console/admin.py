@@ -36,6 +36,7 @@ FILE_LABELS = {
     "resources.yaml": "緊急の連絡先",
     "places.yaml": "市町村・担当チーム・受付時間・支援のつなぎ先",
     "followups.yaml": "フォローアップ（送る時刻・文言・送らない時間帯）",
+    "replies.yaml": "相談員の定型文（相談者のことばごと）",
 }
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from bot.db.models import utcnow
+from bot.db.models import Conversation, utcnow
 from handoff.console.admin import router as admin_router
 from handoff.console.dashboard import router as dashboard_router
 from handoff.console.views import router as console_router
@@ -287,3 +288,40 @@ def test_a_counsellor_can_forbid_follow_ups_for_a_case(live: LiveApp) -> None:
     sato.post(f"/console/cases/{case_id}/followups/setting",
               data={"csrf": token, "allowed": "true"})
     assert 'id="add-followup"' in sato.get(f"/console/cases/{case_id}").text
+
+
+def canned_of(page: str) -> dict[str, dict[str, str]]:
+    found = re.search(r'<script type="application/json" id="canned-data">(.*?)</script>', page,
+                      re.S)
+    assert found, "no canned replies on the page"
+    return {r["id"]: r for r in json.loads(found.group(1))}
+
+
+def test_canned_replies_come_in_the_residents_language_with_the_name(live: LiveApp) -> None:
+    sato = logged_in(live, "sato")
+    r, case_id = resident_with_case(live)
+    page = sato.get(f"/console/cases/{case_id}").text
+    assert 'id="canned"' not in page  # only whoever holds the case writes to the resident
+    sato.post(f"/console/cases/{case_id}/claim",
+              data={"csrf": csrf_of(sato, f"/console/cases/{case_id}")})
+    page = sato.get(f"/console/cases/{case_id}").text
+    hello = canned_of(page)["hello"]
+    assert hello["language"] == "ja" and "相談員の佐藤です" in hello["text"]
+    assert 'id="easy-rules"' not in page  # standard Japanese: no やさしい日本語 check
+
+    with live.session() as s, s.begin():
+        s.execute(update(Conversation).where(Conversation.line_user_id == r.user_id)
+                  .values(language="en"))
+    page = sato.get(f"/console/cases/{case_id}").text
+    hello = canned_of(page)["hello"]
+    assert hello["language"] == "en" and hello["text"].startswith("Hello, I'm 佐藤")
+    rules = re.search(r'<script type="application/json" id="easy-rules">(.*?)</script>', page,
+                      re.S)
+    assert rules and json.loads(rules.group(1))["avoid"][0] == {
+        "word": "申請", "easier": "もうしこみ", "forms": ["申請"]}
+    # A language without a variant of a reply gets it in やさしい日本語.
+    with live.session() as s, s.begin():
+        s.execute(update(Conversation).where(Conversation.line_user_id == r.user_id)
+                  .values(language="fr"))
+    hello = canned_of(sato.get(f"/console/cases/{case_id}").text)["hello"]
+    assert hello["language"] == "ja_easy" and "そうだんいんの 佐藤です" in hello["text"]
