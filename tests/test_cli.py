@@ -142,7 +142,7 @@ def test_content_validate_accepts_the_shipped_content(tmp_path: Path) -> None:
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "content is valid" in result.stdout and "intake (version" in result.stdout
-    assert "emergency numbers: 10 (5 general); dangers: injury, child" in result.stdout
+    assert "emergency numbers: 12 (5 general); dangers: injury, child" in result.stdout
 
 
 def test_content_validate_names_file_state_and_problem(tmp_path: Path) -> None:

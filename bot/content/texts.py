@@ -114,8 +114,10 @@ def places_texts(places: Places, file: str = "places.yaml") -> Iterator[Text]:
         for i, contact in enumerate(t.after_hours.contacts):
             for field in ("label", "hours", "note"):
                 if getattr(contact, field):
+                    # A desk's own number: reported when untranslated, not refused (its
+                    # label shows in Japanese; the button dials all the same).
                     yield Text(f"{file} teams.{t.id}.after_hours.contacts[{i}].{field}",
-                               getattr(contact, field), True)
+                               getattr(contact, field))
         for need, words in t.after_hours.needs.items():
             yield Text(f"{file} teams.{t.id}.after_hours.needs.{need}", words)
     for m in places.municipalities:
@@ -238,11 +240,11 @@ def dial_words(tr: Translator) -> dict[str, str]:
 
 
 def offered(hotline: Hotline, code: str) -> bool:
-    """Whether a resident reading `code` is offered this number (やさしい日本語 is Japanese)."""
-    return (hotline.for_japanese and code in JAPANESE_READERS) or code in hotline.languages
+    """Whether a resident reading `code` is offered this number: every number that answers in
+    Japanese (119 is for everyone), and those answering in the resident's language."""
+    return hotline.for_japanese or code in hotline.languages
 
 
-JAPANESE_READERS = ("ja", "ja_easy")
 
 
 def localize_resources(resources: Resources, tr: Translator) -> Resources:

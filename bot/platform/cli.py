@@ -242,6 +242,11 @@ def content_validate(
     typer.echo(f"content is valid: {folder}\nflows: {flows}\n"
                f"emergency numbers: {len(resources.hotlines)} ({len(resources.general())} "
                f"general); dangers: {dangers}")
+    gaps = content.language_gaps()  # the refused ones failed above: these are reported
+    typer.echo(f"languages: {', '.join(sorted(content.languages)) or 'standard Japanese only'}"
+               f"; texts without a variant: {len(gaps)}")
+    for gap in gaps:
+        typer.echo(f"  {gap.language}: {gap.text.where}: {gap.text.ja[:40]}")
 
 
 def _database_sessions() -> Any:

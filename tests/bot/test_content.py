@@ -42,7 +42,7 @@ def test_shipped_content_loads() -> None:
         ("messages.yaml", lambda d: d.update(trouble=["a"] * 5), "trouble"),
         ("resources.yaml", lambda d: d["hotlines"][0].update(tel="call me"), "hotlines.0.tel"),
         ("resources.yaml", lambda d: d["hotlines"].append(dict(d["hotlines"][0])),
-         "hotlines.10.id: 'ambulance' is used by another number"),
+         "hotlines.12.id: 'ambulance' is used by another number"),
         ("resources.yaml", lambda d: d.update(hotlines=[
             dict(d["hotlines"][0], id=f"n{i}") for i in range(16)]), "hotlines: List should"),
         ("places.yaml", lambda d: d["municipalities"][0].update(team="nowhere"),

@@ -153,6 +153,13 @@ def test_danger_in_another_language_interrupts_in_it(live: LiveApp, code: str,
     answer = r.say(words)
     conversation = state_of(live, r)
     assert conversation.state == "emergency" and conversation.risk_level == "imminent"
+    if code not in CONTENT.languages:
+        # No words in it yet (the language file is being written): the danger is still read
+        # by its rules and interrupts, in standard Japanese, with the numbers.
+        assert conversation.language is None
+        assert "tel:119" in [a["uri"] for m in answer if m["type"] == "flex"
+                             for a in _actions(m["contents"])]
+        return
     assert conversation.language == code
     links = [a["uri"] for m in answer if m["type"] == "flex"
              for a in _actions(m["contents"])]
