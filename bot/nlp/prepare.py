@@ -78,8 +78,11 @@ def prepare(text: str) -> Prepared:
 
 
 def readings(text: str) -> list[Prepared]:
-    """The message as the analysis reads it; a romaji message that can be read two ways
-    (konya: こんや or こにゃ) gives both, and the analysis keeps the safer."""
+    """The message as the analysis reads it, and the analysis keeps the safest reading. A
+    message read as romaji is also read as it was written: a short Indonesian, Tagalog,
+    Vietnamese or Portuguese sentence can be made of Japanese syllables only (aku di jembatan),
+    and its own language's rules must still see it. Romaji that can be read two ways (konya:
+    こんや or こにゃ) gives both kana readings."""
     script = script_of(text)
     if script != "romaji":
         return [_prepared(script, text, None)]
@@ -87,7 +90,7 @@ def readings(text: str) -> list[Prepared]:
     other = to_kana(text, n_before_y=True)
     if other != kana[0]:
         kana.append(other)
-    return [_prepared(script, k, k) for k in kana]
+    return [*(_prepared(script, k, k) for k in kana), _prepared("en", text, None)]
 
 
 def _prepared(script: Script, text: str, read_as: str | None) -> Prepared:

@@ -23,11 +23,13 @@ def test_romaji_becomes_kana_with_japanese_sentence_marks() -> None:
     assert to_kana("konya", n_before_y=True) == "こんや"
 
 
-def test_an_ambiguous_romaji_message_is_read_both_ways() -> None:
-    kana = [r.read_as for r in readings("konya kaeru")]
-    assert kana == ["こにゃ かえる", "こんや かえる"]
-    assert len(readings("mou tsukareta")) == 1
-    assert readings("死にたい")[0].read_as is None
+def test_an_ambiguous_romaji_message_is_read_both_ways_and_as_written() -> None:
+    read = readings("konya kaeru")
+    assert [r.read_as for r in read] == ["こにゃ かえる", "こんや かえる", None]
+    assert [r.script for r in read] == ["romaji", "romaji", "en"]
+    assert read[-1].norm.text == "konya kaeru"  # another language's rules see the letters
+    assert [r.read_as for r in readings("mou tsukareta")] == ["もう つかれた", None]
+    assert [r.read_as for r in readings("死にたい")] == [None]
 
 
 @pytest.mark.parametrize(("text", "level"), [

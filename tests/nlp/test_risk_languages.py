@@ -169,27 +169,14 @@ def test_everyday_messages_stay_below_high(lang: str, text: str) -> None:
     assert result.level < Level.HIGH, result.explain()
 
 
-# Short messages whose every word is a Japanese syllable (saya, mau, mati) are read as romaji
-# and reach the rules in kana; the commonest ways of saying "I want to die", "I will kill
-# myself" and "he will kill me" are matched in that reading too.
+# Short messages whose every word is a Japanese syllable (saya, mau, mati, ponte, jembatan)
+# are read as romaji, and also as they were written: the rules of their own language see them.
 @pytest.mark.parametrize(("text", "level"), [
     ("aku mau mati", Level.HIGH),
     ("saya ingin bunuh diri", Level.HIGH),
     ("em muon tu tu", Level.HIGH),
     ("em se tu tu roi", Level.IMMINENT),
     ("papatayin nya kami", Level.IMMINENT),
-])
-def test_the_commonest_phrases_are_caught_when_read_as_romaji(text: str, level: Level) -> None:
-    assert script_of(text) == "romaji"
-    assert rules_alone().analyze(text).level >= level
-
-
-# Known gap: these are read as romaji too (every word happens to be a syllable of it), so the
-# rules of their language never see them. It closes when the reading keeps the Latin text
-# beside the kana for such messages; then remove the mark.
-@pytest.mark.xfail(strict=True, reason="read as romaji, so the rules of its language do not "
-                                       "see it")
-@pytest.mark.parametrize(("text", "level"), [
     ("to na ponte agora", Level.IMMINENT),
     ("Meu namorado me bate quase todo dia", Level.HIGH),
     ("vou dormir na rua hoje", Level.HIGH),
@@ -199,7 +186,24 @@ def test_the_commonest_phrases_are_caught_when_read_as_romaji(text: str, level: 
     ("kami tidak punya makanan", Level.HIGH),
     ("bi duoi ra khoi nha roi", Level.HIGH),
 ])
-def test_messages_read_as_romaji_miss_the_rules_of_their_language(text: str,
-                                                                 level: Level) -> None:
+def test_messages_read_as_romaji_still_meet_the_rules_of_their_language(
+        text: str, level: Level) -> None:
     assert script_of(text) == "romaji"
     assert rules_alone().analyze(text).level >= level
+
+
+# ...while a Japanese message typed in romaji keeps its Japanese reading, and everyday romaji
+# is not raised by reading its letters as another language.
+@pytest.mark.parametrize(("text", "level"), [
+    ("shinitai", Level.HIGH),
+    ("mou shinitai", Level.HIGH),
+])
+def test_japanese_romaji_keeps_its_kana_reading(text: str, level: Level) -> None:
+    assert script_of(text) == "romaji"
+    assert rules_alone().analyze(text).level >= level
+
+
+@pytest.mark.parametrize("text", ["konnichiwa", "arigatou gozaimasu", "ashita mo shigoto desu",
+                                  "yachin no koto de soudan shitai", "onaka suita"])
+def test_everyday_romaji_stays_below_imminent(text: str) -> None:
+    assert analyze(text).level < Level.IMMINENT, analyze(text).explain()
