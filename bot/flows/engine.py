@@ -193,6 +193,10 @@ class FlowRunner(Renderer):
             return
         text = inp.text
         glob, exact = self._global_for_text(text, d.state)
+        if glob is not None and exact and self.typed_choice(d.state, text) is not None:
+            # The words of a button on screen are that button, even where they are also a
+            # command's (「tanpa suara」: the contact settings' word and their "no sound").
+            glob = None
         if glob is not None:
             if not exact and self._forwarding(d.state):
                 out.append(it.ForwardToCase(text))  # a counsellor reads the words, as always

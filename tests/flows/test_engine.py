@@ -18,6 +18,7 @@ from bot.flows.engine import (
     input_of,
 )
 from bot.releases.load import Content
+from bot.settings import DEFAULT_CONTENT_DIR
 
 from .helpers import (
     AREAS,
@@ -30,6 +31,7 @@ from .helpers import (
     choose,
     intents_of,
     labels,
+    language_runner,
     messages_of,
     offered,
     postback,
@@ -39,6 +41,7 @@ from .helpers import (
 )
 
 STATES = list(DIALOGUES)
+LANGUAGES = sorted(p.stem for p in (DEFAULT_CONTENT_DIR / "languages").glob("*.yaml"))
 INTERRUPTIONS = ["emergency", "paused", "gave_up", "language", "contact_rules",
                  "contact_neutral", "contact_hours", "contact_saved", "quick_exit"]
 INTAKE_STATES = [s for s in STATES if s not in INTERRUPTIONS]
@@ -239,6 +242,22 @@ def test_typing_a_choice_label_works_like_tapping_it(runner: FlowRunner) -> None
     for state, label, value in every_choice(runner):
         if (state, value) == ("declined", "restart"):
             continue  # see test_restart_choice_in_declined_clears_like_the_global
+        typed, tapped = typed_and_tapped(runner, state, label, value)
+        if typed != tapped:
+            differ.append((state, label))
+    assert differ == []
+
+
+@pytest.mark.parametrize("code", LANGUAGES)
+def test_typing_a_choice_label_works_like_tapping_it_in_every_language(content: Content,
+                                                                       code: str) -> None:
+    # A label may also be one of the language's command words (「tanpa suara」 is the contact
+    # settings' keyword and their "no sound" button): on screen, the button wins.
+    runner = language_runner(content, code)
+    differ = []
+    for state, label, value in every_choice(runner):
+        if (state, value) == ("declined", "restart"):
+            continue  # the global's own words, tested below
         typed, tapped = typed_and_tapped(runner, state, label, value)
         if typed != tapped:
             differ.append((state, label))
