@@ -1,7 +1,7 @@
 """Residents in their own language, through the webhook and the LINE emulator: the choice from
 any state, a whole intake with consent and handoff in やさしい日本語, English and Portuguese, the
-offer for a first message plainly in another language, and danger in English and Vietnamese
-answered at once in that language."""
+offer for a first message plainly in another language, and danger in English, Vietnamese,
+Tagalog and Nepali answered at once in that language."""
 
 from __future__ import annotations
 
@@ -146,6 +146,8 @@ def test_a_first_message_in_japanese_is_offered_nothing(live: LiveApp) -> None:
 @pytest.mark.parametrize(("code", "words"), [
     ("en", "I am going to kill myself tonight"),
     ("vi", "Tôi sẽ tự tử tối nay, tôi đã chuẩn bị thuốc rồi"),
+    ("tl", "Papatayin ko na ang sarili ko ngayong gabi, handa na ang mga gamot"),
+    ("ne", "म आज राति आत्महत्या गर्छु, औषधि तयार छ"),
 ])
 def test_danger_in_another_language_interrupts_in_it(live: LiveApp, code: str,
                                                      words: str) -> None:
@@ -153,13 +155,6 @@ def test_danger_in_another_language_interrupts_in_it(live: LiveApp, code: str,
     answer = r.say(words)
     conversation = state_of(live, r)
     assert conversation.state == "emergency" and conversation.risk_level == "imminent"
-    if code not in CONTENT.languages:
-        # No words in it yet (the language file is being written): the danger is still read
-        # by its rules and interrupts, in standard Japanese, with the numbers.
-        assert conversation.language is None
-        assert "tel:119" in [a["uri"] for m in answer if m["type"] == "flex"
-                             for a in _actions(m["contents"])]
-        return
     assert conversation.language == code
     links = [a["uri"] for m in answer if m["type"] == "flex"
              for a in _actions(m["contents"])]
