@@ -43,6 +43,9 @@ INVALID_READ_TOKEN = (
 )
 NO_MENU_IMAGE = "must upload richmenu image before applying it to user"
 IMAGE_ALREADY_UPLOADED = "An image has already been uploaded to the richmenu"
+# Linking a menu that does not exist is a 400 at LINE, not the 404 of the other menu routes.
+MENU_NOT_FOUND = "richmenu not found"
+USER_HAS_NO_MENU = "the user has no richmenu"
 
 # What LINE says for statuses a test injects; anything else gets the HTTP reason phrase.
 FAULT_MESSAGES = {
@@ -309,6 +312,37 @@ def build_api_router(state: EmulatorState) -> APIRouter:
         state.set_default_menu(None)
         return Answer(200, {})
 
+    def link_menu(user_id: str, menu_id: str) -> Handler:
+        def handle(call: Incoming) -> Answer:
+            menu = state.menu(menu_id)
+            if menu is None:
+                return error(400, MENU_NOT_FOUND)
+            if menu.image is None:
+                return error(400, NO_MENU_IMAGE)
+            # Deleted since the look-up: the same answer as if it had never been.
+            if not state.link_menu(user_id, menu_id):
+                return error(400, MENU_NOT_FOUND)
+            return Answer(200, {})
+
+        return handle
+
+    def unlink_menu(user_id: str) -> Handler:
+        def handle(call: Incoming) -> Answer:
+            state.unlink_menu(user_id)  # nothing linked is no error at LINE
+            return Answer(200, {})
+
+        return handle
+
+    def get_user_menu(user_id: str) -> Handler:
+        def handle(call: Incoming) -> Answer:
+            # Only a menu linked to this user: LINE does not answer with the default here.
+            menu = state.linked_menu(user_id)
+            if menu is None:
+                return error(404, USER_HAS_NO_MENU)
+            return Answer(200, {"richMenuId": menu.id})
+
+        return handle
+
     def profile(user_id: str) -> Handler:
         def handle(call: Incoming) -> Answer:
             name = state.display_name(user_id)
@@ -398,6 +432,19 @@ def build_api_router(state: EmulatorState) -> APIRouter:
     @router.delete("/v2/bot/user/all/richmenu")
     async def cancel_default_route(request: Request) -> Response:
         return await serve(request, cancel_default)
+
+    # Per-user menus: after the default's routes, so "all" is never taken for a user id.
+    @router.post("/v2/bot/user/{user_id}/richmenu/{menu_id}")
+    async def link_menu_route(request: Request, user_id: str, menu_id: str) -> Response:
+        return await serve(request, link_menu(user_id, menu_id))
+
+    @router.get("/v2/bot/user/{user_id}/richmenu")
+    async def get_user_menu_route(request: Request, user_id: str) -> Response:
+        return await serve(request, get_user_menu(user_id))
+
+    @router.delete("/v2/bot/user/{user_id}/richmenu")
+    async def unlink_menu_route(request: Request, user_id: str) -> Response:
+        return await serve(request, unlink_menu(user_id))
 
     # Anything else the bot calls is recorded too, so a test can see an unexpected call.
     @router.api_route("/v2/{rest:path}", methods=["GET", "POST", "PUT", "DELETE"])

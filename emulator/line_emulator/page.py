@@ -99,9 +99,12 @@ def build_page_router(state: EmulatorState) -> APIRouter:
         }
 
     @router.get("/api/richmenu")
-    async def rich_menu() -> dict[str, Any]:
-        """The default rich menu, as every chat shows it (null: none is set)."""
-        menu = state.default_menu()
+    async def rich_menu(user: str | None = None) -> dict[str, Any]:
+        """The rich menu `user`'s chat shows: the one linked to them, else the default
+        (null: none). Without `user`, the default."""
+        if user is not None:
+            _check_user(user)
+        menu = state.menu_for(user) if user is not None else state.default_menu()
         if menu is None:
             return {"richMenu": None}
         return {"richMenu": {**menu.to_json(), "image": f"api/richmenu/{menu.id}/image"}}

@@ -1,4 +1,5 @@
-"""What the emulated LINE platform remembers: calls, reply tokens, retry keys, chats, faults.
+"""What the emulated LINE platform remembers: calls, reply tokens, retry keys, chats, faults,
+rich menus (the default one and those linked to single users).
 
 Shared between the server's event loop and test threads, so every field sits behind one lock and
 readers get copies.
@@ -162,6 +163,7 @@ class EmulatorState:
         self._read_tokens: dict[str, tuple[str, int]] = {}  # token -> (user, entry seq)
         self._menus: dict[str, RichMenu] = {}
         self._default_menu: str | None = None
+        self._links: dict[str, str] = {}  # user -> the rich menu linked to them alone
         self._accepted_pushes: dict[str, _AcceptedPush] = {}
         self._users: dict[str, _User] = {}
         self._known: set[str] = set()  # residents who sent an event: their profile exists
@@ -185,6 +187,7 @@ class EmulatorState:
             self._known.clear()
             self._menus.clear()
             self._default_menu = None
+            self._links.clear()
             self.epoch = uuid.uuid4().hex
 
     def inject_faults(self, statuses: Iterable[int], *, path: str | None = None) -> None:
@@ -359,14 +362,21 @@ class EmulatorState:
             return list(self._menus.values())
 
     def delete_menu(self, menu_id: str) -> bool:
+        """Forgets the menu; as in LINE, it stops being the default and every user linked to it
+        is unlinked (they see the default again)."""
         with self._lock:
             if self._menus.pop(menu_id, None) is None:
                 return False
-            changed = self._default_menu == menu_id
-            if changed:
+            default_changed = self._default_menu == menu_id
+            if default_changed:
                 self._default_menu = None
-        if changed:
-            self._menu_changed()
+            unlinked = {u for u, m in self._links.items() if m == menu_id}
+            for user_id in unlinked:
+                del self._links[user_id]
+        if default_changed:
+            self._menu_changed()  # everyone, the unlinked users included
+        elif unlinked:
+            self._menu_changed(unlinked)
         return True
 
     def set_menu_image(self, menu_id: str, image: bytes, content_type: str) -> bool:
@@ -388,10 +398,45 @@ class EmulatorState:
         with self._lock:
             return self._menus.get(self._default_menu) if self._default_menu else None
 
-    def _menu_changed(self) -> None:
-        # Every open chat shows the default menu: tell them all to fetch it again.
+    def link_menu(self, user_id: str, menu_id: str) -> bool:
+        """Shows this menu to this user instead of the default; False if the menu is gone.
+        The caller checks the image first (LINE refuses a menu without one)."""
         with self._lock:
-            subscribers = list(self._subscribers)
+            if menu_id not in self._menus:
+                return False
+            changed = self._links.get(user_id) != menu_id
+            self._links[user_id] = menu_id
+        if changed:
+            self._menu_changed({user_id})
+        return True
+
+    def unlink_menu(self, user_id: str) -> bool:
+        """Back to the default menu for this user; False if nothing was linked."""
+        with self._lock:
+            changed = self._links.pop(user_id, None) is not None
+        if changed:
+            self._menu_changed({user_id})
+        return changed
+
+    def linked_menu(self, user_id: str) -> RichMenu | None:
+        """The menu linked to this user alone (LINE's "rich menu ID of user"), not the default."""
+        with self._lock:
+            menu_id = self._links.get(user_id)
+            return self._menus.get(menu_id) if menu_id else None
+
+    def menu_for(self, user_id: str) -> RichMenu | None:
+        """What this user's chat shows: the linked menu, else the default."""
+        with self._lock:
+            menu_id = self._links.get(user_id) or self._default_menu
+            return self._menus.get(menu_id) if menu_id else None
+
+    def _menu_changed(self, user_ids: set[str] | None = None) -> None:
+        # The open chats of these users (None: everyone, as for the default) fetch their menu
+        # again; a per-user link changes no one else's screen.
+        with self._lock:
+            subscribers = [
+                s for s in self._subscribers if user_ids is None or s.user_id in user_ids
+            ]
         self._publish(subscribers, {"event": "richmenu", "data": {}})
 
     # ------------------------------------------------------------ chat logs

@@ -26,12 +26,15 @@ from linebot.v3.messaging import (
     QuickReplyItem,
     ReplyMessageRequest,
     ReplyMessageResponse,
+    RichMenuIdResponse,
+    RichMenuRequest,
     ShowLoadingAnimationRequest,
     TextMessage,
     UserProfileResponse,
 )
 
 from .conftest import TOKEN, Server
+from .test_conventions import menu, picture
 
 
 def hello(text: str = "こんにちは") -> TextMessage:
@@ -40,6 +43,15 @@ def hello(text: str = "こんにちは") -> TextMessage:
 
 def error_of(e: ApiException) -> ErrorResponse:
     return ErrorResponse.from_json(e.body)
+
+
+async def ready_menu(line_api: AsyncMessagingApi, emulator: EmulatorState, name: str) -> str:
+    """A menu LINE would link: created through the SDK, its image in place (the upload route
+    has its own tests)."""
+    request = RichMenuRequest.from_dict(menu(name=name))
+    menu_id = (await line_api.create_rich_menu(request)).rich_menu_id
+    assert emulator.set_menu_image(menu_id, picture(), "image/png")
+    return menu_id
 
 
 async def test_reply_delivers_once_then_the_token_is_invalid(
@@ -195,6 +207,9 @@ async def test_every_route_needs_the_access_token(server: Server, emulator: Emul
         ("POST", "/v2/bot/chat/loading/start", {"chatId": user, "loadingSeconds": 5}),
         ("GET", f"/v2/bot/profile/{user}", None),
         ("GET", "/v2/bot/info", None),
+        ("POST", f"/v2/bot/user/{user}/richmenu/{events.new_rich_menu_id()}", None),
+        ("GET", f"/v2/bot/user/{user}/richmenu", None),
+        ("DELETE", f"/v2/bot/user/{user}/richmenu", None),
     ]
     async with httpx.AsyncClient() as client:
         for method, path, body in routes:
@@ -281,3 +296,82 @@ async def test_calls_are_recorded_with_lines_paths(
     (call,) = emulator.calls
     assert (call.method, call.path, call.status, call.auth_ok) == ("GET", "/v2/bot/info", 200, True)
     assert call.time > 0
+
+
+# ---------------------------------------------------------------------- per-user rich menus
+
+
+async def test_a_menu_linked_to_a_user_is_theirs_alone_until_unlinked(
+    line_api: AsyncMessagingApi, emulator: EmulatorState
+) -> None:
+    default = await ready_menu(line_api, emulator, "default")
+    own = await ready_menu(line_api, emulator, "own")
+    await line_api.set_default_rich_menu(default)
+    user, other = events.new_user_id(), events.new_user_id()
+
+    linked = await line_api.link_rich_menu_id_to_user_with_http_info(user, own)
+    assert linked.status_code == 200
+    got = await line_api.get_rich_menu_id_of_user(user)
+    assert isinstance(got, RichMenuIdResponse) and got.rich_menu_id == own
+    # LINE answers only for a linked menu: a user who sees the default has none of their own.
+    with pytest.raises(ApiException) as none:
+        await line_api.get_rich_menu_id_of_user(other)
+    assert none.value.status == 404
+    assert json.loads(none.value.body) == {"message": "the user has no richmenu"}
+    assert emulator.menu_for(user).id == own  # type: ignore[union-attr]
+    assert emulator.menu_for(other).id == default  # type: ignore[union-attr]
+    assert emulator.linked_menu(other) is None
+
+    await line_api.unlink_rich_menu_id_from_user(user)
+    with pytest.raises(ApiException) as gone:
+        await line_api.get_rich_menu_id_of_user(user)
+    assert gone.value.status == 404
+    assert emulator.menu_for(user).id == default  # type: ignore[union-attr]
+    again = await line_api.unlink_rich_menu_id_from_user_with_http_info(user)  # nothing linked
+    assert again.status_code == 200
+
+    calls = [(c.method, c.path, c.status) for c in emulator.calls if "/user/" in c.path]
+    assert calls == [
+        ("POST", f"/v2/bot/user/all/richmenu/{default}", 200),
+        ("POST", f"/v2/bot/user/{user}/richmenu/{own}", 200),
+        ("GET", f"/v2/bot/user/{user}/richmenu", 200),
+        ("GET", f"/v2/bot/user/{other}/richmenu", 404),
+        ("DELETE", f"/v2/bot/user/{user}/richmenu", 200),
+        ("GET", f"/v2/bot/user/{user}/richmenu", 404),
+        ("DELETE", f"/v2/bot/user/{user}/richmenu", 200),
+    ]
+
+
+async def test_linking_refuses_unknown_menus_and_menus_without_an_image(
+    line_api: AsyncMessagingApi, emulator: EmulatorState
+) -> None:
+    user = events.new_user_id()
+    bare = (await line_api.create_rich_menu(RichMenuRequest.from_dict(menu()))).rich_menu_id
+    for menu_id, message in (
+        (events.new_rich_menu_id(), "richmenu not found"),
+        (bare, "must upload richmenu image before applying it to user"),
+    ):
+        with pytest.raises(ApiException) as refused:
+            await line_api.link_rich_menu_id_to_user(user, menu_id)
+        assert refused.value.status == 400
+        assert json.loads(refused.value.body) == {"message": message}
+    assert emulator.linked_menu(user) is None
+
+
+async def test_deleting_a_linked_menu_unlinks_its_users(
+    line_api: AsyncMessagingApi, emulator: EmulatorState
+) -> None:
+    doomed = await ready_menu(line_api, emulator, "doomed")
+    kept = await ready_menu(line_api, emulator, "kept")
+    first, second, third = (events.new_user_id() for _ in range(3))
+    for user in (first, second):
+        await line_api.link_rich_menu_id_to_user(user, doomed)
+    await line_api.link_rich_menu_id_to_user(third, kept)
+
+    await line_api.delete_rich_menu(doomed)
+    for user in (first, second):
+        with pytest.raises(ApiException) as unlinked:
+            await line_api.get_rich_menu_id_of_user(user)
+        assert unlinked.value.status == 404
+        assert emulator.menu_for(user) is None  # no default either
+    assert (await line_api.get_rich_menu_id_of_user(third)).rich_menu_id == kept

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -14,6 +15,7 @@ from line_emulator import EmulatorState, events
 from linebot.v3.messaging import (
     ApiException,
     AsyncMessagingApi,
+    PushMessageRequest,
     ReplyMessageRequest,
     ShowLoadingAnimationRequest,
     TextMessage,
@@ -27,6 +29,7 @@ from linebot.v3.webhooks import (
 )
 
 from .conftest import SECRET, Server
+from .test_api import ready_menu
 
 
 async def send(server: Server, user: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -229,3 +232,81 @@ async def test_wait_for_bot_messages(line_api: AsyncMessagingApi, emulator: Emul
     assert await emulator.async_wait_for_bot_messages(user, 1, within=1) == [
         {"type": "text", "text": "一"}
     ]
+
+
+async def shown_menu(server: Server, user: str | None = None) -> str | None:
+    """The id of the rich menu the page shows this user (no user: the default)."""
+    params = {"user": user} if user else {}
+    async with httpx.AsyncClient() as client:
+        r = await client.get(f"{server.url}/emulator/api/richmenu", params=params)
+    assert r.status_code == 200, r.text
+    shown: dict[str, Any] | None = r.json()["richMenu"]
+    return shown["richMenuId"] if shown else None
+
+
+async def test_each_user_sees_their_linked_menu_else_the_default(
+    server: Server, line_api: AsyncMessagingApi, emulator: EmulatorState
+) -> None:
+    default = await ready_menu(line_api, emulator, "default")
+    own = await ready_menu(line_api, emulator, "own")
+    await line_api.set_default_rich_menu(default)
+    user, other = events.new_user_id(), events.new_user_id()
+
+    await line_api.link_rich_menu_id_to_user(user, own)
+    assert await shown_menu(server, user) == own
+    assert await shown_menu(server, other) == default
+    assert await shown_menu(server) == default
+
+    await line_api.unlink_rich_menu_id_from_user(user)
+    assert await shown_menu(server, user) == default
+    await line_api.cancel_default_rich_menu()
+    assert await shown_menu(server, user) is None
+
+    async with httpx.AsyncClient() as client:
+        r = await client.get(f"{server.url}/emulator/api/richmenu", params={"user": "nobody"})
+    assert r.status_code == 400
+
+
+async def menu_events(server: Server, user: str, subscribed: asyncio.Event) -> list[str]:
+    """The events of `user`'s stream after its greeting, up to the first chat entry."""
+    seen: list[str] = []
+    async with (
+        httpx.AsyncClient(timeout=10) as client,
+        client.stream("GET", f"{server.url}/emulator/api/users/{user}/stream") as stream,
+    ):
+        async for line in stream.aiter_lines():
+            if not line.startswith("event:"):
+                continue
+            kind = line.removeprefix("event:").strip()
+            if kind == "hello":
+                subscribed.set()  # the stream subscribes before it greets
+                continue
+            seen.append(kind)
+            if kind == "entry":
+                break
+    return seen
+
+
+async def test_a_link_is_told_only_to_that_users_chat(
+    server: Server, line_api: AsyncMessagingApi, emulator: EmulatorState
+) -> None:
+    linked_id = await ready_menu(line_api, emulator, "linked")
+    default = await ready_menu(line_api, emulator, "default")
+    user, other = events.new_user_id(), events.new_user_id()
+    ready = {u: asyncio.Event() for u in (user, other)}
+    watching = {u: asyncio.create_task(menu_events(server, u, ready[u])) for u in ready}
+    await asyncio.wait_for(asyncio.gather(*(e.wait() for e in ready.values())), 10)
+
+    await line_api.link_rich_menu_id_to_user(user, linked_id)
+    await line_api.unlink_rich_menu_id_from_user(user)
+    await line_api.link_rich_menu_id_to_user(user, linked_id)
+    await line_api.delete_rich_menu(linked_id)  # unlinks `user`: their menu changes again
+    await line_api.set_default_rich_menu(default)  # everyone's menu changes
+    for u in ready:  # a chat entry ends each stream's record
+        await line_api.push_message(PushMessageRequest(to=u, messages=[TextMessage(text="…")]))
+    seen = await asyncio.wait_for(asyncio.gather(*watching.values()), 10)
+
+    assert dict(zip(watching, seen, strict=True)) == {
+        user: ["richmenu"] * 5 + ["entry"],
+        other: ["richmenu", "entry"],
+    }

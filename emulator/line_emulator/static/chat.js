@@ -1,8 +1,9 @@
 // The resident's LINE app, in miniature. Talks only to the emulator backend (same folder):
 //   POST api/users/{id}/events  the resident did something (the backend signs it for the bot)
 //   GET  api/users/{id}/stream  SSE: chat entries (history first), loading indicators, read
-//                               marks and "the default rich menu changed"
-//   GET  api/richmenu           the default rich menu (its image at api/richmenu/{id}/image)
+//                               marks and "your rich menu changed" (default, link or unlink)
+//   GET  api/richmenu?user={id} the rich menu this user sees: the one linked to them, else the
+//                               default (its image at api/richmenu/{menuId}/image)
 "use strict";
 
 const STORAGE_KEY = "tsunagu.emulator.userId";
@@ -284,7 +285,11 @@ function markReadUpTo(upTo) {
 let menuId = "";
 
 async function loadRichMenu() {
-  const found = await fetch("api/richmenu").then((r) => r.json()).catch(() => ({}));
+  const forUser = userId;
+  const url = `api/richmenu?user=${encodeURIComponent(forUser)}`;
+  const found = await fetch(url).then((r) => r.json()).catch(() => ({}));
+  // The resident was switched meanwhile: this is the old one's menu.
+  if (forUser !== userId) return;
   const menu = found.richMenu;
   if (!menu) {
     menuId = "";
