@@ -20,6 +20,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from bot.db.models import Conversation, InboxEvent, OutboxMessage, RiskAssessmentRecord
+from bot.edge import richmenu_links
 from handoff.models import (
     Case,
     CaseAccessGrant,
@@ -70,6 +71,7 @@ def erase(*, session: Session, conversation: Conversation, now: datetime) -> Non
     session.execute(delete(RiskAssessmentRecord).where(
         RiskAssessmentRecord.conversation_id == conversation.id))
     session.execute(delete(OutboxMessage).where(OutboxMessage.line_user_id == user))
+    richmenu_links.forget(session, user)
     session.execute(update(InboxEvent).where(InboxEvent.line_user_id == user).values(
         payload={}, line_user_id=None, source_key=f"erased-{conversation.id}")
         .execution_options(synchronize_session=False))

@@ -22,12 +22,14 @@ from bot.content import richmenu as layout
 from bot.content.schema import Messages, RichMenuArea, RichMenuCopy
 from bot.edge.line_client import LineApiError, RichMenuInfo
 from bot.platform import richmenu
+from bot.releases.load import load_content
 from bot.settings import DEFAULT_CONTENT_DIR
 from tests.live import SECRET, TOKEN, LiveApp, free_port, wait_for
 
 pytestmark = pytest.mark.sqlite_only  # the command uses no database: one backend is enough
 
 TSUNAGU = str(Path(sys.executable).parent / "tsunagu")
+LANGUAGES = sorted(p.stem for p in (DEFAULT_CONTENT_DIR / "languages").glob("*.yaml"))
 
 
 def fonts() -> richmenu.Fonts:
@@ -45,7 +47,8 @@ def run(*args: str, live: LiveApp | None = None, **env: str) -> subprocess.Compl
         base |= {"TSUNAGU_LINE_CHANNEL_SECRET": SECRET,
                  "TSUNAGU_LINE_CHANNEL_ACCESS_TOKEN": TOKEN,
                  "TSUNAGU_LINE_API_BASE_URL": f"{live.url}/emulator",
-                 "TSUNAGU_LINE_DATA_API_BASE_URL": f"{live.url}/emulator"}
+                 "TSUNAGU_LINE_DATA_API_BASE_URL": f"{live.url}/emulator",
+                 "TSUNAGU_DATABASE_URL": live.settings.database_url}
     return subprocess.run([TSUNAGU, "line", "richmenu", *args], env=base | env,
                           capture_output=True, text=True, timeout=120)
 
@@ -128,6 +131,29 @@ def test_the_image_is_lines_size_and_drawn_from_the_labels() -> None:
     assert richmenu.draw(renamed, found) != image
 
 
+def test_each_language_is_drawn_in_its_own_words_and_script() -> None:
+    found = fonts()
+    content = load_content(DEFAULT_CONTENT_DIR)
+    menus, skipped = richmenu.drawn(content, found)
+    assert menus[0].language is None and menus[0].copy == content.messages.richmenu
+    assert [m.language for m in menus[1:]] == LANGUAGES and skipped == []
+    nepali = next(m for m in menus if m.language == "ne")
+    assert nepali.copy.areas[1].label == content.for_language("ne").tr("人と話す") != "人と話す"
+    assert len({m.image for m in menus}) == len(menus)  # each in its own words
+
+
+def test_nepali_words_are_drawn_in_a_devanagari_font() -> None:
+    found = fonts()
+    assert richmenu._runs("भाषा・Language") == [("भाषा", True), ("・Language", False)]
+    assert richmenu._runs("आपत्कालीन नम्बर") == [("आपत्कालीन नम्बर", True)]
+    nepali = load_content(DEFAULT_CONTENT_DIR).for_language("ne").messages.richmenu
+    assert found.can_draw(nepali) == (found.devanagari is not None)
+    without = richmenu.Fonts(found.bold, found.regular, None)
+    assert not without.can_draw(nepali) and without.can_draw(RichMenuCopy())
+    if os.environ.get("CI"):
+        assert found.devanagari is not None, ".ci/run installs fonts-noto-ui-core"
+
+
 def test_a_missing_font_is_said_plainly(tmp_path: Path) -> None:
     result = run("--dry-run", "--font", str(tmp_path / "nothing.ttf"))
     assert result.returncode == 2 and "nothing.ttf does not exist" in result.stderr
@@ -146,28 +172,39 @@ def test_the_command_creates_the_menu_uploads_its_image_and_sets_it_default(
     assert dry.returncode == 0, dry.stderr
     assert live.emulator.calls == []  # a dry run calls nobody
 
-    result = run(live=live)
+    result = run("--out", str(drawn), live=live)
     assert result.returncode == 0, result.stderr
     default = live.emulator.default_menu()
     assert default is not None and default.id in result.stdout
     assert default.image == drawn.read_bytes() and default.content_type == "image/png"
     assert default.body == layout.request(RichMenuCopy.model_validate(yaml.safe_load(
         (DEFAULT_CONTENT_DIR / "messages.yaml").read_text(encoding="utf-8"))["richmenu"]))
+    # One menu more in each language, named for it, drawn in its words, never the default.
+    by_name = {m.body["name"]: m for m in live.emulator.menus()}
+    assert set(by_name) == {"tsunagu", *(f"tsunagu:{code}" for code in LANGUAGES)}
+    english = by_name["tsunagu:en"]
+    assert english.image == (tmp_path / "menu.en.png").read_bytes() != default.image
+    assert [a["action"]["label"] for a in english.body["areas"]][:3] == [
+        "Talk to us", "Talk to a person", "Emergency numbers"]
+    assert english.body["chatBarText"] == "Menu"
     calls = [c for c in live.emulator.calls if c.method == "POST"]
-    assert [c.status for c in calls] == [200, 200, 200, 200]
-    assert [c.path for c in calls] == [
-        "/v2/bot/richmenu/validate", "/v2/bot/richmenu",
-        f"/v2/bot/richmenu/{default.id}/content", f"/v2/bot/user/all/richmenu/{default.id}"]
+    assert all(c.status == 200 for c in calls)
+    assert [c.path for c in calls][:3] == [
+        "/v2/bot/richmenu/validate", "/v2/bot/richmenu", f"/v2/bot/richmenu/{default.id}/content"]
+    assert [c.path for c in calls if "/user/all/" in c.path] == [
+        f"/v2/bot/user/all/richmenu/{default.id}"]
+    assert len(calls) == 3 * len(by_name) + 1
     assert calls[2].body["contentType"] == "image/png"
     assert all(c.auth_ok for c in live.emulator.calls)
 
-    # Run again (new words, say): the new menu replaces the one made before.
+    # Run again (new words, say): the new menus replace the ones made before.
     changed = content_copy(tmp_path, **{"緊急の連絡先": "いますぐ電話"})
     again = run("--dir", str(changed), "--out", str(tmp_path / "changed.png"), live=live)
     assert again.returncode == 0, again.stderr
     newer = live.emulator.default_menu()
     assert newer is not None and newer.id != default.id
-    assert [m.id for m in live.emulator.menus()] == [newer.id]
+    now = live.emulator.menus()
+    assert len(now) == len(by_name) and not {m.id for m in now} & {m.id for m in by_name.values()}
     assert newer.image == (tmp_path / "changed.png").read_bytes() != default.image
     assert newer.body["areas"][2]["action"]["label"] == "いますぐ電話"
 

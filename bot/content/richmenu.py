@@ -19,6 +19,16 @@ NAME = "tsunagu"
 RESUME = "resume"  # the engine's postback for "the current question again" (or the start)
 
 
+def name_of(language: str | None) -> str:
+    """The name of the menu drawn in a language (None: the default, in standard Japanese),
+    by which the sender finds the one to link to a resident who chose that language."""
+    return NAME if language is None else f"{NAME}:{language}"
+
+
+def is_ours(name: str) -> bool:
+    return name == NAME or name.startswith(f"{NAME}:")
+
+
 @dataclass(frozen=True)
 class Tile:
     x: int
@@ -58,12 +68,12 @@ def action(area: RichMenuArea) -> dict[str, Any]:
     return {"type": "message", "label": area.label, "text": area.text}
 
 
-def request(copy: RichMenuCopy) -> dict[str, Any]:
+def request(copy: RichMenuCopy, name: str = NAME) -> dict[str, Any]:
     """LINE's rich menu object (RichMenuRequest), shown open by default."""
     return {
         "size": {"width": WIDTH, "height": HEIGHT},
         "selected": True,
-        "name": NAME,
+        "name": name,
         "chatBarText": copy.chat_bar,
         "areas": [{"bounds": {"x": t.x, "y": t.y, "width": t.width, "height": t.height},
                    "action": action(t.area)} for t in tiles(copy)],

@@ -205,6 +205,23 @@ class OutboxMessage(Base):
     )
 
 
+class RichMenuLink(Base):
+    """The rich menu a resident should see: the one in their language (None: the default,
+    standard Japanese), linked to them at LINE by the sender, retried until LINE took it."""
+
+    __tablename__ = "richmenu_links"
+
+    line_user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    language: Mapped[str | None] = mapped_column(String(16))
+    due: Mapped[bool] = mapped_column(default=True)  # not yet linked at LINE
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (Index("ix_richmenu_links_due", "due", "next_attempt_at"),)
+
+
 class ContentRelease(Base):
     """A published set of content files. Immutable: publishing or rolling back appends one, so
     the history says who served what, when and why; the newest row is what is served."""

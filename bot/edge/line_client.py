@@ -201,6 +201,31 @@ class LineClient:
             reply=False,
         )
 
+    async def link_rich_menu(self, user_id: str, menu_id: str) -> SendResult:
+        """The resident's own rich menu (the one in their language), instead of the default."""
+        return await self._call(
+            self._api().link_rich_menu_id_to_user_with_http_info(
+                user_id, menu_id, _request_timeout=self._timeout),
+            reply=False,
+        )
+
+    async def unlink_rich_menu(self, user_id: str) -> SendResult:
+        """Back to the default rich menu."""
+        return await self._call(
+            self._api().unlink_rich_menu_id_from_user_with_http_info(
+                user_id, _request_timeout=self._timeout),
+            reply=False,
+        )
+
+    async def rich_menus(self) -> list[RichMenuInfo] | None:
+        """The channel's rich menus (None: LINE did not answer)."""
+        try:
+            found = await self._api().get_rich_menu_list(_request_timeout=self._timeout)
+        except (ApiException, TimeoutError, aiohttp.ClientError, OSError) as e:
+            log.info("rich menu list not read: %s", type(e).__name__)
+            return None
+        return [RichMenuInfo(str(m.rich_menu_id), str(m.name)) for m in found.richmenus]
+
     async def get_profile(self, user_id: str) -> Profile:
         """Only after the resident consented to it: LINE profiles identify people."""
         p = await self._api().get_profile(user_id, _request_timeout=self._timeout)

@@ -23,6 +23,7 @@ from bot import metrics
 from bot.db.engine import transaction
 from bot.db.models import Conversation, InboxEvent, OutboxMessage, OutboxStatus, utcnow
 from bot.edge import contact_rules as cr
+from bot.edge import richmenu_links
 from bot.edge.line_client import LineClient, Outcome, SendResult
 from bot.line import MAX_MESSAGES, Message
 from bot.settings import Settings
@@ -281,10 +282,13 @@ async def wait_for_wakeup(event: asyncio.Event, seconds: float) -> None:
 class OutboxSender:
     def __init__(self, runtime: SenderHost) -> None:
         self.runtime = runtime
+        self.menu_names = richmenu_links.MenuNames(runtime.line)
 
     async def drain(self) -> int:
-        """One pass: send each resident's next due row. Returns the number of rows attempted."""
+        """One pass: send each resident's next due row, and link the rich menus residents
+        chose a language for. Returns the number of rows and links attempted."""
         rt = self.runtime
+        linked = await richmenu_links.link_due(rt.sessions, rt.line, self.menu_names)
         claimed = await asyncio.to_thread(
             _claim, rt.sessions, timedelta(seconds=rt.settings.outbox_lease_seconds))
         if claimed:
@@ -297,7 +301,7 @@ class OutboxSender:
             for c, (result, via), status in zip(claimed, sent, statuses, strict=True):
                 log.info("outbox %s: %s via %s (%s)", c.id, status, via, result.outcome)
                 metrics.outbox_attempted(via, status)
-        return len(claimed)
+        return len(claimed) + linked
 
     async def _send(self, claimed: Claimed) -> tuple[SendResult, str]:
         # A loading animation still on its way would show after the answer it stands for.
@@ -421,6 +425,8 @@ def _next_due_in(sessions: sessionmaker[Session]) -> float | None:
             select(func.min(OutboxMessage.next_attempt_at)).where(
                 OutboxMessage.status.in_(UNFINISHED))
         )
+        link = richmenu_links.next_due(session)
+    due = min((d for d in (due, link) if d is not None), default=None)
     if due is None:
         return None
     return max(0.0, (due - utcnow()).total_seconds())

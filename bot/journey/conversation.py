@@ -22,7 +22,7 @@ from bot.db.models import (
     RiskAssessmentRecord,
     utcnow,
 )
-from bot.edge import outbox
+from bot.edge import outbox, richmenu_links
 from bot.edge.contact_rules import EXIT, ContactRules
 from bot.edge.inbox import text_of
 from bot.flows import intents as it
@@ -173,6 +173,7 @@ def _handle(session: Session, event: InboxEvent, library: FlowLibrary,
         runner = library.get(session, conversation.flow_id, conversation.flow_version,
                              conversation.language) or _switch(session, library, conversation)
     offer = detect(inp.text, content.languages) if is_new and inp.kind == "text" else None
+    language_before = conversation.language
 
     # Every free-text message is assessed, in every state, before the flow sees it. A
     # button's label typed instead of tapped is the choice, not the resident's own words: the
@@ -221,6 +222,8 @@ def _handle(session: Session, event: InboxEvent, library: FlowLibrary,
     if isinstance(read_token, str) and _granted(conversation).get("counsellor"):
         conversation.read_token = read_token[:255]  # 既読 when a counsellor opens the chat
     outgoing = apply_intents(session, conversation, step.intents, library, now)
+    if conversation.language != language_before:
+        richmenu_links.want(session, event.line_user_id, conversation.language)
     if not _granted(conversation).get("counsellor") and conversation.consent_withdrawn_at is None:
         # Never consented (declined, or left the intake): erased a retention period after the
         # last message, like a withdrawal.

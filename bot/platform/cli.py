@@ -168,8 +168,9 @@ def demo(
 
 
 def _demo_richmenu(settings: Settings, base: str) -> None:
-    """The demo's phone shows the rich menu residents would see: made at its own emulator
-    once the server answers (without a Japanese font the demo goes on without it)."""
+    """The demo's phone shows the rich menus residents would see (the default, and one in
+    each language): made at its own emulator once the server answers (without a Japanese font
+    the demo goes on without them)."""
     import time
 
     import httpx
@@ -180,8 +181,8 @@ def _demo_richmenu(settings: Settings, base: str) -> None:
 
     font = os.environ.get("TSUNAGU_RICHMENU_FONT")
     try:
-        copy = load_content(settings.content_dir).messages.richmenu
-        image = richmenu.draw(copy, richmenu.find_fonts(Path(font) if font else None))
+        menus, _ = richmenu.drawn(load_content(settings.content_dir),
+                                  richmenu.find_fonts(Path(font) if font else None))
     except Exception as e:  # no font, say: the demo goes on without the menu
         typer.echo(f"  （リッチメニューは表示しません: {e}）", err=True)
         return
@@ -197,11 +198,13 @@ def _demo_richmenu(settings: Settings, base: str) -> None:
                             access_token=settings.access_token,
                             timeout_seconds=settings.line_request_timeout_seconds)
     try:
-        richmenu.publish(client, copy, image)
+        richmenu.publish_all(client, menus)
     except LineApiError as e:
         typer.echo(f"  （リッチメニューを作れませんでした: {e}）", err=True)
+        return
     finally:
         client.close()
+    _relink_rich_menus(settings)
 
 
 @db_app.command("upgrade")
@@ -570,9 +573,11 @@ def user_unlock(username: str = typer.Argument(..., help="Login name.")) -> None
 @line_app.command("richmenu")
 def line_richmenu(
     directory: Path | None = typer.Option(None, "--dir", help="Content folder."),
-    out: Path | None = typer.Option(None, "--out", help="Also write the image (PNG) here."),
+    out: Path | None = typer.Option(
+        None, "--out", help="Also write the default image (PNG) here, and each language's "
+                            "beside it (menu.png, menu.en.png, ...)."),
     dry_run: bool = typer.Option(False, "--dry-run",
-                                 help="Only draw the image (see --out); LINE is not called."),
+                                 help="Only draw the images (see --out); LINE is not called."),
     font: Path | None = typer.Option(None, "--font", envvar="TSUNAGU_RICHMENU_FONT",
                                      help="A font with Japanese glyphs (.ttf/.otf/.ttc)."),
     keep_old: bool = typer.Option(False, "--keep-old",
@@ -580,7 +585,9 @@ def line_richmenu(
 ) -> None:
     """Create the rich menu below the chat (相談する・人と話す・緊急の連絡先・ことば) from
     messages.yaml `richmenu`: its image is drawn from those words, and it becomes every
-    resident's default menu. Uses TSUNAGU_LINE_CHANNEL_ACCESS_TOKEN and the API base URLs."""
+    resident's default menu. One more menu is drawn in each language of content/languages/;
+    a resident who chooses that language is given it. Uses TSUNAGU_LINE_CHANNEL_ACCESS_TOKEN
+    and the API base URLs."""
     from bot.content import richmenu as layout
     from bot.content.files import ContentError
     from bot.edge.line_client import LineApiError, RichMenuClient
@@ -600,16 +607,23 @@ def line_richmenu(
         typer.echo("content is not valid:\n" + "\n".join(wrong), err=True)
         raise typer.Exit(1)
     try:
-        image = richmenu.draw(copy, richmenu.find_fonts(font))
+        menus, skipped = richmenu.drawn(content, richmenu.find_fonts(font))
     except richmenu.NoFont as e:
         typer.echo(f"tsunagu: {e}", err=True)
         raise typer.Exit(2) from e
+    for code in skipped:
+        typer.echo(f"tsunagu: no font for the script of {code}: its residents keep the "
+                   "default menu (Debian: apt-get install fonts-noto-ui-core)", err=True)
     if out is not None:
-        out.write_bytes(image)
-        typer.echo(f"image: {out} ({len(image)} bytes)")
+        for menu in menus:
+            path = out if menu.language is None else \
+                out.with_name(f"{out.stem}.{menu.language}{out.suffix}")
+            path.write_bytes(menu.image)
+            typer.echo(f"image: {path} ({len(menu.image)} bytes)")
     tiles = " / ".join(a.label for a in copy.areas)
     if dry_run:
-        typer.echo(f"rich menu drawn, not sent (--dry-run): {tiles}")
+        typer.echo(f"rich menus drawn, not sent (--dry-run): {tiles}; "
+                   f"in {', '.join(str(m.language) for m in menus[1:]) or 'no other language'}")
         return
     try:
         settings = Settings()
@@ -621,13 +635,35 @@ def line_richmenu(
                             access_token=settings.access_token,
                             timeout_seconds=settings.line_request_timeout_seconds)
     try:
-        menu_id = richmenu.publish(client, copy, image, replace=not keep_old)
+        made = richmenu.publish_all(client, menus, replace=not keep_old)
     except LineApiError as e:
         typer.echo(f"tsunagu: LINE refused the rich menu ({e})", err=True)
         raise typer.Exit(1) from e
     finally:
         client.close()
-    typer.echo(f"rich menu {menu_id} is everyone's default: {tiles}")
+    relinked = _relink_rich_menus(settings)
+    typer.echo(f"rich menu {made[None]} is everyone's default: {tiles}")
+    for language, menu_id in made.items():
+        if language is not None:
+            typer.echo(f"rich menu {menu_id} for residents who chose {language}")
+    if relinked:
+        typer.echo(f"{relinked} residents get their language's new menu from the sender")
+
+
+def _relink_rich_menus(settings: Settings) -> int:
+    """New menus replaced the old: residents who chose a language are linked again (LINE
+    dropped their links with the old menus)."""
+    from bot.db.engine import make_engine, make_session_factory, transaction
+    from bot.edge import richmenu_links
+
+    try:
+        with transaction(make_session_factory(make_engine(settings.database_url))) as session:
+            return richmenu_links.relink_all(session)
+    except Exception as e:
+        typer.echo(f"tsunagu: the database was not reachable ({type(e).__name__}): residents "
+                   "who chose a language keep the default menu until they choose again",
+                   err=True)
+        return 0
 
 
 if __name__ == "__main__":

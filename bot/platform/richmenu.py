@@ -9,8 +9,10 @@ font with its glyphs: TSUNAGU_RICHMENU_FONT, or one of the usual CJK fonts of th
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +22,7 @@ from PIL import Image, ImageDraw, ImageFont
 from bot.content import richmenu as layout
 from bot.content.schema import RichMenuCopy
 from bot.edge.line_client import LineApiError, RichMenuClient
+from bot.releases.load import Content
 
 MAX_IMAGE_BYTES = 1024 * 1024  # LINE's limit for a rich menu image
 SCALE = 2  # drawn twice as large, then reduced: smooth edges without an anti-aliasing library
@@ -60,10 +63,46 @@ class NoFont(Exception):
     """No font with Japanese glyphs was found."""
 
 
+# Devanagari (Nepali), which the CJK fonts lack: drawn in its own font, shaped by Pillow's
+# raqm layout. Debian: fonts-noto-ui-core (or fonts-noto-core).
+DEVANAGARI_CANDIDATES: list[tuple[str, str]] = [
+    ("/usr/share/fonts/truetype/noto/NotoSansDevanagariUI-Bold.ttf",
+     "/usr/share/fonts/truetype/noto/NotoSansDevanagariUI-Regular.ttf"),
+    ("/usr/share/fonts/truetype/noto/NotoSansDevanagari-Bold.ttf",
+     "/usr/share/fonts/truetype/noto/NotoSansDevanagari-Regular.ttf"),
+]
+_DEVANAGARI = re.compile(r"[\u0900-\u097f\ua8e0-\ua8ff]")
+
+
 @dataclass(frozen=True)
 class Fonts:
     bold: Path
     regular: Path
+    devanagari: tuple[Path, Path] | None = None  # (bold, regular)
+
+    def path(self, bold: bool, devanagari: bool) -> Path:
+        if devanagari and self.devanagari is not None:
+            return self.devanagari[0 if bold else 1]
+        return self.bold if bold else self.regular
+
+    def can_draw(self, copy: RichMenuCopy) -> bool:
+        """False when the copy is in a script none of the fonts has (then no menu is made in
+        that language, and its residents keep the default)."""
+        words = " ".join(f"{a.label} {a.hint or ''}" for a in copy.areas)
+        return self.devanagari is not None or not _DEVANAGARI.search(words)
+
+
+def _runs(text: str) -> list[tuple[str, bool]]:
+    """The text in pieces of one script each: (piece, is Devanagari). A space or mark goes
+    with the piece it follows, so a word is never split."""
+    runs: list[tuple[str, bool]] = []
+    for ch in text:
+        deva = bool(_DEVANAGARI.match(ch))
+        if runs and (runs[-1][1] == deva or not ch.strip()):
+            runs[-1] = (runs[-1][0] + ch, runs[-1][1])
+        else:
+            runs.append((ch, deva))
+    return runs
 
 
 def find_fonts(explicit: Path | None = None,
@@ -78,25 +117,57 @@ def find_fonts(explicit: Path | None = None,
         if not explicit.is_file():
             raise NoFont(f"the rich menu font {explicit} does not exist")
         return Fonts(explicit, explicit)
+    devanagari = next(((Path(b), Path(r) if Path(r).is_file() else Path(b))
+                       for b, r in DEVANAGARI_CANDIDATES if Path(b).is_file()), None)
     for bold, regular in FONT_CANDIDATES if candidates is None else candidates:
         if Path(bold).is_file():
-            return Fonts(Path(bold), Path(regular) if Path(regular).is_file() else Path(bold))
+            return Fonts(Path(bold), Path(regular) if Path(regular).is_file() else Path(bold),
+                         devanagari)
     raise NoFont("no Japanese font found for the rich menu image: install one "
                  "(Debian/Ubuntu: apt-get install fonts-noto-cjk) or set "
                  "TSUNAGU_RICHMENU_FONT to a .ttf/.otf/.ttc file with Japanese glyphs")
 
 
+@functools.lru_cache(maxsize=256)  # a CJK collection takes long to open: once per size
 def _font(path: Path, size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(path), size)  # index 0: Japanese in Noto's collections
 
 
-def _fit(draw: ImageDraw.ImageDraw, text: str, path: Path, size: int,
-         width: int) -> ImageFont.FreeTypeFont:
+@dataclass(frozen=True)
+class _Line:
+    """One line of words at one size, each piece in the font of its script."""
+
+    pieces: list[tuple[str, ImageFont.FreeTypeFont]]
+
+    @classmethod
+    def of(cls, text: str, fonts: Fonts, bold: bool, size: int) -> _Line:
+        return cls([(t, _font(fonts.path(bold, deva), size)) for t, deva in _runs(text)])
+
+    def length(self, pen: ImageDraw.ImageDraw) -> float:
+        return sum(pen.textlength(t, font=f) for t, f in self.pieces)
+
+    def box(self, pen: ImageDraw.ImageDraw) -> tuple[int, int]:
+        """Top and bottom, from the baseline."""
+        boxes = [pen.textbbox((0, 0), t, font=f, anchor="ls") for t, f in self.pieces]
+        return int(min(b[1] for b in boxes)), int(max(b[3] for b in boxes))
+
+    def draw(self, pen: ImageDraw.ImageDraw, at: tuple[int, int],
+             fill: tuple[int, int, int]) -> None:
+        x, y = at
+        for t, f in self.pieces:
+            pen.text((x, y), t, font=f, fill=fill, anchor="ls")
+            x += int(pen.textlength(t, font=f))
+
+
+def _fit(pen: ImageDraw.ImageDraw, text: str, fonts: Fonts, bold: bool, size: int,
+         width: int) -> _Line:
     """The largest size up to `size` at which `text` fits `width` (never below 60 %)."""
     floor = int(size * 0.6)
-    while size > floor and draw.textlength(text, font=_font(path, size)) > width:
+    line = _Line.of(text, fonts, bold, size)
+    while size > floor and line.length(pen) > width:
         size -= max(1, size // 20)
-    return _font(path, size)
+        line = _Line.of(text, fonts, bold, size)
+    return line
 
 
 def draw(copy: RichMenuCopy, fonts: Fonts) -> bytes:
@@ -120,7 +191,7 @@ def draw(copy: RichMenuCopy, fonts: Fonts) -> bytes:
         _words(pen, (left, cy), room, height, tile.area.label, tile.area.hint, fonts)
     small = image.resize((layout.WIDTH, layout.HEIGHT), Image.Resampling.LANCZOS)
     out = io.BytesIO()
-    small.save(out, format="PNG", optimize=True)
+    small.save(out, format="PNG")  # optimize=True saves 1 % for four times the time
     data = out.getvalue()
     if len(data) > MAX_IMAGE_BYTES:  # flat colours compress to a small fraction of this
         raise ValueError(f"the rich menu image is {len(data)} bytes; LINE takes 1 MB at most")
@@ -131,19 +202,18 @@ def _words(pen: ImageDraw.ImageDraw, at: tuple[int, int], room: int, height: int
            hint: str | None, fonts: Fonts) -> None:
     """The label, large and bold, and the hint under it: the pair centred on `at`'s height."""
     left, middle = at
-    label_font = _fit(pen, label, fonts.bold, int(height * 0.25), room)
-    label_box = pen.textbbox((0, 0), label, font=label_font, anchor="ls")
-    block = label_box[3] - label_box[1]
+    label_line = _fit(pen, label, fonts, True, int(height * 0.25), room)
+    label_top, label_bottom = label_line.box(pen)
+    block = label_bottom - label_top
     if hint:
-        hint_font = _fit(pen, hint, fonts.regular, int(height * 0.14), room)
-        hint_box = pen.textbbox((0, 0), hint, font=hint_font, anchor="ls")
+        hint_line = _fit(pen, hint, fonts, False, int(height * 0.14), room)
+        hint_top, hint_bottom = hint_line.box(pen)
         spacing = int(height * 0.08)
-        block += spacing + hint_box[3] - hint_box[1]
-    baseline = middle - block // 2 - label_box[1]
-    pen.text((left, baseline), label, font=label_font, fill=INK, anchor="ls")
+        block += spacing + hint_bottom - hint_top
+    baseline = middle - block // 2 - label_top
+    label_line.draw(pen, (left, baseline), INK)
     if hint:
-        pen.text((left, baseline + label_box[3] + spacing - hint_box[1]), hint,
-                 font=hint_font, fill=HINT, anchor="ls")
+        hint_line.draw(pen, (left, baseline + label_bottom + spacing - hint_top), HINT)
 
 
 # ---------------------------------------------------------------------- pictures, in white
@@ -213,26 +283,60 @@ ICONS: dict[str, Icon] = {"chat": _chat, "person": _person, "phone": _phone, "gl
 # ---------------------------------------------------------------------- at LINE
 
 
+@dataclass(frozen=True)
+class Menu:
+    language: str | None  # None: the default, in standard Japanese
+    copy: RichMenuCopy
+    image: bytes
+
+
+def drawn(content: Content, fonts: Fonts) -> tuple[list[Menu], list[str]]:
+    """The default menu, and one in each language content has words for; also the languages
+    left out because no font has their script (their residents keep the default)."""
+    menus = [Menu(None, content.messages.richmenu, draw(content.messages.richmenu, fonts))]
+    skipped = []
+    for code in sorted(content.languages):
+        copy = content.for_language(code).messages.richmenu
+        if fonts.can_draw(copy):
+            menus.append(Menu(code, copy, draw(copy, fonts)))
+        else:
+            skipped.append(code)
+    return menus, skipped
+
+
 def publish(client: RichMenuClient, copy: RichMenuCopy, image: bytes, *,
             replace: bool = True) -> str:
-    """Creates the menu (checked by LINE first), uploads its image, makes it the default;
-    then deletes the menus tsunagu made before (`replace`). Returns the new menu's id.
+    """The default menu alone (see `publish_all`). Returns its id."""
+    return publish_all(client, [Menu(None, copy, image)], replace=replace)[None]
+
+
+def publish_all(client: RichMenuClient, menus: list[Menu], *,
+                replace: bool = True) -> dict[str | None, str]:
+    """Creates each menu (checked by LINE first) under its language's name and uploads its
+    image, makes the standard Japanese one the default; then deletes the menus tsunagu made
+    before (`replace`). Returns the new menus' ids by language.
 
     Raises:
-        LineApiError: what LINE refused (a menu created without its image is deleted again).
+        LineApiError: what LINE refused (the menus made by this call are deleted again: a menu
+            without an image serves nobody, and half a set would mix old and new).
     """
-    menu = layout.request(copy)
-    client.validate(menu)
-    menu_id = client.create(menu)
+    made: dict[str | None, str] = {}
     try:
-        client.upload_image(menu_id, image, "image/png")
-        client.set_default(menu_id)
+        for menu in menus:
+            body = layout.request(menu.copy, layout.name_of(menu.language))
+            client.validate(body)
+            made[menu.language] = client.create(body)
+            client.upload_image(made[menu.language], menu.image, "image/png")
+        if None in made:
+            client.set_default(made[None])
     except LineApiError:
-        with contextlib.suppress(LineApiError):
-            client.delete(menu_id)  # a menu without an image serves nobody
+        for menu_id in made.values():
+            with contextlib.suppress(LineApiError):
+                client.delete(menu_id)
         raise
     if replace:
+        keep = set(made.values())
         for old in client.menus():
-            if old.name == layout.NAME and old.id != menu_id:
+            if layout.is_ours(old.name) and old.id not in keep:
                 client.delete(old.id)
-    return menu_id
+    return made

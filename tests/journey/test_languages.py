@@ -5,6 +5,7 @@ Tagalog and Nepali answered at once in that language."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -13,9 +14,14 @@ import pytest
 from sqlalchemy import select
 
 from bot.content.languages import Translator
-from bot.db.models import Conversation
+from bot.db.engine import transaction
+from bot.db.models import Conversation, RichMenuLink, utcnow
+from bot.edge import richmenu_links
+from bot.edge.line_client import RichMenuClient
+from bot.platform import richmenu
 from bot.releases.load import load_content
 from handoff.models import Case
+from handoff.retention import erase
 from tests.live import LiveApp, Resident, texts, wait_for
 
 CONTENT = load_content(Path(__file__).resolve().parents[2] / "content")
@@ -173,3 +179,75 @@ def _actions(node: Any) -> list[dict[str, Any]]:
     if isinstance(node, list):
         return [a for v in node for a in _actions(v)]
     return []
+
+
+# ---------------------------------------------------------------------- the rich menu
+
+
+def publish_menus(live: LiveApp) -> dict[str | None, str]:
+    """`tsunagu line richmenu` as an operator runs it: the default and one per language."""
+    try:
+        fonts = richmenu.find_fonts()
+    except richmenu.NoFont:
+        if os.environ.get("CI"):
+            pytest.fail("a Japanese font is required in CI (.ci/run installs fonts-noto-cjk)")
+        pytest.skip("no Japanese font on this machine (apt-get install fonts-noto-cjk)")
+    menus, _ = richmenu.drawn(live.runtime.content, fonts)
+    client = RichMenuClient(base_url=live.settings.line_api_base_url,
+                            data_base_url=live.settings.line_data_api_base_url,
+                            access_token=live.settings.access_token, timeout_seconds=10)
+    try:
+        return richmenu.publish_all(client, menus)
+    finally:
+        client.close()
+
+
+def shown_menu(live: LiveApp, r: Resident) -> str | None:
+    menu = live.emulator.menu_for(r.user_id)
+    return menu.id if menu is not None else None
+
+
+def test_the_rich_menu_is_in_the_language_the_resident_chose(live: LiveApp) -> None:
+    made = publish_menus(live)
+    r = Resident(live)
+    r.send(r.follow())
+    r.wait_messages(4)
+    assert shown_menu(live, r) == made[None]  # everyone starts on the default
+
+    tap_value(r, "language")
+    tap_value(r, "en")
+    wait_for(lambda: shown_menu(live, r) == made["en"])
+    with live.session() as s:
+        link = s.get(RichMenuLink, r.user_id)
+        assert link is not None and link.language == "en" and not link.due
+
+    tap_value(r, "language")
+    tap_value(r, "ja")  # standard Japanese: back to the default
+    wait_for(lambda: live.emulator.linked_menu(r.user_id) is None)
+    assert shown_menu(live, r) == made[None]
+
+
+def test_new_menus_are_linked_again_and_erasure_keeps_no_link(live: LiveApp) -> None:
+    publish_menus(live)
+    r = Resident(live)
+    r.send(r.follow())
+    r.wait_messages(4)
+    tap_value(r, "language")
+    tap_value(r, "vi")
+    wait_for(lambda: live.emulator.linked_menu(r.user_id) is not None)
+
+    # The operator draws the menus again (new words): LINE drops the links with the old
+    # menus; the command asks for them again and the sender links the new Vietnamese menu.
+    made = publish_menus(live)
+    assert live.emulator.linked_menu(r.user_id) is None
+    with transaction(live.runtime.sessions) as s:
+        assert richmenu_links.relink_all(s) >= 1
+    live.runtime.outbox_wakeup.set()
+    wait_for(lambda: shown_menu(live, r) == made["vi"])
+
+    with transaction(live.runtime.sessions) as s:
+        conversation = s.scalars(select(Conversation).where(
+            Conversation.line_user_id == r.user_id)).one()
+        erase(session=s, conversation=conversation, now=utcnow())
+    with live.session() as s:
+        assert s.get(RichMenuLink, r.user_id) is None
