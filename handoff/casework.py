@@ -56,6 +56,9 @@ def close(*, session: Session, case: Case, counsellor: Counsellor, outcome: Outc
     """Close with an outcome; the resident is told and the bot takes the conversation back."""
     if case.status != CaseStatus.CLAIMED or case.claimed_by != counsellor.id:
         raise CaseworkError("not_holder")
+    if outcome == Outcome.PLAN:
+        # Support goes on under a plan (handoff/support.py): never "we end here".
+        raise CaseworkError("plan_is_support")
     if outcome == Outcome.REFERRED and not detail.strip():
         raise CaseworkError("referred_needs_detail")
     case.status = CaseStatus.CLOSED
@@ -66,7 +69,8 @@ def close(*, session: Session, case: Case, counsellor: Counsellor, outcome: Outc
     # Back to the flow's start: a safe point, where the newest flow version applies.
     conversation.state = content.flows[conversation.flow_id].flow.start
     said = content.for_language(conversation.language).messages
-    farewell = said.returned_to_bot if outcome == Outcome.RETURNED else said.case_closed
+    farewell = said.returned_to_bot if outcome == Outcome.RETURNED else \
+        said.support_closed if outcome == Outcome.SUPPORTED else said.case_closed
     followups.cancel(session=session, conversation_id=conversation.id, reason="closed",
                      kinds=["not_picked_up"])
     if outcome != Outcome.RETURNED:  # 継続的支援: ask after them some weeks later

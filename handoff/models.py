@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -139,7 +139,8 @@ class CaseMessage(Base):
 class Outcome(StrEnum):
     """How a consultation ended (the usual end states of screening)."""
 
-    PLAN = "plan"  # 継続支援・プラン
+    PLAN = "plan"  # 継続支援・プラン (closed at the first reply: older cases only)
+    SUPPORTED = "supported"  # 終結: support under a plan ended (handoff/support.py)
     INFO = "info"  # 情報提供のみ
     REFERRED = "referred"  # 他機関へつないだ
     RETURNED = "returned"  # ボットに戻した: the resident goes on with the bot, no person yet
@@ -231,6 +232,65 @@ class CaseNote(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
     counsellor_id: Mapped[int] = mapped_column(ForeignKey("counsellors.id"))
     text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SupportPlan(Base):
+    """A support plan agreed with the resident (支援計画): the goals in their words, the
+    counsellor in charge, and when it is looked at again (モニタリング). A re-plan ends one
+    plan and starts the next; the case stays open, held by the counsellor, all along."""
+
+    __tablename__ = "support_plans"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    counsellor_id: Mapped[int] = mapped_column(ForeignKey("counsellors.id"))  # in charge
+    goals: Mapped[str] = mapped_column(Text)  # emptied when the case is erased
+    agreed_on: Mapped[date]
+    monitor_months: Mapped[int]
+    next_monitoring_on: Mapped[date | None]
+    ask_resident: Mapped[bool] = mapped_column(default=False)  # a message at monitoring time
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(String(16))  # replanned, closed
+
+    __table_args__ = (Index("ix_support_plans_due", "ended_at", "next_monitoring_on"),
+                      Index("ix_support_plans_case", "case_id"))
+
+
+class CaseMeeting(Base):
+    """A 支援調整会議 about the case: when, who took part (by role, never by name) and what was
+    decided."""
+
+    __tablename__ = "case_meetings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    counsellor_id: Mapped[int] = mapped_column(ForeignKey("counsellors.id"))  # who recorded it
+    held_on: Mapped[date]
+    roles: Mapped[list[Any]] = mapped_column(default=list)
+    decision: Mapped[str] = mapped_column(Text)  # emptied when the case is erased
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MonitoringDecision(StrEnum):
+    CONTINUE = "continue"  # the plan goes on: looked at again after its months
+    REPLAN = "replan"  # a new plan replaces it
+    CLOSE = "close"  # 終結: the goals were reached, or both agreed to stop
+
+
+class MonitoringRecord(Base):
+    """One look at a plan with the resident (モニタリング): what was seen and what follows."""
+
+    __tablename__ = "monitoring_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("support_plans.id"))
+    counsellor_id: Mapped[int] = mapped_column(ForeignKey("counsellors.id"))
+    held_on: Mapped[date]
+    summary: Mapped[str] = mapped_column(Text)  # emptied when the case is erased
+    decision: Mapped[MonitoringDecision] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

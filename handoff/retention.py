@@ -24,12 +24,15 @@ from bot.edge import richmenu_links
 from handoff.models import (
     Case,
     CaseAccessGrant,
+    CaseMeeting,
     CaseMessage,
     CaseNote,
     CaseStatus,
     EmergencyAction,
     FollowUp,
+    MonitoringRecord,
     RiskReview,
+    SupportPlan,
 )
 
 # Answers the statistics use; everything else in `answers` may be the resident's own words.
@@ -84,6 +87,13 @@ def erase(*, session: Session, conversation: Conversation, now: datetime) -> Non
         session.execute(update(EmergencyAction).where(EmergencyAction.case_id.in_(case_ids))
                         .values(by_whom=None, outcome=None)
                         .execution_options(synchronize_session=False))
+        # Plans, meetings and monitorings stay counted; what they said, in words, goes.
+        session.execute(update(SupportPlan).where(SupportPlan.case_id.in_(case_ids))
+                        .values(goals="").execution_options(synchronize_session=False))
+        session.execute(update(CaseMeeting).where(CaseMeeting.case_id.in_(case_ids))
+                        .values(decision="").execution_options(synchronize_session=False))
+        session.execute(update(MonitoringRecord).where(MonitoringRecord.case_id.in_(case_ids))
+                        .values(summary="").execution_options(synchronize_session=False))
         for case in session.scalars(select(Case).where(Case.id.in_(case_ids))):
             case.answers = _categorical(case.answers)
             case.callback = None  # a phone number, given for this case alone

@@ -173,6 +173,17 @@ class Messages(BaseModel):
     risk_unsure_call: str = Field(min_length=1, max_length=160)  # above the call buttons
     counsellor_joined: Bubbles
     case_closed: Bubbles
+    # A support plan agreed ({name}: the counsellor, {next}: the next look at it): support
+    # begins and the chat goes on; and its end. Defaults keep older releases valid.
+    support_started: Bubbles = Field(default_factory=lambda: [
+        "相談員の{name}と、これからの支援の計画を一緒に決めました。ご相談は、ここで終わりでは"
+        "ありません。これからも、このトークで連絡を取り合えます。",
+        "次に様子をうかがう目安は、{next}ごろです。その前でも、困ったことや変わったことが"
+        "あれば、いつでも書いてください。"])
+    support_closed: Bubbles = Field(default_factory=lambda: [
+        "これまでの支援を、いったん区切りにします。一緒に取り組んでくださって、"
+        "ありがとうございました。",
+        "また困ったときは、いつでもこのトークに話しかけてください。"])
     returned_to_bot: Bubbles
     # A counsellor asks to hand the case to another team's desk ({team}): the resident
     # consented to one named desk, so they are asked first. Defaults keep older releases valid.
@@ -407,6 +418,9 @@ class Routing(BaseModel):
 
 class Places(BaseModel):
     retention_days: int = Field(ge=1, le=3650)
+    # Months between two looks at a support plan with the resident (モニタリング), unless the
+    # counsellor chooses otherwise for one plan: at least every 3 months is the practice.
+    monitoring_months: int = Field(3, ge=1, le=12)
     teams: list[Team] = Field(min_length=1)
     municipalities: list[Municipality] = Field(min_length=1, max_length=11)
     default_team: str

@@ -20,6 +20,7 @@ from handoff.console.desk import router as desk_status_router
 from handoff.console.middleware import ConsoleOnly
 from handoff.console.rehearsal import router as rehearsal_router
 from handoff.console.security import ConsoleAuth, HashingGate, LoginRequired
+from handoff.console.support_views import router as support_router
 from handoff.console.views import HERE, router
 from handoff.logins import LoginLimits
 from handoff.sessions import SessionPolicy
@@ -46,6 +47,7 @@ def mount_console(app: FastAPI, settings: Settings) -> None:
         return RedirectResponse("/console/login", status_code=303)
 
     app.include_router(router)
+    app.include_router(support_router)
     app.include_router(dashboard_router)
     app.include_router(desk_status_router)
     app.include_router(admin_router)

@@ -41,6 +41,22 @@ NOTICES: dict[str, tuple[str, str]] = {
                              "担当チームにも理由とともに表示されます。"),
     "emergency_action": (ERROR, "したことを選んでください。"),
     "emergency_recorded": (OK, "緊急対応の記録に残しました。"),
+    # Support after the first reply (handoff/support.py)
+    "plan_is_support": (ERROR, "継続して支援するときは、相談を終了せずに「支援計画」で計画を"
+                               "立ててください。"),
+    "plan_needs_goals": (ERROR, "計画の目標を、相談者の言葉で書いてください。"),
+    "plan_months": (ERROR, "モニタリングの間隔は{0}〜{1}か月で選んでください。"),
+    "plan_exists": (ERROR, "この相談には、すでに進行中の支援計画があります。"
+                           "見直すときはモニタリングで「計画を見直す」を選んでください。"),
+    "support_date": (ERROR, "日付を入力してください。"),
+    "no_plan": (ERROR, "この相談には、進行中の支援計画がありません。"),
+    "monitoring_needs_summary": (ERROR, "モニタリングの内容を書いてください。"),
+    "meeting_needs_decision": (ERROR, "会議で決まったことを書いてください。"),
+    "meeting_roles": (ERROR, "参加した機関・役割を選んでください。"),
+    "support_started": (OK, "支援計画を記録しました。相談者に、支援が始まることと次の目安を"
+                            "伝えました。"),
+    "monitoring_recorded": (OK, "モニタリングを記録しました。"),
+    "meeting_recorded": (OK, "支援調整会議を記録しました。"),
     # Risk reviews
     "review_done": (ERROR, "この見直しは、すでに対応済みです。"),
     "paraphrase_missing": (ERROR, "言い換えた文を入力してください。"),

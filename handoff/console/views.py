@@ -48,6 +48,7 @@ from handoff.console.security import (
     console_auth,
     csrf_token,
 )
+from handoff.console.support_context import support_context
 from handoff.models import (
     AuditEntry,
     Case,
@@ -68,7 +69,8 @@ templates.env.globals["wait_panel"] = wait_panel.panel  # the case page's _waiti
 router = APIRouter(prefix="/console", include_in_schema=False)
 
 PRIORITY_LABEL = {"imminent": "最優先（差し迫った危険）", "high": "高", "normal": "通常"}
-OUTCOME_LABEL = {Outcome.PLAN: "継続支援・プラン", Outcome.INFO: "情報提供のみ",
+OUTCOME_LABEL = {Outcome.PLAN: "継続支援・プラン（以前の記録）",
+                 Outcome.SUPPORTED: "支援を終えた（終結）", Outcome.INFO: "情報提供のみ",
                  Outcome.REFERRED: "他機関へつないだ", Outcome.RETURNED: "ボットに戻した",
                  Outcome.WITHDRAWN: "相談者が同意を取り消した"}
 RISK_LABEL = {"imminent": "差し迫った危険", "high": "高い", "concern": "気がかり", "none": "なし"}
@@ -335,6 +337,8 @@ def _case_context(request: Request, shown: Shown, me: Counsellor) -> dict[str, A
         broken = access.broken_for(session=session, team_id=None, case_id=case_id,
                                    since=utcnow() - BROKEN_SHOWN)
         conversation = session.get(Conversation, found.conversation_id)
+        plans = support_context(session, found,
+                                default_months=host(request).content.places.monitoring_months)
         asker = None
         pending = cases.pending_transfer(found) or found.transfer_request
         if pending and pending.get("by"):
@@ -363,6 +367,7 @@ def _case_context(request: Request, shown: Shown, me: Counsellor) -> dict[str, A
             "transfer": found.transfer_request, "transfer_asker": asker,
             "retention_days": places.retention_days,
             "withdrawn_on": shown.withdrawn_at.astimezone(zone) if shown.withdrawn_at else None,
+            **plans,
             **_reply_aids(content, conversation.language if conversation else None, me),
             **_claimed_notice(request, holder_name)}
 

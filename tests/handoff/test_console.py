@@ -230,7 +230,7 @@ def test_a_counsellor_schedules_a_follow_up_and_the_answer_reopens_the_case(
               data={"csrf": token, "when": "2099-12-01T10:00",
                     "words": "先日のお話のその後はいかがですか"})
     assert "先日のお話のその後" in sato.get(f"/console/cases/{case_id}").text
-    sato.post(f"/console/cases/{case_id}/close", data={"csrf": token, "outcome": "plan"})
+    sato.post(f"/console/cases/{case_id}/close", data={"csrf": token, "outcome": "info"})
 
     # Time passes (an explicit clock): the counsellor's follow-up goes out in the morning.
     with live.session() as s, s.begin():

@@ -82,7 +82,7 @@ def test_waiting_for_a_person_then_picked_up_then_closed(live: LiveApp) -> None:
         assert queue.claim(session=s, case_id=case.id, counsellor=me).won
         s.refresh(case)
         casework.tell_joined(session=s, case=case, counsellor=me, content=live.runtime.content)
-        casework.close(session=s, case=case, counsellor=me, outcome=Outcome.PLAN, detail="",
+        casework.close(session=s, case=case, counsellor=me, outcome=Outcome.INFO, detail="",
                        content=live.runtime.content)
     final = plan(live, r)
     assert ("not_picked_up", "cancelled", "picked_up") in final
