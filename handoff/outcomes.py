@@ -196,7 +196,7 @@ class ConsentFigures:
 
     conversations: int
     asked: int  # an answer to consent (a) is recorded: agreed, declined or withdrawn
-    agreed: int  # (a) a counsellor may read and answer: granted now
+    agreed: int  # (a) a counsellor may read and answer: granted now, or until withdrawn
     handed_off: int  # with a case opened on their consent (basis "consent")
     shared: int  # (b) the summary may be shared: granted now
     withdrawn: int
@@ -400,7 +400,11 @@ def _consent(session: Session, conversation_filter: list[ColumnElement[bool]]) -
     figures = ConsentFigures(
         conversations=len(rows),
         asked=sum(1 for r in rows if "counsellor" in (r.consent or {})),
-        agreed=sum(1 for r in rows if granted(r.consent, "counsellor")),
+        # Agreed at some time: granted now, or handed to a counsellor on their consent before
+        # withdrawing it (else a withdrawal after the handoff made "agreed" fewer than
+        # "handed off on consent" on the same page).
+        agreed=sum(1 for r in rows
+                   if granted(r.consent, "counsellor") or "consent" in bases[r.id]),
         handed_off=sum(1 for r in rows if "consent" in bases[r.id]),
         shared=sum(1 for r in rows if granted(r.consent, "share")),
         withdrawn=sum(1 for r in rows if r.consent_withdrawn_at is not None),

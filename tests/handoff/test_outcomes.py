@@ -276,6 +276,24 @@ def test_consent_among_conversations_begun_in_the_period(
     assert (c.handoff_rate, c.agree_rate, c.share_rate) == (0.7, 0.8, 0.25)
 
 
+def test_a_withdrawal_after_the_handoff_keeps_the_consent_figures_consistent(
+        sessions: sessionmaker[Session]) -> None:
+    # Five residents agree and reach a counsellor in July; one takes consent back later. The
+    # page once read "agreed 4 (80 %)" beside "handed off on consent 5 (100 %)".
+    with sessions() as s, s.begin():
+        d = Seed(s)
+        for day in range(1, 6):
+            withdrew = day == 5  # withdrawing sets both scopes to not granted
+            conv = d.conversation(at(day, month=7),
+                                  consent={"counsellor": False, "share": False} if withdrew
+                                  else YES, withdrawn=at(20, month=7) if withdrew else None)
+            d.case(conv, at(day, 1, month=7), claimed=at(day, 2, month=7), outcome="info")
+    c = figures(sessions, start=date(2024, 7, 1), end=date(2024, 7, 31)).consent
+    assert (c.conversations, c.asked, c.agreed, c.handed_off, c.withdrawn) == (5, 5, 5, 5, 1)
+    assert (c.agree_rate, c.handoff_rate) == (1.0, 1.0)
+    assert c.handed_off <= c.agreed <= c.asked
+
+
 def test_follow_up_answers(seeded: sessionmaker[Session]) -> None:
     fig = figures(seeded)
     assert fig.followups == FollowUpCount("all", sent=6, answered=2, unanswered=3, pending=1)
