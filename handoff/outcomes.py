@@ -27,13 +27,23 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, false, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.db.models import Conversation, InboxEvent
 from bot.flows.routing import TOKYO
 from handoff.followups import ANSWER_WINDOW
-from handoff.models import Case, CaseStatus, FollowUp, FollowUpState, Outcome
+from handoff.models import (
+    Case,
+    CaseMeeting,
+    CaseStatus,
+    FollowUp,
+    FollowUpState,
+    MonitoringDecision,
+    MonitoringRecord,
+    Outcome,
+    SupportPlan,
+)
 
 # The municipality filter for cases and conversations with no known municipality
 # (「答えたくない」「この中にない」, or not asked yet). Not a valid municipality id.
@@ -255,6 +265,19 @@ class Figures:
     referrals: list[tuple[str, int]]  # destination -> referred cases, most first
     followups: FollowUpCount
     followups_by_kind: list[FollowUpCount]
+    support: SupportFigures
+
+
+@dataclass(frozen=True)
+class SupportFigures:
+    """Support after the first reply (handoff/support.py), by the dates it happened on."""
+
+    plans: int  # plans agreed in the period (a new plan at a monitoring counts too)
+    replans: int  # monitorings in the period that made a new plan
+    meetings: int  # 支援調整会議 held in the period
+    monitorings: int  # monitorings held in the period
+    ended: int  # support ended (終結) in the period
+    in_support: int  # cases with a plan running at the end of the period
 
 
 @dataclass(frozen=True)
@@ -472,6 +495,24 @@ def _followup_count(kind: str, tally: Counter[str]) -> FollowUpCount:
                          unanswered=tally["unanswered"], pending=tally["pending"])
 
 
+def _support(session: Session, start: date, end: date, after: datetime,
+             place: list[ColumnElement[bool]]) -> SupportFigures:
+    cases_here = select(Case.id).where(*place)
+    plans = list(session.execute(select(SupportPlan.agreed_on, SupportPlan.ended_at).where(
+        SupportPlan.case_id.in_(cases_here), SupportPlan.agreed_on <= end)))
+    looks = Counter(session.scalars(select(MonitoringRecord.decision).where(
+        MonitoringRecord.case_id.in_(cases_here), MonitoringRecord.held_on >= start,
+        MonitoringRecord.held_on <= end)))
+    meetings = session.scalar(select(func.count(CaseMeeting.id)).where(
+        CaseMeeting.case_id.in_(cases_here), CaseMeeting.held_on >= start,
+        CaseMeeting.held_on <= end)) or 0
+    return SupportFigures(
+        plans=sum(1 for p in plans if p.agreed_on >= start),
+        replans=looks[MonitoringDecision.REPLAN], meetings=int(meetings),
+        monitorings=looks.total(), ended=looks[MonitoringDecision.CLOSE],
+        in_support=sum(1 for p in plans if p.ended_at is None or p.ended_at >= after))
+
+
 def compute(*, session: Session, start: date, end: date, municipality: str | None,
             municipalities: Collection[str], now: datetime, desk: Desk | None = None,
             sla: SlaRule | None = None) -> Figures:
@@ -523,4 +564,6 @@ def compute(*, session: Session, start: date, end: date, municipality: str | Non
         followups=_followup_count("all", sum(
             (Counter({"answered": c.answered, "unanswered": c.unanswered, "pending": c.pending})
              for c in by_kind), Counter())),
-        followups_by_kind=by_kind)
+        followups_by_kind=by_kind,
+        support=_support(session, start, end, after,
+                         [*_case_place(municipality, municipalities), *mine]))

@@ -309,6 +309,11 @@ def csv_rows(fig: Figures, names: dict[str, dict[str, str]]) -> list[tuple[str, 
         ("同意のうえつながった割合", percent_text(c.handoff_rate)),
         ("同意いただいた割合", percent_text(c.agree_rate)),
         ("共有に同意いただいた割合（同意いただいた会話のうち）", percent_text(c.share_rate)))]
+    sp = fig.support
+    rows += [("支援の経過", label, str(value)) for label, value in (
+        ("合意した支援計画", sp.plans), ("支援調整会議", sp.meetings),
+        ("モニタリング", sp.monitorings), ("モニタリングでの計画の見直し", sp.replans),
+        ("支援を終えた（終結）", sp.ended), ("期間の終わりに支援中", sp.in_support))]
     rows += [("相談の状況", names["status"].get(k, k), str(n)) for k, n in fig.status]
     rows += [("終了時の結果", names["outcome"].get(k, k), str(n)) for k, n in fig.outcomes]
     rows += [("つないだ先", _safe_cell(k or "（記入なし）"), str(n)) for k, n in fig.referrals]

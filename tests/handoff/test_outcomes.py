@@ -18,7 +18,16 @@ from bot.flows.routing import TOKYO, route
 from bot.releases.load import load_content
 from bot.settings import DEFAULT_CONTENT_DIR
 from handoff.desk_status import staffed_minutes
-from handoff.models import Case, CaseStatus, FollowUp, FollowUpState
+from handoff.models import (
+    Case,
+    CaseMeeting,
+    CaseStatus,
+    Counsellor,
+    FollowUp,
+    FollowUpState,
+    MonitoringRecord,
+    SupportPlan,
+)
 from handoff.outcomes import (
     NOT_GIVEN,
     Desk,
@@ -292,6 +301,55 @@ def test_a_withdrawal_after_the_handoff_keeps_the_consent_figures_consistent(
     assert (c.conversations, c.asked, c.agreed, c.handed_off, c.withdrawn) == (5, 5, 5, 5, 1)
     assert (c.agree_rate, c.handoff_rate) == (1.0, 1.0)
     assert c.handed_off <= c.agreed <= c.asked
+
+
+def test_support_after_the_first_reply_is_counted_by_its_dates(
+        sessions: sessionmaker[Session]) -> None:
+    # August 2024 in Japan: plans, a meeting and monitorings, in and around the period, in
+    # two towns.
+    with sessions() as s, s.begin():
+        d = Seed(s)
+        staff = Counsellor(username="plan-sato", display_name="佐藤", password_hash="x")
+        s.add(staff)
+        s.flush()
+
+        def plan(case: Case, agreed: date, ended: datetime | None = None,
+                 reason: str | None = None) -> SupportPlan:
+            p = SupportPlan(case_id=case.id, counsellor_id=staff.id, goals="g", agreed_on=agreed,
+                            monitor_months=3, next_monitoring_on=agreed, ended_at=ended,
+                            end_reason=reason)
+            s.add(p)
+            s.flush()
+            return p
+
+        def look(case: Case, p: SupportPlan, held: date, decision: str) -> None:
+            s.add(MonitoringRecord(case_id=case.id, plan_id=p.id, counsellor_id=staff.id,
+                                   held_on=held, summary="s", decision=decision))
+
+        one = d.case(d.conversation(at(1, month=7), consent=YES), at(1, 1, month=7),
+                     claimed=at(1, 2, month=7), status=CaseStatus.CLAIMED)
+        first = plan(one, date(2024, 7, 20), ended=at(10, month=8), reason="replanned")
+        look(one, first, date(2024, 8, 10), "replan")
+        plan(one, date(2024, 8, 10))  # still running at the end of August
+        s.add(CaseMeeting(case_id=one.id, counsellor_id=staff.id, held_on=date(2024, 8, 12),
+                          roles=["counsellor"], decision="d"))
+        two = d.case(d.conversation(at(2, month=8), consent=YES), at(2, 1, month=8),
+                     claimed=at(2, 2, month=8), status=CaseStatus.CLOSED, outcome="supported")
+        ended = plan(two, date(2024, 8, 3), ended=at(25, month=8), reason="closed")
+        look(two, ended, date(2024, 8, 25), "close")
+        other = d.case(d.conversation(at(3, month=8), town="kawabe", consent=YES),
+                       at(3, 1, month=8), town="kawabe", claimed=at(3, 2, month=8),
+                       status=CaseStatus.CLAIMED)
+        p = plan(other, date(2024, 8, 5))
+        look(other, p, date(2024, 9, 5), "continue")  # after the period
+    august = figures(sessions, start=date(2024, 8, 1), end=date(2024, 8, 31)).support
+    assert (august.plans, august.replans, august.meetings, august.monitorings, august.ended,
+            august.in_support) == (3, 1, 1, 2, 1, 2)
+    midori = figures(sessions, start=date(2024, 8, 1), end=date(2024, 8, 31),
+                     town="midori").support
+    assert (midori.plans, midori.in_support) == (2, 1)
+    july = figures(sessions, start=date(2024, 7, 1), end=date(2024, 7, 31)).support
+    assert (july.plans, july.monitorings, july.in_support) == (1, 0, 1)
 
 
 def test_follow_up_answers(seeded: sessionmaker[Session]) -> None:

@@ -35,6 +35,7 @@ from handoff.console.alerts import router as alerts_router
 from handoff.console.dashboard import router as dashboard_router
 from handoff.console.desk import router as presence_router
 from handoff.console.rehearsal import router as rehearsal_router
+from handoff.console.support_views import router as support_router
 from handoff.console.views import router as desk_router
 from handoff.models import (
     AuditEntry,
@@ -66,7 +67,7 @@ from tests.live import (
 
 FLOW = "flows/intake.yaml"
 ROUTERS = [desk_router, dashboard_router, admin_router, rehearsal_router, presence_router,
-           alerts_router]
+           alerts_router, support_router]
 
 PUBLIC, COUNSELLOR, SUPERVISOR, ADMIN = "public", "counsellor", "supervisor", "admin"
 RANK = {PUBLIC: 0, COUNSELLOR: 1, SUPERVISOR: 2, ADMIN: 3}
@@ -92,6 +93,11 @@ ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/console/cases/{case_id}/transfer"): COUNSELLOR,
     ("POST", "/console/cases/{case_id}/emergency"): COUNSELLOR,
     ("POST", "/console/cases/{case_id}/close"): COUNSELLOR,
+    # Support after the first reply: the plan, meetings, monitoring, and the caseload.
+    ("POST", "/console/cases/{case_id}/support/plan"): COUNSELLOR,
+    ("POST", "/console/cases/{case_id}/support/meeting"): COUNSELLOR,
+    ("POST", "/console/cases/{case_id}/support/monitoring"): COUNSELLOR,
+    ("GET", "/console/caseload"): COUNSELLOR,
     # Emergency alerts: the banner on every page, its stream, 「確認しました」.
     ("GET", "/console/fragments/alerts"): COUNSELLOR,
     ("GET", "/console/alerts/stream"): COUNSELLOR,
@@ -146,6 +152,14 @@ def form_for(key: tuple[str, str], ids: dict[str, Any]) -> dict[str, str]:
         "/console/cases/{case_id}/risk/{assessment_id}/review": {"level": "imminent"},
         "/console/cases/{case_id}/transfer": {"to": "team:pref"},
         "/console/cases/{case_id}/close": {"outcome": "info"},
+        "/console/cases/{case_id}/support/plan": {"goals": "家賃を払い続けたい",
+                                                  "agreed_on": "2026-12-04", "months": "3"},
+        "/console/cases/{case_id}/support/meeting": {"held_on": "2026-12-04",
+                                                     "roles": "counsellor",
+                                                     "decision": "一緒に求人を探す"},
+        "/console/cases/{case_id}/support/monitoring": {"held_on": "2026-12-04",
+                                                        "summary": "様子をうかがった",
+                                                        "decision": "continue"},
         "/console/cases/{case_id}/emergency": {"action": "location_asked", "by_whom": "佐藤",
                                                "outcome": "自宅にいると確認した"},
         "/console/alerts/{alert_id}/ack": {},
