@@ -22,10 +22,11 @@ from sqlalchemy.orm import Session
 
 from bot.content.schema import Places
 from bot.db.models import utcnow
-from handoff import access, desk_status
+from handoff import access, desk_status, support
 from handoff.console.host import host
 from handoff.console.security import CsrfChecked, CurrentCounsellor
 from handoff.models import Case, Counsellor, Role, at_least, sees_every_team
+from handoff.outcomes import japan_day
 from handoff.presence import ANSWERING, LABELS, Presence, presence_of, set_presence
 
 router = APIRouter(prefix="/console/desk", include_in_schema=False)
@@ -112,6 +113,15 @@ class Header:
         with runtime.sessions() as session:
             return desk_status.breaches(session=session, places=runtime.content.places,
                                         team_ids=teams, now=self.now)
+
+    @cached_property
+    def monitoring_due(self) -> int:
+        """Plans this counsellor is in charge of whose monitoring day has come: the reminder
+        every page carries (the caseload lists them)."""
+        if self.me is None:
+            return 0
+        with host(self.request).sessions() as session:
+            return len(support.due(session, japan_day(self.now), counsellor_id=self.me.id))
 
     @property
     def alert_teams(self) -> str:

@@ -136,12 +136,15 @@ def test_monitoring_is_due_on_its_date_for_the_counsellor_and_the_resident(
     wait_for(lambda: "一緒に決めた計画のこと" in texts(r.bot_messages()[before:]))
 
     # The counsellor's caseload lists it while it is due (its date is today or past).
+    assert 'id="monitoring-due"' not in sato.get("/console/").text  # nothing due yet
     with live.session() as s, s.begin():
         stored = s.get(SupportPlan, plan.id)
         assert stored is not None
         stored.next_monitoring_on = japan_day(utcnow()) - timedelta(days=3)
     page = sato.get("/console/caseload")
     assert page.status_code == 200
+    # Every page reminds the counsellor in charge (here: this plan and none of the others).
+    assert 'id="monitoring-due"' in sato.get("/console/").text
     due_part = page.text.split('id="due"')[1].split('id="mine"')[0]
     assert f"/console/cases/{case_id}" in due_part and "3日過ぎています" in due_part
     mine_part = page.text.split('id="mine"')[1].split('id="closed"')[0]
