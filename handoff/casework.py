@@ -17,7 +17,7 @@ class CaseworkError(ValueError):
     why (the console words it), any others are numbers the wording needs."""
 
 
-def _conversation(session: Session, case: Case) -> Conversation:
+def conversation_of(session: Session, case: Case) -> Conversation:
     conversation = session.get(Conversation, case.conversation_id)
     assert conversation is not None  # a case always belongs to a conversation
     return conversation
@@ -25,7 +25,7 @@ def _conversation(session: Session, case: Case) -> Conversation:
 
 def tell_joined(*, session: Session, case: Case, counsellor: Counsellor, content: Content) -> None:
     """The resident hears that a person has taken the consultation."""
-    conversation = _conversation(session, case)
+    conversation = conversation_of(session, case)
     followups.cancel(session=session, conversation_id=conversation.id, reason="picked_up",
                      kinds=["not_picked_up"])
     bubbles = [b.replace("{name}", counsellor.display_name)
@@ -44,7 +44,7 @@ def reply(*, session: Session, case: Case, counsellor: Counsellor, words: str) -
         raise CaseworkError("empty_reply")
     if utf16_len(words) > MAX_TEXT_UTF16:
         raise CaseworkError("reply_too_long", MAX_TEXT_UTF16)
-    conversation = _conversation(session, case)
+    conversation = conversation_of(session, case)
     [row] = outbox.enqueue(session, user_id=conversation.line_user_id, messages=[text(words)],
                            conversation_id=conversation.id, counsellor_id=counsellor.id)
     case.updated_at = utcnow()
@@ -65,7 +65,7 @@ def close(*, session: Session, case: Case, counsellor: Counsellor, outcome: Outc
     case.outcome = outcome
     case.outcome_detail = detail.strip()[:200] or None
     case.closed_at = utcnow()
-    conversation = _conversation(session, case)
+    conversation = conversation_of(session, case)
     # Back to the flow's start: a safe point, where the newest flow version applies.
     conversation.state = content.flows[conversation.flow_id].flow.start
     said = content.for_language(conversation.language).messages
@@ -147,7 +147,7 @@ def transfer(*, session: Session, case: Case, counsellor: Counsellor, content: C
 
 
 def _ask_resident(session: Session, case: Case, content: Content, team_id: str) -> None:
-    conversation = _conversation(session, case)
+    conversation = conversation_of(session, case)
     local = content.for_language(conversation.language)
     messages = local.messages
     name = next((t.name for t in local.places.teams if t.id == team_id), team_id)

@@ -11,14 +11,11 @@ import calendar
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
-from bot.content.languages import Translator
-from bot.content.texts import CODE_TEXTS
-from bot.db.models import Conversation
 from bot.edge import outbox
-from bot.flows.routing import DAY_NAMES, DAYS
+from bot.flows.routing import date_text
 from bot.line import text
 from bot.releases.load import Content
 from handoff import casework, followups
@@ -61,22 +58,10 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-def date_text(day: date, tr: Translator) -> str:
-    """A date as the resident reads it, in their language (12月5日（金）, Fri 12/5 ...)."""
-    return tr(CODE_TEXTS["date"]).format(month=day.month, day=day.day,
-                                         weekday=tr(DAY_NAMES[DAYS[day.weekday()]]))
-
-
 def active_plan(session: Session, case: Case) -> SupportPlan | None:
     return session.scalars(select(SupportPlan).where(
         SupportPlan.case_id == case.id, SupportPlan.ended_at.is_(None))
         .order_by(SupportPlan.id.desc())).first()
-
-
-def _conversation(session: Session, case: Case) -> Conversation:
-    conversation = session.get(Conversation, case.conversation_id)
-    assert conversation is not None  # a case always belongs to a conversation
-    return conversation
 
 
 def start(*, session: Session, case: Case, counsellor: Counsellor, goals: str,
@@ -99,7 +84,7 @@ def start(*, session: Session, case: Case, counsellor: Counsellor, goals: str,
                        next_monitoring_on=add_months(agreed_on, months),
                        ask_resident=ask_resident, created_at=now)
     session.add(plan)
-    conversation = _conversation(session, case)
+    conversation = casework.conversation_of(session, case)
     followups.cancel(session=session, conversation_id=conversation.id, reason="supported",
                      kinds=["not_picked_up"])
     local = content.for_language(conversation.language)
@@ -198,15 +183,18 @@ class Due:
 
 
 def due(session: Session, today: date, *, counsellor_id: int | None = None,
-        within_days: int = 0) -> list[Due]:
+        within_days: int = 0, cases: ColumnElement[bool] | None = None) -> list[Due]:
     """Plans whose monitoring is due by `today` (+ `within_days`), oldest first: the
-    counsellor's reminder. `counsellor_id`: only the plans that counsellor is in charge of."""
+    counsellor's reminder. `counsellor_id`: only the plans that counsellor is in charge of;
+    `cases`: only those cases (e.g. the ones a counsellor may see)."""
     stmt = (select(SupportPlan, Case).join(Case, Case.id == SupportPlan.case_id)
             .where(SupportPlan.ended_at.is_(None),
                    SupportPlan.next_monitoring_on <= today + timedelta(days=within_days))
             .order_by(SupportPlan.next_monitoring_on, SupportPlan.id))
     if counsellor_id is not None:
         stmt = stmt.where(SupportPlan.counsellor_id == counsellor_id)
+    if cases is not None:
+        stmt = stmt.where(cases)
     return [Due(plan, case, (today - plan.next_monitoring_on).days)
             for plan, case in session.execute(stmt)
             if plan.next_monitoring_on is not None]

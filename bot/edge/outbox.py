@@ -288,8 +288,7 @@ class OutboxSender:
         """One pass: send each resident's next due row, and link the rich menus residents
         chose a language for. Returns the number of rows and links attempted."""
         rt = self.runtime
-        linked = await richmenu_links.link_due(rt.sessions, rt.line, self.menu_names)
-        claimed = await asyncio.to_thread(
+        claimed, links = await asyncio.to_thread(
             _claim, rt.sessions, timedelta(seconds=rt.settings.outbox_lease_seconds))
         if claimed:
             sent = await asyncio.gather(*(self._send(c) for c in claimed))
@@ -301,6 +300,8 @@ class OutboxSender:
             for c, (result, via), status in zip(claimed, sent, statuses, strict=True):
                 log.info("outbox %s: %s via %s (%s)", c.id, status, via, result.outcome)
                 metrics.outbox_attempted(via, status)
+        # After the messages: a menu can wait for an answer, never the other way round.
+        linked = await richmenu_links.link_claimed(rt.sessions, rt.line, self.menu_names, links)
         return len(claimed) + linked
 
     async def _send(self, claimed: Claimed) -> tuple[SendResult, str]:
@@ -326,11 +327,15 @@ class OutboxSender:
             await wait_for_wakeup(rt.outbox_wakeup, timeout)
 
 
-def _claim(sessions: sessionmaker[Session], lease: timedelta) -> list[Claimed]:
+def _claim(sessions: sessionmaker[Session],
+           lease: timedelta) -> tuple[list[Claimed], list[richmenu_links.Due]]:
+    """One transaction per pass: held rows whose time came, the due rows and the due rich
+    menu links."""
     with transaction(sessions) as session:
         now = utcnow()
         release_due(session, now)
-        return claim_due(session=session, now=now, lease=lease)
+        return (claim_due(session=session, now=now, lease=lease),
+                richmenu_links.claim_due(session, now))
 
 
 # ---------------------------------------------------------------------- held by contact rules

@@ -1,5 +1,5 @@
 """The rich menu in the resident's language: the wish written with the event that made it
-(`want`), the link made at LINE by the sender (`link_due`), retried until LINE took it.
+(`want`), the link made at LINE by the sender (`link_claimed`), retried until LINE took it.
 
 `tsunagu line richmenu` creates one menu per language, named by `richmenu.name_of`; the
 default (standard Japanese) is everyone's until a resident chooses another language. A language
@@ -137,13 +137,10 @@ async def link(line: LineClient, names: MenuNames, due: Due) -> SendResult:
     return result
 
 
-async def link_due(sessions: sessionmaker[Session], line: LineClient, names: MenuNames) -> int:
-    """One pass: every due link attempted. Returns how many were."""
-    def claim() -> list[Due]:
-        with transaction(sessions) as session:
-            return claim_due(session, utcnow())
-
-    claimed = await asyncio.to_thread(claim)
+async def link_claimed(sessions: sessionmaker[Session], line: LineClient, names: MenuNames,
+                       claimed: list[Due]) -> int:
+    """The links the sender claimed with its messages (`claim_due`), attempted and recorded.
+    Returns how many were."""
     if not claimed:
         return 0
     results = [await link(line, names, d) for d in claimed]

@@ -126,10 +126,14 @@ def duty_text(team: Team, now: datetime, tr: Translator = IDENTITY) -> str:
         closed = tr(CODE_TEXTS["holiday"])
     why = tr(CODE_TEXTS["closed_why"]).format(closed=tr(closed)) if closed else ""
     nxt = next_opening(team, now)
-    day = tr(CODE_TEXTS["date"]).format(month=nxt.month, day=nxt.day,
-                                        weekday=tr(DAY_NAMES[DAYS[nxt.weekday()]]))
-    return tr(CODE_TEXTS["off_duty"]).format(why=why, date=day,
+    return tr(CODE_TEXTS["off_duty"]).format(why=why, date=date_text(nxt.date(), tr),
                                              time=f"{nxt.hour}:{nxt.minute:02d}")
+
+
+def date_text(day: date, tr: Translator = IDENTITY) -> str:
+    """A date as the resident reads it, in their language (12月5日（金）, Fri 12/5 ...)."""
+    return tr(CODE_TEXTS["date"]).format(month=day.month, day=day.day,
+                                         weekday=tr(DAY_NAMES[DAYS[day.weekday()]]))
 
 
 def variables(places: Places, answers: Mapping[str, Any], now: datetime,

@@ -12,8 +12,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.content.flow import Flow
-from bot.content.languages import JAPANESE
-from bot.content.texts import localize_flow, offered_languages, with_keywords
 from bot.db.models import (
     Conversation,
     FlowVersion,
@@ -52,7 +50,6 @@ class FlowLibrary:
     def __init__(self, content: Content, clock: Callable[[], datetime] = utcnow) -> None:
         self.content = content
         self.clock = clock
-        self.keywords = content.keywords()
         self.analyzer = analyzer_for(content.lexicon, content.risk_model)
         self._read: dict[str, RiskAssessment] = {}
         self._read_with = self.analyzer
@@ -96,10 +93,7 @@ class FlowLibrary:
         local = self.content.for_language(language)
         key = (flow_id, version, local.code)
         if key not in self._runners:
-            codes = {JAPANESE, *self.content.languages}
-            worded = localize_flow(offered_languages(with_keywords(flow, *self.keywords), codes),
-                                   local.tr)
-            self._runners[key] = FlowRunner(worded, context_for(
+            self._runners[key] = FlowRunner(self.content.worded(flow, local.code), context_for(
                 local.resources, local.places, self.clock, local.tr))
         return self._runners[key]
 

@@ -653,17 +653,22 @@ def line_richmenu(
 def _relink_rich_menus(settings: Settings) -> int:
     """New menus replaced the old: residents who chose a language are linked again (LINE
     dropped their links with the old menus)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from bot.db.engine import make_engine, make_session_factory, transaction
     from bot.edge import richmenu_links
 
+    engine = make_engine(settings.database_url)
     try:
-        with transaction(make_session_factory(make_engine(settings.database_url))) as session:
+        with transaction(make_session_factory(engine)) as session:
             return richmenu_links.relink_all(session)
-    except Exception as e:
+    except SQLAlchemyError as e:  # the menus are made: say what is left to do
         typer.echo(f"tsunagu: the database was not reachable ({type(e).__name__}): residents "
                    "who chose a language keep the default menu until they choose again",
                    err=True)
         return 0
+    finally:
+        engine.dispose()
 
 
 if __name__ == "__main__":

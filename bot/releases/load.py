@@ -75,6 +75,13 @@ class Content(BaseModel):
                 contains.setdefault(gid, []).extend(words)
         return keywords, contains
 
+    def worded(self, flow: Flow, code: str | None) -> Flow:
+        """A flow (of any version) as a resident of this language meets it: its words in the
+        language, every language's command words known, only languages content has offered."""
+        offered = tx.offered_languages(tx.with_keywords(flow, *self.keywords()),
+                                       {JAPANESE, *self.languages})
+        return tx.localize_flow(offered, self.for_language(code).tr)
+
     def texts(self) -> list[tx.Text]:
         """Every resident-facing text of this content, where it stands."""
         found = [t for f in self.flows.values() for t in tx.flow_texts(f.flow, f"flows/{f.file}")]

@@ -107,8 +107,7 @@ def caseload(request: Request, me: CurrentCounsellor, since: str = "",
             .where(Case.status == CaseStatus.CLAIMED, Case.claimed_by == me.id)
             .order_by(SupportPlan.next_monitoring_on.is_(None), SupportPlan.next_monitoring_on,
                       Case.id)))
-        seen = set(session.scalars(select(Case.id).where(visible)))
-        due = [d for d in support.due(session, today, within_days=7) if d.case.id in seen]
+        due = support.due(session, today, within_days=7, cases=visible)
         due.sort(key=lambda d: (d.plan.counsellor_id != me.id, d.plan.next_monitoring_on))
         names = {i: name for i, name in session.execute(
             select(Counsellor.id, Counsellor.display_name))}

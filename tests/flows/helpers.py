@@ -6,8 +6,6 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.content.languages import JAPANESE
-from bot.content.texts import localize_flow, offered_languages, with_keywords
 from bot.flows import intents as it
 from bot.flows.engine import RETURN_TO, Dialogue, FlowContext, FlowRunner, Input, Step, choice_data
 from bot.flows.respond import context_for
@@ -96,9 +94,8 @@ def intake_runner(content: Content, now: datetime = FIXED_NOW) -> FlowRunner:
 def language_runner(content: Content, code: str, now: datetime = FIXED_NOW) -> FlowRunner:
     """The intake as a resident of language `code` meets it (as `FlowLibrary` words it)."""
     local = content.for_language(code)
-    flow = with_keywords(content.flows["intake"].flow, *content.keywords())
-    worded = localize_flow(offered_languages(flow, {JAPANESE, *content.languages}), local.tr)
-    return FlowRunner(worded, context_for(local.resources, local.places, lambda: now, local.tr))
+    return FlowRunner(content.worded(content.flows["intake"].flow, code),
+                      context_for(local.resources, local.places, lambda: now, local.tr))
 
 
 def text(body: str) -> Input:

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from bot.content.languages import IDENTITY
 from bot.db.models import utcnow
+from bot.flows.routing import date_text
 from handoff import support
 from handoff.followups import dispatch_due
 from handoff.models import (
@@ -65,7 +66,7 @@ def test_months_are_added_to_the_calendar() -> None:
     assert support.add_months(date(2028, 1, 31), 1) == date(2028, 2, 29)
     assert support.add_months(date(2026, 11, 30), 3) == date(2027, 2, 28)
     assert support.add_months(date(2026, 12, 4), 12) == date(2027, 12, 4)
-    assert support.date_text(date(2026, 12, 4), IDENTITY) == "12月4日（金）"
+    assert date_text(date(2026, 12, 4), IDENTITY) == "12月4日（金）"
 
 
 def test_a_plan_keeps_the_case_open_and_tells_the_resident_support_begins(
