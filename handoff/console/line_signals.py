@@ -10,13 +10,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.background import BackgroundTask
 
-from bot.db.models import Conversation
+from bot.db.models import Conversation, OutboxMessage, utcnow
 from bot.edge.line_client import Outcome
 from handoff.console.host import ConsoleHost
 from handoff.models import Case, CaseStatus, Counsellor
@@ -29,6 +30,9 @@ TYPING_SECONDS = 20
 # A case's animations are at least this far apart whatever a browser sends (LINE's rate limit
 # is the channel's, shared with every answer).
 TYPING_FLOOR_SECONDS = 10.0
+# A signal the browser sent while the reply was on its way can reach the server after it; LINE
+# would then show the animation under the reply that just arrived. None this soon after one.
+AFTER_REPLY_SECONDS = 5.0
 
 
 def holds(case: Case, counsellor: Counsellor) -> bool:
@@ -99,13 +103,22 @@ _last_typing: dict[str, float] = {}  # resident's LINE id -> monotonic time of t
 
 
 def _may_type(sessions: sessionmaker[Session], case_id: int, counsellor_id: int) -> str | None:
-    """The resident's LINE id if the counsellor holds the case and consent stands."""
+    """The resident's LINE id if the counsellor holds the case, consent stands and their
+    last reply is not a moment old."""
     with sessions() as session:
         case = session.get(Case, case_id)
         if case is None or case.status != CaseStatus.CLAIMED or case.claimed_by != counsellor_id:
             return None
         conversation = session.get(Conversation, case.conversation_id)
-        return conversation.line_user_id if conversation and _consented(conversation) else None
+        if conversation is None or not _consented(conversation):
+            return None
+        just_replied = session.scalar(
+            select(OutboxMessage.id).where(
+                OutboxMessage.conversation_id == conversation.id,
+                OutboxMessage.counsellor_id == counsellor_id,
+                OutboxMessage.created_at > utcnow() - timedelta(seconds=AFTER_REPLY_SECONDS))
+            .limit(1))
+        return None if just_replied is not None else conversation.line_user_id
 
 
 async def typing(runtime: ConsoleHost, case: Case, counsellor: Counsellor) -> bool:

@@ -4,6 +4,7 @@ case opens the chat (markAsRead with the newest message's token, only after cons
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -12,9 +13,9 @@ from line_emulator import events as line_events
 from line_emulator.state import RecordedCall
 from sqlalchemy import select
 
-from bot.db.models import Conversation, InboxEvent
+from bot.db.models import Conversation, InboxEvent, OutboxMessage
 from bot.journey.worker import LOADING_SECONDS
-from handoff.console.line_signals import TYPING_SECONDS
+from handoff.console.line_signals import AFTER_REPLY_SECONDS, TYPING_SECONDS
 from handoff.models import Case, Role
 from tests.live import (
     LiveApp,
@@ -203,6 +204,31 @@ def test_a_counsellor_writing_shows_the_animation(live: LiveApp) -> None:
     assert calls[-1].body == {"chatId": r.user_id, "loadingSeconds": TYPING_SECONDS}
     assert calls[-1].status == 202
     assert typing(sato, case_id).status_code == 204  # a second at once: not again
+    assert len(loading_for(live, r.user_id)) == shown_before + 1
+
+
+def test_a_signal_that_arrives_after_the_reply_shows_no_animation(live: LiveApp) -> None:
+    """Sent as the counsellor presses 送信, the browser's signal may reach the server after the
+    reply; LINE would then show the animation under the words the resident is reading."""
+    r, case_id = resident_with_case(live)
+    sato = logged_in(live, "sato")
+    case_page = f"/console/cases/{case_id}"
+    sato.post(f"{case_page}/claim", data={"csrf": csrf_of(sato, case_page)})
+    wait_for(lambda: "相談員の佐藤です" in texts(r.bot_messages()))
+    assert sato.post(f"{case_page}/reply", data={"csrf": csrf_of(sato, case_page),
+                                                 "words": "お返事ありがとうございます"}
+                     ).status_code == 303
+    wait_for(lambda: "お返事ありがとうございます" in texts(r.bot_messages()))
+    shown_before = len(loading_for(live, r.user_id))
+    assert typing(sato, case_id).status_code == 204
+    assert len(loading_for(live, r.user_id)) == shown_before
+
+    # Moments later the counsellor writes again: the resident sees it again.
+    with live.session() as s, s.begin():
+        for row in s.scalars(select(OutboxMessage).where(
+                OutboxMessage.conversation_id == conversation_of(live, r).id)):
+            row.created_at -= timedelta(seconds=AFTER_REPLY_SECONDS + 1)
+    assert typing(sato, case_id).status_code == 204
     assert len(loading_for(live, r.user_id)) == shown_before + 1
 
 

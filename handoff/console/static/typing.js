@@ -8,9 +8,12 @@
   const csrf = form.querySelector('input[name="csrf"]');
   const GAP_MS = 20000;
   let last = -Infinity;
+  let sent = false;
+  // Once the reply is on its way, no more: the animation would come after the words.
+  form.addEventListener("submit", () => { sent = true; });
   words.addEventListener("input", () => {
     const now = performance.now();
-    if (!words.value.trim() || now - last < GAP_MS) return;
+    if (sent || !words.value.trim() || now - last < GAP_MS) return;
     last = now;
     fetch(form.dataset.typing, {
       method: "POST",
