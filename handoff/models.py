@@ -117,6 +117,11 @@ class Case(Base):
     # with its own consent, shown on the case alone and erased with it.
     callback: Mapped[dict[str, Any] | None]
     gave_up_at: Mapped[datetime | None]  # 「もういいです」 while waiting: they left, for now
+    # How the resident came (content `referrals.sources`: self, a department, 民生委員 ...).
+    source: Mapped[str | None] = mapped_column(String(32))
+    # What the support achieved, recorded at monitoring or closing (content
+    # `referrals.results`: work found, housing kept ...): counts for the outcome figures.
+    results: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     closed_at: Mapped[datetime | None]
 
@@ -390,3 +395,41 @@ class EmergencyAction(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (Index("ix_emergency_actions_case", "case_id", "at"),)
+
+
+class ReferralStatus(StrEnum):
+    ASKED = "asked"  # the resident was asked in the chat, no answer yet
+    AGREED = "agreed"  # they said yes (or the life-safety basis: no question)
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"  # a yes taken back (the resident, or a counsellor recording it)
+
+
+class Referral(Base):
+    """One つなぐ to another service: the recipient and purpose the resident agreed to (or the
+    life-safety basis), what was passed and how, and whether they took the person in. Identity
+    (a name, a phone number) only after the yes and only if the recipient needs it; erased
+    with the case."""
+
+    __tablename__ = "referrals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    counsellor_id: Mapped[int] = mapped_column(ForeignKey("counsellors.id"))
+    destination: Mapped[str] = mapped_column(String(32))  # content `referrals.destinations`
+    recipient: Mapped[str] = mapped_column(String(120))  # as the resident was told it
+    purpose: Mapped[str] = mapped_column(String(200))
+    basis: Mapped[str] = mapped_column(String(16), default="consent")  # or life_safety
+    reason: Mapped[str | None] = mapped_column(String(120))  # why life safety could not wait
+    status: Mapped[ReferralStatus] = mapped_column(String(16), default=ReferralStatus.ASKED)
+    asked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    answered_at: Mapped[datetime | None]
+    withdrawn_at: Mapped[datetime | None]
+    identity: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    identity_pending: Mapped[str | None] = mapped_column(String(16))  # the next to ask
+    sent_at: Mapped[datetime | None]
+    sent_how: Mapped[str | None] = mapped_column(String(16))  # hand, post, fax, phone, visit
+    accepted: Mapped[bool | None]  # the recipient took the person in (None: not known yet)
+    result_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_referrals_case", "case_id"),
+                      Index("ix_referrals_asked", "asked_at"))

@@ -31,6 +31,7 @@ from handoff.models import (
     EmergencyAction,
     FollowUp,
     MonitoringRecord,
+    Referral,
     RiskReview,
     SupportPlan,
 )
@@ -94,6 +95,11 @@ def erase(*, session: Session, conversation: Conversation, now: datetime) -> Non
                         .values(decision="").execution_options(synchronize_session=False))
         session.execute(update(MonitoringRecord).where(MonitoringRecord.case_id.in_(case_ids))
                         .values(summary="").execution_options(synchronize_session=False))
+        # Referrals stay counted (to whom, the basis, whether taken in); the name and phone
+        # number given for them, and the reason written for a life-safety one, go.
+        session.execute(update(Referral).where(Referral.case_id.in_(case_ids))
+                        .values(identity={}, identity_pending=None, reason=None)
+                        .execution_options(synchronize_session=False))
         for case in session.scalars(select(Case).where(Case.id.in_(case_ids))):
             case.answers = _categorical(case.answers)
             case.callback = None  # a phone number, given for this case alone

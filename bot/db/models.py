@@ -124,6 +124,9 @@ class Conversation(Base):
     language: Mapped[str | None] = mapped_column(String(16))
     # The resident's contact rules (bot/edge/contact_rules.py): silent, hours, neutral, hold.
     contact_rules: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    # How they found the account (a department's link, content `referrals.sources`): counts
+    # only, never who; copied to each case, where a counsellor may correct it.
+    source: Mapped[str | None] = mapped_column(String(32))
 
 
 class RiskAssessmentRecord(Base):
