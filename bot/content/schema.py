@@ -416,6 +416,61 @@ class Routing(BaseModel):
     always: list[str] = Field(default_factory=list)
 
 
+class Destination(BaseModel):
+    """A service a counsellor may connect a resident to (つなぐ). The list is fixed per
+    deployment: the outcome figures count referrals by it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z0-9_]+$", max_length=32)
+    name: str = Field(min_length=1, max_length=60)  # named to the resident when asked
+    # What it is for, in the resident's words: one is chosen and named when asking consent.
+    purposes: list[str] = Field(min_length=1, max_length=8)
+    # What the recipient cannot work without (asked only after the yes, and only then).
+    needs: list[Literal["name", "phone"]] = Field(default_factory=list)
+    # The team's own office for it, where it has one (e.g. みどり市 福祉課): named instead.
+    local_names: dict[str, str] = Field(default_factory=dict)
+    welfare: bool = False  # 生活保護: counted on its own
+
+    @field_validator("purposes")
+    @classmethod
+    def _purposes(cls, value: list[str]) -> list[str]:
+        if any(not p.strip() or len(p) > 60 for p in value):
+            raise ValueError("a purpose is 1 to 60 characters")
+        return value
+
+
+class Source(BaseModel):
+    """How a resident came to the account (相談経路): self, or a department that gave them
+    its link or QR code. The link carries the code, never who."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z0-9_]+$", max_length=32)
+    name: str = Field(min_length=1, max_length=40)
+
+
+class Referrals(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    destinations: list[Destination] = Field(default_factory=list)
+    sources: list[Source] = Field(default_factory=list)
+    # What support achieved, ticked at monitoring or closing (id -> words for the console).
+    results: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _unique(self) -> Referrals:
+        for kind, ids in (("destination", [d.id for d in self.destinations]),
+                          ("source", [s.id for s in self.sources])):
+            twice = sorted({i for i in ids if ids.count(i) > 1})
+            if twice:
+                raise ValueError(f"{kind} ids twice: {', '.join(twice)}")
+        return self
+
+    def destination(self, destination_id: str) -> Destination | None:
+        return next((d for d in self.destinations if d.id == destination_id), None)
+
+
 class Places(BaseModel):
     retention_days: int = Field(ge=1, le=3650)
     # Months between two looks at a support plan with the resident (モニタリング), unless the
@@ -427,12 +482,15 @@ class Places(BaseModel):
     programmes: dict[str, str]
     routing: Routing
     desk: Desk = Field(default_factory=Desk)
+    referrals: Referrals = Field(default_factory=Referrals)
 
     @model_validator(mode="after")
     def _references(self) -> Places:
         teams = {t.id for t in self.teams}
-        problems = [f"municipality {m.id}: unknown team {m.team}"
-                    for m in self.municipalities if m.team not in teams]
+        problems = [f"referrals {d.id}: unknown team {t}"
+                    for d in self.referrals.destinations for t in d.local_names if t not in teams]
+        problems += [f"municipality {m.id}: unknown team {m.team}"
+                     for m in self.municipalities if m.team not in teams]
         if self.default_team not in teams:
             problems.append(f"default_team: unknown team {self.default_team}")
         mapping = [*self.routing.life_areas.items(), *self.routing.urgent_needs.items(),

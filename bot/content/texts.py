@@ -122,6 +122,13 @@ def places_texts(places: Places, file: str = "places.yaml") -> Iterator[Text]:
             yield Text(f"{file} teams.{t.id}.after_hours.needs.{need}", words)
     for m in places.municipalities:
         yield Text(f"{file} municipalities.{m.id}.name", m.name)
+    for d in places.referrals.destinations:
+        # Named to the resident when their yes is asked: consent must be understood.
+        yield Text(f"{file} referrals.{d.id}.name", d.name, True)
+        for team, name in d.local_names.items():
+            yield Text(f"{file} referrals.{d.id}.local_names.{team}", name, True)
+        for i, purpose in enumerate(d.purposes):
+            yield Text(f"{file} referrals.{d.id}.purposes[{i}]", purpose, True)
 
 
 def resources_texts(resources: Resources, file: str = "resources.yaml") -> Iterator[Text]:
@@ -228,6 +235,10 @@ def localize_places(places: Places, tr: Translator) -> Places:
                                         team["after_hours"]["needs"].items()}
     for m in data["municipalities"]:
         m["name"] = tr(m["name"])
+    for d in data["referrals"]["destinations"]:
+        d["name"] = tr(d["name"])
+        d["local_names"] = {k: tr(v) for k, v in d["local_names"].items()}
+        d["purposes"] = [tr(p) for p in d["purposes"]]
     localized = Places.model_validate(data)
     for team in localized.teams:
         for contact in team.after_hours.contacts:
