@@ -122,6 +122,9 @@ class Case(Base):
     # What the support achieved, recorded at monitoring or closing (content
     # `referrals.results`: work found, housing kept ...): counts for the outcome figures.
     results: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
+    # A referral's question for a name or phone number waits for the resident's next words
+    # ({"referral": id, "field": "name" | "phone"}): read with the case, no query per message.
+    identity_request: Mapped[dict[str, Any] | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     closed_at: Mapped[datetime | None]
 
@@ -425,7 +428,6 @@ class Referral(Base):
     answered_at: Mapped[datetime | None]
     withdrawn_at: Mapped[datetime | None]
     identity: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
-    identity_pending: Mapped[str | None] = mapped_column(String(16))  # the next to ask
     sent_at: Mapped[datetime | None]
     sent_how: Mapped[str | None] = mapped_column(String(16))  # hand, post, fax, phone, visit
     accepted: Mapped[bool | None]  # the recipient took the person in (None: not known yet)

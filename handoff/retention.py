@@ -98,11 +98,12 @@ def erase(*, session: Session, conversation: Conversation, now: datetime) -> Non
         # Referrals stay counted (to whom, the basis, whether taken in); the name and phone
         # number given for them, and the reason written for a life-safety one, go.
         session.execute(update(Referral).where(Referral.case_id.in_(case_ids))
-                        .values(identity={}, identity_pending=None, reason=None)
+                        .values(identity={}, reason=None)
                         .execution_options(synchronize_session=False))
         for case in session.scalars(select(Case).where(Case.id.in_(case_ids))):
             case.answers = _categorical(case.answers)
             case.callback = None  # a phone number, given for this case alone
+            case.identity_request = None
     conversation.answers = _categorical(conversation.answers)
     conversation.line_user_id = f"erased-{conversation.id}"
     conversation.read_token = None

@@ -199,6 +199,44 @@ class Messages(BaseModel):
         "わかりました。いまの窓口のまま、ご相談を続けます。"])
     transfer_over: Bubbles = Field(default_factory=lambda: [
         "このお願いへのお返事は、もう受け取っています。ほかに気になることがあれば、いつでも送ってください。"])
+    # つなぐ (handoff/referrals.py): the resident's yes to one recipient and purpose, asked each
+    # time; identity only after it. Defaults keep older releases valid.
+    referral_ask: Bubbles = Field(default_factory=lambda: [
+        "担当の相談員から、おたずねです。\n"
+        "あなたのご相談のまとめ（つなぐシート）を、次のところにお渡ししてもよいですか。\n"
+        "・お渡しする先：{recipient}\n・目的：{purpose}",
+        "お渡しするのは、この目的に必要なことだけです。"
+        "「渡さない」を選んでも、ここでのご相談はそのまま続けられます。"])
+    referral_yes_label: str = Field("渡してよい", min_length=1, max_length=20)
+    referral_no_label: str = Field("渡さない", min_length=1, max_length=20)
+    referral_agreed: Bubbles = Field(default_factory=lambda: [
+        "ありがとうございます。{recipient}に、ご相談のまとめをお渡しします。",
+        "やめたくなったときは、いつでも「やっぱりやめる」を押すか、相談員に伝えてください。"])
+    referral_withdraw_label: str = Field("やっぱりやめる", min_length=1, max_length=20)
+    referral_declined: Bubbles = Field(default_factory=lambda: [
+        "わかりました。{recipient}にはお渡ししません。ここでのご相談は、このまま続けられます。"])
+    referral_withdrawn: Bubbles = Field(default_factory=lambda: [
+        "わかりました。{recipient}へのお渡しを取り消しました。"
+        "もうお渡ししていたときは、これ以上使わないよう、相談員から伝えます。"])
+    referral_over: Bubbles = Field(default_factory=lambda: [
+        "このおたずねへのお返事は、もう受け取っています。"
+        "ほかに気になることがあれば、いつでも送ってください。"])
+    identity_ask_name: str = Field(
+        "{recipient}では、ご本人を確かめるために、お名前が必要です。\n"
+        "お名前（フルネーム）を、このトークに送ってください。"
+        "送りたくないときは「いまは送らない」を押してください。", min_length=1, max_length=300)
+    identity_ask_phone: str = Field(
+        "{recipient}から連絡するための電話番号を、このトークに送ってください。\n"
+        "送りたくないときは「いまは送らない」を押してください。", min_length=1, max_length=300)
+    identity_phone_again: str = Field(
+        "電話番号として読み取れませんでした。数字で送ってください（例：090-1234-5678）。"
+        "送りたくないときは「いまは送らない」を押してください。", min_length=1, max_length=300)
+    identity_skip_label: str = Field("いまは送らない", min_length=1, max_length=20)
+    identity_thanks: Bubbles = Field(default_factory=lambda: [
+        "ありがとうございます。{recipient}にお渡しするときだけ使い、"
+        "ご相談の記録を消すときに、いっしょに消します。"])
+    identity_skipped: Bubbles = Field(default_factory=lambda: [
+        "わかりました。送らなくても大丈夫です。どうすればよいか、相談員がいっしょに考えます。"])
     # The rich menu's words (drawn into its image too); the default keeps older releases valid.
     richmenu: RichMenuCopy = Field(default_factory=RichMenuCopy)
 
@@ -260,7 +298,10 @@ class Messages(BaseModel):
 
     @field_validator("group_notice", "trouble", "risk_high", "risk_unsure",
                      "counsellor_joined", "case_closed", "returned_to_bot", "transfer_ask",
-                     "transfer_done", "transfer_kept", "transfer_over", "language_chosen")
+                     "transfer_done", "transfer_kept", "transfer_over", "language_chosen",
+                     "referral_ask", "referral_agreed", "referral_declined",
+                     "referral_withdrawn", "referral_over", "identity_thanks",
+                     "identity_skipped")
     @classmethod
     def _bubbles(cls, value: Bubbles) -> Bubbles:
         # One reply carries at most 5 messages, and the buttons need a slot.

@@ -20,7 +20,9 @@ CONSENT_EFFECTS = {"grant_consent_counsellor", "grant_consent_share", "decline_c
                    "withdraw_consent"}
 # Messages a resident in danger reads (messages.yaml): refused without a variant.
 CRITICAL_MESSAGES = {"trouble", "risk_imminent", "risk_imminent_by_danger", "risk_high",
-                     "risk_unsure", "risk_unsure_call", "net_call"}
+                     "risk_unsure", "risk_unsure_call", "net_call", "referral_ask",
+                     "referral_yes_label", "referral_no_label", "referral_agreed",
+                     "referral_withdraw_label", "referral_withdrawn"}
 # Globals whose label is a way out of danger or to a person.
 CRITICAL_GLOBALS = {"person", "emergency", "withdraw", "quick_exit", "contact_rules",
                     "language"}

@@ -246,6 +246,11 @@ class FlowRunner(Renderer):
         typed = normalise(text)
         return next((c for c in self.choices_of(state) if normalise(c.label) == typed), None)
 
+    def is_command(self, state: str, text: str) -> bool:
+        """These words are a button's label or a global command here, not the resident's own."""
+        return self.typed_choice(state, text) is not None or \
+            (state in self.flow.states and self._global_for_text(text, state)[0] is not None)
+
     def _text(self, d: Dialogue, text: str, out: list[it.Intent]) -> None:
         state = self.flow.states[d.state]
         choice = self.typed_choice(d.state, text)

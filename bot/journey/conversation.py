@@ -37,8 +37,8 @@ from bot.line import Message, text
 from bot.nlp.analyzer import RiskAssessment, analyzer_for
 from bot.nlp.levels import Level
 from bot.releases.load import Content, LoadedFlow
-from handoff import callback, cases, followups, waiting
-from handoff.models import CaseStatus
+from handoff import callback, cases, followups, referrals, waiting
+from handoff.models import Case, CaseStatus
 
 INTAKE = "intake"
 
@@ -149,8 +149,8 @@ def _handle(session: Session, event: InboxEvent, library: FlowLibrary,
         return 0
     inp = input_of(payload)
     # The conversation and its open case in one read: most messages need both.
-    conversation, _ = cases.conversation_and_open_case(session=session,
-                                                       line_user_id=event.line_user_id)
+    conversation, open_case = cases.conversation_and_open_case(session=session,
+                                                               line_user_id=event.line_user_id)
     if conversation is None and inp.kind in ("ignored", "unfollow"):
         event.status, event.processed_at = InboxStatus.IGNORED, now
         return 0
@@ -182,6 +182,8 @@ def _handle(session: Session, event: InboxEvent, library: FlowLibrary,
         if inp.kind == "postback" and not is_new else None
     answered = _answer_transfer(session, conversation, library, *transfer) \
         if transfer is not None and (risk is None or risk.level < Level.IMMINENT) else None
+    if answered is None and not is_new and (risk is None or risk.level < Level.IMMINENT):
+        answered = _answer_referral(session, conversation, library, runner, inp, open_case)
     if offer is not None and risk is not None and risk.level == Level.IMMINENT:
         # Danger in a first message plainly in another language: answer in it at once.
         conversation.language = offer.code
@@ -263,6 +265,28 @@ def _answer_transfer(session: Session, conversation: Conversation, library: Flow
         bubbles = messages.transfer_kept
     return Step(conversation.state, dict(conversation.answers), _granted(conversation),
                 [it.Send([text(b) for b in bubbles])])
+
+
+def _answer_referral(session: Session, conversation: Conversation, library: FlowLibrary,
+                     runner: FlowRunner, inp: Input, case: Case | None) -> Step | None:
+    """A referral button (yes, no, take back, not now: taken back even after the case
+    closed), or the name or phone number a referral of the open `case` waits for, kept on the
+    referral alone, never in the transcript."""
+    bubbles: list[Message] | None = None
+    if inp.kind == "postback":
+        said = referrals.parse_postback(inp.data)
+        if said is not None:
+            bubbles = referrals.answer(session=session, conversation=conversation,
+                                       content=library.content, referral_id=said[0],
+                                       said=said[1])
+    elif inp.kind == "text" and case is not None and case.identity_request \
+            and not runner.is_command(conversation.state, inp.text):
+        bubbles = referrals.give_identity(session=session, conversation=conversation,
+                                          content=library.content, case=case, words=inp.text)
+    if bubbles is None:
+        return None
+    return Step(conversation.state, dict(conversation.answers), _granted(conversation),
+                [it.Send(bubbles)])
 
 
 _WINDOW = (
@@ -425,6 +449,7 @@ def apply_intents(
             conversation.delete_after = now + timedelta(days=places.retention_days)
             followups.cancel(session=session, conversation_id=conversation.id,
                              reason="consent_withdrawn")
+            referrals.withdraw_all(session, conversation.id)
             cases.close_withdrawn(session=session, conversation=conversation)
         elif isinstance(intent, it.OpenCase):
             cases.open_or_update_case(session=session, conversation=conversation,

@@ -18,6 +18,7 @@ from handoff.console.alerts import router as alerts_router
 from handoff.console.dashboard import router as dashboard_router
 from handoff.console.desk import router as desk_status_router
 from handoff.console.middleware import ConsoleOnly
+from handoff.console.referral_views import router as referral_router
 from handoff.console.rehearsal import router as rehearsal_router
 from handoff.console.security import ConsoleAuth, HashingGate, LoginRequired
 from handoff.console.support_views import router as support_router
@@ -48,6 +49,7 @@ def mount_console(app: FastAPI, settings: Settings) -> None:
 
     app.include_router(router)
     app.include_router(support_router)
+    app.include_router(referral_router)
     app.include_router(dashboard_router)
     app.include_router(desk_status_router)
     app.include_router(admin_router)

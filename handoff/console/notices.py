@@ -57,6 +57,25 @@ NOTICES: dict[str, tuple[str, str]] = {
                             "伝えました。"),
     "monitoring_recorded": (OK, "モニタリングを記録しました。"),
     "meeting_recorded": (OK, "支援調整会議を記録しました。"),
+    "results_unknown": (ERROR, "支援の成果は、一覧から選んでください。"),
+    "results_recorded": (OK, "支援の成果を記録しました。"),
+    # つなぐ: referrals out (handoff/referrals.py)
+    "referral_target": (ERROR, "つなぐ先と目的を選んでください。"),
+    "referral_waiting": (ERROR, "このつなぐ先には、相談者の返事を待っているおたずねがあります。"),
+    "referral_cannot_ask": (ERROR, "相談者にLINEでたずねられないため（同意の取り消し・ブロック）、"
+                                   "つなぐことはできません。生命を守るための例外のときは理由を"
+                                   "書いてください。"),
+    "referral_unknown": (ERROR, "このつなぎの記録が見つかりません。"),
+    "referral_no_consent": (ERROR, "相談者の同意（または生命を守るための例外）がないため、"
+                                   "つなぐシートは渡せません。"),
+    "referral_how": (ERROR, "渡した方法を選んでください。"),
+    "referral_not_sent": (ERROR, "先に、シートを渡したことを記録してください。"),
+    "referral_not_standing": (ERROR, "このつなぎは、すでに断られたか取り消されています。"),
+    "referral_asked": (OK, "相談者に、つなぐ先と目的をLINEでたずねました。返事はこの画面に"
+                           "表示されます。"),
+    "referral_life_safety": (OK, "生命を守るための例外として記録しました。つなぐシートを"
+                                 "渡せます（操作記録に残ります）。"),
+    "referral_recorded": (OK, "つなぎの記録を更新しました。"),
     # Risk reviews
     "review_done": (ERROR, "この見直しは、すでに対応済みです。"),
     "paraphrase_missing": (ERROR, "言い換えた文を入力してください。"),

@@ -32,6 +32,7 @@ from handoff import (
     logins,
     presence,
     queue,
+    referrals,
     risk_review,
     sessions,
 )
@@ -74,6 +75,10 @@ OUTCOME_LABEL = {Outcome.PLAN: "継続支援・プラン（以前の記録）",
                  Outcome.REFERRED: "他機関へつないだ", Outcome.RETURNED: "ボットに戻した",
                  Outcome.WITHDRAWN: "相談者が同意を取り消した"}
 RISK_LABEL = {"imminent": "差し迫った危険", "high": "高い", "concern": "気がかり", "none": "なし"}
+REFERRAL_LABEL = {"asked": "相談者の返事を待っています", "agreed": "同意あり",
+                  "declined": "相談者が断りました", "withdrawn": "取り消されました"}
+SENT_HOW_LABEL = {"hand": "印刷して手渡し", "post": "郵送", "fax": "FAX", "phone": "電話で伝えた",
+                  "visit": "同行して手渡し", "online": "庁内システム・メール"}
 
 
 def answer_labels(runtime: ConsoleHost) -> dict[str, dict[str, str]]:
@@ -97,7 +102,8 @@ def _page(request: Request, name: str, **context: Any) -> HTMLResponse:
     context.setdefault("desk_header", desk.Header(request, context["me"]))
     return templates.TemplateResponse(request, name, {
         "csrf": csrf_token(request), "labels": {
-            "priority": PRIORITY_LABEL, "outcome": OUTCOME_LABEL, "risk": RISK_LABEL},
+            "priority": PRIORITY_LABEL, "outcome": OUTCOME_LABEL, "risk": RISK_LABEL,
+            "referral": REFERRAL_LABEL, "sent_how": SENT_HOW_LABEL},
         "answer": answer_labels(host(request)), **context})
 
 
@@ -339,6 +345,7 @@ def _case_context(request: Request, shown: Shown, me: Counsellor) -> dict[str, A
         conversation = session.get(Conversation, found.conversation_id)
         plans = support_context(session, found,
                                 default_months=host(request).content.places.monitoring_months)
+        referred = referrals.of_case(session, found.id)
         asker = None
         pending = cases.pending_transfer(found) or found.transfer_request
         if pending and pending.get("by"):
@@ -368,6 +375,10 @@ def _case_context(request: Request, shown: Shown, me: Counsellor) -> dict[str, A
             "retention_days": places.retention_days,
             "withdrawn_on": shown.withdrawn_at.astimezone(zone) if shown.withdrawn_at else None,
             **plans,
+            "referrals": referred, "japan": zone, "support_results": places.referrals.results,
+            "referral_choices": referrals.choices(content, found.team_id),
+            "may_refer": found.status != CaseStatus.CLOSED and not shown.sealed and (
+                supervising or found.claimed_by == me.id),
             **_reply_aids(content, conversation.language if conversation else None, me),
             **_claimed_notice(request, holder_name)}
 

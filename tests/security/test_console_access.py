@@ -34,6 +34,7 @@ from handoff.console.admin import router as admin_router
 from handoff.console.alerts import router as alerts_router
 from handoff.console.dashboard import router as dashboard_router
 from handoff.console.desk import router as presence_router
+from handoff.console.referral_views import router as referral_router
 from handoff.console.rehearsal import router as rehearsal_router
 from handoff.console.support_views import router as support_router
 from handoff.console.views import router as desk_router
@@ -48,6 +49,8 @@ from handoff.models import (
     EmergencyAction,
     EmergencyAlert,
     FollowUp,
+    Referral,
+    ReferralStatus,
     RiskReview,
     Role,
 )
@@ -67,7 +70,7 @@ from tests.live import (
 
 FLOW = "flows/intake.yaml"
 ROUTERS = [desk_router, dashboard_router, admin_router, rehearsal_router, presence_router,
-           alerts_router, support_router]
+           alerts_router, support_router, referral_router]
 
 PUBLIC, COUNSELLOR, SUPERVISOR, ADMIN = "public", "counsellor", "supervisor", "admin"
 RANK = {PUBLIC: 0, COUNSELLOR: 1, SUPERVISOR: 2, ADMIN: 3}
@@ -97,7 +100,14 @@ ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/console/cases/{case_id}/support/plan"): COUNSELLOR,
     ("POST", "/console/cases/{case_id}/support/meeting"): COUNSELLOR,
     ("POST", "/console/cases/{case_id}/support/monitoring"): COUNSELLOR,
+    ("POST", "/console/cases/{case_id}/support/results"): COUNSELLOR,
     ("GET", "/console/caseload"): COUNSELLOR,
+    # つなぐ: a referral asked of the resident, its sheet (only with their yes), what became of it.
+    ("POST", "/console/cases/{case_id}/referrals"): COUNSELLOR,
+    ("GET", "/console/cases/{case_id}/referrals/{referral_id}/sheet"): COUNSELLOR,
+    ("POST", "/console/cases/{case_id}/referrals/{referral_id}/sent"): COUNSELLOR,
+    ("POST", "/console/cases/{case_id}/referrals/{referral_id}/result"): COUNSELLOR,
+    ("POST", "/console/cases/{case_id}/referrals/{referral_id}/withdrawn"): COUNSELLOR,
     # Emergency alerts: the banner on every page, its stream, 「確認しました」.
     ("GET", "/console/fragments/alerts"): COUNSELLOR,
     ("GET", "/console/alerts/stream"): COUNSELLOR,
@@ -160,6 +170,11 @@ def form_for(key: tuple[str, str], ids: dict[str, Any]) -> dict[str, str]:
         "/console/cases/{case_id}/support/monitoring": {"held_on": "2026-12-04",
                                                         "summary": "様子をうかがった",
                                                         "decision": "continue"},
+        "/console/cases/{case_id}/support/results": {"results": "work_found"},
+        "/console/cases/{case_id}/referrals": {"target": "hoken:0"},
+        "/console/cases/{case_id}/referrals/{referral_id}/sent": {"how": "hand"},
+        "/console/cases/{case_id}/referrals/{referral_id}/result": {"accepted": "true"},
+        "/console/cases/{case_id}/referrals/{referral_id}/withdrawn": {},
         "/console/cases/{case_id}/emergency": {"action": "location_asked", "by_whom": "佐藤",
                                                "outcome": "自宅にいると確認した"},
         "/console/alerts/{alert_id}/ack": {},
@@ -224,16 +239,20 @@ def open_case(live: LiveApp) -> dict[str, Any]:
         alert = EmergencyAlert(case_id=case_id, team_id="pref",  # raised, not yet seen
                                escalate_at=utcnow() + timedelta(days=1))
         s.add(alert)
+        referral = Referral(case_id=case_id, counsellor_id=sato.id, destination="foodbank",
+                            recipient="フードバンク", purpose="食料を受け取る",
+                            status=ReferralStatus.AGREED, answered_at=utcnow())
+        s.add(referral)
         s.flush()
         return {"case_id": case_id, "elsewhere_id": urgent.id, "alert_id": alert.id,
                 "release_id": release.id,
                 "name": FLOW, "flow_text": release.files[FLOW], "assessment_id": assessment.id,
-                "review_id": review.id}
+                "review_id": review.id, "referral_id": referral.id}
 
 
 TABLES = [Case, CaseNote, CaseMessage, AuditEntry, FollowUp, OutboxMessage, Conversation,
           CaseAccessGrant, EmergencyAlert, EmergencyAck, EmergencyAction,
-          Counsellor, ContentRelease, ContentDraft, RiskReview]
+          Counsellor, ContentRelease, ContentDraft, RiskReview, Referral]
 
 
 def snapshot(live: LiveApp) -> dict[str, list[tuple[Any, ...]]]:

@@ -37,7 +37,6 @@ def upgrade() -> None:
         sa.Column('answered_at', UTCDateTime(timezone=True), nullable=True),
         sa.Column('withdrawn_at', UTCDateTime(timezone=True), nullable=True),
         sa.Column('identity', sa.JSON(), nullable=False, server_default='{}'),
-        sa.Column('identity_pending', sa.String(length=16), nullable=True),
         sa.Column('sent_at', UTCDateTime(timezone=True), nullable=True),
         sa.Column('sent_how', sa.String(length=16), nullable=True),
         sa.Column('accepted', sa.Boolean(), nullable=True),
@@ -52,6 +51,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('source', sa.String(length=32), nullable=True))
         batch_op.add_column(sa.Column('results', sa.JSON(), nullable=False,
                                       server_default='[]'))
+        batch_op.add_column(sa.Column('identity_request', sa.JSON(), nullable=True))
     with op.batch_alter_table('conversations', schema=None) as batch_op:
         batch_op.add_column(sa.Column('source', sa.String(length=32), nullable=True))
 
@@ -60,6 +60,7 @@ def downgrade() -> None:
     with op.batch_alter_table('conversations', schema=None) as batch_op:
         batch_op.drop_column('source')
     with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.drop_column('identity_request')
         batch_op.drop_column('results')
         batch_op.drop_column('source')
     op.drop_index('ix_referrals_asked', table_name='referrals')

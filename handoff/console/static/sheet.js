@@ -1,0 +1,3 @@
+// The つなぐシート's print button (the page's own script: inline code is not allowed here).
+"use strict";
+document.getElementById("print")?.addEventListener("click", () => window.print());
