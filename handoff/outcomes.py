@@ -311,7 +311,7 @@ class Desk:
                    and_(FollowUp.case_id.is_(None), self.conversations()))
 
 
-def _case_place(municipality: str | None,
+def case_place(municipality: str | None,
                 known: Collection[str]) -> list[ColumnElement[bool]]:
     if municipality is None:
         return []
@@ -443,7 +443,7 @@ def _followups(session: Session, start: datetime, end: datetime, now: datetime,
     during the intake) the municipality the resident answered."""
     place: list[ColumnElement[bool]] = [desk.followups()] if desk is not None else []
     if municipality is not None:
-        place += [or_(and_(FollowUp.case_id.is_not(None), *_case_place(municipality, known)),
+        place += [or_(and_(FollowUp.case_id.is_not(None), *case_place(municipality, known)),
                       and_(FollowUp.case_id.is_(None),
                            *_conversation_place(municipality, known)))]
 
@@ -525,7 +525,7 @@ def compute(*, session: Session, start: date, end: date, municipality: str | Non
     first, after = period_bounds(start, end)
     mine = [desk.cases()] if desk is not None else []
     case_filter = [Case.opened_at >= first, Case.opened_at < after,
-                   *_case_place(municipality, municipalities), *mine]
+                   *case_place(municipality, municipalities), *mine]
     # Where a case was referred is read only for referrals: other outcomes may carry words.
     referred_to = case((Case.outcome == Outcome.REFERRED, Case.outcome_detail), else_=None)
     cohort = list(session.execute(
@@ -566,4 +566,4 @@ def compute(*, session: Session, start: date, end: date, municipality: str | Non
              for c in by_kind), Counter())),
         followups_by_kind=by_kind,
         support=_support(session, start, end, after,
-                         [*_case_place(municipality, municipalities), *mine]))
+                         [*case_place(municipality, municipalities), *mine]))

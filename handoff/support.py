@@ -8,12 +8,14 @@ Services add and flush; the caller commits (and audits)."""
 from __future__ import annotations
 
 import calendar
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
+from bot.db.models import utcnow
 from bot.edge import outbox
 from bot.flows.routing import date_text
 from bot.line import text
@@ -180,6 +182,20 @@ class Due:
     plan: SupportPlan
     case: Case
     overdue_days: int
+
+
+def record_results(*, session: Session, case: Case, counsellor: Counsellor,
+                   results: list[str], known: Collection[str]) -> list[str]:
+    """What the support achieved (work found, housing kept ...), as the counsellor ticks it at
+    a monitoring or when support ends: categories for the outcome figures, never words."""
+    casework.check_may_act(case, counsellor)
+    chosen = [r for r in dict.fromkeys(results) if r in known]
+    if len(chosen) != len(set(results)):
+        raise CaseworkError("results_unknown")
+    case.results = chosen
+    case.updated_at = utcnow()
+    session.flush()
+    return chosen
 
 
 def due(session: Session, today: date, *, counsellor_id: int | None = None,

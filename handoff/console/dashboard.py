@@ -22,7 +22,7 @@ from fastapi.responses import HTMLResponse, Response
 from bot.content.schema import Places
 from bot.db.models import utcnow
 from bot.flows.routing import TOKYO
-from handoff import audit
+from handoff import audit, indicators
 from handoff.console.host import host
 from handoff.console.security import Supervisor
 from handoff.console.views import (
@@ -33,8 +33,19 @@ from handoff.console.views import (
     answer_labels,
 )
 from handoff.desk_status import sla_minutes, staffed_minutes
+from handoff.indicators import Indicators
 from handoff.models import PRIORITY_RANK, Counsellor, sees_every_team
-from handoff.outcomes import NOT_GIVEN, Desk, Figures, SlaRule, TimeToHuman, compute, japan_day
+from handoff.outcomes import (
+    NOT_GIVEN,
+    Desk,
+    Figures,
+    SlaRule,
+    TimeToHuman,
+    case_place,
+    compute,
+    japan_day,
+    period_bounds,
+)
 
 router = APIRouter(prefix="/console/outcomes", include_in_schema=False)
 
@@ -390,6 +401,68 @@ def sla_rule(places: Places) -> SlaRule:
                    staffed=staffed)
 
 
+def _indicators(request: Request, chosen: Filter, me: Counsellor) -> Indicators:
+    places = host(request).content.places
+    desk = desk_of(request, me)
+    first, after = period_bounds(chosen.start, chosen.end)
+    known = [m.id for m in places.municipalities]
+    referrals = places.referrals
+    with host(request).sessions() as session:
+        return indicators.compute(
+            session=session,
+            place=[*case_place(chosen.municipality, known),
+                   *([desk.cases()] if desk is not None else [])],
+            first=first, after=after, municipalities=known,
+            destinations=[d.id for d in referrals.destinations],
+            welfare={d.id for d in referrals.destinations if d.welfare},
+            results=list(referrals.results), staffed=sla_rule(places).staffed, zone=TOKYO)
+
+
+def indicator_names(request: Request) -> dict[str, dict[str, str]]:
+    labels = answer_labels(host(request))
+    referrals = host(request).content.places.referrals
+    not_asked = {indicators.NOT_ASKED: "回答前・たずねていない"}
+    return {"asking_for": {**labels.get("consulting_for", {}), **not_asked},
+            "age_band": {**labels.get("age_band", {}), **not_asked},
+            "destination": {d.id: d.name for d in referrals.destinations},
+            "result": dict(referrals.results),
+            "contacts": {"0": "0日（やりとり前）", "1": "1日", "2-5": "2〜5日", "6+": "6日以上"}}
+
+
+def indicator_rows(ind: Indicators, names: dict[str, dict[str, str]],
+                   towns: dict[str, str]) -> list[tuple[str, str, str]]:
+    """The indicators as CSV rows (section, item, value): counts and categories only."""
+    rows = [("どなたの相談", names["asking_for"].get(k, k), str(n)) for k, n in ind.asking_for]
+    rows += [("年代", names["age_band"].get(k, k), str(n)) for k, n in ind.age_bands]
+    if ind.in_hours is not None:
+        hours = "相談の時間帯（人につなぐ相談が始まった時刻）"
+        rows += [(hours, "窓口の時間内", str(ind.in_hours)),
+                 (hours, "時間外", str(ind.out_of_hours)),
+                 (hours, "時間外の割合", percent_text(ind.out_of_hours_share))]
+    rows += [("相談員とやりとりした日数（1件あたり）", names["contacts"].get(k, k), str(n))
+             for k, n in ind.contacts]
+    rows.append(("相談員とやりとりした日数（1件あたり）", "平均",
+                 _number(ind.contacts_mean, 1)))
+    for r in ind.referrals:
+        section = f"つなぐ（{names['destination'].get(r.destination, r.destination)}）"
+        rows += [(section, label, str(value)) for label, value in (
+            ("たずねた・例外で記録", r.asked), ("同意", r.agreed), ("断り", r.declined),
+            ("取り消し", r.withdrawn), ("生命を守るための例外", r.life_safety),
+            ("シートを渡した", r.sent), ("受け入れられた", r.accepted))]
+    rows += [("生活保護へのつなぎ", "同意（例外を含む）", str(ind.welfare_agreed)),
+             ("生活保護へのつなぎ", "シートを渡した", str(ind.welfare_sent))]
+    rows += [("支援の成果", names["result"].get(k, k), str(n)) for k, n in ind.results]
+    for t in ind.by_town:
+        section = f"市町村別（{towns.get(t.town, t.town)}）"
+        rows += [(section, "相談件数", str(t.cases)),
+                 (section, "時間外に始まった相談",
+                  "" if t.out_of_hours is None else str(t.out_of_hours)),
+                 (section, "つないだ（シートを渡した）", str(t.referred)),
+                 (section, "うち生活保護", str(t.welfare)),
+                 (section, "仕事が見つかった・続けられた", str(t.work_found))]
+    return rows
+
+
 def _figures(request: Request, chosen: Filter, now: datetime, me: Counsellor) -> Figures:
     places = host(request).content.places
     with host(request).sessions() as session:
@@ -428,6 +501,7 @@ def outcomes_page(request: Request, me: Supervisor, start: FromDate = "", end: T
     fig = _figures(request, chosen, now, me)
     names = _names(request)
     return _page(request, "outcomes.html", me=me, error=None, fig=fig, names=names,
+                 ind=_indicators(request, chosen, me), ind_names=indicator_names(request),
                  desk=_desk_name(request, me),
                  charts=_charts(fig, names), towns=towns, not_given=NOT_GIVEN,
                  not_given_label=NOT_GIVEN_LABEL, csv_query=chosen.query(),
@@ -447,7 +521,9 @@ def outcomes_csv(request: Request, me: Supervisor, start: FromDate = "", end: To
     except FilterError as e:
         return Response(str(e), status_code=400, media_type="text/plain; charset=utf-8")
     fig = _figures(request, chosen, now, me)
-    body = csv_bytes(csv_rows(fig, _names(request)))
+    names = _names(request)
+    body = csv_bytes(csv_rows(fig, names) + indicator_rows(
+        _indicators(request, chosen, me), indicator_names(request), names["town"]))
     with host(request).sessions() as session, session.begin():
         audit.record(session=session, counsellor=me, action="export_outcomes", case_id=None,
                      detail=chosen.audit_detail())

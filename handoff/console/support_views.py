@@ -53,6 +53,19 @@ def start_plan(request: Request, case_id: int, me: CurrentCounsellor,
                 notices.url(f"/console/cases/{case_id}", "support_started"))
 
 
+@router.post("/cases/{case_id}/support/results", dependencies=[CsrfChecked])
+def record_results(request: Request, case_id: int, me: CurrentCounsellor,
+                   results: Annotated[list[str] | None, Form()] = None) -> Response:
+    def work(session: Session, found: Case) -> str:
+        chosen = support.record_results(
+            session=session, case=found, counsellor=me, results=results or [],
+            known=host(request).content.places.referrals.results)
+        return "results: " + (", ".join(chosen) or "none")
+
+    return _act(request, case_id, me, "support_results", work,
+                notices.url(f"/console/cases/{case_id}", "results_recorded") + "#results")
+
+
 @router.post("/cases/{case_id}/support/meeting", dependencies=[CsrfChecked])
 def record_meeting(request: Request, case_id: int, me: CurrentCounsellor,
                    held_on: Annotated[str, Form()], decision: Annotated[str, Form()],
