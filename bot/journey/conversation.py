@@ -70,6 +70,13 @@ class FlowLibrary:
             found = self._read[words] = self.analyzer.analyze(words)
         return found
 
+    def read_ahead(self, words: str) -> None:
+        """What the conversation will read of a message, read now (the worker calls this before
+        its transaction): the words around a referral link's greeting, if that is what it is."""
+        found = referral_links.recognise(words, self.content.places.referrals.sources)
+        if found is None or found.rest:
+            self.read(found.rest if found is not None else words)
+
     def current(self, session: Session, flow_id: str = INTAKE,
                 language: str | None = None) -> tuple[str, FlowRunner]:
         loaded = self.content.flows[flow_id]

@@ -83,6 +83,15 @@ def test_words_added_to_the_greeting_are_the_residents_own(live: LiveApp) -> Non
     assert assessed(live, r) == 1
 
 
+def test_danger_written_after_the_greeting_is_answered_first(live: LiveApp) -> None:
+    r = Resident(live)
+    answer = r.say(f"{prefilled_text(TAX)}もう死にたい。今夜、薬を全部飲むつもりです")
+    assert any("tel:" in str(m) for m in answer)  # the numbers at once
+    assert conversation_of(live, r).risk_level == "imminent"
+    case = case_of(live, r)
+    assert (case.basis, case.priority, case.source) == ("life_safety", "imminent", "tax")
+
+
 def test_a_normal_first_message_records_no_source(live: LiveApp) -> None:
     r = Resident(live)
     r.say("家賃が払えません")
