@@ -11,6 +11,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from bot.content import SHIPPED_CONTENT_DIR
 
 DEFAULT_CONTENT_DIR = SHIPPED_CONTENT_DIR
+# The demo's LINE account (the emulator answers to this ID's referral links).
+EMULATOR_LINE_ID = "@tsunagu"
 
 
 class Settings(BaseSettings):
@@ -23,6 +25,10 @@ class Settings(BaseSettings):
     line_channel_access_token: SecretStr | None = None
     line_api_base_url: str = "https://api.line.me"
     line_data_api_base_url: str = "https://api-data.line.me"
+    # The account's LINE ID as residents add it (a basic ID like @123abcde, or a premium ID):
+    # the departments' referral links open its chat (console: 紹介用リンク). Unset: no links
+    # (the emulator's demo account has EMULATOR_LINE_ID).
+    line_id: str | None = Field(default=None, pattern=r"^@[0-9A-Za-z._-]{1,40}$")
     # When true the built-in LINE emulator is mounted at /emulator (demo and tests only).
     emulator: bool = False
     content_dir: Path = DEFAULT_CONTENT_DIR
@@ -106,6 +112,11 @@ class Settings(BaseSettings):
                 "(or run `tsunagu demo`, which uses the built-in LINE emulator)"
             )
         return self
+
+    @property
+    def account_line_id(self) -> str | None:
+        """The LINE ID the referral links open: the setting, else the emulator's."""
+        return self.line_id or (EMULATOR_LINE_ID if self.emulator else None)
 
     @property
     def secret(self) -> str:

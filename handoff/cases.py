@@ -107,7 +107,10 @@ def open_or_update_case(
     wanted = priority_for(answers, conversation.risk_level)
     consented = bool((conversation.consent.get("counsellor") or {}).get("granted"))
     if case is None:
-        case = Case(conversation_id=conversation.id, priority=wanted, team_id=r.team.id)
+        # How they came (a department's link) goes with the case, where a counsellor may
+        # correct it; the conversation keeps the first one for any later case.
+        case = Case(conversation_id=conversation.id, priority=wanted, team_id=r.team.id,
+                    source=conversation.source)
         session.add(case)
         _remember(session, conversation.id, case)
     elif PRIORITY_RANK[wanted] < PRIORITY_RANK[Priority(case.priority)]:

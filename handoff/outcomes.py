@@ -7,7 +7,7 @@ and PostgreSQL give the same figures from the same code.
 
 Two groups of rows are counted, both for one municipality (or all) and one period of Japan dates:
 - cases (consultations handed to people) opened in the period: counts per day and week, time to
-  a person, life areas, risk, status and outcome, referral destinations;
+  a person, life areas, risk, status and outcome, referral destinations, how they came (相談経路);
 - conversations whose first contact falls in the period: consent and risk seen in the chat.
 Follow-ups are counted by the day they were sent.
 
@@ -52,6 +52,9 @@ RISK_LEVELS = ("none", "concern", "high", "imminent")
 CASE_STATUSES = tuple(s.value for s in CaseStatus)
 OUTCOMES = tuple(o.value for o in Outcome)
 FOLLOWUP_KINDS = ("intake_stalled", "not_picked_up", "after_close", "manual")
+# Cases with no source (no department's link, and none set by a counsellor: 「不明」). Not a
+# valid source id (content ids are lower-case letters, digits and underscores).
+NO_SOURCE = "-"
 # Inbox event types that are the resident writing (the same ones that answer a follow-up in
 # bot/journey/conversation.py): a follow or unfollow is not an answer.
 RESIDENT_EVENTS = ("message", "postback")
@@ -263,6 +266,9 @@ class Figures:
     status: list[tuple[str, int]]  # open / claimed / closed -> cases
     outcomes: list[tuple[str, int]]  # closed cases by outcome
     referrals: list[tuple[str, int]]  # destination -> referred cases, most first
+    # How the residents came (相談経路): source id -> cases, in the content's order (zeros
+    # kept), then any id content no longer has, then NO_SOURCE.
+    sources: list[tuple[str, int]]
     followups: FollowUpCount
     followups_by_kind: list[FollowUpCount]
     support: SupportFigures
@@ -513,13 +519,24 @@ def _support(session: Session, start: date, end: date, after: datetime,
         in_support=sum(1 for p in plans if p.ended_at is None or p.ended_at >= after))
 
 
+def _sources(cohort: list[Any], known: Sequence[str]) -> list[tuple[str, int]]:
+    """Cases by how the resident came: every known source (zeros too), then ids content no
+    longer has, then the cases with none."""
+    counted = Counter(row.source or NO_SOURCE for row in cohort)
+    counted.setdefault(NO_SOURCE, 0)
+    ordered = count_in_order(Counter({k: n for k, n in counted.items() if k != NO_SOURCE}),
+                             [k for k in known if k != NO_SOURCE])
+    return [*ordered, (NO_SOURCE, counted[NO_SOURCE])]
+
+
 def compute(*, session: Session, start: date, end: date, municipality: str | None,
             municipalities: Collection[str], now: datetime, desk: Desk | None = None,
-            sla: SlaRule | None = None) -> Figures:
+            sla: SlaRule | None = None, sources: Sequence[str] = ()) -> Figures:
     """The figures for one municipality id (NOT_GIVEN for none, None for all) and the Japan
     dates start..end (inclusive), of one desk when `desk` is given. `municipalities` are the
     known ids (content/places.yaml); `now` decides which follow-ups may still be answered and
-    how long an unclaimed case has waited; `sla` gives the share reached within its time."""
+    how long an unclaimed case has waited; `sla` gives the share reached within its time;
+    `sources` are the known 相談経路 ids, in the order to show them."""
     if end < start:
         raise ValueError("the period ends before it starts")
     first, after = period_bounds(start, end)
@@ -532,7 +549,7 @@ def compute(*, session: Session, start: date, end: date, municipality: str | Non
         select(Case.id, Case.conversation_id, Case.status, Case.life_areas, Case.risk_level,
                Case.opened_at, Case.claimed_at, Case.outcome, referred_to.label("referred_to"),
                Case.municipality, Case.team_id, Case.priority, Case.closed_at, Case.gave_up_at,
-               Conversation.created_at)
+               Case.source, Conversation.created_at)
         .join(Conversation, Conversation.id == Case.conversation_id)
         .where(*case_filter)))
     per_day = daily_counts((row.opened_at for row in cohort), start, end)
@@ -561,6 +578,7 @@ def compute(*, session: Session, start: date, end: date, municipality: str | Non
         outcomes=count_in_order(Counter(str(row.outcome) for row in closed if row.outcome),
                                 OUTCOMES),
         referrals=most_first(referrals),
+        sources=_sources(cohort, sources),
         followups=_followup_count("all", sum(
             (Counter({"answered": c.answered, "unanswered": c.unanswered, "pending": c.pending})
              for c in by_kind), Counter())),

@@ -24,6 +24,7 @@ from bot.edge import outbox, richmenu_links
 from bot.edge.contact_rules import EXIT, ContactRules
 from bot.edge.inbox import text_of
 from bot.flows import intents as it
+from bot.flows import referral_links
 from bot.flows.engine import (
     Dialogue,
     FlowRunner,
@@ -68,6 +69,13 @@ class FlowLibrary:
                 self._read.clear()
             found = self._read[words] = self.analyzer.analyze(words)
         return found
+
+    def read_ahead(self, words: str) -> None:
+        """What the conversation will read of a message, read now (the worker calls this before
+        its transaction): the words around a referral link's greeting, if that is what it is."""
+        found = referral_links.recognise(words, self.content.places.referrals.sources)
+        if found is None or found.rest:
+            self.read(found.rest if found is not None else words)
 
     def current(self, session: Session, flow_id: str = INTAKE,
                 language: str | None = None) -> tuple[str, FlowRunner]:
@@ -166,6 +174,9 @@ def _handle(session: Session, event: InboxEvent, library: FlowLibrary,
     else:
         runner = library.get(session, conversation.flow_id, conversation.flow_version,
                              conversation.language) or _switch(session, library, conversation)
+    # A department's referral link (bot/flows/referral_links.py): its greeting records how
+    # they came and the flow reads only their own words (none: a greeting, like a follow).
+    written, inp = inp, _from_referral(session, conversation, inp, content)
     offer = detect(inp.text, content.languages) if is_new and inp.kind == "text" else None
     language_before = conversation.language
 
@@ -197,7 +208,7 @@ def _handle(session: Session, event: InboxEvent, library: FlowLibrary,
     chosen = next((i for i in step.intents if isinstance(i, it.SetLanguage)), None)
     if chosen is not None:
         runner, step = _in_language(session, conversation, library, step, chosen.code)
-    wrote = inp.kind in ("text", "postback", "other_message")
+    wrote = written.kind in ("text", "postback", "other_message")
     if wrote and conversation.contact_rules:
         # They have the phone in hand: what their contact rules held comes now, in order.
         conversation.contact_rules = ContactRules.of(conversation.contact_rules).wrote().stored()
@@ -226,7 +237,7 @@ def _handle(session: Session, event: InboxEvent, library: FlowLibrary,
         conversation.delete_after = now + timedelta(days=library.content.places.retention_days)
     if risk is not None and (risk.level >= Level.CONCERN or risk.unsure):
         _update_case_risk(session, conversation, risk, library, inp.text)
-    _plan_followups(session, conversation, runner, library, now, inp)
+    _plan_followups(session, conversation, runner, library, now, written)
     rows = outbox.insert(
         session, user_id=event.line_user_id, messages=outgoing,
         conversation_id=conversation.id, event=event, reply_ttl_seconds=reply_ttl_seconds,
@@ -235,6 +246,23 @@ def _handle(session: Session, event: InboxEvent, library: FlowLibrary,
     event.status = InboxStatus.DONE if inp.kind != "ignored" else InboxStatus.IGNORED
     event.processed_at = now
     return rows
+
+
+def _from_referral(session: Session, conversation: Conversation, inp: Input,
+                   content: Content) -> Input:
+    """A message that names the department whose link brought the resident, before any case
+    is open: the conversation keeps that source (the first one), and the flow sees the words
+    around it, or, with none, a greeting (the intake starts, or resumes, as after a follow).
+    With a case open the words reach the counsellor as written."""
+    if inp.kind != "text":
+        return inp
+    found = referral_links.recognise(inp.text, content.places.referrals.sources)
+    if found is None or cases.open_case_of(session=session,
+                                           conversation_id=conversation.id) is not None:
+        return inp
+    if conversation.source is None:
+        conversation.source = found.source
+    return Input("text", found.rest) if found.rest else Input("follow")
 
 
 # LINE redelivers a failed webhook for a limited time; an event older than this is a replay.

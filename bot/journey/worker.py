@@ -79,7 +79,7 @@ def process_source(
         if words:
             # Read before the transaction: its write lock (one writer at a time on SQLite,
             # the webhook's stores among them) is then held for the writes, not the reading.
-            library().read(words)
+            library().read_ahead(words)
         try:
             with transaction(sessions) as session:
                 if not lock_source(session=session, key=key):

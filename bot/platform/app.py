@@ -96,7 +96,7 @@ def create_app(settings: Settings | None = None, *, background: bool = True) -> 
         # As tsunagu's LINE account is set up: chat on, so a resident's messages show 既読
         # when a counsellor opens them (LINE's mark as read), not as soon as LINE takes them.
         mount_emulator(app, channel_secret=settings.secret, access_token=settings.access_token,
-                       chat_mode="chat")
+                       chat_mode="chat", basic_id=settings.account_line_id)
     # Outermost: counted and timed before any other middleware sees the request.
     app.add_middleware(edge.WebhookRefusals, limit=settings.webhook_max_bytes)
     app.add_middleware(edge.BodyDeadline, seconds=settings.body_timeout_seconds)

@@ -32,17 +32,21 @@ __all__ = [
 
 
 def mount_emulator(
-    app: FastAPI, *, channel_secret: str, access_token: str, chat_mode: ChatMode = "bot"
+    app: FastAPI, *, channel_secret: str, access_token: str, chat_mode: ChatMode = "bot",
+    basic_id: str | None = None,
 ) -> EmulatorState:
     """Mounts everything under /emulator; the state is returned and kept as app.state.emulator.
     `chat_mode="chat"`: the account's chat is on, so a resident's messages show 既読 only once
-    the bot marks them read (LINE's markAsRead); "bot": LINE marks them read itself."""
+    the bot marks them read (LINE's markAsRead); "bot": LINE marks them read itself.
+    `basic_id`: the account's LINE ID (its oaMessage links open the page; default @tsunagu)."""
     if not channel_secret.strip() or not access_token.strip():
         # What the page sends is signed with the secret: an empty one would sign for anyone.
         raise ValueError("the emulator needs a non-empty channel secret and access token")
     state = EmulatorState(
         channel_secret=channel_secret, access_token=access_token, chat_mode=chat_mode
     )
+    if basic_id:
+        state.bot_basic_id = basic_id
     app.include_router(build_page_router(state), prefix=PREFIX)
     app.include_router(build_api_router(state), prefix=PREFIX)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC_DIR), name="emulator-static")

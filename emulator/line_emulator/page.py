@@ -14,15 +14,17 @@ from collections.abc import AsyncIterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import unquote, urlencode
 
 import anyio
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 from sse_starlette import EventSourceResponse
 
 from line_emulator import events
+from line_emulator.api import PREFIX
 from line_emulator.state import EmulatorState
 
 HERE = Path(__file__).resolve().parent
@@ -73,6 +75,19 @@ def build_page_router(state: EmulatorState) -> APIRouter:
             "chat.html",
             {"asset_version": _asset_version(), "bot_name": state.bot_display_name},
         )
+
+    @router.get("/R/oaMessage/{account}/")
+    async def oa_message(account: str, request: Request) -> RedirectResponse:
+        """LINE's "send a text message to an account" link (https://line.me/R/oaMessage/
+        {LINE ID}/?{percent-encoded text}): the chat opens with the text typed in, not sent.
+        Here: the page, its compose box filled. An ID that is not this account's: LINE would
+        not find it either."""
+        if unquote(account) != state.bot_basic_id:
+            raise HTTPException(404, f"no LINE account {unquote(account)!r} (this one is "
+                                     f"{state.bot_basic_id})")
+        typed = unquote(request.url.query)[:5000]
+        return RedirectResponse(f"{PREFIX}/?{urlencode({'oaMessage': typed})}",
+                                status_code=303)
 
     @router.post("/api/users/{user_id}/events")
     async def resident_event(

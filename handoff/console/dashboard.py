@@ -36,6 +36,7 @@ from handoff.desk_status import sla_minutes, staffed_minutes
 from handoff.indicators import Indicators
 from handoff.models import PRIORITY_RANK, Counsellor, sees_every_team
 from handoff.outcomes import (
+    NO_SOURCE,
     NOT_GIVEN,
     Desk,
     Figures,
@@ -57,6 +58,7 @@ FOLLOWUP_LABEL = {"intake_stalled": "受付の途中で止まった方へのリ�
                   "after_close": "終了後の様子うかがい", "manual": "相談員が予定したもの",
                   "all": "合計"}
 NOT_GIVEN_LABEL = "答えていない・一覧にない"
+NO_SOURCE_LABEL = "記録なし（不明）"
 WEEKDAYS = "月火水木金土日"
 
 
@@ -218,7 +220,9 @@ def _names(request: Request) -> dict[str, dict[str, str]]:
             "area": answer_labels(host(request)).get("life_areas", {}),
             "risk": RISK_LABEL, "status": STATUS_LABEL,
             "outcome": {str(k): v for k, v in OUTCOME_LABEL.items()},
-            "followup": FOLLOWUP_LABEL}
+            "followup": FOLLOWUP_LABEL,
+            "source": {**{s.id: s.name for s in places.referrals.sources},
+                       NO_SOURCE: NO_SOURCE_LABEL}}
 
 
 def _areas_per_person(fig: Figures) -> list[tuple[str, int]]:
@@ -256,6 +260,7 @@ def _charts(fig: Figures, names: dict[str, dict[str, str]]) -> dict[str, Chart]:
         "status": row_chart(named(fig.status, "status"), title="相談の状況"),
         "outcomes": row_chart(named(fig.outcomes, "outcome"), title="終了時の結果"),
         "referrals": row_chart(fig.referrals, title="つないだ先"),
+        "sources": row_chart(named(fig.sources, "source"), title="相談経路"),
     }
 
 
@@ -328,6 +333,7 @@ def csv_rows(fig: Figures, names: dict[str, dict[str, str]]) -> list[tuple[str, 
     rows += [("相談の状況", names["status"].get(k, k), str(n)) for k, n in fig.status]
     rows += [("終了時の結果", names["outcome"].get(k, k), str(n)) for k, n in fig.outcomes]
     rows += [("つないだ先", _safe_cell(k or "（記入なし）"), str(n)) for k, n in fig.referrals]
+    rows += [("相談経路", names["source"].get(k, k), str(n)) for k, n in fig.sources]
     for f in [fig.followups, *fig.followups_by_kind]:
         section = f"フォローアップ（{names['followup'].get(f.kind, f.kind)}）"
         rows += [(section, "送った数", str(f.sent)), (section, "返信あり", str(f.answered)),
@@ -469,7 +475,8 @@ def _figures(request: Request, chosen: Filter, now: datetime, me: Counsellor) ->
         return compute(session=session, start=chosen.start, end=chosen.end,
                        municipality=chosen.municipality,
                        municipalities=[m.id for m in places.municipalities], now=now,
-                       desk=desk_of(request, me), sla=sla_rule(places))
+                       desk=desk_of(request, me), sla=sla_rule(places),
+                       sources=[s.id for s in places.referrals.sources])
 
 
 def _desk_name(request: Request, me: Counsellor) -> str | None:

@@ -41,6 +41,9 @@ NOTICES: dict[str, tuple[str, str]] = {
                              "担当チームにも理由とともに表示されます。"),
     "emergency_action": (ERROR, "したことを選んでください。"),
     "emergency_recorded": (OK, "緊急対応の記録に残しました。"),
+    # How the resident came (相談経路, handoff/sources.py)
+    "source_unknown": (ERROR, "相談経路は一覧から選んでください。"),
+    "source_saved": (OK, "相談経路を記録しました。"),
     # Support after the first reply (handoff/support.py)
     "plan_is_support": (ERROR, "継続して支援するときは、相談を終了せずに「支援計画」で計画を"
                                "立ててください。"),

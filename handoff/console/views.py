@@ -368,6 +368,12 @@ def _case_context(request: Request, shown: Shown, me: Counsellor) -> dict[str, A
             "may_transfer": found.status != CaseStatus.CLOSED and not shown.sealed and (
                 supervising or found.claimed_by == me.id),
             "team": team_names.get(found.team_id, found.team_id), "town": town,
+            # 相談経路 (handoff/sources.py): set or corrected by whoever may act on the case.
+            "referral_sources": places.referrals.sources,
+            "source_name": next((s.name for s in places.referrals.sources
+                                 if s.id == found.source), found.source),
+            "may_set_source": not shown.sealed and (supervising or (
+                found.claimed_by == me.id and found.status == CaseStatus.CLAIMED)),
             "programmes": [places.programmes.get(p, p) for p in found.programmes],
             "mine": found.claimed_by == me.id and found.status == CaseStatus.CLAIMED,
             "waited": _waited(found.opened_at), "shown": shown, "broken": broken,

@@ -29,6 +29,7 @@ from handoff.models import (
     SupportPlan,
 )
 from handoff.outcomes import (
+    NO_SOURCE,
     NOT_GIVEN,
     Desk,
     Figures,
@@ -523,3 +524,38 @@ def test_share_within_the_sla_counts_only_open_hours(sessions: sessionmaker[Sess
     assert [(x.priority, x.minutes, x.within, x.missed, x.pending) for x in fig.within_sla] == [
         ("imminent", 5, 2, 1, 0), ("high", 30, 0, 2, 0), ("normal", 240, 1, 1, 1)]
     assert [x.share for x in fig.within_sla] == [pytest.approx(2 / 3), 0.0, 0.5]
+
+
+def test_cases_are_counted_by_how_the_resident_came(sessions: sessionmaker[Session]) -> None:
+    # 相談経路: cases opened in the period by source, every known source (zeros too), an id
+    # content no longer has, then the cases with none; per town like every figure.
+    known = ["tax", "water", "minsei", "self"]
+    with sessions() as s, s.begin():
+        d = Seed(s)
+        for day, town, source in [(3, "midori", "tax"), (4, "midori", "tax"),
+                                  (5, "kawabe", "tax"), (5, "midori", "minsei"),
+                                  (10, "midori", None), (11, "kawabe", None),
+                                  (12, None, "retired"),  # a source since removed
+                                  (20, "midori", "water"),  # after the period
+                                  (1, "midori", "water")]:  # before it (Japan: 1 June)
+            row = d.case(d.conversation(at(day), town=town, consent=YES), at(day, 1),
+                         town=town)
+            row.source = source
+
+    def by_source(town: str | None = None) -> list[tuple[str, int]]:
+        with sessions() as s:
+            return compute(session=s, start=START, end=END, municipality=town,
+                           municipalities=TOWNS, now=NOW, sources=known).sources
+
+    assert by_source() == [("tax", 3), ("water", 0), ("minsei", 1), ("self", 0),
+                           ("retired", 1), (NO_SOURCE, 2)]
+    assert by_source("midori") == [("tax", 2), ("water", 0), ("minsei", 1), ("self", 0),
+                                   (NO_SOURCE, 1)]
+    assert by_source("kawabe") == [("tax", 1), ("water", 0), ("minsei", 0), ("self", 0),
+                                   (NO_SOURCE, 1)]
+    assert by_source(NOT_GIVEN) == [("tax", 0), ("water", 0), ("minsei", 0), ("self", 0),
+                                    ("retired", 1), (NO_SOURCE, 0)]
+    # Without the content's list: only what was found.
+    with sessions() as s:
+        assert compute(session=s, start=START, end=END, municipality="kawabe",
+                       municipalities=TOWNS, now=NOW).sources == [("tax", 1), (NO_SOURCE, 1)]

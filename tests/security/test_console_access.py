@@ -34,6 +34,7 @@ from handoff.console.admin import router as admin_router
 from handoff.console.alerts import router as alerts_router
 from handoff.console.dashboard import router as dashboard_router
 from handoff.console.desk import router as presence_router
+from handoff.console.referral_sources import router as referral_sources_router
 from handoff.console.referral_views import router as referral_router
 from handoff.console.rehearsal import router as rehearsal_router
 from handoff.console.support_views import router as support_router
@@ -70,7 +71,7 @@ from tests.live import (
 
 FLOW = "flows/intake.yaml"
 ROUTERS = [desk_router, dashboard_router, admin_router, rehearsal_router, presence_router,
-           alerts_router, support_router, referral_router]
+           alerts_router, support_router, referral_router, referral_sources_router]
 
 PUBLIC, COUNSELLOR, SUPERVISOR, ADMIN = "public", "counsellor", "supervisor", "admin"
 RANK = {PUBLIC: 0, COUNSELLOR: 1, SUPERVISOR: 2, ADMIN: 3}
@@ -108,6 +109,8 @@ ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/console/cases/{case_id}/referrals/{referral_id}/sent"): COUNSELLOR,
     ("POST", "/console/cases/{case_id}/referrals/{referral_id}/result"): COUNSELLOR,
     ("POST", "/console/cases/{case_id}/referrals/{referral_id}/withdrawn"): COUNSELLOR,
+    # 相談経路: a case's source, set or corrected by whoever may act on it.
+    ("POST", "/console/cases/{case_id}/source"): COUNSELLOR,
     # Emergency alerts: the banner on every page, its stream, 「確認しました」.
     ("GET", "/console/fragments/alerts"): COUNSELLOR,
     ("GET", "/console/alerts/stream"): COUNSELLOR,
@@ -120,6 +123,9 @@ ACCESS: dict[tuple[str, str], str] = {
     ("GET", "/console/audit"): SUPERVISOR,
     ("GET", "/console/outcomes"): SUPERVISOR,
     ("GET", "/console/outcomes/csv"): SUPERVISOR,
+    # The departments' referral links and their QR codes, for leaflets.
+    ("GET", "/console/referral-links"): SUPERVISOR,
+    ("GET", "/console/referral-links/{source_id}/qr.svg"): SUPERVISOR,
     ("GET", "/console/admin/"): ADMIN,
     ("GET", "/console/admin/files/{name:path}"): ADMIN,
     ("POST", "/console/admin/files/{name:path}"): ADMIN,
@@ -175,6 +181,7 @@ def form_for(key: tuple[str, str], ids: dict[str, Any]) -> dict[str, str]:
         "/console/cases/{case_id}/referrals/{referral_id}/sent": {"how": "hand"},
         "/console/cases/{case_id}/referrals/{referral_id}/result": {"accepted": "true"},
         "/console/cases/{case_id}/referrals/{referral_id}/withdrawn": {},
+        "/console/cases/{case_id}/source": {"source": "tax"},
         "/console/cases/{case_id}/emergency": {"action": "location_asked", "by_whom": "佐藤",
                                                "outcome": "自宅にいると確認した"},
         "/console/alerts/{alert_id}/ack": {},
@@ -245,7 +252,7 @@ def open_case(live: LiveApp) -> dict[str, Any]:
         s.add(referral)
         s.flush()
         return {"case_id": case_id, "elsewhere_id": urgent.id, "alert_id": alert.id,
-                "release_id": release.id,
+                "release_id": release.id, "source_id": "tax",
                 "name": FLOW, "flow_text": release.files[FLOW], "assessment_id": assessment.id,
                 "review_id": review.id, "referral_id": referral.id}
 

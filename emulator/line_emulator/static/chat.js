@@ -438,4 +438,15 @@ els.reset.addEventListener("click", () => {
   if (confirm("新しい相談者として始めますか？\nいまの会話はこの画面から消えます。")) start(true);
 });
 
-start(false);
+// A LINE link that opens this account's chat with a message typed in (LINE's oaMessage URL
+// scheme, e.g. a department's referral link): the compose box holds it, the resident sends it.
+const typedIn = new URLSearchParams(location.search).get("oaMessage");
+start(false).then(() => {
+  if (!typedIn) return;
+  els.text.value = typedIn;
+  autoGrow();
+  els.text.focus();
+  const rest = new URLSearchParams(location.search);
+  rest.delete("oaMessage");
+  history.replaceState(null, "", location.pathname + (rest.size ? `?${rest}` : ""));
+});
