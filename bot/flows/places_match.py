@@ -14,6 +14,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+
 import jaconv
 
 # The most towns offered when a typed name could be several (they are quick-reply buttons).

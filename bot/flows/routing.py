@@ -14,7 +14,7 @@ import jpholiday
 from bot.content.languages import IDENTITY, Translator
 from bot.content.schema import Hours, Places, Team
 from bot.content.texts import CODE_TEXTS
-from bot.flows.places_match import MAX_CANDIDATES, Place, match
+from bot.flows.places_match import Place, match
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -57,11 +57,11 @@ def option_groups(places: Places) -> dict[str, dict[str, list[str]]]:
 
 
 def option_counts(places: Places) -> dict[str, int]:
-    """How many options each list has, and the most offered at once within an answer (an
-    area's towns, a typed name's candidates), for the flow checks."""
+    """How many options each list has, and the most offered at once within an area, for the
+    flow checks."""
     counts = {name: len(options) for name, options in option_sets(places).items()}
     for name, groups in option_groups(places).items():
-        counts[f"{name}.within"] = max([MAX_CANDIDATES, *(len(g) for g in groups.values())])
+        counts[f"{name}.within"] = max((len(g) for g in groups.values()), default=0)
     return counts
 
 

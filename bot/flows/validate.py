@@ -63,7 +63,8 @@ def check_flow(
         option_sets: how many options each `choices_from` list has in the content.
         variables: the names copy may use as `{name}`.
     """
-    from bot.flows.render import placeholders  # the renderer's own notion of a placeholder
+    from bot.flows.places_match import MAX_CANDIDATES
+    from bot.flows.render import CANDIDATES, placeholders  # the renderer's own notions
 
     known_vars = set(variables)
     problems: list[Problem] = []
@@ -155,9 +156,10 @@ def check_flow(
         if ask.choices_from and ask.choices_from not in option_sets:
             bad(name, f"choices_from '{ask.choices_from}' has no list in the content")
         fixed = len(ask.choices) + (1 if ask.done else 0)
-        if ask.within and ask.choices_from:
-            # Offered a part at a time: an area's (the largest), or a typed name's candidates.
-            options = option_sets.get(f"{ask.choices_from}{WITHIN}", options)
+        if ask.within == CANDIDATES:
+            options = MAX_CANDIDATES  # a typed name's candidates
+        elif ask.within and ask.choices_from:
+            options = option_sets.get(f"{ask.choices_from}{WITHIN}", options)  # the largest area
         elif ask.areas and options + fixed + quick_globals > MAX_QUICK_REPLY_ITEMS:
             options = option_sets.get(ask.areas.choices_from, 0)
         for what, where_to in (("areas", ask.areas), ("typed", ask.typed)):
