@@ -162,6 +162,9 @@ def check_flow(
             options = option_sets.get(f"{ask.choices_from}{WITHIN}", options)  # the largest area
         elif ask.areas and options + fixed + quick_globals > MAX_QUICK_REPLY_ITEMS:
             options = option_sets.get(ask.areas.choices_from, 0)
+            if not options:
+                bad(name, f"the {ask.choices_from} do not fit in one quick reply and no "
+                          f"{ask.areas.choices_from} are listed: give each an area")
         for what, where_to in (("areas", ask.areas), ("typed", ask.typed)):
             if where_to is not None and where_to.choices_from not in option_sets:
                 bad(name, f"{what}.choices_from '{where_to.choices_from}' has no list in the "

@@ -298,3 +298,16 @@ def test_option_sets_keep_towns_served_elsewhere_off_the_buttons(content: Conten
     assert sets["areas"] == [("east", "東部"), ("west", "西部")]
     counts = option_counts(content.places)
     assert counts["municipalities"] == 5 and counts["known_municipalities"] == 6
+
+
+def test_too_many_towns_without_areas_are_refused(content: Content, prefecture: Places) -> None:
+    from bot.flows.routing import COPY_VARIABLES
+    data = prefecture.model_dump()
+    data["areas"] = []
+    for m in data["municipalities"]:
+        m["area"] = None
+    places = Places.model_validate(data)  # the places alone are fine: the flow decides
+    found = check_flow(content.flows["intake"].flow, file="intake.yaml",
+                       option_sets=option_counts(places), variables=COPY_VARIABLES)
+    assert [p.state for p in found] == ["municipality"]
+    assert "give each an area" in found[0].message
