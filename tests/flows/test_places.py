@@ -311,3 +311,12 @@ def test_too_many_towns_without_areas_are_refused(content: Content, prefecture: 
                        option_sets=option_counts(places), variables=COPY_VARIABLES)
     assert [p.state for p in found] == ["municipality"]
     assert "give each an area" in found[0].message
+
+
+@pytest.mark.parametrize(("code", "typed"), [("en", "Aoba"), ("pt_br", "aoba"),
+                                             ("vi", "AOBA")])
+def test_a_name_typed_in_latin_letters_matches_its_translated_label(content: Content, code: str,
+                                                                    typed: str) -> None:
+    chat = at_municipality(language_runner(content, code))
+    chat.say(typed)
+    assert chat.state == "centre" and chat.answers["municipality"] == "aoba"
