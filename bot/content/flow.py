@@ -48,6 +48,10 @@ class Bubble(Strict):
 
     text: str = Field(min_length=1)
     when: dict[str, list[str]] = Field(default_factory=dict)
+    # Shown only when each of these copy variables has a value (`needs`), or none has (`unless`):
+    # 「まず{first_contact}へ」 only for a town that names its own office first.
+    needs: list[str] = Field(default_factory=list)
+    unless: list[str] = Field(default_factory=list)
 
 
 class Choice(Strict):
@@ -55,13 +59,47 @@ class Choice(Strict):
     value: str = Field(min_length=1, max_length=40, pattern=r"^[a-z0-9_]+$")
     next: str | None = None  # None: stay (multi-select) or the ask's `next`
     effects: list[Effect] = Field(default_factory=list)
+    record: str | None = None  # the answer key for this choice, instead of the ask's
+
+
+OptionSet = Literal["municipalities", "known_municipalities", "areas", "teams"]
+
+
+class Areas(Strict):
+    """When the options do not fit in one quick reply, offer their areas first: the chosen
+    area is recorded under `record`, and `next` offers the options `within` it."""
+
+    choices_from: OptionSet = "areas"
+    record: str = "area"
+    next: str
+
+
+class Unknown(Strict):
+    """Where typed words that name nothing lead; `value` is recorded under the ask's `record`."""
+
+    value: str | None = Field(default=None, max_length=40, pattern=r"^[a-z0-9_]+$")
+    next: str
+
+
+class Typed(Strict):
+    """A name typed instead of tapped (a town's, matched tolerantly: bot/flows/places_match.py).
+    One match is that option chosen; several go to `several`, whose ask offers them `within`
+    the answer `_candidates`; none goes to `unknown` (and the words are kept as a note)."""
+
+    choices_from: OptionSet = "known_municipalities"
+    several: str
+    unknown: Unknown | None = None  # None: ask again, as for any typed non-choice
 
 
 class Ask(Strict):
     text: list[Bubble] = Field(default_factory=list)  # the question itself (last bubble)
     choices: list[Choice] = Field(default_factory=list)
     # Choices filled from content (e.g. municipalities) and appended after `choices`.
-    choices_from: Literal["municipalities", "teams"] | None = None
+    choices_from: OptionSet | None = None
+    # Only the options in the area this answer names, or (a list) these very options.
+    within: str | None = None
+    areas: Areas | None = None
+    typed: Typed | None = None
     record: str | None = None  # answer key the chosen value is stored under
     multi: bool = False  # several values may be chosen; `done` moves on
     done: Choice | None = None

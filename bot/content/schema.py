@@ -445,10 +445,39 @@ class Desk(BaseModel):
     emergency: EmergencyRules = Field(default_factory=EmergencyRules)
 
 
-class Municipality(BaseModel):
+class Area(BaseModel):
+    """A part of the prefecture: when the towns do not fit in one quick reply, the resident
+    chooses the area first, then the town in it."""
+
+    model_config = ConfigDict(extra="forbid")
+
     id: str = Field(pattern=r"^[a-z0-9_]+$", max_length=40)
     name: str = Field(min_length=1, max_length=20)  # a quick-reply label
-    team: str
+
+
+class Municipality(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z0-9_]+$", max_length=40)
+    name: str = Field(min_length=1, max_length=20)  # a quick-reply label
+    # Our team for it; none when its support is not on this account (the resident can still
+    # name it: the case goes to `default_team`, and the reply names the town's own `office`).
+    team: str | None = None
+    area: str | None = None  # an `areas` id
+    kana: str | None = Field(default=None, max_length=40)  # its reading, for typed names
+    # Other names residents may type: a town's name before a merger (旧町名), a short form.
+    aliases: list[str] = Field(default_factory=list, max_length=10)
+    # The town's own office named first, before our team (e.g. あおば町役場 福祉係).
+    first_contact: str | None = Field(default=None, min_length=1, max_length=60)
+    office: str | None = Field(default=None, min_length=1, max_length=60)  # where not ours
+    tel: str | None = Field(default=None, pattern=r"^[0-9][0-9-]{1,14}$")
+
+    @model_validator(mode="after")
+    def _served_or_named(self) -> Municipality:
+        if self.team is None and self.office is None:
+            raise ValueError(f"municipality {self.id}: give its `team`, or the `office` to name "
+                             "when its support is not on this account")
+        return self
 
 
 class Routing(BaseModel):
@@ -518,7 +547,10 @@ class Places(BaseModel):
     # counsellor chooses otherwise for one plan: at least every 3 months is the practice.
     monitoring_months: int = Field(3, ge=1, le=12)
     teams: list[Team] = Field(min_length=1)
-    municipalities: list[Municipality] = Field(min_length=1, max_length=11)
+    # Any number: those our teams serve are offered as quick replies, by `areas` when they do
+    # not fit in one; every one can be typed (bot/flows/places_match.py).
+    municipalities: list[Municipality] = Field(min_length=1)
+    areas: list[Area] = Field(default_factory=list)
     default_team: str
     programmes: dict[str, str]
     routing: Routing
@@ -531,7 +563,23 @@ class Places(BaseModel):
         problems = [f"referrals {d.id}: unknown team {t}"
                     for d in self.referrals.destinations for t in d.local_names if t not in teams]
         problems += [f"municipality {m.id}: unknown team {m.team}"
-                     for m in self.municipalities if m.team not in teams]
+                     for m in self.municipalities if m.team is not None and m.team not in teams]
+        areas = {a.id for a in self.areas}
+        problems += [f"municipality {m.id}: unknown area {m.area}"
+                     for m in self.municipalities if m.area is not None and m.area not in areas]
+        if self.areas:
+            problems += [f"municipality {m.id}: give its area (every town is in one when "
+                         "areas are listed)" for m in self.municipalities if m.area is None]
+            used = {m.area for m in self.municipalities if m.team is not None}
+            problems += [f"area {a.id}: no municipality of ours in it" for a in self.areas
+                         if a.id not in used]
+        for kind, keys in (("municipality ids", [m.id for m in self.municipalities]),
+                           ("municipality names", [m.name for m in self.municipalities]),
+                           ("area ids", [a.id for a in self.areas]),
+                           ("area names", [a.name for a in self.areas])):
+            twice = sorted({k for k in keys if keys.count(k) > 1})
+            if twice:
+                problems.append(f"{kind} twice: {', '.join(twice)}")
         if self.default_team not in teams:
             problems.append(f"default_team: unknown team {self.default_team}")
         mapping = [*self.routing.life_areas.items(), *self.routing.urgent_needs.items(),

@@ -8,6 +8,7 @@ Content without a variant of a critical text is refused; other gaps are reported
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +45,7 @@ CODE_TEXTS: dict[str, str] = {
     "call": "{tel} に電話する",
     "free": "無料",
     "paid": "通話料がかかります",
+    "office_tel": "{office}（電話 {tel}）",
 }
 CRITICAL_CODE = {"call", "free", "paid"}
 
@@ -124,6 +126,11 @@ def places_texts(places: Places, file: str = "places.yaml") -> Iterator[Text]:
             yield Text(f"{file} teams.{t.id}.after_hours.needs.{need}", words)
     for m in places.municipalities:
         yield Text(f"{file} municipalities.{m.id}.name", m.name)
+        for field in ("first_contact", "office"):
+            if getattr(m, field):
+                yield Text(f"{file} municipalities.{m.id}.{field}", getattr(m, field))
+    for a in places.areas:
+        yield Text(f"{file} areas.{a.id}.name", a.name)
     for d in places.referrals.destinations:
         # Named to the resident when their yes is asked: consent must be understood.
         yield Text(f"{file} referrals.{d.id}.name", d.name, True)
@@ -236,7 +243,14 @@ def localize_places(places: Places, tr: Translator) -> Places:
         team["after_hours"]["needs"] = {k: tr(v) for k, v in
                                         team["after_hours"]["needs"].items()}
     for m in data["municipalities"]:
+        # A typed name still matches the Japanese one (the translation is the label).
+        m["aliases"] = [*m["aliases"], m["name"]]
         m["name"] = tr(m["name"])
+        for field in ("first_contact", "office"):
+            if m[field]:
+                m[field] = tr(m[field])
+    for a in data["areas"]:
+        a["name"] = tr(a["name"])
     for d in data["referrals"]["destinations"]:
         d["name"] = tr(d["name"])
         d["local_names"] = {k: tr(v) for k, v in d["local_names"].items()}
@@ -304,8 +318,11 @@ def limit_of(where: str) -> int:
     if where.endswith((".label", ".display_text", "_label", "contact_notice_show", ".hint")) \
             and "self_help" not in where:
         return 20
+    if ("municipalities" in where and where.endswith(".name")) or \
+            re.search(r"(^| )areas\.[^.]+\.name$", where):
+        return 20  # quick-reply labels
     if "municipalities" in where:
-        return 20
+        return 60  # the office names of a town
     if where.endswith("contact_notice"):
         return 60
     if where.endswith(("risk_unsure_call", "net_callback", "net_call")):

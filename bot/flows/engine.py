@@ -21,6 +21,7 @@ from transitions import Machine
 from bot.content.flow import RESUME, Ask, Choice, Effect, Flow, Global, State
 from bot.flows import intents as it
 from bot.flows.render import (
+    CANDIDATES,
     FlowContext,
     Renderer,
     choice_data,
@@ -126,8 +127,14 @@ def build_machine(flow: Flow, *, machine_class: type[Machine] = Machine,
                 dest = choice.next or (None if ask.multi and choice is not ask.done else ask.next)
                 if dest != RESUME:
                     machine.add_transition(_trigger(choice.value), name, dest or name)
-            if ask.choices_from and ask.next and ask.next != RESUME:
+            if (ask.choices_from or ask.typed) and ask.next and ask.next != RESUME:
                 machine.add_transition("choose_option", name, ask.next)
+            if ask.areas is not None:
+                machine.add_transition("choose_area", name, ask.areas.next)
+            if ask.typed is not None:
+                machine.add_transition("typed_several", name, ask.typed.several)
+                if ask.typed.unknown is not None:
+                    machine.add_transition("typed_unknown", name, ask.typed.unknown.next)
         if state.free_text is not None and state.free_text.next != RESUME:
             machine.add_transition("free_text", name, state.free_text.next or name)
     for gname, glob in flow.globals.items() if include_globals else ():
@@ -161,15 +168,17 @@ class FlowRunner(Renderer):
             self._step(d, inp, out, idle_for)
         finally:
             self.machine.remove_model(d)
-        return Step(d.state, d.answers, d.consent, self._one_tap_away(_merge_sends(out), d.state))
+        return Step(d.state, d.answers, d.consent,
+                    self._one_tap_away(_merge_sends(out), d.state, d.answers))
 
-    def _one_tap_away(self, intents: list[it.Intent], state: str) -> list[it.Intent]:
+    def _one_tap_away(self, intents: list[it.Intent], state: str,
+                      answers: Mapping[str, Any] | None = None) -> list[it.Intent]:
         """Every answer ends with buttons: at least a person and the emergency numbers."""
         sends = [i for i in intents if isinstance(i, it.Send) and i.messages]
         if not sends or "quickReply" in sends[-1].messages[-1] or \
                 self.flow.states[state].discreet:
             return intents
-        items = self.quick_replies(state)
+        items = self.quick_replies(state, answers)
         if items:
             sends[-1].messages[-1]["quickReply"] = {"items": items}
         return intents
@@ -193,7 +202,8 @@ class FlowRunner(Renderer):
             return
         text = inp.text
         glob, exact = self._global_for_text(text, d.state)
-        if glob is not None and exact and self.typed_choice(d.state, text) is not None:
+        if glob is not None and exact and \
+                self.typed_choice(d.state, text, d.answers) is not None:
             # The words of a button on screen are that button, even where they are also a
             # command's (「tanpa suara」: the contact settings' word and their "no sound").
             glob = None
@@ -232,19 +242,22 @@ class FlowRunner(Renderer):
                 self._fire_global(d, glob_name, out)
                 return
         value = fields.get("v")
-        choice = next((c for c in self.choices_of(d.state) if c.value == value), None)
+        choice = next((c for c in self.choices_of(d.state, d.answers) if c.value == value),
+                      None)
         if fields.get("s") != d.state or choice is None:
             out.append(it.Send(self._plain(self.flow.messages.stale_button, d.answers)
                                + self.question(d.state, d.answers)))
             return
         self._choose(d, choice, out)
 
-    def typed_choice(self, state: str, text: str) -> Choice | None:
+    def typed_choice(self, state: str, text: str,
+                     answers: Mapping[str, Any] | None = None) -> Choice | None:
         """The state's choice whose label these words are (typed instead of tapped)."""
         if state not in self.flow.states:
             return None
         typed = normalise(text)
-        return next((c for c in self.choices_of(state) if normalise(c.label) == typed), None)
+        return next((c for c in self.choices_of(state, answers) if normalise(c.label) == typed),
+                    None)
 
     def is_command(self, state: str, text: str) -> bool:
         """These words are a button's label or a global command here, not the resident's own."""
@@ -253,9 +266,12 @@ class FlowRunner(Renderer):
 
     def _text(self, d: Dialogue, text: str, out: list[it.Intent]) -> None:
         state = self.flow.states[d.state]
-        choice = self.typed_choice(d.state, text)
+        choice = self.typed_choice(d.state, text, d.answers)
         if choice is not None:
             self._choose(d, choice, out)
+            return
+        if state.ask is not None and state.ask.typed is not None and \
+                self._typed_name(d, state.ask, text, out):
             return
         free = state.free_text
         if free is not None:
@@ -273,11 +289,35 @@ class FlowRunner(Renderer):
         out.append(it.Send(self._plain(self.flow.messages.not_a_choice, d.answers)
                            + self.question(d.state, d.answers)))
 
+    def _typed_name(self, d: Dialogue, ask: Ask, text: str, out: list[it.Intent]) -> bool:
+        """A name typed for an option (a town's): chosen when it names one, asked which when it
+        could be several, else where `typed.unknown` leads (False: no such place, as before)."""
+        typed = ask.typed
+        assert typed is not None
+        found = self.context.match(typed.choices_from, text)
+        if len(found) == 1 and ask.record and ask.next:
+            d.answers[ask.record] = found[0]
+            self._move(d, ask.next, out, trigger="choose_option")
+            return True
+        if found:
+            d.answers[CANDIDATES] = found
+            self._move(d, typed.several, out, trigger="typed_several")
+            return True
+        if typed.unknown is None:
+            return False
+        self._note(d, text)  # the counsellor sees what was written
+        if typed.unknown.value and ask.record:
+            d.answers[ask.record] = typed.unknown.value
+        self._move(d, typed.unknown.next, out, trigger="typed_unknown")
+        return True
+
     def _choose(self, d: Dialogue, choice: Choice, out: list[it.Intent]) -> None:
         ask = self.flow.states[d.state].ask
         assert ask is not None
         is_done = ask.done is not None and choice.value == ask.done.value
-        if ask.record and not is_done:
+        if choice.record and not ask.multi:
+            d.answers[choice.record] = choice.value
+        elif ask.record and not is_done:
             if ask.multi:
                 chosen = list(d.answers.get(ask.record) or [])
                 if choice.value in chosen:
@@ -294,8 +334,9 @@ class FlowRunner(Renderer):
             return
         is_option = not any(c.value == choice.value for c in [*ask.choices, *(
             [ask.done] if ask.done else [])])
-        self._move(d, target, out, trigger="choose_option" if is_option
-                   else _trigger(choice.value))
+        is_area = is_option and ask.areas is not None and choice.record == ask.areas.record
+        self._move(d, target, out, trigger="choose_area" if is_area else
+                   "choose_option" if is_option else _trigger(choice.value))
 
     def _global_for_text(self, text: str, state: str) -> tuple[str | None, bool]:
         """The global command these words give, and whether they were exactly its keyword."""
@@ -339,6 +380,9 @@ class FlowRunner(Renderer):
         if not reenter and d.state == source:
             return  # stayed, as free text in a listening state does: nothing to announce
         entered = self.flow.states[d.state]
+        if not entered.interruption and (entered.ask is None
+                                         or entered.ask.within != CANDIDATES):
+            d.answers.pop(CANDIDATES, None)  # asked which town only while asking it
         if entered.interruption and not self.flow.states[source].interruption:
             d.answers[RETURN_TO] = source
         self._effects(d, entered.on_enter, out)

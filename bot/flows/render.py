@@ -18,6 +18,9 @@ from bot.line import MAX_QUICK_REPLY_ITEMS, call_buttons
 # Answer key, for one step only: the ids of the numbers an emergency interruption chose for the
 # danger, most urgent first (bot/flows/emergency.py). Without it a state shows the general ones.
 CONTACTS = "_contacts"
+# Answer key: the options a typed name could be (bot/flows/places_match.py), best first, while
+# the resident is asked which one; an ask offers them with `within: _candidates`.
+CANDIDATES = "_candidates"
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,10 @@ class FlowContext:
     option_sets: Mapping[str, list[tuple[str, str]]] = field(default_factory=dict)
     variables: Callable[[Mapping[str, Any]], Mapping[str, str]] = lambda answers: {}
     tr: Translator = IDENTITY  # the resident's language, for the words the code adds
+    # Each option set's areas: area value -> the values of its options in that area.
+    option_groups: Mapping[str, Mapping[str, list[str]]] = field(default_factory=dict)
+    # (option set, typed words) -> the values of the options they name, best first.
+    match: Callable[[str, str], list[str]] = lambda options, text: []
 
 
 def choice_data(state: str, value: str) -> str:
@@ -52,23 +59,56 @@ class Renderer:
         variables = self._vars(answers)
         shown = []
         for bubble in bubbles:
-            if all(_answer_in(answers.get(key), values) for key, values in bubble.when.items()):
+            if all(_answer_in(answers.get(key), values) for key, values in bubble.when.items()) \
+                    and all(variables.get(n) for n in bubble.needs) \
+                    and not any(variables.get(n) for n in bubble.unless):
                 shown.append(fill(bubble.text, variables))
         return shown
 
-    def choices_of(self, state_name: str) -> list[Choice]:
+    def room(self, state_name: str) -> int:
+        """How many options fit beside the state's own choices and the global buttons."""
+        ask = self.flow.states[state_name].ask
+        fixed = len(ask.choices) + (1 if ask and ask.done else 0) if ask else 0
+        commands = sum(1 for g in self.flow.globals.values() if g.quick_reply)
+        return MAX_QUICK_REPLY_ITEMS - fixed - commands
+
+    def options_of(self, state_name: str, answers: Mapping[str, Any]) -> list[Choice]:
+        """The choices filled from content: the options (those `within` the answer it names),
+        or their areas when the options do not fit in one quick reply."""
+        ask = self.flow.states[state_name].ask
+        if ask is None or not ask.choices_from:
+            return []
+        listed = self.context.option_sets.get(ask.choices_from, [])
+        groups = self.context.option_groups.get(ask.choices_from, {})
+        if ask.within is not None:
+            scope = answers.get(ask.within)
+            if isinstance(scope, list):  # these very options, in this order
+                labels = dict(listed)
+                listed = [(v, labels[v]) for v in scope if v in labels]
+            else:
+                inside = set(groups.get(str(scope), []))
+                listed = [(v, label) for v, label in listed if v in inside]
+        elif ask.areas is not None and len(listed) > self.room(state_name):
+            return [Choice(label=label, value=value, next=ask.areas.next,
+                           record=ask.areas.record)
+                    for value, label in self.context.option_sets.get(ask.areas.choices_from, [])
+                    if groups.get(value)]
+        return [Choice(label=label, value=value, next=None) for value, label in listed]
+
+    def choices_of(self, state_name: str,
+                   answers: Mapping[str, Any] | None = None) -> list[Choice]:
         ask = self.flow.states[state_name].ask
         if ask is None:
             return []
-        options = [Choice(label=label, value=value, next=None)
-                   for value, label in self.context.option_sets.get(ask.choices_from or "", [])]
+        options = self.options_of(state_name, answers or {})
         done = [ask.done] if ask.done else []
         return [*ask.choices, *options, *done]
 
-    def quick_replies(self, state_name: str) -> list[dict[str, Any]]:
+    def quick_replies(self, state_name: str,
+                      answers: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         items = [
             postback_action(c.label, choice_data(state_name, c.value))
-            for c in self.choices_of(state_name)
+            for c in self.choices_of(state_name, answers)
         ]
         commands = [postback_action(glob.label, global_data(gname))
                     for gname, glob in self.flow.globals.items() if glob.quick_reply]
@@ -91,7 +131,7 @@ class Renderer:
         ask = state.ask
         texts = self._bubbles(ask.text, answers) if ask else []
         if ask and ask.multi and ask.record and answers.get(ask.record):
-            chosen = [c.label for c in self.choices_of(state_name)
+            chosen = [c.label for c in self.choices_of(state_name, answers)
                       if c.value in answers[ask.record]]
             tr = self.context.tr
             so_far = tr(CODE_TEXTS["chosen"]).format(
@@ -100,7 +140,7 @@ class Renderer:
         if not texts:
             return []
         messages: list[it.Message] = [{"type": "text", "text": t} for t in texts]
-        items = self.quick_replies(state_name)
+        items = self.quick_replies(state_name, answers)
         if items:
             messages[-1]["quickReply"] = {"items": items}
         return messages

@@ -27,7 +27,7 @@ from bot.flows.engine import (
     readable,
 )
 from bot.flows.render import postback_action
-from bot.flows.routing import option_sets, variables
+from bot.flows.routing import option_groups, option_sets, places_matcher, variables
 from bot.line import call_buttons, text
 from bot.nlp.analyzer import RiskAssessment
 from bot.nlp.levels import Level
@@ -45,7 +45,8 @@ def context_for(resources: Resources, places: Places,
     """What a flow draws on besides its own file: the numbers, the option lists, the copy's
     variables (the desk's hours are read at `clock()`), all in the resident's language."""
     return FlowContext(hotlines=resources.hotlines, option_sets=option_sets(places),
-                       variables=lambda answers: variables(places, answers, clock(), tr), tr=tr)
+                       variables=lambda answers: variables(places, answers, clock(), tr), tr=tr,
+                       option_groups=option_groups(places), match=places_matcher(places))
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@ holidays from the calendar, the team's own closures). Pure: no I/O."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -14,13 +14,15 @@ import jpholiday
 from bot.content.languages import IDENTITY, Translator
 from bot.content.schema import Hours, Places, Team
 from bot.content.texts import CODE_TEXTS
+from bot.flows.places_match import Place, match
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 DAY_NAMES = {"mon": "月", "tue": "火", "wed": "水", "thu": "木", "fri": "金", "sat": "土",
              "sun": "日"}
 # The `{name}`s that flow copy may use; `variables` fills them.
-COPY_VARIABLES = ("team_name", "hours", "on_duty", "share_with", "municipality", "retention_days")
+COPY_VARIABLES = ("team_name", "hours", "on_duty", "share_with", "municipality", "retention_days",
+                  "first_contact", "own_office")
 
 
 @dataclass(frozen=True)
@@ -31,20 +33,59 @@ class Route:
 
 
 def option_sets(places: Places) -> dict[str, list[tuple[str, str]]]:
-    """Lists flows can offer as choices (`choices_from`): (value, label)."""
+    """Lists flows can offer as choices (`choices_from`): (value, label). `municipalities` are
+    those our teams serve (the buttons); `known_municipalities` every one the content names
+    (a typed name may be one whose support is elsewhere)."""
     return {
-        "municipalities": [(m.id, m.name) for m in places.municipalities],
+        "municipalities": [(m.id, m.name) for m in places.municipalities if m.team],
+        "known_municipalities": [(m.id, m.name) for m in places.municipalities],
+        "areas": [(a.id, a.name) for a in places.areas],
         "teams": [(t.id, t.name[:20]) for t in places.teams],
     }
 
 
+def option_groups(places: Places) -> dict[str, dict[str, list[str]]]:
+    """Each option set's areas: area id -> the values of its options in that area."""
+    groups: dict[str, dict[str, list[str]]] = {"municipalities": {}, "known_municipalities": {}}
+    for m in places.municipalities:
+        if m.area is None:
+            continue
+        groups["known_municipalities"].setdefault(m.area, []).append(m.id)
+        if m.team:
+            groups["municipalities"].setdefault(m.area, []).append(m.id)
+    return groups
+
+
+def option_counts(places: Places) -> dict[str, int]:
+    """How many options each list has, and the most offered at once within an area, for the
+    flow checks."""
+    counts = {name: len(options) for name, options in option_sets(places).items()}
+    for name, groups in option_groups(places).items():
+        counts[f"{name}.within"] = max((len(g) for g in groups.values()), default=0)
+    return counts
+
+
+def places_matcher(places: Places) -> Callable[[str, str], list[str]]:
+    """(option set, typed words) -> the municipalities they name (bot/flows/places_match.py);
+    `places` may be in the resident's language: the Japanese names match too."""
+    served = {m.id for m in places.municipalities if m.team}
+
+    def matcher(options: str, text: str) -> list[str]:
+        if options not in ("municipalities", "known_municipalities"):
+            return []
+        return match((Place(m.id, m.name, m.kana, tuple(m.aliases)) for m in places.municipalities
+                      if options == "known_municipalities" or m.id in served), text)
+    return matcher
+
+
 def route(places: Places, answers: Mapping[str, Any]) -> Route:
-    """The team for these answers, and programmes worth suggesting to the counsellor."""
+    """The team for these answers, and programmes worth suggesting to the counsellor. A town
+    whose support is not ours keeps its name on the case, and `default_team` takes it."""
     municipality = next((m for m in places.municipalities
                          if m.id == answers.get("municipality")), None)
     chosen = str(answers.get("centre") or "")
     team_id = chosen if any(t.id == chosen for t in places.teams) else (
-        municipality.team if municipality else places.default_team)
+        municipality.team if municipality and municipality.team else places.default_team)
     programmes: list[str] = []
     for key, table in (("urgent_needs", places.routing.urgent_needs),
                        ("life_areas", places.routing.life_areas)):
@@ -142,6 +183,13 @@ def variables(places: Places, answers: Mapping[str, Any], now: datetime,
     language; `tr` puts the words the code adds into it)."""
     r = route(places, answers)
     names = {m.id: m.name for m in places.municipalities}
+    town = next((m for m in places.municipalities if m.id == r.municipality), None)
+    # Its own office first (町村役場), unless the resident chose another desk.
+    first = town.first_contact if town and r.team.id == (town.team or places.default_team) \
+        else None
+    own = town.office if town and not town.team else None
+    if own and town and town.tel:
+        own = tr(CODE_TEXTS["office_tel"]).format(office=own, tel=town.tel)
     return {
         "team_name": r.team.name,
         "hours": hours_text(r.team.hours, tr),
@@ -149,4 +197,6 @@ def variables(places: Places, answers: Mapping[str, Any], now: datetime,
         "share_with": tr(CODE_TEXTS["list_separator"]).join(r.team.share_with),
         "municipality": names.get(r.municipality or "", ""),
         "retention_days": str(places.retention_days),
+        "first_contact": first or "",
+        "own_office": own or "",
     }

@@ -43,6 +43,11 @@ class Problem:
         return f"{where}: {self.message}"
 
 
+# The key, after an option set's name, of the most options offered at once `within` an answer
+# (an area's towns, or a typed name's candidates): see `bot.flows.routing.option_counts`.
+WITHIN = ".within"
+
+
 def check_flow(
     flow: Flow,
     *,
@@ -58,7 +63,8 @@ def check_flow(
         option_sets: how many options each `choices_from` list has in the content.
         variables: the names copy may use as `{name}`.
     """
-    from bot.flows.render import placeholders  # the renderer's own notion of a placeholder
+    from bot.flows.places_match import MAX_CANDIDATES
+    from bot.flows.render import CANDIDATES, placeholders  # the renderer's own notions
 
     known_vars = set(variables)
     problems: list[Problem] = []
@@ -84,6 +90,9 @@ def check_flow(
                 continue
             for name in names - known_vars:
                 bad(state, f"{where}: unknown placeholder {{{name}}} "
+                           f"(known: {', '.join(sorted(known_vars)) or 'none'})", at=at)
+            for name in {*b.needs, *b.unless} - known_vars:
+                bad(state, f"{where}: needs/unless names unknown variable '{name}' "
                            f"(known: {', '.join(sorted(known_vars)) or 'none'})", at=at)
 
     def check_target(state: str | None, where: str, target: str | None, *,
@@ -146,6 +155,28 @@ def check_flow(
         options = option_sets.get(ask.choices_from, 0) if ask.choices_from else 0
         if ask.choices_from and ask.choices_from not in option_sets:
             bad(name, f"choices_from '{ask.choices_from}' has no list in the content")
+        fixed = len(ask.choices) + (1 if ask.done else 0)
+        if ask.within == CANDIDATES:
+            options = MAX_CANDIDATES  # a typed name's candidates
+        elif ask.within and ask.choices_from:
+            options = option_sets.get(f"{ask.choices_from}{WITHIN}", options)  # the largest area
+        elif ask.areas and options + fixed + quick_globals > MAX_QUICK_REPLY_ITEMS:
+            options = option_sets.get(ask.areas.choices_from, 0)
+            if not options:
+                bad(name, f"the {ask.choices_from} do not fit in one quick reply and no "
+                          f"{ask.areas.choices_from} are listed: give each an area")
+        for what, where_to in (("areas", ask.areas), ("typed", ask.typed)):
+            if where_to is not None and where_to.choices_from not in option_sets:
+                bad(name, f"{what}.choices_from '{where_to.choices_from}' has no list in the "
+                          "content")
+        if ask.areas:
+            check_target(name, "areas.next", ask.areas.next, may_resume=False)
+        if ask.typed:
+            check_target(name, "typed.several", ask.typed.several, may_resume=False)
+            if ask.typed.unknown:
+                check_target(name, "typed.unknown", ask.typed.unknown.next, may_resume=False)
+            if not ask.record or not ask.next:
+                bad(name, "typed needs `record` and ask.next: where a typed name leads")
         choices = [*ask.choices, *([ask.done] if ask.done else [])]
         total = len(choices) + options + quick_globals
         if len(choices) + options > MAX_QUICK_REPLY_ITEMS:
@@ -287,6 +318,12 @@ def targets(flow: Flow, name: str) -> set[str]:
                 found.add(c.next)
         if state.ask.next:
             found.add(state.ask.next)
+        if state.ask.areas:
+            found.add(state.ask.areas.next)
+        if state.ask.typed:
+            found.add(state.ask.typed.several)
+            if state.ask.typed.unknown:
+                found.add(state.ask.typed.unknown.next)
     return {t for t in found if t in flow.states}
 
 

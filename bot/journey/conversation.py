@@ -184,7 +184,7 @@ def _handle(session: Session, event: InboxEvent, library: FlowLibrary,
     # button's label typed instead of tapped is the choice, not the resident's own words: the
     # model, which reads short words poorly, would see 「自分のこと」 as a cry for help.
     typed_choice = inp.kind == "text" and not is_new and \
-        runner.typed_choice(conversation.state, inp.text) is not None
+        runner.typed_choice(conversation.state, inp.text, conversation.answers) is not None
     risk = _assess(session, library, event, conversation, inp.text) \
         if inp.kind == "text" and not typed_choice else None
     if risk is not None:

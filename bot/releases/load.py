@@ -14,7 +14,7 @@ from bot.content.files import ContentError, Problem, read_yaml, validated
 from bot.content.flow import Flow
 from bot.content.languages import JAPANESE, LanguagePack, Translator
 from bot.content.schema import CannedReplies, FollowUpRules, Messages, Places, Resources
-from bot.flows.routing import COPY_VARIABLES, option_sets
+from bot.flows.routing import COPY_VARIABLES, option_counts
 from bot.flows.validate import Problem as FlowProblem
 from bot.flows.validate import check_contacts, check_flow
 from bot.nlp import trained
@@ -140,7 +140,7 @@ def load_content(directory: Path) -> Content:
     if "intake" not in flows:
         raise ContentError(Problem(str(directory / "flows"),
                                    "the intake flow (id: intake) is missing"))
-    counts = {name: len(options) for name, options in option_sets(places).items()}
+    counts = option_counts(places)
     found = [p for f in flows.values() for p in check_flow(
         f.flow, file=f"{directory.name}/flows/{f.file}", option_sets=counts,
         variables=COPY_VARIABLES)]

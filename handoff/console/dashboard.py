@@ -387,7 +387,8 @@ def desk_of(request: Request, me: Counsellor) -> Desk | None:
     if sees_every_team(me.role):
         return None
     places = host(request).content.places
-    return Desk(team=me.team_id, town_teams={m.id: m.team for m in places.municipalities},
+    return Desk(team=me.team_id, town_teams={m.id: m.team or places.default_team
+                                                       for m in places.municipalities},
                 default_team=places.default_team, team_ids=tuple(t.id for t in places.teams))
 
 

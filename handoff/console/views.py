@@ -91,7 +91,10 @@ def answer_labels(runtime: ConsoleHost) -> dict[str, dict[str, str]]:
                 for choice in ask.choices:
                     labels.setdefault(ask.record, {})[choice.value] = choice.label
     places = runtime.content.places
-    labels["municipality"] = {m.id: m.name for m in places.municipalities}
+    # The towns by name, beside the flow's own answers (この中にない, 答えたくない).
+    labels["municipality"] = {**labels.get("municipality", {}),
+                              **{m.id: m.name for m in places.municipalities}}
+    labels["area"] = {a.id: a.name for a in places.areas}
     labels["risk_category"] = {c.category: c.label for c in runtime.content.lexicon.categories}
     return labels
 

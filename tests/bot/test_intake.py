@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.db.engine import make_engine, make_session_factory, transaction
-from bot.db.models import Conversation, utcnow
+from bot.db.models import Conversation, RiskAssessmentRecord, utcnow
 from bot.releases import store as content_store
 from bot.releases.load import load_content
 from bot.settings import DEFAULT_CONTENT_DIR
@@ -71,6 +71,38 @@ def test_the_whole_intake_opens_a_routed_case(live: LiveApp) -> None:
         lines = list(s.scalars(select(CaseMessage).where(CaseMessage.case_id == case.id)))
     assert [(m.sender, m.text) for m in lines] == [("resident", "今夜どこに泊まればいいですか")]
     assert live.emulator.profile_fetches == []  # no profile without consent to it
+
+
+def test_a_typed_town_served_elsewhere_opens_a_case_for_the_prefecture(live: LiveApp) -> None:
+    """「この中にない」, then the town's name typed: the prefecture's desk takes the case, the
+    town is kept on it, and the resident is told the town's own office (断らない相談). The
+    typed name is assessed for danger like every typed message."""
+    r = Resident(live)
+    r.send(r.follow())
+    r.wait_messages(4)
+    r.tap("はじめる")
+    r.say("仕事がなくなって、家賃が払えません")
+    r.tap("自分のこと")
+    r.tap("仕事")
+    r.tap("選び終わった")
+    r.tap("どれもない")
+    assert "名前を、書いて送って" in texts(r.tap("この中にない"))
+    answer = texts(r.say("ハナサキ"))
+    assert "はなさき市の窓口は「はなさき市 生活支援課」です。" in answer
+    r.tap("このままでよい")
+    r.tap("40代")
+    r.tap("このLINEで")
+    r.tap("平日の夜")
+    r.tap("同意する")
+    r.tap("共有しない")
+    [case] = cases_of(live, r)
+    assert case.team_id == "pref" and case.municipality == "hanasaki"
+    with live.session() as s:
+        conv = s.scalars(select(Conversation).where(
+            Conversation.line_user_id == r.user_id)).one()
+        assessed = list(s.scalars(select(RiskAssessmentRecord).where(
+            RiskAssessmentRecord.conversation_id == conv.id)))
+    assert len(assessed) == 2  # the trouble and the typed town, not the buttons
 
 
 def test_someone_consulting_for_a_parent_gets_adapted_wording(live: LiveApp) -> None:

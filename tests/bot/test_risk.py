@@ -70,8 +70,9 @@ def test_danger_in_the_very_first_message_gets_help_and_a_person_at_once(live: L
     assert "はじめてもよいですか" in texts(r.tap("続きから"))
 
 
-@pytest.mark.parametrize("state", ["trouble", "areas", "municipality", "consent_counsel",
-                                   "handoff", "declined", "paused"])
+@pytest.mark.parametrize("state", ["trouble", "areas", "municipality", "municipality_area",
+                                   "municipality_name", "consent_counsel", "handoff", "declined",
+                                   "paused"])
 def test_imminent_danger_interrupts_any_state(live: LiveApp, state: str) -> None:
     r = Resident(live)
     put_in_state(live, r, state)

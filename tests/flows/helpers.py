@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from bot.flows import intents as it
 from bot.flows.engine import RETURN_TO, Dialogue, FlowContext, FlowRunner, Input, Step, choice_data
 from bot.flows.respond import context_for
-from bot.flows.routing import option_sets, variables
+from bot.flows.routing import option_groups, option_sets, places_matcher, variables
 from bot.releases.load import Content
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -40,6 +40,10 @@ DIALOGUES: dict[str, Dialogue] = {
     "areas": Dialogue("areas", dict(WHO)),
     "urgency": Dialogue("urgency", dict(AREAS)),
     "municipality": Dialogue("municipality", dict(URGENCY)),
+    "municipality_area": Dialogue("municipality_area", {**URGENCY, "area": "east"}),
+    "municipality_which": Dialogue("municipality_which",
+                                   {**URGENCY, "_candidates": ["aoba", "umi"]}),
+    "municipality_name": Dialogue("municipality_name", {**URGENCY, "municipality": "elsewhere"}),
     "centre": Dialogue("centre", dict(PLACE)),
     "centre_pick": Dialogue("centre_pick", dict(PLACE)),
     "age": Dialogue("age", dict(PLACE)),
@@ -84,6 +88,8 @@ def context_of(content: Content, now: datetime = FIXED_NOW) -> FlowContext:
         hotlines=content.resources.hotlines,
         option_sets=option_sets(places),
         variables=lambda answers: variables(places, answers, now),
+        option_groups=option_groups(places),
+        match=places_matcher(places),
     )
 
 

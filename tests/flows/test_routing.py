@@ -15,6 +15,7 @@ from bot.flows.routing import (
     on_duty,
     opened_at,
     option_sets,
+    places_matcher,
     route,
     variables,
 )
@@ -224,3 +225,43 @@ def test_opened_at_is_todays_opening_while_open() -> None:
     assert opened_at(team(MIDORI), tokyo(24, 10)) == tokyo(24, 8, 30)  # a Tuesday morning
     assert opened_at(team(MIDORI), tokyo(24, 18)) is None  # closed for the evening
     assert opened_at(team(MIDORI), tokyo(23, 10)) is None  # 勤労感謝の日
+
+
+# --------------------------------------------------------------------------- many towns
+
+
+def test_a_town_served_elsewhere_goes_to_the_default_team_and_keeps_its_name(
+        places: Places) -> None:
+    r = route(places, {"municipality": "hanasaki"})
+    assert r.team.id == places.default_team and r.municipality == "hanasaki"
+    told = variables(places, {"municipality": "hanasaki"}, tokyo(24, 10))
+    assert told["own_office"] == "はなさき市 生活支援課" and told["municipality"] == "はなさき市"
+    assert told["first_contact"] == ""
+
+
+def test_an_office_is_named_with_its_number_when_content_gives_one(places: Places) -> None:
+    data = places.model_dump()
+    data["municipalities"][-1]["tel"] = "0120-000-111"
+    told = variables(Places.model_validate(data), {"municipality": "hanasaki"}, tokyo(24, 10))
+    assert told["own_office"] == "はなさき市 生活支援課（電話 0120-000-111）"
+
+
+def test_a_town_names_its_first_contact_while_our_team_takes_the_case(places: Places) -> None:
+    assert route(places, {"municipality": "aoba"}).team.id == "pref"
+    told = variables(places, {"municipality": "aoba"}, tokyo(24, 10))
+    assert told["first_contact"] == "あおば町役場 福祉係" and told["own_office"] == ""
+    assert variables(places, {"municipality": "midori"}, tokyo(24, 10))["first_contact"] == ""
+
+
+@pytest.mark.parametrize("answer", ["elsewhere", "not_found", "no_answer", "unknown_id"])
+def test_no_known_town_goes_to_the_default_team(places: Places, answer: str) -> None:
+    r = route(places, {"municipality": answer})
+    assert r.team.id == places.default_team and r.municipality is None
+
+
+def test_the_buttons_match_only_our_towns_and_a_typed_name_any(places: Places) -> None:
+    match = places_matcher(places)
+    assert match("known_municipalities", "はなさき") == ["hanasaki"]
+    assert match("municipalities", "はなさき") == []
+    assert match("municipalities", "みどり") == ["midori"]
+    assert match("teams", "みどり") == []

@@ -475,3 +475,38 @@ def test_unknown_effect_is_refused() -> None:
     data = mutated(lambda d: d["globals"]["restart"].update(effects=["forget_everything"]))
     with pytest.raises(ValidationError, match="effects"):
         Flow.model_validate(data)
+
+
+# --------------------------------------------------------------------------- many towns
+
+
+def test_a_bubble_shown_by_an_unknown_variable_is_reported() -> None:
+    data = mutated(lambda d: d["states"]["first"]["say"][0].update(needs=["nope"]))
+    assert_reported(problems_of(data), "first", "needs/unless", "'nope'")
+
+
+def test_typed_names_and_areas_lead_to_states_that_exist() -> None:
+    def change(d: FlowDict) -> None:
+        d["states"]["middle"]["ask"].update(
+            choices_from="municipalities", areas={"next": "by_area"},
+            typed={"several": "which", "unknown": {"value": "elsewhere", "next": "last"}})
+    found = problems_of(mutated(change), sets={**OPTION_SETS, "areas": 2,
+                                               "known_municipalities": 6})
+    assert_reported(found, "middle", "areas.next", "'by_area'")
+    assert_reported(found, "middle", "typed.several", "'which'")
+
+
+def test_typed_names_need_somewhere_to_record() -> None:
+    def change(d: FlowDict) -> None:
+        d["states"]["first"]["ask"]["typed"] = {"several": "middle"}
+    found = problems_of(mutated(change), sets={**OPTION_SETS, "known_municipalities": 6})
+    assert_reported(found, "first", "typed needs `record`")
+
+
+def test_the_states_a_typed_name_leads_to_are_reachable() -> None:
+    def change(d: FlowDict) -> None:
+        d["states"]["middle"]["ask"]["typed"] = {"several": "which"}
+        d["states"]["which"] = {"ask": {"text": [{"text": "どれですか。"}], "record": "pick",
+                                        "next": "last", "choices_from": "known_municipalities",
+                                        "within": "_candidates"}}
+    assert problems_of(mutated(change), sets={**OPTION_SETS, "known_municipalities": 6}) == []
