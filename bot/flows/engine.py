@@ -259,9 +259,10 @@ class FlowRunner(Renderer):
         return next((c for c in self.choices_of(state, answers) if normalise(c.label) == typed),
                     None)
 
-    def is_command(self, state: str, text: str) -> bool:
+    def is_command(self, state: str, text: str,
+                   answers: Mapping[str, Any] | None = None) -> bool:
         """These words are a button's label or a global command here, not the resident's own."""
-        return self.typed_choice(state, text) is not None or \
+        return self.typed_choice(state, text, answers) is not None or \
             (state in self.flow.states and self._global_for_text(text, state)[0] is not None)
 
     def _text(self, d: Dialogue, text: str, out: list[it.Intent]) -> None:

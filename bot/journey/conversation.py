@@ -308,7 +308,7 @@ def _answer_referral(session: Session, conversation: Conversation, library: Flow
                                        content=library.content, referral_id=said[0],
                                        said=said[1])
     elif inp.kind == "text" and case is not None and case.identity_request \
-            and not runner.is_command(conversation.state, inp.text):
+            and not runner.is_command(conversation.state, inp.text, conversation.answers):
         bubbles = referrals.give_identity(session=session, conversation=conversation,
                                           content=library.content, case=case, words=inp.text)
     if bubbles is None:
