@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from handoff.models import Role
+from tests.browser.console import sign_in
 from tests.live import LiveApp, Staff
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-results"
@@ -54,10 +55,7 @@ def test_edit_validate_preview_publish_and_roll_back(fresh_live: LiveApp, browse
 
     desk = browser.new_context(viewport={"width": 1400, "height": 900}, locale="ja-JP")
     admin = desk.new_page()
-    admin.goto(f"{live.url}/console/login")
-    admin.fill("input[name=username]", "admin")
-    admin.fill("input[name=password]", PASSWORD)
-    admin.click("button[type=submit]")
+    sign_in(admin, live.url, "admin")
     admin.get_by_role("link", name="コンテンツ管理").click()
     expect(admin.locator("#served")).to_contain_text("#1")
 
@@ -129,10 +127,7 @@ def test_the_flow_diagram_renders_in_the_page_without_a_network(
     page = context.new_page()
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.goto(f"{live.url}/console/login")
-    page.fill("input[name=username]", "admin")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    sign_in(page, live.url, "admin")
     page.goto(f"{live.url}/console/admin/diagram")
     svg = page.locator("#diagram svg")
     expect(svg).to_be_visible(timeout=15_000)

@@ -9,6 +9,7 @@ from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
 from handoff.models import Case
+from tests.browser.console import sign_in
 from tests.live import LiveApp, Staff
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-results"
@@ -34,10 +35,7 @@ def test_a_counsellor_takes_a_resident_live(fresh_live: LiveApp, browser: Browse
     desk = counsellor.new_page()
     desk.goto(f"{live.url}/console/")
     expect(desk).to_have_url(f"{live.url}/console/login")
-    desk.fill("input[name=username]", "sato")
-    desk.fill("input[name=password]", PASSWORD)
-    desk.click("button[type=submit]")
-    expect(desk.locator("h1")).to_have_text("受付一覧")
+    sign_in(desk, live.url, "sato", go=False)
     expect(desk.locator("#live")).to_contain_text("待っている相談はありません")
 
     phone_context = browser.new_context(viewport={"width": 390, "height": 844}, locale="ja-JP")

@@ -18,7 +18,8 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from bot.db.models import Conversation, utcnow
 from bot.settings import DEFAULT_CONTENT_DIR
 from handoff.models import Case, Role
-from tests.live import PASSWORD, LiveApp, Staff
+from tests.browser.console import sign_in
+from tests.live import LiveApp, Staff
 
 STAFF = [Staff("sato", "佐藤", team_id="pref"), Staff("suzuki", "鈴木", team_id="pref"),
          Staff("boss", "主任", Role.SUPERVISOR, "pref")]
@@ -42,11 +43,7 @@ def always_open(folder: Path) -> Path:
 def console(browser: Browser, live: LiveApp, username: str) -> tuple[BrowserContext, Page]:
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ja-JP")
     page = context.new_page()
-    page.goto(f"{live.url}/console/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    expect(page.locator("h1")).to_have_text("受付一覧")
+    sign_in(page, live.url, username)
     return context, page
 
 

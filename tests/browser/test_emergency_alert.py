@@ -10,7 +10,8 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlalchemy import select
 
 from handoff.models import AuditEntry, EmergencyAlert, Role
-from tests.live import PASSWORD, LiveApp, Staff
+from tests.browser.console import sign_in
+from tests.live import LiveApp, Staff
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-results"
 IMMINENT = "今から飛び降りて死にます"
@@ -41,11 +42,7 @@ def desk(browser: Browser, live: LiveApp, username: str, *,
     if notifications:
         context.add_init_script(FAKE_NOTIFICATIONS)
     page = context.new_page()
-    page.goto(f"{live.url}/console/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    expect(page.locator("h1")).to_have_text("受付一覧")
+    sign_in(page, live.url, username)
     return context, page
 
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.live import PASSWORD, LiveApp, Staff, resident_with_case
+from tests.browser.console import sign_in
+from tests.live import LiveApp, Staff, resident_with_case
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-results"
 
@@ -28,10 +29,7 @@ def test_a_referral_from_the_console_to_the_printed_sheet(fresh_live: LiveApp,
     r, case_id = resident_with_case(live)
     counsellor = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ja-JP")
     desk = counsellor.new_page()
-    desk.goto(f"{live.url}/console/login")
-    desk.fill("input[name=username]", "sato")
-    desk.fill("input[name=password]", PASSWORD)
-    desk.click("button[type=submit]")
+    sign_in(desk, live.url, "sato")
     desk.goto(f"{live.url}/console/cases/{case_id}")
     desk.click("#claim")
 

@@ -13,7 +13,8 @@ from sqlalchemy import update
 
 from bot.db.models import Conversation, OutboxMessage
 from handoff.easy_japanese import check
-from tests.live import PASSWORD, LiveApp, Staff, resident_with_case, texts, wait_for
+from tests.browser.console import sign_in
+from tests.live import LiveApp, Staff, resident_with_case, texts, wait_for
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-results"
 HARD = "至急、本日中に世帯全員の収入を確認できる書類を窓口に提出していただけますでしょうか。"
@@ -34,11 +35,7 @@ def test_a_canned_reply_in_english_and_advice_on_easy_japanese(live: LiveApp,
                   .values(language="en"))
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ja-JP")
     desk = context.new_page()
-    desk.goto(f"{live.url}/console/login")
-    desk.fill("input[name=username]", "sato")
-    desk.fill("input[name=password]", PASSWORD)
-    desk.click("button[type=submit]")
-    expect(desk.locator("h1")).to_have_text("受付一覧")
+    sign_in(desk, live.url, "sato")
     desk.goto(f"{live.url}/console/cases/{case_id}")
     desk.click("#claim")
     wait_for(lambda: "佐藤" in texts(r.bot_messages()) and r.all_sent())
