@@ -75,6 +75,32 @@ OUTCOME_LABEL = {Outcome.PLAN: "継続支援・プラン（以前の記録）",
                  Outcome.REFERRED: "他機関へつないだ", Outcome.RETURNED: "ボットに戻した",
                  Outcome.WITHDRAWN: "相談者が同意を取り消した"}
 RISK_LABEL = {"imminent": "差し迫った危険", "high": "高い", "concern": "気がかり", "none": "なし"}
+# The audit log in the words of the people who read it (the code stays beside it, small).
+AUDIT_LABEL = {
+    "view": "相談を開いた", "view_transcript": "トークを見た（表示中の更新）", "claim": "担当した",
+    "reply": "返信した", "note": "メモを書いた", "transfer": "引き継いだ",
+    "close": "相談を終了した",
+    "followup": "フォローアップを予定・変更した", "risk_mark": "危険度の見直しを求めた",
+    "risk_review_view": "危険度の見直しを見た", "break_glass": "緊急時の閲覧",
+    "emergency_ack": "緊急の知らせを確認した", "emergency_action": "緊急対応を記録した",
+    "emergency_escalation": "緊急の知らせを当番に送った", "source": "相談経路を記録した",
+    "support_plan": "支援計画を記録した", "support_meeting": "支援調整会議を記録した",
+    "support_monitoring": "モニタリングを記録した", "support_results": "支援の成果を記録した",
+    "referral": "つなぐ先をたずねた・例外で記録した", "referral_sheet": "つなぐシートを開いた",
+    "referral_sent": "つなぐシートを渡した", "referral_result": "つないだ結果を記録した",
+    "referral_withdrawn": "つなぐことの取り消しを記録した",
+    "export_outcomes": "成果のCSVを保存した",
+    "presence": "対応状況を変えた", "login": "ログインした", "logout": "ログアウトした",
+    "login_failed": "ログインに失敗した", "login_backoff": "ログインを一時的に止めた",
+    "login_address_blocked": "同じ接続元からのログインを止めた", "unlock": "ログインの制限を解いた",
+    "password_changed": "パスワードを変えた", "role_changed": "役割を変えた",
+    "account_added": "アカウントを作った", "account_enabled": "アカウントを有効にした",
+    "account_disabled": "アカウントを無効にした",
+    "sessions_revoked": "ログイン中の画面をすべて終了した",
+    "demo_accounts": "デモのアカウントを作った", "content_edit": "コンテンツの下書きを編集した",
+    "content_preview": "下書きを試した", "content_publish": "コンテンツを公開した",
+    "content_discard": "下書きを破棄した", "content_rollback": "以前の版に戻した",
+}
 REFERRAL_LABEL = {"asked": "相談者の返事を待っています", "agreed": "同意あり",
                   "declined": "相談者が断りました", "withdrawn": "取り消されました"}
 SENT_HOW_LABEL = {"hand": "印刷して手渡し", "post": "郵送", "fax": "FAX", "phone": "電話で伝えた",
@@ -677,4 +703,5 @@ def audit_page(request: Request, me: Supervisor) -> HTMLResponse:
             entries = audit.recent(session=session, where=or_(
                 AuditEntry.case_id.in_(team_cases), AuditEntry.counsellor_id.in_(members),
                 AuditEntry.account_id.in_(members)))
-    return _page(request, "audit.html", me=me, entries=entries)
+    return _page(request, "audit.html", me=me, entries=entries, actions=AUDIT_LABEL,
+                 japan=host(request).content.followups.zone())

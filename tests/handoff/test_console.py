@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.db.models import Conversation, utcnow
+from bot.flows.routing import TOKYO
 from handoff.console.admin import router as admin_router
 from handoff.console.dashboard import router as dashboard_router
 from handoff.console.views import router as console_router
@@ -142,8 +143,9 @@ def test_claim_reply_close_reach_the_resident_and_are_audited(live: LiveApp) -> 
         closed = s.get(Case, case_id)
         assert closed is not None and closed.status == CaseStatus.CLOSED
         assert closed.outcome == "referred" and closed.outcome_detail == "法テラス"
-        actions = [a.action for a in s.scalars(select(AuditEntry).where(
-            AuditEntry.case_id == case_id).order_by(AuditEntry.id))]
+        entries = list(s.scalars(select(AuditEntry).where(
+            AuditEntry.case_id == case_id).order_by(AuditEntry.id)))
+        actions = [a.action for a in entries]
     assert actions.count("view") >= 3 and "claim" in actions and "reply" in actions
     assert actions[-1] == "close"
 
@@ -151,6 +153,11 @@ def test_claim_reply_close_reach_the_resident_and_are_audited(live: LiveApp) -> 
     boss = logged_in(live, "boss")
     log = boss.get("/console/audit")
     assert log.status_code == 200 and "close" in log.text and "佐藤" in log.text
+    assert "相談を終了した" in log.text and "日時（日本時間）" in log.text
+    # On a Japanese clock, not UTC's (nine hours apart).
+    closed_at = entries[-1].at
+    assert closed_at.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M:%S") in log.text
+    assert closed_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") not in log.text
 
 
 def test_notes_stay_private_and_transfers_move_the_case(live: LiveApp) -> None:
@@ -325,3 +332,21 @@ def test_canned_replies_come_in_the_residents_language_with_the_name(live: LiveA
                   .values(language="fr"))
     hello = canned_of(sato.get(f"/console/cases/{case_id}").text)["hello"]
     assert hello["language"] == "ja_easy" and "そうだんいんの 佐藤です" in hello["text"]
+
+
+def test_every_audited_action_has_words_for_the_log() -> None:
+    """The log reads in Japanese: an action the code records without words would show as a
+    bare English code."""
+    from pathlib import Path
+
+    from handoff.console.views import AUDIT_LABEL
+
+    root = Path(__file__).resolve().parents[2]
+    written = set()
+    for path in [*root.joinpath("handoff").rglob("*.py"), *root.joinpath("bot").rglob("*.py")]:
+        source = path.read_text(encoding="utf-8")
+        written |= set(re.findall(r'action="([a-z_]+)"', source))
+        written |= set(re.findall(r'_act\(request, case_id, me, "([a-z_]+)"', source))
+        written |= set(re.findall(r'"(account_[a-z]+)"', source))
+    assert len(written) > 30  # the search found the code's actions
+    assert sorted(written - set(AUDIT_LABEL)) == []
