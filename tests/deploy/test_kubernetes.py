@@ -329,6 +329,11 @@ def test_web_serves_http_only_and_the_worker_does_the_rest() -> None:
     assert {"name": "metrics", "containerPort": int(port)} in worker["ports"]
     assert "TSUNAGU_RUN_WORKER" not in _env(worker)
     assert "TSUNAGU_METRICS_TOKEN" in _env(worker)  # without it its /metrics is 404
+    # The worker escalates imminent cases nobody acknowledged: the on-call address and its
+    # signing secret reach it from the Secret, optional so that a desk without one still runs.
+    for name in ("TSUNAGU_ONCALL_WEBHOOK_URL", "TSUNAGU_ONCALL_WEBHOOK_SECRET"):
+        ref = _env(worker)[name]["valueFrom"]["secretKeyRef"]
+        assert ref["optional"] is True, name
     (job,) = _of("Job").values()
     (migrate,) = job["spec"]["template"]["spec"]["containers"]
     assert migrate["command"] == ["tsunagu", "db", "upgrade"]
