@@ -125,6 +125,27 @@ def answer_labels(runtime: ConsoleHost) -> dict[str, dict[str, str]]:
     return labels
 
 
+def _menu_taps(request: Request) -> dict[str, str]:
+    """The rich menu's postback data -> what a tap shows in the chat (Japanese words)."""
+    areas = host(request).content.messages.richmenu.areas
+    return {a.postback: a.display_text or a.label for a in areas if a.postback}
+
+
+def first_words(answers: dict[str, Any], labels: dict[str, dict[str, str]]) -> str:
+    """The resident's own first words for the sheet: what they wrote, or which button they
+    chose instead (never the choice's code, such as "unknown")."""
+    trouble = answers.get("trouble")
+    if trouble is None or trouble == "":
+        return "（まだありません）"
+    chosen = labels.get("trouble", {}).get(str(trouble))
+    if chosen is not None:
+        return f"（ご自身の言葉ではなく「{chosen}」を選びました）"
+    return str(trouble)
+
+
+templates.env.globals["first_words"] = first_words
+
+
 def _page(request: Request, name: str, **context: Any) -> HTMLResponse:
     context.setdefault("me", None)
     context.setdefault("notice", notices.from_query(request.query_params))
@@ -358,7 +379,8 @@ def _view_detail(shown: Shown) -> str | None:
 def _case_context(request: Request, shown: Shown, me: Counsellor) -> dict[str, Any]:
     found, case_id = shown.case, shown.case.id
     with host(request).sessions() as session:
-        lines = [] if shown.sealed else transcript(session=session, case=found, user_id=shown.user)
+        lines = [] if shown.sealed else transcript(
+            session=session, case=found, user_id=shown.user, menu=_menu_taps(request))
         holder = session.get(Counsellor, found.claimed_by) if found.claimed_by else None
         holder_name = holder.display_name if holder else None
         notes = [] if shown.sealed else list(session.execute(

@@ -19,6 +19,7 @@ from handoff.models import AuditEntry, Case, CaseStatus, Counsellor, FollowUp, R
 from tests.live import (
     PASSWORD,
     LiveApp,
+    Resident,
     Staff,
     console_client,
     csrf_of,
@@ -350,3 +351,30 @@ def test_every_audited_action_has_words_for_the_log() -> None:
         written |= set(re.findall(r'"(account_[a-z]+)"', source))
     assert len(written) > 30  # the search found the code's actions
     assert sorted(written - set(AUDIT_LABEL)) == []
+
+
+def test_the_talk_shows_the_buttons_the_resident_tapped(live: LiveApp) -> None:
+    """LINE sends a tap as postback data only: the console shows the words the resident saw
+    on the button, marked as a button, and the sheet never shows a choice's code."""
+    r = Resident(live)
+    r.send(r.follow())
+    r.wait_messages(4)
+    r.tap("はじめる")
+    r.tap("うまく言えない")
+    r.tap("自分のこと")
+    r.say("人と話したい")
+    r.tap("同意する")
+    r.tap("共有しない")
+    wait_for(r.all_sent)
+    with live.session() as s:
+        case_id = s.scalars(select(Case.id).join(
+            Conversation, Conversation.id == Case.conversation_id).where(
+            Conversation.line_user_id == r.user_id)).one()
+    page = logged_in(live, "sato").get(f"/console/cases/{case_id}").text
+    talk = page[page.index('<ol class="transcript">'):]
+    tapped = re.findall(r'<span class="tapped">ボタンで答えた</span><span class="text">([^<]+)<',
+                        talk)
+    assert tapped == ["はじめる", "うまく言えない", "自分のこと", "同意する", "共有しない"]
+    assert "人と話したい" in talk  # typed words stay as they were, unmarked
+    assert "unknown" not in page
+    assert "ご自身の言葉ではなく「うまく言えない」を選びました" in page
