@@ -33,6 +33,7 @@ from handoff.console.views import (
     answer_labels,
 )
 from handoff.desk_status import sla_minutes, staffed_minutes
+from handoff.durations import minutes_text
 from handoff.indicators import Indicators
 from handoff.models import PRIORITY_RANK, Counsellor, sees_every_team
 from handoff.outcomes import (
@@ -189,20 +190,6 @@ def row_chart(points: Sequence[tuple[str, int]], *, title: str, unit: str = "件
 
 
 # ---------------------------------------------------------------------- wording
-
-
-def minutes_text(minutes: float | None) -> str:
-    """「45分」「2時間5分」「3日4時間」, or 「—」 when nothing was measured."""
-    if minutes is None:
-        return "—"
-    whole = round(minutes)
-    if whole < 60:
-        return f"{whole}分"
-    if whole < 24 * 60:
-        hours, rest = divmod(whole, 60)
-        return f"{hours}時間{rest}分" if rest else f"{hours}時間"
-    days, rest = divmod(whole, 24 * 60)
-    return f"{days}日{rest // 60}時間" if rest // 60 else f"{days}日"
 
 
 def percent_text(value: float | None) -> str:

@@ -35,7 +35,7 @@ AUTO_AWAY = "離席（自動）"
 CHOICES = [(p.value, LABELS[p]) for p in (Presence.AVAILABLE, Presence.AWAY, Presence.OFF)]
 
 
-def _ms(moment: datetime | None) -> int | None:
+def ms(moment: datetime | None) -> int | None:
     """An instant as the page's script reads it (milliseconds since the epoch)."""
     return None if moment is None else int(moment.timestamp() * 1000)
 
@@ -91,7 +91,7 @@ class Header:
 
     @property
     def now_ms(self) -> int | None:
-        return _ms(self.now)
+        return ms(self.now)
 
     @cached_property
     def presence(self) -> MyPresence | None:
@@ -141,7 +141,7 @@ def queue_context(request: Request, me: Counsellor, *, session: Session, team: s
                                                   team_ids=teams, now=now),
             "sla": desk_status.clocks_of(places=places, cases=cases, now=now),
             "presence_labels": {p.value: LABELS[p] for p in Presence},
-            "ms": _ms, "desk_now": now}
+            "ms": ms, "desk_now": now}
 
 
 def fingerprint(request: Request, me: Counsellor, session: Session) -> list[str]:
@@ -187,4 +187,4 @@ def status(request: Request, me: CurrentCounsellor) -> JSONResponse:
             "shown": mine.shown, "auto": mine.auto, "label": mine.label},
         "alert": None if alert is None else {
             "count": alert.count, "teams": header.alert_teams,
-            "next_due": _ms(alert.next_due)}})
+            "next_due": ms(alert.next_due)}})

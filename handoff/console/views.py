@@ -50,6 +50,7 @@ from handoff.console.security import (
     csrf_token,
 )
 from handoff.console.support_context import support_context
+from handoff.durations import minutes_text
 from handoff.models import (
     AuditEntry,
     Case,
@@ -67,6 +68,8 @@ from handoff.transcript import transcript
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.globals["wait_panel"] = wait_panel.panel  # the case page's _waiting.html
+templates.env.globals["duration"] = minutes_text  # _desk_macros.html's wait_text
+templates.env.globals["since_ms"] = desk.ms  # a ticking time's start, for desk.js
 router = APIRouter(prefix="/console", include_in_schema=False)
 
 PRIORITY_LABEL = {"imminent": "最優先（差し迫った危険）", "high": "高", "normal": "通常"}

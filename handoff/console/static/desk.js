@@ -16,10 +16,13 @@
   let skew = offset(live.dataset.now);
   const now = () => Date.now() + skew;
 
+  // As handoff/durations.py words it: 「45分」「2時間5分」「3日4時間」.
   const waitText = (ms) => {
     const m = Math.max(0, Math.floor(ms / 60000));
     if (m < 60) return m + "分";
-    return Math.floor(m / 60) + "時間" + (m % 60 ? (m % 60) + "分" : "");
+    if (m < 1440) return Math.floor(m / 60) + "時間" + (m % 60 ? (m % 60) + "分" : "");
+    const hours = Math.floor((m % 1440) / 60);
+    return Math.floor(m / 1440) + "日" + (hours ? hours + "時間" : "");
   };
 
   const tick = () => {
