@@ -107,6 +107,8 @@ def test_edit_validate_preview_publish_and_roll_back(fresh_live: LiveApp, browse
     row = admin.locator("table.history tr", has_text="#1")
     row.locator("input[name=reason]").fill("元の文言に戻す")
     row.get_by_role("button", name="この内容に戻す").click()
+    expect(admin.locator("#confirm-dialog")).to_contain_text("すぐにすべての相談者に届きます")
+    admin.locator("#confirm-dialog").get_by_role("button", name="この内容に戻す").click()
     expect(admin.locator(".ok")).to_contain_text("#1 の内容を #3 として公開しました")
     admin.screenshot(path=str(SCREENSHOTS / "admin-history.png"), full_page=True)
     again_context, again = phone(browser, f"{live.url}/emulator/")

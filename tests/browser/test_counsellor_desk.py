@@ -72,7 +72,18 @@ def test_a_counsellor_takes_a_resident_live(fresh_live: LiveApp, browser: Browse
 
     desk.select_option("#outcome", "referred")
     desk.fill("#detail", "法テラス")
+    # Closing asks first, saying what will happen; やめる (the default) leaves it open.
     desk.click("#close")
+    dialog = desk.locator("#confirm-dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("結果は「他機関へつないだ」として記録されます")
+    expect(desk.locator("#confirm-no")).to_be_focused()
+    desk.click("#confirm-no")
+    expect(dialog).to_be_hidden()
+    with live.session() as s:
+        assert s.scalars(select(Case)).one().status == "claimed"
+    desk.click("#close")
+    desk.click("#confirm-yes")
     expect(desk.locator("h1")).to_have_text("受付一覧")
     expect(phone.locator("#log")).to_contain_text("いったん終わりにします", timeout=10_000)
     with live.session() as s:
