@@ -1,0 +1,69 @@
+"""The reply box of a busy shift: a draft survives a reload (in this browser only) and is gone
+once sent; Ctrl+Enter sends, but not while the IME is still converting; logging out leaves no
+draft behind on a shared computer."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from tests.browser.console import sign_in
+from tests.live import LiveApp, Staff, resident_with_case, texts, wait_for
+
+pytestmark = pytest.mark.sqlite_only
+
+DRAFT = "家賃のこと、教えてくださってありがとうございます。"
+
+
+@pytest.fixture(scope="module")
+def live_counsellors() -> list[Staff]:
+    return [Staff("sato", "佐藤", team_id="pref")]
+
+
+def drafts(page) -> list[str]:  # type: ignore[no-untyped-def]
+    return page.evaluate(
+        "Object.keys(localStorage).filter(k => k.startsWith('tsunagu:draft:'))")
+
+
+def test_a_draft_survives_a_reload_and_ctrl_enter_sends_it(live: LiveApp,
+                                                          browser: Browser) -> None:
+    r, case_id = resident_with_case(live)
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ja-JP")
+    desk = context.new_page()
+    sign_in(desk, live.url, "sato")
+    desk.goto(f"{live.url}/console/cases/{case_id}")
+    desk.click("#claim")
+    wait_for(lambda: "佐藤" in texts(r.bot_messages()) and r.all_sent())
+    sent = len(r.bot_messages())
+
+    words = desk.locator("#words")
+    words.press_sequentially(DRAFT)
+    desk.reload()
+    expect(words).to_have_value(DRAFT)
+    expect(desk.locator("#draft-note")).to_be_visible()
+    assert len(r.bot_messages()) == sent  # a draft is never sent by itself
+
+    # Enter while the IME is converting only confirms the kanji: nothing is sent.
+    words.evaluate("""el => el.dispatchEvent(new KeyboardEvent("keydown", {
+        key: "Enter", ctrlKey: true, isComposing: true, bubbles: true, cancelable: true}))""")
+    desk.wait_for_timeout(500)
+    assert len(r.bot_messages()) == sent
+
+    words.press("Control+Enter")
+    wait_for(lambda: len(r.bot_messages()) > sent)
+    assert DRAFT in texts(r.bot_messages()[sent:])
+    expect(desk.locator(".transcript .line.counsellor").last).to_contain_text(DRAFT)
+    expect(words).to_have_value("")
+    assert drafts(desk) == []
+    desk.reload()
+    expect(words).to_have_value("")  # sent: it does not come back
+
+    # A draft left at logout is gone with the session.
+    words.press_sequentially("途中まで書いた返信")
+    desk.reload()
+    expect(words).to_have_value("途中まで書いた返信")
+    assert len(drafts(desk)) == 1
+    desk.click("form[action='/console/logout'] button")
+    expect(desk.locator("input[name=username]")).to_be_visible()
+    assert drafts(desk) == []
+    context.close()
