@@ -13,7 +13,15 @@ from bot.content.schema import Places
 from bot.db.models import Conversation, utcnow
 from bot.flows.routing import route
 from handoff import emergency
-from handoff.models import PRIORITY_RANK, Case, CaseMessage, CaseStatus, Outcome, Priority
+from handoff.models import (
+    PRIORITY_RANK,
+    Case,
+    CaseMessage,
+    CaseStatus,
+    Outcome,
+    Priority,
+    new_pseudonym,
+)
 
 URGENT = {"food", "shelter", "utilities"}
 
@@ -109,8 +117,11 @@ def open_or_update_case(
     if case is None:
         # How they came (a department's link) goes with the case, where a counsellor may
         # correct it; the conversation keeps the first one for any later case.
+        # A returning resident keeps the name the desk already knows them by.
+        if conversation.pseudonym is None:
+            conversation.pseudonym = new_pseudonym()
         case = Case(conversation_id=conversation.id, priority=wanted, team_id=r.team.id,
-                    source=conversation.source)
+                    source=conversation.source, pseudonym=conversation.pseudonym)
         session.add(case)
         _remember(session, conversation.id, case)
     elif PRIORITY_RANK[wanted] < PRIORITY_RANK[Priority(case.priority)]:

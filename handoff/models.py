@@ -143,6 +143,8 @@ class CaseMessage(Base):
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+    __table_args__ = (Index("ix_case_messages_case", "case_id", "created_at"),)
+
 
 class Outcome(StrEnum):
     """How a consultation ended (the usual end states of screening)."""
@@ -174,6 +176,17 @@ class AuditEntry(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (Index("ix_audit_case", "case_id", "at"),)
+
+
+class CaseRead(Base):
+    """When a counsellor last looked at a case (its page, or its live talk on screen): the
+    resident's messages since then are new to them, counted in their queue and marked."""
+
+    __tablename__ = "case_reads"
+
+    counsellor_id: Mapped[int] = mapped_column(ForeignKey("counsellors.id"), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    seen_at: Mapped[datetime]
 
 
 class CaseAccessGrant(Base):

@@ -127,6 +127,10 @@ class Conversation(Base):
     # How they found the account (a department's link, content `referrals.sources`): counts
     # only, never who; copied to each case, where a counsellor may correct it.
     source: Mapped[str | None] = mapped_column(String(32))
+    # What counsellors call this resident (「相談者 7F3A」): every case of the conversation
+    # takes it, so someone who comes back is recognised. A resident erased by retention
+    # writes again as a new conversation, with a new name.
+    pseudonym: Mapped[str | None] = mapped_column(String(32))
 
 
 class RiskAssessmentRecord(Base):

@@ -29,12 +29,14 @@ from handoff import (
     contact_view,
     easy_japanese,
     followups,
+    history,
     logins,
     presence,
     queue,
     referrals,
     risk_review,
     sessions,
+    unread,
 )
 from handoff.console import desk, line_signals, notices, wait_panel
 from handoff.console.host import ConsoleHost, host
@@ -270,7 +272,12 @@ def _queue_rows(request: Request, me: Counsellor) -> dict[str, Any]:
         every = sees_every_team(me.role)
         broken = access.broken_for(session=session, team_id=None if every else me.team_id,
                                    since=now - BROKEN_SHOWN) if every or me.team_id else []
+        returning = history.returning_counts(session=session, cases=[*open_cases, *mine])
+        new_words = unread.counts(session=session, counsellor_id=me.id,
+                                  case_ids=[c.id for c in mine])
         return {"waiting": [(c, _waited(c.opened_at)) for c in open_cases],
+                "returning": returning, "unread": new_words,
+                "unread_total": sum(new_words.values()),
                 "mine": [(c, _waited(c.opened_at)) for c in mine],
                 "elsewhere": [(e, _waited(e.opened_at)) for e in elsewhere],
                 "broken": broken, "team_names": {t.id: t.name for t in places.teams},
@@ -400,6 +407,8 @@ def _case_context(request: Request, shown: Shown, me: Counsellor) -> dict[str, A
         plans = support_context(session, found,
                                 default_months=host(request).content.places.monitoring_months)
         referred = referrals.of_case(session, found.id)
+        earlier = [] if shown.sealed else history.earlier_cases(
+            session=session, case=found, viewer=me, now=utcnow())
         asker = None
         pending = cases.pending_transfer(found) or found.transfer_request
         if pending and pending.get("by"):
@@ -413,6 +422,7 @@ def _case_context(request: Request, shown: Shown, me: Counsellor) -> dict[str, A
     content = host(request).content
     language = content.languages.get(conversation.language or "") if conversation else None
     return {"case": found, "lines": lines, "holder": holder_name, "me": me, "notes": notes,
+            "earlier": earlier,
             "language": language,
             "contact_rules": contact_view.rules_words(conversation.contact_rules)
             if conversation else [],
@@ -484,9 +494,24 @@ def case_page(request: Request, case_id: int, me: CurrentCounsellor) -> HTMLResp
     with host(request).sessions() as session, session.begin():
         audit.record(session=session, counsellor=me, action="view", case_id=case_id,
                      detail=_view_detail(shown))
+        # The earlier cases shown in 「これまでの相談」 were read too.
+        for earlier in context["earlier"]:
+            if earlier.shown:
+                audit.record(session=session, counsellor=me, action="view",
+                             case_id=earlier.case_id, detail=f"history of case {case_id}")
+        context["new_since"] = _looked(session, me, case_id, seen=True)
     page = _page(request, "case.html", **context)
     page.background = line_signals.mark_read_after(host(request), shown.case, me, shown.sealed)
     return page
+
+
+def _looked(session: Session, me: Counsellor, case_id: int, *, seen: bool) -> datetime | None:
+    """When this counsellor last looked before now (their new words are marked from there),
+    and, when the page is on screen, that they look now."""
+    before = unread.seen_at(session=session, counsellor_id=me.id, case_id=case_id)
+    if seen:
+        unread.mark_seen(session=session, counsellor_id=me.id, case_id=case_id, at=utcnow())
+    return before
 
 
 TRANSCRIPT_AUDIT_GAP = timedelta(minutes=10)
@@ -502,8 +527,14 @@ def transcript_fragment(request: Request, case_id: int, me: CurrentCounsellor) -
         audit.record_unless_recent(session=session, counsellor=me, action="view_transcript",
                                    case_id=case_id, detail=_view_detail(shown),
                                    since=utcnow() - TRANSCRIPT_AUDIT_GAP)
+        # A tab in the background asks with seen=0: the words stay new until they are seen,
+        # and the resident gets no 既読 for words nobody has read.
+        on_screen = request.query_params.get("seen") != "0"
+        context["new_since"] = _looked(session, me, case_id, seen=on_screen)
     page = _page(request, "_transcript.html", **context)
-    page.background = line_signals.mark_read_after(host(request), shown.case, me, shown.sealed)
+    if on_screen:
+        page.background = line_signals.mark_read_after(host(request), shown.case, me,
+                                                       shown.sealed)
     return page
 
 
