@@ -638,7 +638,9 @@ class FollowUpRules(BaseModel):
         return ZoneInfo(self.timezone)
 
 
-REPLY_PLACEHOLDERS = {"name"}  # the counsellor's display name
+# The counsellor's display name, the case's team and its hours (in the reply's language), and
+# the case's pseudonym.
+REPLY_PLACEHOLDERS = {"name", "team", "hours", "pseudonym"}
 _LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(_[a-z]{2,8})?$")  # ja, ja_easy, en, zh_hans
 
 
@@ -652,6 +654,8 @@ class CannedReply(BaseModel):
     id: str = Field(pattern=r"^[a-z0-9_]+$", max_length=40)
     title: str = Field(min_length=1, max_length=40)  # for the counsellor, in Japanese
     texts: dict[str, str] = Field(min_length=1)
+    # Only these teams' counsellors are offered it (places.yaml team ids); none: every team.
+    teams: list[str] = Field(default_factory=list)
 
     @field_validator("texts")
     @classmethod
@@ -669,7 +673,8 @@ class CannedReply(BaseModel):
             except ValueError:
                 problems.append(f"{code}: a lone '{{' or '}}'")
                 continue
-            problems += [f"{code}: unknown placeholder {{{n}}} (known: name)"
+            problems += [f"{code}: unknown placeholder {{{n}}} (known: "
+                         f"{', '.join(sorted(REPLY_PLACEHOLDERS))})"
                          for n in sorted(used - REPLY_PLACEHOLDERS)]
         if problems:
             raise ValueError("; ".join(problems))

@@ -150,6 +150,11 @@ def load_content(directory: Path) -> Content:
         files=(f"{directory.name}/resources.yaml", f"{directory.name}/messages.yaml"),
         variables=COPY_VARIABLES)
     problems = [_located(p) for p in found]
+    known_teams = {t.id for t in places.teams}
+    problems += [Problem(f"{directory.name}/replies.yaml",
+                         f"reply {r.id}: unknown team '{team}' (places.yaml has "
+                         f"{', '.join(sorted(known_teams))})", find=("id", r.id))
+                 for r in content.replies.replies for team in r.teams if team not in known_teams]
     problems += [Problem(f"{directory.name}/resources.yaml",
                          f"hotline {h.id}: unknown language '{code}' (content/languages/ has "
                          f"{', '.join(sorted(content.languages)) or 'none'})")

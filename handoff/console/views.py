@@ -18,16 +18,13 @@ from sqlalchemy.orm import Session
 from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
-from bot.content.languages import JAPANESE
 from bot.db.models import Conversation, InboxEvent, OutboxMessage, utcnow
-from bot.releases.load import Content
 from handoff import (
     access,
     audit,
     cases,
     casework,
     contact_view,
-    easy_japanese,
     followups,
     history,
     logins,
@@ -40,6 +37,7 @@ from handoff import (
 )
 from handoff.console import desk, line_signals, notices, wait_panel
 from handoff.console.host import ConsoleHost, host
+from handoff.console.reply_aids import reply_aids
 from handoff.console.security import (
     DEVICE_COOKIE,
     DEVICE_DAYS,
@@ -449,35 +447,10 @@ def _case_context(request: Request, shown: Shown, me: Counsellor) -> dict[str, A
             "referral_choices": referrals.choices(content, found.team_id),
             "may_refer": found.status != CaseStatus.CLOSED and not shown.sealed and (
                 supervising or found.claimed_by == me.id),
-            **_reply_aids(content, conversation.language if conversation else None, me),
+            **reply_aids(content, reads=conversation.language if conversation else None,
+                         team_id=found.team_id, counsellor=me.display_name,
+                         pseudonym=found.pseudonym),
             **_claimed_notice(request, holder_name)}
-
-
-# Names for a language content has no file of (yet): a canned reply may be written before.
-LANGUAGE_NAMES = {JAPANESE: "日本語", "ja_easy": "やさしい日本語", "en": "英語",
-                  "vi": "ベトナム語", "zh_hans": "中国語（簡体字）", "pt_br": "ポルトガル語",
-                  "tl": "タガログ語", "ne": "ネパール語", "id": "インドネシア語"}
-
-
-def _language_name(content: Content, code: str) -> str:
-    """A language as counsellors call it: 英語, やさしい日本語."""
-    pack = content.languages.get(code)
-    return pack.name_ja if pack else LANGUAGE_NAMES.get(code, code)
-
-
-def _reply_aids(content: Content, code: str | None, me: Counsellor) -> dict[str, Any]:
-    """What helps a counsellor answer in the resident's words: the canned replies in their
-    language (else やさしい日本語, else Japanese), the counsellor's name filled in, and for a
-    resident who reads Japanese as a second language, the やさしい日本語 check's rules."""
-    reads = code or JAPANESE
-    canned = []
-    for reply in content.replies.replies:
-        language, text = reply.text_for(reads)
-        canned.append({"id": reply.id, "title": reply.title, "language": language,
-                       "language_name": _language_name(content, language),
-                       "text": text.format(name=me.display_name)})
-    return {"canned": canned, "reply_language": _language_name(content, reads),
-            "easy_rules": None if reads == JAPANESE else easy_japanese.rules()}
 
 
 def _claimed_notice(request: Request, holder: str | None) -> dict[str, Any]:

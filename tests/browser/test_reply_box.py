@@ -4,6 +4,8 @@ draft behind on a shared computer."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Browser, expect
 
@@ -66,4 +68,40 @@ def test_a_draft_survives_a_reload_and_ctrl_enter_sends_it(live: LiveApp,
     desk.click("form[action='/console/logout'] button")
     expect(desk.locator("input[name=username]")).to_be_visible()
     assert drafts(desk) == []
+    context.close()
+
+
+def test_a_canned_reply_chosen_with_a_slash_reaches_the_resident_filled_in(
+        live: LiveApp, browser: Browser) -> None:
+    r, case_id = resident_with_case(live)
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ja-JP")
+    desk = context.new_page()
+    sign_in(desk, live.url, "sato")
+    desk.goto(f"{live.url}/console/cases/{case_id}")
+    desk.click("#claim")
+    wait_for(lambda: "佐藤" in texts(r.bot_messages()) and r.all_sent())
+    sent = len(r.bot_messages())
+    team = next(t for t in live.runtime.content.places.teams if t.id == "pref")
+
+    words = desk.locator("#words")
+    words.press_sequentially("こんばんは。 /窓口")
+    menu = desk.locator("#canned-slash")
+    expect(menu).to_be_visible()
+    expect(words).to_have_attribute("aria-expanded", "true")
+    expect(menu.locator("[role=option]")).to_have_text(["窓口と受付の時間を伝える"])
+    words.press("Enter")  # picks the reply: it is put in, never sent
+    expect(menu).to_be_hidden()
+    expect(words).to_have_value(re.compile(
+        rf"^こんばんは。 \n「{re.escape(team.name)}」の受付時間は、.+です。"))
+    assert "{" not in words.input_value() and "/窓口" not in words.input_value()
+    desk.wait_for_timeout(500)
+    assert len(r.bot_messages()) == sent
+
+    words.press("Control+End")
+    words.press_sequentially("今夜のうちに、もう少し聞かせてください。")
+    words.press("Control+Enter")
+    wait_for(lambda: len(r.bot_messages()) > sent)
+    delivered = texts(r.bot_messages()[sent:])
+    assert f"「{team.name}」の受付時間は" in delivered
+    assert "今夜のうちに、もう少し聞かせてください。" in delivered and "{hours}" not in delivered
     context.close()
