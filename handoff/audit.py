@@ -3,6 +3,7 @@ every account event: logins (failed ones too), back-offs, logouts and `tsunagu u
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, select
@@ -26,6 +27,20 @@ def record_unless_recent(*, session: Session, counsellor: Counsellor, action: st
     if seen is None:
         record(session=session, counsellor=counsellor, action=action, case_id=case_id,
                detail=detail)
+
+
+def record_list_view(*, session: Session, counsellor: Counsellor, action: str,
+                     case_ids: Collection[int], since: datetime) -> None:
+    """A list that shows cases (the floor, a search) is a view of each of them, as the case
+    page is: one row per case, unless this counsellor's same view of it is recent (a page
+    refreshing live is not thousands of rows). Two statements, whatever the list's length."""
+    if not case_ids:
+        return
+    recent = set(session.scalars(select(AuditEntry.case_id).where(
+        AuditEntry.counsellor_id == counsellor.id, AuditEntry.action == action,
+        AuditEntry.case_id.in_(case_ids), AuditEntry.at >= since)))
+    session.add_all([AuditEntry(counsellor_id=counsellor.id, action=action, case_id=case_id)
+                     for case_id in dict.fromkeys(case_ids) if case_id not in recent])
 
 
 def record_account_event(*, session: Session, actor: Counsellor | str, action: str,

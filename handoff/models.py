@@ -72,6 +72,9 @@ class Counsellor(Base):
     # away on its own when none of the account's console sessions has been seen for a while.
     presence: Mapped[str] = mapped_column(String(16), default="off", server_default="off")
     presence_at: Mapped[datetime | None]
+    # How many chats at once, set by a supervisor on the floor view (None: no limit). A case in
+    # imminent danger is never refused for it.
+    capacity: Mapped[int | None]
 
 
 class Case(Base):
@@ -254,6 +257,9 @@ class CaseNote(Base):
     counsellor_id: Mapped[int] = mapped_column(ForeignKey("counsellors.id"))
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A supervisor's word to the counsellor holding the case (ささやき): shown to them above
+    # the talk and counted as new on their queue; like every note, never sent to LINE.
+    whisper_to: Mapped[int | None] = mapped_column(ForeignKey("counsellors.id"))
 
 
 class SupportPlan(Base):

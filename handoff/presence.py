@@ -35,7 +35,7 @@ def set_presence(*, session: Session, counsellor: Counsellor, presence: Presence
                                account_id=counsellor.id, detail=presence.value)
 
 
-def _last_seen(session: Session, counsellor_ids: list[int]) -> dict[int, datetime]:
+def last_seen(session: Session, counsellor_ids: list[int]) -> dict[int, datetime]:
     if not counsellor_ids:
         return {}
     rows = session.execute(
@@ -71,7 +71,7 @@ def roster(*, session: Session, now: datetime, away_after: timedelta,
     if team_id is not None:
         stmt = stmt.where(Counsellor.team_id == team_id)
     people = list(session.scalars(stmt.order_by(Counsellor.id)))
-    seen = _last_seen(session, [c.id for c in people])
+    seen = last_seen(session, [c.id for c in people])
     return [OnDuty(c.id, c.display_name, c.team_id, c.role,
                    effective(c, seen.get(c.id), now, away_after)) for c in people]
 
@@ -87,7 +87,7 @@ def available_count(*, session: Session, team_id: str, now: datetime,
 def presence_of(*, session: Session, counsellor: Counsellor, now: datetime,
                 away_after: timedelta) -> Presence:
     """One account's presence as it counts now (what its console header shows)."""
-    seen = _last_seen(session, [counsellor.id]).get(counsellor.id)
+    seen = last_seen(session, [counsellor.id]).get(counsellor.id)
     return effective(counsellor, seen, now, away_after)
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy import case as when
 from sqlalchemy.orm import Session
 
 from bot.db.models import utcnow
-from handoff.models import PRIORITY_RANK, Case, CaseStatus, Counsellor
+from handoff.models import PRIORITY_RANK, Case, CaseStatus, Counsellor, Priority
 
 _RANK = when(*((Case.priority == p.value, rank) for p, rank in PRIORITY_RANK.items()),
              else_=len(PRIORITY_RANK))
@@ -57,3 +57,34 @@ def claim(*, session: Session, case_id: int, counsellor: Counsellor) -> ClaimRes
         .where(Case.id == case_id)
     ).first()
     return ClaimResult(False, row[0] if row else None, row[1] if row else None)
+
+
+def holding(*, session: Session, counsellor: Counsellor) -> int:
+    """How many chats the counsellor has now."""
+    return int(session.scalar(select(func.count(Case.id)).where(
+        Case.status == CaseStatus.CLAIMED, Case.claimed_by == counsellor.id)) or 0)
+
+
+def at_capacity(*, session: Session, counsellor: Counsellor) -> bool:
+    return counsellor.capacity is not None and \
+        holding(session=session, counsellor=counsellor) >= counsellor.capacity
+
+
+def may_take(case: Case, *, full: bool) -> bool:
+    """A counsellor at capacity still takes a case in imminent danger: a life comes before a
+    fair load, and nobody else may be free."""
+    return not full or case.priority == Priority.IMMINENT
+
+
+def take_next(*, session: Session, counsellor: Counsellor, team_ids: list[str] | None,
+              visible: ColumnElement[bool]) -> Case | None:
+    """Claim the top of the queue for this counsellor; when someone is quicker, the next one.
+    None: nothing left that they may take."""
+    full = at_capacity(session=session, counsellor=counsellor)
+    for case in waiting(session=session, team_ids=team_ids, visible=visible):
+        if not may_take(case, full=full):
+            continue
+        if claim(session=session, case_id=case.id, counsellor=counsellor).won:
+            session.refresh(case)
+            return case
+    return None

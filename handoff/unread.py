@@ -14,7 +14,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from handoff.models import CaseMessage, CaseRead
+from handoff.models import CaseMessage, CaseNote, CaseRead
 
 NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -49,4 +49,19 @@ def counts(*, session: Session, counsellor_id: int,
         .where(CaseMessage.case_id.in_(case_ids), CaseMessage.sender == "resident",
                CaseMessage.created_at > func.coalesce(CaseRead.seen_at, NEVER))
         .group_by(CaseMessage.case_id))
+    return {int(case_id): int(n) for case_id, n in rows}
+
+
+def whispers(*, session: Session, counsellor_id: int,
+             case_ids: Collection[int]) -> dict[int, int]:
+    """case id -> supervisors' whispers to this counsellor they have not seen yet."""
+    if not case_ids:
+        return {}
+    rows = session.execute(
+        select(CaseNote.case_id, func.count(CaseNote.id))
+        .outerjoin(CaseRead, and_(CaseRead.case_id == CaseNote.case_id,
+                                  CaseRead.counsellor_id == counsellor_id))
+        .where(CaseNote.case_id.in_(case_ids), CaseNote.whisper_to == counsellor_id,
+               CaseNote.created_at > func.coalesce(CaseRead.seen_at, NEVER))
+        .group_by(CaseNote.case_id))
     return {int(case_id): int(n) for case_id, n in rows}

@@ -17,6 +17,7 @@ from handoff.console.admin import router as admin_router
 from handoff.console.alerts import router as alerts_router
 from handoff.console.dashboard import router as dashboard_router
 from handoff.console.desk import router as desk_status_router
+from handoff.console.floor_views import router as floor_router
 from handoff.console.middleware import ConsoleOnly
 from handoff.console.referral_sources import router as referral_sources_router
 from handoff.console.referral_views import router as referral_router
@@ -57,4 +58,5 @@ def mount_console(app: FastAPI, settings: Settings) -> None:
     app.include_router(rehearsal_router)
     app.include_router(alerts_router)
     app.include_router(referral_sources_router)
+    app.include_router(floor_router)
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")

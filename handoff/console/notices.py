@@ -16,6 +16,13 @@ ERROR, OK = "error", "ok"
 NOTICES: dict[str, tuple[str, str]] = {
     # A case
     "claimed": (ERROR, "この相談は、ほかの相談員が先に担当しました。"),
+    "at_capacity": (ERROR, "いま担当できる数（主任が決めた数）まで相談を担当しています。"
+                           "差し迫った危険のある相談だけは、いつでも担当できます。"),
+    "queue_empty": (OK, "いま担当できる待っている相談はありません。"),
+    "whisper_unclaimed": (ERROR, "主任からのメモは、担当者がいる相談にだけ残せます。"
+                                 "ふつうのメモを使ってください。"),
+    "capacity_range": (ERROR, "担当できる数は1〜20で入れてください（空にすると制限なし）。"),
+    "capacity_saved": (OK, "担当できる数を変えました。"),
     "not_holder": (ERROR, "この相談を担当していないため、この操作はできません。"),
     "empty_reply": (ERROR, "返信が空です。"),
     "reply_too_long": (ERROR, "返信は{0}文字までです。"),

@@ -54,6 +54,7 @@ from handoff.durations import minutes_text
 from handoff.models import (
     AuditEntry,
     Case,
+    CaseMessage,
     CaseNote,
     CaseStatus,
     Counsellor,
@@ -93,6 +94,8 @@ AUDIT_LABEL = {
     "referral_sent": "つなぐシートを渡した", "referral_result": "つないだ結果を記録した",
     "referral_withdrawn": "つなぐことの取り消しを記録した",
     "export_outcomes": "成果のCSVを保存した",
+    "floor_view": "フロアの様子で見た", "capacity": "担当できる数を変えた",
+    "whisper": "主任からのメモを書いた", "search_view": "検索・一覧で見た",
     "presence": "対応状況を変えた", "login": "ログインした", "logout": "ログアウトした",
     "login_failed": "ログインに失敗した", "login_backoff": "ログインを一時的に止めた",
     "login_address_blocked": "同じ接続元からのログインを止めた", "unlock": "ログインの制限を解いた",
@@ -273,8 +276,10 @@ def _queue_rows(request: Request, me: Counsellor) -> dict[str, Any]:
         returning = history.returning_counts(session=session, cases=[*open_cases, *mine])
         new_words = unread.counts(session=session, counsellor_id=me.id,
                                   case_ids=[c.id for c in mine])
+        whispered = unread.whispers(session=session, counsellor_id=me.id,
+                                    case_ids=[c.id for c in mine])
         return {"waiting": [(c, _waited(c.opened_at)) for c in open_cases],
-                "returning": returning, "unread": new_words,
+                "returning": returning, "unread": new_words, "whispered": whispered,
                 "unread_total": sum(new_words.values()),
                 "mine": [(c, _waited(c.opened_at)) for c in mine],
                 "elsewhere": [(e, _waited(e.opened_at)) for e in elsewhere],
@@ -304,6 +309,9 @@ def _fingerprint(request: Request, me: Counsellor, case_id: int | None) -> str:
         cases = session.execute(select(func.count(Case.id), func.max(Case.updated_at)).where(
             access.visible(me, utcnow()))).one()
         parts: list[Any] = list(cases)
+        # A resident's new words on any case one may see (the queue's 新着, the floor's waits).
+        parts.append(session.scalar(select(func.max(CaseMessage.id)).join(
+            Case, Case.id == CaseMessage.case_id).where(access.visible(me, utcnow()))))
         if case_id is not None:
             shown = session.get(Case, case_id)
             user = session.scalar(select(Conversation.line_user_id).where(
@@ -438,6 +446,9 @@ def _case_context(request: Request, shown: Shown, me: Counsellor) -> dict[str, A
                 found.claimed_by == me.id and found.status == CaseStatus.CLAIMED)),
             "programmes": [places.programmes.get(p, p) for p in found.programmes],
             "mine": found.claimed_by == me.id and found.status == CaseStatus.CLAIMED,
+            # A supervisor reading a colleague's chat: read-only, and may whisper to them.
+            "may_whisper": supervising and not shown.sealed and found.status ==
+            CaseStatus.CLAIMED and found.claimed_by not in (None, me.id),
             "waited": _waited(found.opened_at), "shown": shown, "broken": broken,
             "transfer": found.transfer_request, "transfer_asker": asker,
             "retention_days": places.retention_days,
@@ -528,6 +539,10 @@ def claim_case(request: Request, case_id: int, me: CurrentCounsellor) -> Respons
         return RedirectResponse(notices.url(f"/console/cases/{case_id}", "no_consent"),
                                 status_code=303)
     with runtime.sessions() as session, session.begin():
+        if not queue.may_take(shown.case, full=queue.at_capacity(session=session,
+                                                                  counsellor=me)):
+            return RedirectResponse(notices.url(f"/console/cases/{case_id}", "at_capacity"),
+                                    status_code=303)
         result = queue.claim(session=session, case_id=case_id, counsellor=me)
         if result.won:
             found = session.get(Case, case_id)
@@ -540,6 +555,28 @@ def claim_case(request: Request, case_id: int, me: CurrentCounsellor) -> Respons
                                 status_code=303)
     runtime.wake_outbox()
     return RedirectResponse(f"/console/cases/{case_id}", status_code=303)
+
+
+@router.post("/take-next", dependencies=[CsrfChecked])
+def take_next(request: Request, me: CurrentCounsellor) -> Response:
+    """「次の相談を担当する」: the top of one's own team's queue (every team's for a lead),
+    claimed as a click on it would be; the next one when a colleague was quicker."""
+    runtime = host(request)
+    with runtime.sessions() as session, session.begin():
+        full = queue.at_capacity(session=session, counsellor=me)
+        taken = queue.take_next(session=session, counsellor=me,
+                                team_ids=None if sees_every_team(me.role) or not me.team_id
+                                else [me.team_id], visible=access.visible(me, utcnow()))
+        if taken is not None:
+            casework.tell_joined(session=session, case=taken, counsellor=me,
+                                 content=runtime.content)
+            audit.record(session=session, counsellor=me, action="claim", case_id=taken.id,
+                         detail="take next")
+    if taken is None:
+        return RedirectResponse(notices.url("/console/", "at_capacity" if full
+                                            else "queue_empty"), status_code=303)
+    runtime.wake_outbox()
+    return RedirectResponse(f"/console/cases/{taken.id}", status_code=303)
 
 
 def _act(request: Request, case_id: int, me: Counsellor, action: str,
