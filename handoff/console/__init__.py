@@ -22,6 +22,7 @@ from handoff.console.middleware import ConsoleOnly
 from handoff.console.referral_sources import router as referral_sources_router
 from handoff.console.referral_views import router as referral_router
 from handoff.console.rehearsal import router as rehearsal_router
+from handoff.console.search_views import router as search_router
 from handoff.console.security import ConsoleAuth, HashingGate, LoginRequired
 from handoff.console.support_views import router as support_router
 from handoff.console.views import HERE, router
@@ -59,4 +60,5 @@ def mount_console(app: FastAPI, settings: Settings) -> None:
     app.include_router(alerts_router)
     app.include_router(referral_sources_router)
     app.include_router(floor_router)
+    app.include_router(search_router)
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")
