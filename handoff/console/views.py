@@ -309,15 +309,20 @@ def _fingerprint(request: Request, me: Counsellor, case_id: int | None) -> str:
         cases = session.execute(select(func.count(Case.id), func.max(Case.updated_at)).where(
             access.visible(me, utcnow()))).one()
         parts: list[Any] = list(cases)
-        # A resident's new words on any case one may see (the queue's 新着, the floor's waits).
+        # A resident's new words on any case one may see (the queue's 新着, the floor's waits),
+        # and a whisper to me.
         parts.append(session.scalar(select(func.max(CaseMessage.id)).join(
             Case, Case.id == CaseMessage.case_id).where(access.visible(me, utcnow()))))
+        parts.append(session.scalar(select(func.max(CaseNote.id)).where(
+            CaseNote.whisper_to == me.id)))
         if case_id is not None:
             shown = session.get(Case, case_id)
             user = session.scalar(select(Conversation.line_user_id).where(
                 Conversation.id == shown.conversation_id)) if shown else None
             parts += list(session.execute(select(
                 func.count(InboxEvent.id)).where(InboxEvent.line_user_id == user)).one())
+            parts.append(session.scalar(select(func.max(CaseNote.id)).where(
+                CaseNote.case_id == case_id, CaseNote.whisper_to.is_not(None))))
             parts += list(session.execute(select(
                 func.count(OutboxMessage.id), func.max(OutboxMessage.status),
                 func.max(OutboxMessage.sent_at)).where(
