@@ -88,3 +88,22 @@ def take_next(*, session: Session, counsellor: Counsellor, team_ids: list[str] |
             session.refresh(case)
             return case
     return None
+
+
+@dataclass(frozen=True)
+class Load:
+    """One counsellor as the offer weighs them."""
+
+    counsellor_id: int
+    available: bool  # 対応可能 now, and a role that answers residents
+    holding: int
+    capacity: int | None
+
+
+def least_loaded(people: list[Load]) -> int | None:
+    """Who the top case is suggested to: of those available and under their capacity, the one
+    holding the fewest chats (the lowest id among equals, so every page agrees). None: nobody."""
+    free = [p for p in people if p.available and (p.capacity is None or p.holding < p.capacity)]
+    if not free:
+        return None
+    return min(free, key=lambda p: (p.holding, p.counsellor_id)).counsellor_id

@@ -403,6 +403,9 @@ class Team(BaseModel):
     open_on_holidays: bool = False
     closures: list[Closure] = Field(default_factory=list)
     after_hours: AfterHours = Field(default_factory=AfterHours)
+    # least_loaded: the queue's top case is suggested to the available counsellor holding the
+    # fewest chats (under their capacity); anyone may still take it. none: no suggestion.
+    offer: Literal["none", "least_loaded"] = "none"
 
 
 class Waiting(BaseModel):

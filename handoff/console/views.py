@@ -25,6 +25,7 @@ from handoff import (
     cases,
     casework,
     contact_view,
+    floor,
     followups,
     history,
     logins,
@@ -64,6 +65,7 @@ from handoff.models import (
     at_least,
     sees_every_team,
 )
+from handoff.presence import ANSWERING
 from handoff.transcript import transcript
 
 HERE = Path(__file__).resolve().parent
@@ -274,12 +276,14 @@ def _queue_rows(request: Request, me: Counsellor) -> dict[str, Any]:
         broken = access.broken_for(session=session, team_id=None if every else me.team_id,
                                    since=now - BROKEN_SHOWN) if every or me.team_id else []
         returning = history.returning_counts(session=session, cases=[*open_cases, *mine])
+        offered = _offer(request, me, session, open_cases, now)
         new_words = unread.counts(session=session, counsellor_id=me.id,
                                   case_ids=[c.id for c in mine])
         whispered = unread.whispers(session=session, counsellor_id=me.id,
                                     case_ids=[c.id for c in mine])
         return {"waiting": [(c, _waited(c.opened_at)) for c in open_cases],
                 "returning": returning, "unread": new_words, "whispered": whispered,
+                "offered": offered,
                 "unread_total": sum(new_words.values()),
                 "mine": [(c, _waited(c.opened_at)) for c in mine],
                 "elsewhere": [(e, _waited(e.opened_at)) for e in elsewhere],
@@ -290,6 +294,24 @@ def _queue_rows(request: Request, me: Counsellor) -> dict[str, Any]:
                 "query": str(request.url.query),
                 **desk.queue_context(request, me, session=session, team=wanted_team,
                                      cases=open_cases, now=now)}
+
+
+def _offer(request: Request, me: Counsellor, session: Session, open_cases: list[Case],
+           now: datetime) -> dict[int, tuple[str, bool]]:
+    """Where one's team suggests its top case to the least-loaded available counsellor:
+    {case id: (their name, whether it is me)}. Nobody is forced: anyone may still take it."""
+    places = host(request).content.places
+    team = next((t for t in places.teams if t.id == me.team_id), None)
+    top = next((c for c in open_cases if team and c.team_id == team.id), None)
+    if team is None or team.offer != "least_loaded" or top is None:
+        return {}
+    people = floor.people(session=session, team_id=team.id, now=now, away_after=timedelta(
+        minutes=places.desk.waiting.away_after_minutes))
+    chosen = queue.least_loaded([queue.Load(
+        p.counsellor_id, p.presence == presence.Presence.AVAILABLE and p.role in ANSWERING,
+        p.holding, p.capacity) for p in people])
+    name = next((p.name for p in people if p.counsellor_id == chosen), None)
+    return {top.id: (name, chosen == me.id)} if name else {}
 
 
 @router.get("/")

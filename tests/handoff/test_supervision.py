@@ -157,3 +157,33 @@ def test_the_floor_shows_who_holds_what_and_a_whisper_never_reaches_line(
     # Only a supervisor whispers.
     assert sato.post(f"{page}/whisper", data={"csrf": csrf_of(sato, page),
                                               "words": "x"}).status_code == 403
+
+
+def test_the_least_loaded_available_counsellor_is_chosen() -> None:
+    L = queue.Load  # noqa: N806
+    assert queue.least_loaded([L(1, True, 2, None), L(2, True, 1, None),
+                               L(3, False, 0, None)]) == 2  # away: not offered
+    assert queue.least_loaded([L(1, True, 1, 1), L(2, True, 2, None)]) == 2  # 1 is full
+    assert queue.least_loaded([L(5, True, 1, None), L(4, True, 1, None)]) == 4  # ties: lower id
+    assert queue.least_loaded([L(1, False, 0, None), L(2, True, 3, 3)]) is None
+
+
+def test_the_top_case_is_suggested_to_whoever_available_holds_the_fewest(
+        live: LiveApp) -> None:
+    release_all(live)
+    sato, suzuki = logged_in(live, "sato"), logged_in(live, "suzuki")
+    for client in (sato, suzuki):
+        client.post("/console/desk/presence", data={"csrf": csrf_of(client, "/console/"),
+                                                    "presence": "available"})
+    held = waiting_case(live)
+    assert take_next(sato, live) == f"/console/cases/{held}"  # 佐藤 now holds one chat
+    top = waiting_case(live, priority="high")
+    waiting_case(live, ago=timedelta(minutes=5))
+    mine = suzuki.get("/console/").text
+    row = mine[mine.index(f'href="/console/cases/{top}"'):].split("</tr>")[0]
+    assert "あなたへのおすすめ" in row  # 鈴木 holds none
+    theirs = sato.get("/console/").text
+    row = theirs[theirs.index(f'href="/console/cases/{top}"'):].split("</tr>")[0]
+    assert "鈴木さんへのおすすめ" in row and "あなたへのおすすめ" not in theirs
+    # Nobody is forced: 佐藤 may still take it.
+    assert take_next(sato, live) == f"/console/cases/{top}"
