@@ -160,7 +160,7 @@ def test_the_floor_shows_who_holds_what_and_a_whisper_never_reaches_line(
 
 
 def test_the_least_loaded_available_counsellor_is_chosen() -> None:
-    L = queue.Load  # noqa: N806
+    L = queue.Load
     assert queue.least_loaded([L(1, True, 2, None), L(2, True, 1, None),
                                L(3, False, 0, None)]) == 2  # away: not offered
     assert queue.least_loaded([L(1, True, 1, 1), L(2, True, 2, None)]) == 2  # 1 is full
