@@ -9,8 +9,8 @@ import re
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.browser.console import sign_in
-from tests.live import LiveApp, Staff, resident_with_case, texts, wait_for
+from tests.browser.console import claimed_case
+from tests.live import LiveApp, Staff, texts, wait_for
 
 pytestmark = pytest.mark.sqlite_only
 
@@ -29,13 +29,8 @@ def drafts(page) -> list[str]:  # type: ignore[no-untyped-def]
 
 def test_a_draft_survives_a_reload_and_ctrl_enter_sends_it(live: LiveApp,
                                                           browser: Browser) -> None:
-    r, case_id = resident_with_case(live)
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ja-JP")
-    desk = context.new_page()
-    sign_in(desk, live.url, "sato")
-    desk.goto(f"{live.url}/console/cases/{case_id}")
-    desk.click("#claim")
-    wait_for(lambda: "佐藤" in texts(r.bot_messages()) and r.all_sent())
+    held = claimed_case(browser, live, "sato", "佐藤")
+    context, desk, r = held.context, held.page, held.resident
     sent = len(r.bot_messages())
 
     words = desk.locator("#words")
@@ -73,13 +68,8 @@ def test_a_draft_survives_a_reload_and_ctrl_enter_sends_it(live: LiveApp,
 
 def test_a_canned_reply_chosen_with_a_slash_reaches_the_resident_filled_in(
         live: LiveApp, browser: Browser) -> None:
-    r, case_id = resident_with_case(live)
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ja-JP")
-    desk = context.new_page()
-    sign_in(desk, live.url, "sato")
-    desk.goto(f"{live.url}/console/cases/{case_id}")
-    desk.click("#claim")
-    wait_for(lambda: "佐藤" in texts(r.bot_messages()) and r.all_sent())
+    held = claimed_case(browser, live, "sato", "佐藤")
+    context, desk, r = held.context, held.page, held.resident
     sent = len(r.bot_messages())
     team = next(t for t in live.runtime.content.places.teams if t.id == "pref")
 

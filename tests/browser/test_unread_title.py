@@ -7,8 +7,8 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from handoff.models import CaseMessage
-from tests.browser.console import sign_in
-from tests.live import LiveApp, Staff, resident_with_case, texts, wait_for
+from tests.browser.console import claimed_case
+from tests.live import LiveApp, Staff, wait_for
 
 pytestmark = pytest.mark.sqlite_only
 
@@ -20,13 +20,8 @@ def live_counsellors() -> list[Staff]:
 
 def test_the_title_counts_new_words_and_clears_once_seen(live: LiveApp,
                                                          browser: Browser) -> None:
-    r, case_id = resident_with_case(live)
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ja-JP")
-    desk = context.new_page()
-    sign_in(desk, live.url, "sato")
-    desk.goto(f"{live.url}/console/cases/{case_id}")
-    desk.click("#claim")
-    wait_for(lambda: "佐藤" in texts(r.bot_messages()) and r.all_sent())
+    held = claimed_case(browser, live, "sato", "佐藤")
+    context, desk, r, case_id = held.context, held.page, held.resident, held.case_id
     desk.goto(f"{live.url}/console/")
     expect(desk).to_have_title("受付一覧 | tsunagu")
     desk.evaluate("window.notReloaded = true")
