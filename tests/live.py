@@ -229,11 +229,15 @@ def resident_with_case(live: LiveApp) -> tuple[Resident, int]:
     r.say("同意する")
     r.say("共有しない")
     wait_for(r.all_sent)
+    return r, case_of(live, r)
+
+
+def case_of(live: LiveApp, r: Resident) -> int:
+    """The resident's one case."""
     with live.session() as s:
-        case_id = s.scalars(select(Case.id).join(
+        return int(s.scalars(select(Case.id).join(
             Conversation, Conversation.id == Case.conversation_id).where(
-            Conversation.line_user_id == r.user_id)).one()
-    return r, int(case_id)
+            Conversation.line_user_id == r.user_id)).one())
 
 
 def conversation_of(live: LiveApp, r: Resident) -> Conversation:

@@ -21,6 +21,7 @@ from tests.live import (
     LiveApp,
     Resident,
     Staff,
+    case_of,
     console_client,
     csrf_of,
     logged_in,
@@ -366,11 +367,7 @@ def test_the_talk_shows_the_buttons_the_resident_tapped(live: LiveApp) -> None:
     r.tap("同意する")
     r.tap("共有しない")
     wait_for(r.all_sent)
-    with live.session() as s:
-        case_id = s.scalars(select(Case.id).join(
-            Conversation, Conversation.id == Case.conversation_id).where(
-            Conversation.line_user_id == r.user_id)).one()
-    page = logged_in(live, "sato").get(f"/console/cases/{case_id}").text
+    page = logged_in(live, "sato").get(f"/console/cases/{case_of(live, r)}").text
     talk = page[page.index('<ol class="transcript">'):]
     tapped = re.findall(r'<span class="tapped">ボタンで答えた</span><span class="text">([^<]+)<',
                         talk)
