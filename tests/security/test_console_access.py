@@ -34,9 +34,11 @@ from handoff.console.admin import router as admin_router
 from handoff.console.alerts import router as alerts_router
 from handoff.console.dashboard import router as dashboard_router
 from handoff.console.desk import router as presence_router
+from handoff.console.floor_views import router as floor_router
 from handoff.console.referral_sources import router as referral_sources_router
 from handoff.console.referral_views import router as referral_router
 from handoff.console.rehearsal import router as rehearsal_router
+from handoff.console.search_views import router as search_router
 from handoff.console.support_views import router as support_router
 from handoff.console.views import router as desk_router
 from handoff.models import (
@@ -71,7 +73,8 @@ from tests.live import (
 
 FLOW = "flows/intake.yaml"
 ROUTERS = [desk_router, dashboard_router, admin_router, rehearsal_router, presence_router,
-           alerts_router, support_router, referral_router, referral_sources_router]
+           alerts_router, support_router, referral_router, referral_sources_router,
+           floor_router, search_router]
 
 PUBLIC, COUNSELLOR, SUPERVISOR, ADMIN = "public", "counsellor", "supervisor", "admin"
 RANK = {PUBLIC: 0, COUNSELLOR: 1, SUPERVISOR: 2, ADMIN: 3}
@@ -88,6 +91,7 @@ ACCESS: dict[tuple[str, str], str] = {
     ("GET", "/console/cases/{case_id}"): COUNSELLOR,
     ("GET", "/console/cases/{case_id}/fragments/transcript"): COUNSELLOR,
     ("POST", "/console/cases/{case_id}/claim"): COUNSELLOR,
+    ("POST", "/console/take-next"): COUNSELLOR,
     ("POST", "/console/cases/{case_id}/notes"): COUNSELLOR,
     ("POST", "/console/cases/{case_id}/reply"): COUNSELLOR,
     ("POST", "/console/cases/{case_id}/typing"): COUNSELLOR,
@@ -96,6 +100,8 @@ ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/console/cases/{case_id}/risk/{assessment_id}/review"): COUNSELLOR,
     ("POST", "/console/cases/{case_id}/transfer"): COUNSELLOR,
     ("POST", "/console/cases/{case_id}/emergency"): COUNSELLOR,
+    # A supervisor's note to whoever holds the case (before close: it needs a holder).
+    ("POST", "/console/cases/{case_id}/whisper"): SUPERVISOR,
     ("POST", "/console/cases/{case_id}/close"): COUNSELLOR,
     # Support after the first reply: the plan, meetings, monitoring, and the caseload.
     ("POST", "/console/cases/{case_id}/support/plan"): COUNSELLOR,
@@ -103,6 +109,8 @@ ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/console/cases/{case_id}/support/monitoring"): COUNSELLOR,
     ("POST", "/console/cases/{case_id}/support/results"): COUNSELLOR,
     ("GET", "/console/caseload"): COUNSELLOR,
+    # 相談をさがす: search within what one may see (every case listed is audited).
+    ("GET", "/console/search"): COUNSELLOR,
     # つなぐ: a referral asked of the resident, its sheet (only with their yes), what became of it.
     ("POST", "/console/cases/{case_id}/referrals"): COUNSELLOR,
     ("GET", "/console/cases/{case_id}/referrals/{referral_id}/sheet"): COUNSELLOR,
@@ -120,6 +128,10 @@ ACCESS: dict[tuple[str, str], str] = {
     # Presence (対応可能 / 離席 / 終了) and the page's 30-second check of the desk's status.
     ("POST", "/console/desk/presence"): COUNSELLOR,
     ("GET", "/console/desk/status"): COUNSELLOR,
+    # The floor: who is on, who holds what, and each counsellor's capacity.
+    ("GET", "/console/floor"): SUPERVISOR,
+    ("GET", "/console/fragments/floor"): SUPERVISOR,
+    ("POST", "/console/floor/capacity"): SUPERVISOR,
     ("GET", "/console/audit"): SUPERVISOR,
     ("GET", "/console/outcomes"): SUPERVISOR,
     ("GET", "/console/outcomes/csv"): SUPERVISOR,
@@ -159,6 +171,9 @@ def form_for(key: tuple[str, str], ids: dict[str, Any]) -> dict[str, str]:
         "/console/logout": {},
         "/console/desk/presence": {"presence": "away"},
         "/console/cases/{case_id}/claim": {},
+        "/console/take-next": {},
+        "/console/cases/{case_id}/whisper": {"words": "家賃の制度も伝えてみてください"},
+        "/console/floor/capacity": {"counsellor_id": str(ids["sato_id"]), "capacity": "3"},
         "/console/cases/{case_id}/notes": {"words": "家賃のメモ"},
         "/console/cases/{case_id}/reply": {"words": "お話を聞かせてください。"},
         "/console/cases/{case_id}/typing": {},
@@ -254,7 +269,7 @@ def open_case(live: LiveApp) -> dict[str, Any]:
         return {"case_id": case_id, "elsewhere_id": urgent.id, "alert_id": alert.id,
                 "release_id": release.id, "source_id": "tax",
                 "name": FLOW, "flow_text": release.files[FLOW], "assessment_id": assessment.id,
-                "review_id": review.id, "referral_id": referral.id}
+                "review_id": review.id, "referral_id": referral.id, "sato_id": sato.id}
 
 
 TABLES = [Case, CaseNote, CaseMessage, AuditEntry, FollowUp, OutboxMessage, Conversation,
@@ -455,7 +470,9 @@ def test_every_console_page_sends_the_security_headers(live: LiveApp) -> None:
 
 # Need-to-know: every route about one case answers 404 to another team's counsellor or
 # supervisor, as if the case did not exist. A new case route is walked here automatically;
-# only break-glass (which is how one crosses, for life safety) is exempt.
+# only break-glass (which is how one crosses, for life safety) is exempt. A route above the
+# visitor's role is refused for that (403) before any case is looked up, so it says nothing
+# about the case either: the same 403 comes for a case that does not exist.
 CROSSES_TEAMS = {("POST", "/console/cases/{case_id}/break-glass")}
 
 
@@ -463,6 +480,7 @@ CROSSES_TEAMS = {("POST", "/console/cases/{case_id}/break-glass")}
 def test_every_case_route_is_a_404_for_another_team(live: LiveApp, username: str) -> None:
     ids = open_case(live)
     other = logged_in(live, username)
+    rank = RANK[SUPERVISOR if username.endswith("boss") else COUNSELLOR]
     token = csrf_of(other, "/console/")
     case_routes = [key for key in ACCESS if "{case_id}" in key[1] and key not in CROSSES_TEAMS]
     assert len(case_routes) >= 10
@@ -471,6 +489,12 @@ def test_every_case_route_is_a_404_for_another_team(live: LiveApp, username: str
         where = concrete(path, ids)
         answer = get(other, where) if method == "GET" else other.post(
             where, data={**form_for((method, path), ids), "csrf": token})
+        if rank < RANK[ACCESS[method, path]]:
+            nowhere = concrete(path, {**ids, "case_id": 10**9})
+            missing = get(other, nowhere) if method == "GET" else other.post(
+                nowhere, data={**form_for((method, path), ids), "csrf": token})
+            assert answer.status_code == missing.status_code == 403, (username, method, path)
+            continue
         assert answer.status_code == 404, (username, method, path, answer.status_code)
     assert get(other, f"/console/stream?case={ids['case_id']}").status_code == 404
     assert other.post(f"/console/alerts/{ids['alert_id']}/ack",
