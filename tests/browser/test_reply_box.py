@@ -55,6 +55,14 @@ def test_a_draft_survives_a_reload_and_ctrl_enter_sends_it(live: LiveApp,
     desk.reload()
     expect(words).to_have_value("")  # sent: it does not come back
 
+    # The same words once more (a second thank-you): a new draft, kept over a reload even
+    # though the talk already shows them sent.
+    words.press_sequentially(DRAFT)
+    desk.reload()
+    expect(words).to_have_value(DRAFT)
+    words.fill("")
+    assert drafts(desk) == []
+
     # A draft left at logout is gone with the session.
     words.press_sequentially("途中まで書いた返信")
     desk.reload()

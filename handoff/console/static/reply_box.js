@@ -32,31 +32,45 @@
   const note = document.getElementById("draft-note");
   const same = (a, b) => a.replace(/\s+/g, " ").trim() === b.replace(/\s+/g, " ").trim();
 
-  const saved = (() => {
+  // The counsellor's lines in the talk: a draft remembers how many there were when it was
+  // written, so only a line after that can be it sent (the same words sent earlier, like
+  // 「ありがとうございます」, do not make a new draft vanish).
+  const counsellorLines = () =>
+    Array.from(document.querySelectorAll(".transcript .line.counsellor .text"));
+  const stored = (() => {
     try {
       return JSON.parse(store.getItem(key) || "null");
     } catch (e) {
       return null;
     }
   })();
-  if (saved && saved.text) {
-    const sent = Array.from(document.querySelectorAll(".transcript .line.counsellor .text"))
-      .some((line) => same(line.textContent, saved.text));
-    if (sent) {
-      store.removeItem(key);
-    } else if (!words.value.trim()) {
-      words.value = saved.text;
-      if (note) note.hidden = false;
-    }
-  }
-
+  let before = null; // the count of counsellor lines when the present draft was begun
   const save = () => {
     if (words.value.trim()) {
-      store.setItem(key, JSON.stringify({ text: words.value, at: Date.now() }));
+      if (before === null) before = counsellorLines().length;
+      store.setItem(key, JSON.stringify({ text: words.value, at: Date.now(), before: before }));
     } else {
       store.removeItem(key);
+      before = null;
     }
   };
+
+  if (stored && stored.text) {
+    const since = Number.isInteger(stored.before) ? stored.before : 0;
+    const sent = counsellorLines().slice(since).some((line) => same(line.textContent, stored.text));
+    if (sent) {
+      store.removeItem(key);
+    } else {
+      before = since;
+      if (!words.value.trim()) {
+        words.value = stored.text;
+        if (note) note.hidden = false;
+      }
+    }
+  }
+  // Words typed while the page was still loading (before this script ran) are kept too.
+  if (words.value.trim() && !(stored && stored.text === words.value)) save();
+
   words.addEventListener("input", save);
   words.addEventListener("tsunagu:inserted", save);
 
