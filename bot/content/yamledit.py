@@ -357,6 +357,40 @@ class YamlDocument:
         self._load()
 
 
+def append_to_last_list(text: str, key: str, items: list[Any]) -> str:
+    """`text` with `items` added at the end of the top-level list `key` that ends the file
+    (a language file's `texts`). A big file is not parsed with ruamel.yaml for this: the items
+    are written like the list's first item and the result is read back to hold exactly the old
+    data plus them; anything else is done by `YamlDocument`."""
+    if not items:
+        return text
+    data = _read(text)
+    if not isinstance(data, dict) or list(data)[-1:] != [key] or \
+            not isinstance(data[key], list):
+        return _extend_slowly(text, key, items)
+    lines = text.splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if line.startswith(f"{key}:")), None)
+    dash = next((line[:len(line) - len(line.lstrip(" "))] for line in lines[(start or 0) + 1:]
+                 if line.lstrip(" ").startswith("- ")), None) if start is not None else None
+    if dash is None:
+        return _extend_slowly(text, key, items)
+    out = io.StringIO()
+    writer = _yaml(len(dash) + 2, len(dash))
+    writer.dump({key: items}, out)
+    added = out.getvalue().split("\n", 1)[1]
+    new = text + ("" if text.endswith("\n") else "\n") + added
+    if _read(new) != {**data, key: [*data[key], *items]}:
+        return _extend_slowly(text, key, items)
+    return new
+
+
+def _extend_slowly(text: str, key: str, items: list[Any]) -> str:
+    document = YamlDocument(text)
+    for item in items:
+        document.insert((key,), len(document.get((key,))), item)
+    return document.text
+
+
 def _wrap(line: str, width: int) -> str:
     """A one-line `[…]` or `{…}` too long for the file, wrapped as people wrap them here:
     after a comma, the next line lined up under the first item."""

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.content.yamledit import EditError, YamlDocument
+from bot.content.yamledit import EditError, YamlDocument, append_to_last_list
 
 CONTENT = Path(__file__).resolve().parents[2] / "content"
 
@@ -171,3 +171,21 @@ def test_an_edit_that_does_not_fit_is_refused() -> None:
         document.move(["a"], 0, 5)
     with pytest.raises(EditError):
         document.insert(["a", 0], 0, 1)
+
+
+def test_texts_appended_to_a_language_file_are_written_like_the_others() -> None:
+    original = text_of("languages/en.yaml")
+    new = [{"ja": "みどり市 夜間福祉ダイヤル", "text": "Midori City night line"},
+           {"ja": "受付: 毎日", "text": "Open: every day #1"}]
+    after = append_to_last_list(original, "texts", new)
+    removed, added = changed(original, after)
+    assert removed == []
+    assert added == ["- ja: みどり市 夜間福祉ダイヤル", "  text: Midori City night line",
+                     "- ja: '受付: 毎日'", "  text: 'Open: every day #1'"]
+    assert yaml.safe_load(after)["texts"][-2:] == new
+    # A list that does not end the file is extended where it is, by the careful path.
+    places = text_of("places.yaml")
+    town = {"id": "sakura", "name": "さくら町"}
+    extended = append_to_last_list(places, "municipalities", [town])
+    assert yaml.safe_load(extended)["municipalities"][-1] == town
+    assert changed(places, extended) == ([], ["  - {id: sakura, name: さくら町}"])
