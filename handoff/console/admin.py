@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.content.explain import explain
 from bot.content.files import ContentError
 from bot.db.models import ContentRelease
 from bot.flows.diagram import mermaid
@@ -48,7 +49,7 @@ def _label(name: str) -> str:
     return FILE_LABELS.get(name, "")
 
 
-def _state(session: Session, me: Counsellor) -> dict[str, Any]:
+def draft_state(session: Session, me: Counsellor) -> dict[str, Any]:
     current = content_store.current_release(session)
     if current is None:
         raise HTTPException(status_code=503, detail="no content release yet")
@@ -66,18 +67,18 @@ def _names(session: Session) -> dict[int, str]:
 @router.get("/")
 def overview(request: Request, me: Admin) -> HTMLResponse:
     with host(request).sessions() as session:
-        state = _state(session, me)
+        state = draft_state(session, me)
         problems = content_store.problems_of(state["files"]) if state["changed"] else []
         history = content_store.releases(session)
         names = _names(session)
     return _page(request, "admin.html", me=me, **state, problems=problems, history=history,
-                 names=names, label=_label)
+                 names=names, label=_label, explain=explain)
 
 
 @router.get("/files/{name:path}")
 def edit_page(request: Request, name: str, me: Admin) -> HTMLResponse:
     with host(request).sessions() as session:
-        state = _state(session, me)
+        state = draft_state(session, me)
     files: dict[str, str] = state["files"]
     if name not in files:
         raise HTTPException(status_code=404)
@@ -90,7 +91,8 @@ def edit_page(request: Request, name: str, me: Admin) -> HTMLResponse:
     return _page(request, "admin_edit.html", me=me, file=name, label=_label(name),
                  text=files[name], lines=files[name].split("\n"), by_line=by_line,
                  here=here, elsewhere=[p for p in problems if p.file != name],
-                 changed=name in state["changed"], saved=request.query_params.get("saved"))
+                 changed=name in state["changed"], saved=request.query_params.get("saved"),
+                 explain=explain)
 
 
 @router.post("/files/{name:path}", dependencies=[CsrfChecked])
@@ -109,7 +111,7 @@ def save_file(request: Request, name: str, me: Admin,
 @router.get("/diff")
 def diff_page(request: Request, me: Admin) -> HTMLResponse:
     with host(request).sessions() as session:
-        state = _state(session, me)
+        state = draft_state(session, me)
     current: ContentRelease = state["current"]
     diffs = [(name, list(difflib.unified_diff(
         current.files.get(name, "").splitlines(), state["files"][name].splitlines(),
@@ -188,7 +190,7 @@ def _to_overview(code: str, *numbers: int) -> Response:
 def _draft_content(request: Request, me: Counsellor) -> tuple[Content, bool]:
     """The draft as content if it is valid, else what is served."""
     with host(request).sessions() as session:
-        state = _state(session, me)
+        state = draft_state(session, me)
     if state["changed"]:
         try:
             return content_store.load_files(state["files"]), True
@@ -212,8 +214,10 @@ def diagram(request: Request, me: Admin, flow: str = "intake") -> HTMLResponse:
     content, from_draft = _draft_content(request, me)
     if flow not in content.flows:
         raise HTTPException(status_code=404)
+    # The intake's states open their cards in the form editor (content_forms.py).
+    states = list(content.flows[flow].flow.states) if flow == "intake" else []
     page = _page(request, "admin_diagram.html", me=me, flow=flow, flows=list(content.flows),
-                 source=mermaid(content.flows[flow].flow), from_draft=from_draft)
+                 source=mermaid(content.flows[flow].flow), from_draft=from_draft, states=states)
     # The vendored Mermaid styles the SVG it draws with an inline <style>; scripts stay 'self'.
     page.headers["Content-Security-Policy"] = (
         "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "

@@ -32,6 +32,7 @@ from bot.platform.app import create_app
 from bot.settings import Settings
 from handoff.console.admin import router as admin_router
 from handoff.console.alerts import router as alerts_router
+from handoff.console.content_forms import router as content_forms_router
 from handoff.console.dashboard import router as dashboard_router
 from handoff.console.desk import router as presence_router
 from handoff.console.floor_views import router as floor_router
@@ -74,7 +75,7 @@ from tests.live import (
 FLOW = "flows/intake.yaml"
 ROUTERS = [desk_router, dashboard_router, admin_router, rehearsal_router, presence_router,
            alerts_router, support_router, referral_router, referral_sources_router,
-           floor_router, search_router]
+           floor_router, search_router, content_forms_router]
 
 PUBLIC, COUNSELLOR, SUPERVISOR, ADMIN = "public", "counsellor", "supervisor", "admin"
 RANK = {PUBLIC: 0, COUNSELLOR: 1, SUPERVISOR: 2, ADMIN: 3}
@@ -141,6 +142,17 @@ ACCESS: dict[tuple[str, str], str] = {
     ("GET", "/console/admin/"): ADMIN,
     ("GET", "/console/admin/files/{name:path}"): ADMIN,
     ("POST", "/console/admin/files/{name:path}"): ADMIN,
+    # Content in forms: the intake's cards, the towns and teams, the emergency numbers.
+    ("GET", "/console/admin/flow/"): ADMIN,
+    ("GET", "/console/admin/flow/{state}"): ADMIN,
+    ("POST", "/console/admin/flow/{state}"): ADMIN,
+    ("GET", "/console/admin/places/"): ADMIN,
+    ("POST", "/console/admin/places/teams/{index}"): ADMIN,
+    ("POST", "/console/admin/places/municipalities/{index}"): ADMIN,
+    ("POST", "/console/admin/places/municipalities"): ADMIN,
+    ("GET", "/console/admin/hotlines/"): ADMIN,
+    ("POST", "/console/admin/hotlines/{index}"): ADMIN,
+    ("POST", "/console/admin/hotlines"): ADMIN,
     ("GET", "/console/admin/diff"): ADMIN,
     ("GET", "/console/admin/lexicon"): ADMIN,
     ("GET", "/console/admin/diagram"): ADMIN,
@@ -203,6 +215,19 @@ def form_for(key: tuple[str, str], ids: dict[str, Any]) -> dict[str, str]:
         "/console/cases/{case_id}/break-glass": {"reason": "夜間で担当チームが不在のため"},
         "/console/admin/files/{name:path}": {"text": ids["flow_text"]},
         "/console/admin/try/": {"state": "not signed here", "text": "こんにちは"},
+        "/console/admin/flow/{state}": {"ask-0-text": "ご相談を、はじめてもよいですか。"},
+        "/console/admin/places/teams/{index}": {
+            "name": "みどり市 くらし相談センター", "day-mon": "1", "day-tue": "1",
+            "open": "08:30", "close": "17:15"},
+        "/console/admin/places/municipalities/{index}": {
+            "name": "みどり市", "kana": "みどりし", "team": "midori", "area": "east"},
+        "/console/admin/places/municipalities": {
+            "name": "さくら町", "kana": "さくらまち", "team": "midori", "area": "east"},
+        "/console/admin/hotlines/{index}": {
+            "label": "救急車・消防", "tel": "119", "hours": "24時間", "free": "true",
+            "categories": "plan_means", "general": "1"},
+        "/console/admin/hotlines": {"label": "よりそいホットライン", "tel": "0120-279-338",
+                                    "hours": "24時間", "categories": "isolation"},
         "/console/admin/risk-reviews/{review_id}/add": {"text": "言い換えた文", "level": "high"},
         "/console/admin/risk-reviews/{review_id}/dismiss": {},
         "/console/admin/publish": {"reason": "確認"},
@@ -269,6 +294,7 @@ def open_case(live: LiveApp) -> dict[str, Any]:
         return {"case_id": case_id, "elsewhere_id": urgent.id, "alert_id": alert.id,
                 "release_id": release.id, "source_id": "tax",
                 "name": FLOW, "flow_text": release.files[FLOW], "assessment_id": assessment.id,
+                "state": "welcome", "index": 0,
                 "review_id": review.id, "referral_id": referral.id, "sato_id": sato.id}
 
 

@@ -1,0 +1,405 @@
+"""Content in forms, for welfare officers who do not write YAML: the intake as cards, the
+towns and teams as tables, the emergency numbers as a table.
+
+Every form edits the administrator's draft through `YamlDocument` (the published diff shows
+the edited lines, every comment kept) and is checked before it is saved: an edit that would
+leave a dead end, an unreachable question or anything else the loader refuses is shown at its
+field in Japanese and not saved. Diff, rehearsal, publishing and rollback stay where they are
+(admin.py); every form page links to them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import yaml
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from starlette.datastructures import FormData
+
+from bot.content.explain import Explained, explain
+from bot.content.files import ContentError
+from bot.content.flow import Flow
+from bot.content.ids import identifier
+from bot.content.languages import Translator
+from bot.content.yamledit import EditError, YamlDocument, append_to_last_list
+from bot.flows import cards
+from bot.line import MAX_LABEL, MAX_TEXT_UTF16
+from bot.releases import store as content_store
+from handoff import audit
+from handoff.console.admin import draft_state
+from handoff.console.host import host
+from handoff.console.security import Admin, CsrfChecked
+from handoff.console.views import _page
+from handoff.models import Counsellor
+
+router = APIRouter(prefix="/console/admin", include_in_schema=False)
+
+FLOW = "flows/intake.yaml"
+PLACES = "places.yaml"
+RESOURCES = "resources.yaml"
+DAYS = [("mon", "月"), ("tue", "火"), ("wed", "水"), ("thu", "木"), ("fri", "金"),
+        ("sat", "土"), ("sun", "日")]
+NEW_TEAM = "__new__"
+FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the language files are long
+
+
+def _files(request: Request, me: Counsellor) -> dict[str, str]:
+    with host(request).sessions() as session:
+        files: dict[str, str] = draft_state(session, me)["files"]
+    return files
+
+
+def _problems(files: dict[str, str]) -> list[tuple[str | None, str]]:
+    try:
+        content_store.load_files(files)
+    except ContentError as e:
+        return [(p.file, p.message) for p in e.problems]
+    return []
+
+
+def _explained(problem: tuple[str | None, str]) -> Explained:
+    file, message = problem
+    if file and file.startswith("languages/"):
+        file = "languages/*.yaml"  # the same gap in each language reads as one problem
+    return replace(explain(message), english=f"{file}: {message}" if file else message)
+
+
+def _save_checked(request: Request, me: Counsellor, edits: dict[str, str]) -> list[Explained]:
+    """Save the edited files in the draft unless they bring a problem the draft did not have;
+    else the new problems, explained, and nothing saved."""
+    with host(request).sessions() as session, session.begin():
+        files: dict[str, str] = draft_state(session, me)["files"]
+        edits = {name: text for name, text in edits.items() if files.get(name) != text}
+        if not edits:
+            return []
+        before = set(_problems(files))
+        new = list(dict.fromkeys(  # one sentence for the same gap in eight languages
+            _explained(p) for p in _problems({**files, **edits}) if p not in before))
+        if new:
+            return new
+        for name, text in edits.items():
+            content_store.save_to_draft(session, me.id, name, text)
+            audit.record(session=session, counsellor=me, action="content_edit", case_id=None,
+                         detail=f"{name} (form)")
+    return []
+
+
+# The file changed under the form (another tab, another administrator): nothing is saved.
+MOVED = Explained("この画面を開いたあとに、同じところが変わったようです。画面を開きなおしてから、"
+                  "もう一度入力してください。", "the form does not fit the file any more")
+
+
+# ---------------------------------------------------------------------- the intake as cards
+
+
+def _flow(text: str) -> Flow | None:
+    try:
+        return Flow.model_validate(yaml.safe_load(text))
+    except (yaml.YAMLError, ValidationError):
+        return None
+
+
+def _flow_or_fix(request: Request, me: Counsellor, files: dict[str, str]) -> Flow:
+    flow = _flow(files[FLOW])
+    if flow is None:  # hand-edited YAML that does not read: the YAML view shows where
+        raise HTTPException(status_code=409, detail="fix the flow's YAML first")
+    return flow
+
+
+@router.get("/flow/")
+def flow_cards(request: Request, me: Admin) -> HTMLResponse:
+    files = _files(request, me)
+    flow = _flow_or_fix(request, me, files)
+    return _page(request, "admin_flow.html", me=me, cards=cards.cards(flow), flow=flow,
+                 problems=[_explained(p) for p in _problems(files)], file=FLOW)
+
+
+@router.get("/flow/{state}")
+def flow_card(request: Request, state: str, me: Admin) -> HTMLResponse:
+    files = _files(request, me)
+    flow = _flow_or_fix(request, me, files)
+    if state not in flow.states:
+        raise HTTPException(status_code=404)
+    return _card_page(request, me, flow, state, [],
+                      saved=request.query_params.get("saved") == "1")
+
+
+def _card_page(request: Request, me: Counsellor, flow: Flow, name: str,
+               problems: list[Explained], saved: bool = False,
+               status_code: int = 200) -> HTMLResponse:
+    summaries = {n: cards.summary(flow.states[n]) for n in cards.order(flow)}
+    card = cards.card(flow, name)
+    # A bubble a language has no words for reaches its residents in Japanese: say so.
+    translators = [(p.name_ja, Translator(p)) for p in host(request).content.languages.values()]
+    untranslated = {b.text: [name for name, tr in translators if not tr.has(b.text)]
+                    for b in [*card.say, *card.ask_text]}
+    page = _page(request, "admin_flow_card.html", me=me, card=card, untranslated=untranslated,
+                 summaries=summaries, problems=problems, saved=saved, max_label=MAX_LABEL,
+                 max_text=MAX_TEXT_UTF16, file=FLOW)
+    page.status_code = status_code
+    return page
+
+
+def _card_edit(form: FormData, card: cards.Card) -> cards.CardEdit:
+    """The card's form; a field the form did not send keeps what the card has."""
+
+    def text(key: str, default: str = "") -> str:
+        value = form.get(key)
+        return default if value is None else str(value)
+
+    def bubbles(prefix: str, fields: list[cards.BubbleField]) -> list[tuple[str, bool]]:
+        return [(text(f"{prefix}-{b.index}-text", b.text),
+                 bool(form.get(f"{prefix}-{b.index}-remove"))) for b in fields]
+
+    free = None if form.get("free-next") is None else text("free-next")
+    move = None
+    op = text("op")
+    if op.startswith(("up-", "down-")) and op.split("-")[1].isdigit():
+        move = (int(op.split("-")[1]), -1 if op.startswith("up-") else 1)
+    return cards.CardEdit(
+        say=bubbles("say", card.say), new_say=text("say-new"),
+        ask_text=bubbles("ask", card.ask_text), new_ask_text=text("ask-new"),
+        choices=[cards.ChoiceEdit(text(f"choice-{c.index}-label", c.label),
+                                  text(f"choice-{c.index}-next", c.next or ""),
+                                  bool(form.get(f"choice-{c.index}-remove")))
+                 for c in card.choices],
+        new_choice=cards.ChoiceEdit(text("choice-new-label"), text("choice-new-next")),
+        move=move, free_next=free if card.takes_free_text else None)
+
+
+@router.post("/flow/{state}", dependencies=[CsrfChecked])
+async def save_card(request: Request, state: str, me: Admin) -> Response:
+    files = _files(request, me)
+    flow = _flow_or_fix(request, me, files)
+    name = state
+    if name not in flow.states:
+        raise HTTPException(status_code=404)
+    form = await request.form()
+    try:
+        text = cards.apply(files[FLOW], name, _card_edit(form, cards.card(flow, name)))
+    except (cards.CardError, EditError):
+        return _card_page(request, me, flow, name, [MOVED], status_code=409)
+    problems = _save_checked(request, me, {FLOW: text})
+    if problems:
+        # Shown as the officer left it, where the edited flow still reads as a flow.
+        edited = _flow(text)
+        shown = edited if edited is not None and name in edited.states else flow
+        return _card_page(request, me, shown, name, problems, status_code=422)
+    return RedirectResponse(f"/console/admin/flow/{name}?saved=1#card", status_code=303)
+
+
+# ---------------------------------------------------------------------- towns and teams
+
+
+def _places_page(request: Request, me: Counsellor, problems: list[Explained] | None = None,
+                 status_code: int = 200, kept: dict[str, str] | None = None) -> HTMLResponse:
+    data = YamlDocument(_files(request, me)[PLACES]).plain()
+    teams = data.get("teams") or []
+    # The agencies other teams already name: their translations exist, so a new team may name
+    # them at once (a new agency's name needs one in every language before it is served).
+    agencies = list(dict.fromkeys(a for t in teams for a in t.get("share_with") or []))
+    page = _page(request, "admin_places.html", me=me, teams=teams, agencies=agencies,
+                 municipalities=data.get("municipalities") or [],
+                 areas=data.get("areas") or [], days=DAYS, problems=problems or [],
+                 saved=request.query_params.get("saved") == "1", kept=kept or {},
+                 kept_days=[d for d, _ in DAYS if f"team-day-{d}" in (kept or {})],
+                 file=PLACES, new_team=NEW_TEAM)
+    page.status_code = status_code
+    return page
+
+
+@router.get("/places/")
+def places(request: Request, me: Admin) -> HTMLResponse:
+    return _places_page(request, me)
+
+
+def _hours(form: FormData, prefix: str) -> dict[str, Any]:
+    return {"days": [d for d, _ in DAYS if form.get(f"{prefix}day-{d}")],
+            "open": str(form.get(f"{prefix}open") or ""),
+            "close": str(form.get(f"{prefix}close") or "")}
+
+
+def _words(form: FormData, key: str) -> str:
+    return str(form.get(key) or "").strip()
+
+
+def _lines(form: FormData, key: str) -> list[str]:
+    return [line.strip() for line in _words(form, key).splitlines() if line.strip()]
+
+
+Page = Callable[..., HTMLResponse]
+
+
+async def _table_edit(request: Request, me: Counsellor, name: str, where: str, page: Page,
+                      edit: Callable[[YamlDocument, FormData], dict[str, str] | None]
+                      ) -> Response:
+    """One row's form applied to the draft's `name` (and the files `edit` returns, such as
+    translations), checked, and saved or shown refused with the officer's words kept."""
+    form = await request.form()
+    doc = YamlDocument(_files(request, me)[name])
+    kept = {k: str(v) for k, v in form.items() if k != "csrf"}
+    try:
+        others = edit(doc, form) or {}
+    except EditError:
+        return page(request, me, [MOVED], 409, kept)
+    problems = _save_checked(request, me, {name: doc.text, **others})
+    if problems:
+        return page(request, me, problems, 422, kept)
+    return RedirectResponse(f"{where}?saved=1", status_code=303)
+
+
+def _row(doc: YamlDocument, key: str, index: int) -> dict[str, Any]:
+    rows = doc.plain((key,)) or []
+    if not 0 <= index < len(rows):
+        raise HTTPException(status_code=404)
+    row: dict[str, Any] = rows[index]
+    return row
+
+
+@router.post("/places/teams/{index}", dependencies=[CsrfChecked])
+async def save_team(request: Request, index: int, me: Admin) -> Response:
+    """A team's name and weekly hours."""
+
+    def edit(doc: YamlDocument, form: FormData) -> None:
+        _row(doc, "teams", index)
+        doc.set(("teams", index, "name"), _words(form, "name"))
+        doc.set(("teams", index, "hours"), _hours(form, ""))
+
+    return await _table_edit(request, me, PLACES, "/console/admin/places/", _places_page, edit)
+
+
+@router.post("/places/municipalities/{index}", dependencies=[CsrfChecked])
+async def save_municipality(request: Request, index: int, me: Admin) -> Response:
+    """A town's name, reading, team, area and the office named first."""
+
+    def edit(doc: YamlDocument, form: FormData) -> None:
+        town = _row(doc, "municipalities", index)
+        for key in ("name", "kana", "team", "area", "first_contact"):
+            value = _words(form, key)
+            if value or key == "name":
+                doc.set(("municipalities", index, key), value)
+            elif key in town:
+                doc.remove(("municipalities", index, key))
+
+    return await _table_edit(request, me, PLACES, "/console/admin/places/", _places_page, edit)
+
+
+@router.post("/places/municipalities", dependencies=[CsrfChecked])
+async def add_municipality(request: Request, me: Admin) -> Response:
+    """A new town, served by an existing team or by a new one with its own hours."""
+
+    def edit(doc: YamlDocument, form: FormData) -> None:
+        data = doc.plain()
+        towns, teams = data.get("municipalities") or [], data.get("teams") or []
+        name, kana, team = _words(form, "name"), _words(form, "kana"), _words(form, "team")
+        if team == NEW_TEAM:
+            team = identifier(kana or name, {t.get("id") for t in teams}, "team")
+            doc.insert(("teams",), len(teams), {
+                "id": team, "name": _words(form, "team_name"), "hours": _hours(form, "team-"),
+                "share_with": [*map(str, form.getlist("share")), *_lines(form, "share_with")]})
+        town: dict[str, Any] = {
+            "id": identifier(kana or name, {m.get("id") for m in towns}, "town"), "name": name}
+        for key, value in (("kana", kana), ("team", team), ("area", _words(form, "area")),
+                           ("first_contact", _words(form, "first_contact"))):
+            if value:
+                town[key] = value
+        doc.insert(("municipalities",), len(towns), town)
+
+    return await _table_edit(request, me, PLACES, "/console/admin/places/", _places_page, edit)
+
+
+# ---------------------------------------------------------------------- emergency numbers
+
+
+def _hotlines_page(request: Request, me: Counsellor, problems: list[Explained] | None = None,
+                   status_code: int = 200, kept: dict[str, str] | None = None) -> HTMLResponse:
+    data = YamlDocument(_files(request, me)[RESOURCES]).plain()
+    content = host(request).content
+    categories = {c.category: c.label for c in content.lexicon.categories}
+    languages = {code: pack.name_ja for code, pack in content.languages.items()}
+    page = _page(request, "admin_hotlines.html", me=me, hotlines=data.get("hotlines") or [],
+                 languages=languages, translated=TRANSLATED,
+                 categories=categories, problems=problems or [], kept=kept or {},
+                 saved=request.query_params.get("saved") == "1", file=RESOURCES)
+    page.status_code = status_code
+    return page
+
+
+@router.get("/hotlines/")
+def hotlines(request: Request, me: Admin) -> HTMLResponse:
+    return _hotlines_page(request, me)
+
+
+def _hotline(form: FormData, old: dict[str, Any]) -> dict[str, Any]:
+    """The form's number, over what the file had (its id and fields the form does not show,
+    like its languages, are kept)."""
+    entry = dict(old)
+    for key in ("label", "tel", "hours", "note"):
+        value = _words(form, key)
+        if value:
+            entry[key] = value
+        else:
+            entry.pop(key, None)
+    free = _words(form, "free")
+    if free in ("true", "false"):
+        entry["free"] = free == "true"
+    else:
+        entry.pop("free", None)
+    entry["categories"] = [str(c) for c in form.getlist("categories")]
+    if form.get("general"):
+        entry["general"] = True
+    else:
+        entry.pop("general", None)
+    return entry
+
+
+@router.post("/hotlines/{index}", dependencies=[CsrfChecked])
+async def save_hotline(request: Request, index: int, me: Admin) -> Response:
+    def edit(doc: YamlDocument, form: FormData) -> dict[str, str]:
+        doc.set(("hotlines", index), _hotline(form, _row(doc, "hotlines", index)))
+        return _translations(request, me, form, {k: _words(form, k) for k in TRANSLATED})
+
+    return await _table_edit(request, me, RESOURCES, "/console/admin/hotlines/",
+                             _hotlines_page, edit)
+
+
+TRANSLATED = ("label", "hours", "note")  # a number's words the resident reads
+
+
+def _translations(request: Request, me: Counsellor, form: FormData,
+                  japanese: dict[str, str]) -> dict[str, str]:
+    """The language files with the form's translations (`tr-<code>-<field>`) of the new
+    Japanese words added: the safety texts are served in every language or not at all."""
+    files = _files(request, me)
+    edited = {}
+    for code in host(request).content.languages:
+        name = f"languages/{code}.yaml"
+        if name not in files:
+            continue
+        pack = yaml.load(files[name], Loader=FAST_LOADER) or {}
+        known = {t.get("ja") for t in pack.get("texts") or []}
+        new = [{"ja": words, "text": _words(form, f"tr-{code}-{key}")}
+               for key, words in japanese.items()
+               if words and words not in known and _words(form, f"tr-{code}-{key}")]
+        if new:
+            edited[name] = append_to_last_list(files[name], "texts", new)
+    return edited
+
+
+@router.post("/hotlines", dependencies=[CsrfChecked])
+async def add_hotline(request: Request, me: Admin) -> Response:
+    def edit(doc: YamlDocument, form: FormData) -> dict[str, str]:
+        numbers = doc.plain(("hotlines",)) or []
+        entry = _hotline(form, {"id": identifier(_words(form, "label"),
+                                                 {h.get("id") for h in numbers}, "hotline")})
+        # The fields in the order the file's other numbers write them.
+        order = ["id", "label", "tel", "hours", "free", "note", "categories", "general"]
+        doc.insert(("hotlines",), len(numbers), {k: entry[k] for k in order if k in entry})
+        return _translations(request, me, form, {k: _words(form, k) for k in TRANSLATED})
+
+    return await _table_edit(request, me, RESOURCES, "/console/admin/hotlines/",
+                             _hotlines_page, edit)

@@ -1,0 +1,239 @@
+"""Content in forms over HTTP: a card of the intake, the towns and teams, the emergency
+numbers. Each saved edit changes only its own lines of the file (comments kept); an edit
+that would leave a dead end or an unreachable question is refused in Japanese and not saved."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+from sqlalchemy import select
+
+from bot.db.models import ContentDraft, ContentRelease
+from handoff.models import AuditEntry, Role
+from tests.live import LiveApp, Staff, csrf_of, logged_in
+
+FLOW = "flows/intake.yaml"
+
+
+@pytest.fixture(scope="module")
+def live_counsellors() -> list[Staff]:
+    return [Staff("admin", "管理者", Role.ADMIN), Staff("sato", "佐藤", team_id="pref")]
+
+
+def published(live: LiveApp, name: str) -> str:
+    with live.session() as s:
+        release = s.scalars(select(ContentRelease).order_by(ContentRelease.id.desc())).first()
+        assert release is not None
+        return str(release.files[name])
+
+
+def drafted(live: LiveApp, name: str) -> str | None:
+    with live.session() as s:
+        draft = s.scalars(select(ContentDraft)).first()
+        return None if draft is None else str(draft.files[name])
+
+
+def changed_lines(before: str, after: str) -> tuple[list[str], list[str]]:
+    diff = list(difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0))
+    return ([d[1:] for d in diff if d.startswith("-") and not d.startswith("---")],
+            [d[1:] for d in diff if d.startswith("+") and not d.startswith("+++")])
+
+
+def card_form(client: httpx.Client, state: str, **changes: str) -> dict[str, Any]:
+    """The card's form as the page fills it, with `changes` over it."""
+    page = client.get(f"/console/admin/flow/{state}")
+    assert page.status_code == 200
+    import re
+    from html import unescape
+    form: dict[str, Any] = {"csrf": csrf_of(client, "/console/admin/"), "op": "save"}
+    for name, value in re.findall(r'<textarea name="([^"]+)"[^>]*>(.*?)</textarea>', page.text,
+                                  re.S):
+        form[name] = unescape(value)
+    for name, value in re.findall(r'<input name="([^"]+)" id="[^"]+" value="([^"]*)"',
+                                  page.text):
+        form[name] = unescape(value)
+    for name, body in re.findall(r'<select name="([^"]+)"[^>]*>(.*?)</select>', page.text, re.S):
+        chosen = re.search(r'<option value="([^"]*)" selected', body)
+        form[name] = chosen.group(1) if chosen else ""
+    form.update(changes)
+    return form
+
+
+def test_a_card_edit_changes_its_own_line_and_is_audited(fresh_live: LiveApp) -> None:
+    live = fresh_live
+    admin = logged_in(live, "admin")
+    before = published(live, FLOW)
+    cards = admin.get("/console/admin/flow/")
+    assert cards.status_code == 200
+    # In flow order: the welcome first, then what follows it.
+    assert cards.text.index('id="card-welcome"') < cards.text.index('id="card-trouble"') \
+        < cards.text.index('id="card-who"')
+
+    form = card_form(admin, "trouble")
+    assert form["ask-0-text"].startswith("どんなことでお困りですか")
+    form["ask-0-text"] = "いま、いちばん気がかりなことを教えてください。"
+    answer = admin.post("/console/admin/flow/trouble", data=form)
+    assert answer.status_code == 303
+    after = drafted(live, FLOW)
+    assert after is not None
+    assert changed_lines(before, after) == (
+        ["        - text: どんなことでお困りですか。うまく言えなくても、ひとことでも大丈夫です。"],
+        ["        - text: いま、いちばん気がかりなことを教えてください。"])
+    with live.session() as s:
+        assert s.scalars(select(AuditEntry.detail).where(
+            AuditEntry.action == "content_edit")).all() == [f"{FLOW} (form)"]
+
+
+def test_choices_are_added_reordered_and_a_dead_end_is_refused(fresh_live: LiveApp) -> None:
+    live = fresh_live
+    admin = logged_in(live, "admin")
+    before = published(live, FLOW)
+
+    # A new choice leading to an existing state: one line, with a value made from its reading.
+    form = card_form(admin, "info", **{"choice-new-label": "はなしをきいてほしい",
+                                       "choice-new-next": "trouble"})
+    assert admin.post("/console/admin/flow/info", data=form).status_code == 303
+    after = drafted(live, FLOW)
+    assert after is not None
+    assert changed_lines(before, after) == ([], [
+        "        - {label: はなしをきいてほしい, value: hanashiwokiitehoshii, next: trouble}"])
+
+    # Moving the first choice down swaps two lines and nothing else (in a diff, one line
+    # moves past the other).
+    form = card_form(admin, "info", op="down-0")
+    assert admin.post("/console/admin/flow/info", data=form).status_code == 303
+    moved = drafted(live, FLOW)
+    assert moved is not None
+    choices = yaml.safe_load(moved)["states"]["info"]["ask"]["choices"]
+    assert [c["value"] for c in choices] == ["back", "start", "hanashiwokiitehoshii"]
+    removed, added = changed_lines(after, moved)
+    assert removed == added == ["        - {label: 最初の画面に戻る, value: back, next: welcome}"]
+
+    # Removing every choice of `who` leaves a dead end: refused, in Japanese, nothing saved.
+    form = card_form(admin, "who", **{f"choice-{i}-remove": "1" for i in range(5)})
+    refused = admin.post("/console/admin/flow/who", data=form)
+    assert refused.status_code == 422
+    assert "行き止まり" in refused.text
+    assert "開発者向けの説明" in refused.text and "no choices" in refused.text
+    assert drafted(live, FLOW) == moved
+
+    # 「同意しない」 sent on to the next consent question: nothing would lead to `declined`.
+    form = card_form(admin, "consent_counsel", **{"choice-1-next": "consent_share"})
+    refused = admin.post("/console/admin/flow/consent_counsel", data=form)
+    assert refused.status_code == 422
+    assert "どこからも進めなくなります" in refused.text
+    assert '<a href="/console/admin/flow/declined">declined</a>' in refused.text
+    assert drafted(live, FLOW) == moved
+
+    # A label longer than LINE's 20 characters is shown at its row.
+    form = card_form(admin, "who", **{"choice-0-label": "自分のこと" * 5})
+    refused = admin.post("/console/admin/flow/who", data=form)
+    assert refused.status_code == 422
+    assert "LINEのボタンは20字までです" in refused.text
+    assert 'id="choice-self" class="bad"' in refused.text
+    assert drafted(live, FLOW) == moved
+
+
+def test_a_town_with_a_new_team_and_its_hours(fresh_live: LiveApp) -> None:
+    live = fresh_live
+    admin = logged_in(live, "admin")
+    before = published(live, "places.yaml")
+    token = csrf_of(admin, "/console/admin/")
+    town = {"csrf": token, "name": "さくら町", "kana": "さくらまち", "area": "east",
+            "team": "__new__", "team_name": "さくら町 くらし相談", "team-day-mon": "1",
+            "team-day-thu": "1", "team-open": "09:00", "team-close": "16:00",
+            "share": ["県 福祉事務所", "ハローワーク"]}
+    # Without hours' days the team is refused, and the officer's words stay in the form.
+    refused = admin.post("/console/admin/places/municipalities",
+                         data={k: v for k, v in town.items() if not k.startswith("team-day")})
+    assert refused.status_code == 422
+    assert "ひとつ以上選んでください" in refused.text
+    assert 'value="さくら町 くらし相談"' in refused.text
+    assert drafted(live, "places.yaml") is None
+
+    assert admin.post("/console/admin/places/municipalities", data=town).status_code == 303
+    after = drafted(live, "places.yaml")
+    assert after is not None
+    removed, added = changed_lines(before, after)
+    assert removed == []
+    assert added == [
+        "  - id: sakuramachi",
+        "    name: さくら町 くらし相談",
+        '    hours: {days: [mon, thu], open: "09:00", close: "16:00"}',
+        "    share_with: [県 福祉事務所, ハローワーク]",
+        "  - {id: sakuramachi, name: さくら町, kana: さくらまち, team: sakuramachi, area: east}"]
+    assert [line for line in before.splitlines() if "#" in line] == \
+        [line for line in after.splitlines() if "#" in line]
+
+    # An agency no language has a name for yet cannot be named in the consent to share.
+    untranslated = admin.post("/console/admin/places/municipalities", data={
+        **town, "name": "ふじ町", "kana": "ふじまち", "share_with": "ふじ町 福祉課"})
+    assert untranslated.status_code == 422
+    assert untranslated.text.count("訳を言語のファイルに足すまでは公開できません") == 1
+    assert drafted(live, "places.yaml") == after
+
+    # A team's hours edited in its row: one line changes.
+    page = admin.get("/console/admin/places/").text
+    assert "さくら町 くらし相談" in page
+    answer = admin.post("/console/admin/places/teams/1", data={
+        "csrf": token, "name": "かわべ市 よりそい相談窓口", "day-mon": "1", "day-tue": "1",
+        "day-wed": "1", "open": "09:00", "close": "17:00"})
+    assert answer.status_code == 303
+    edited = drafted(live, "places.yaml")
+    assert edited is not None
+    assert changed_lines(after, edited) == (
+        ['    hours: {days: [mon, tue, wed, thu, fri], open: "09:00", close: "17:00"}'],
+        ['    hours: {days: [mon, tue, wed], open: "09:00", close: "17:00"}'])
+    closed = admin.post("/console/admin/places/teams/1", data={
+        "csrf": token, "name": "かわべ市 よりそい相談窓口", "day-mon": "1",
+        "open": "17:00", "close": "09:00"})
+    assert closed.status_code == 422 and "終わりの時刻は" in closed.text
+
+
+def test_a_hotline_is_added_and_a_bad_number_refused(fresh_live: LiveApp) -> None:
+    live = fresh_live
+    admin = logged_in(live, "admin")
+    before = published(live, "resources.yaml")
+    token = csrf_of(admin, "/console/admin/")
+    number = {"csrf": token, "label": "みどり市 夜間福祉ダイヤル", "tel": "0120-000-111",
+              "hours": "毎日17時〜翌9時", "free": "true", "categories": ["no_food", "housing_loss"]}
+    bad = admin.post("/console/admin/hotlines", data={**number, "tel": "よるの番号"})
+    assert bad.status_code == 422 and "電話番号として読めません" in bad.text
+    assert drafted(live, "resources.yaml") is None
+
+    # Its name and hours are safety texts: without a translation in every language it is
+    # refused (the form says so in Japanese) and nothing is saved.
+    untranslated = admin.post("/console/admin/hotlines", data=number)
+    assert untranslated.status_code == 422
+    assert "訳を言語のファイルに足すまでは公開できません" in untranslated.text
+    assert drafted(live, "resources.yaml") is None
+
+    codes = sorted(live.runtime.content.languages)
+    translations = {f"tr-{code}-{f}": f"{f} in {code}" for code in codes
+                    for f in ("label", "hours")}
+    assert admin.post("/console/admin/hotlines",
+                      data={**number, **translations}).status_code == 303
+    after = drafted(live, "resources.yaml")
+    assert after is not None
+    english = drafted(live, "languages/en.yaml")
+    assert english is not None
+    assert changed_lines(published(live, "languages/en.yaml"), english) == ([], [
+        "- ja: みどり市 夜間福祉ダイヤル", "  text: label in en",
+        "- ja: 毎日17時〜翌9時", "  text: hours in en"])
+    removed, added = changed_lines(before, after)
+    assert removed == []
+    assert added == ["  - id: midori_daiyaru", "    label: みどり市 夜間福祉ダイヤル",
+                     '    tel: "0120-000-111"', "    hours: 毎日17時〜翌9時", "    free: true",
+                     "    categories: [no_food, housing_loss]"]
+    assert "みどり市 夜間福祉ダイヤル" in admin.get("/console/admin/hotlines/").text
+
+
+def test_counsellors_reach_no_form(fresh_live: LiveApp) -> None:
+    sato = logged_in(fresh_live, "sato")
+    for path in ("/console/admin/flow/", "/console/admin/flow/welcome",
+                 "/console/admin/places/", "/console/admin/hotlines/"):
+        assert sato.get(path).status_code == 403
