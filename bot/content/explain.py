@@ -68,6 +68,8 @@ _RULES: list[tuple[re.Pattern[str], str]] = [(re.compile(p, re.S), j) for p, j i
      "同意や安全にかかわる文「\\g<source>」に、ほかのことば（英語・やさしい日本語など）の訳が"
      "ありません。相談者が選べるどのことばでも読めるように、訳を言語のファイルに足すまでは公開"
      "できません。すでに訳のある言い方（一覧から選べるもの）を使うこともできます。"),
+    (r"Input should be a valid number|Input should be greater than 0",
+     "0より大きい数を入れてください。"),
     (r"List should have at least 1 item",
      "ひとつ以上選んでください。"),
     (r"String should have at least 1 character|Field required",

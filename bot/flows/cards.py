@@ -50,6 +50,7 @@ class Card:
     leads_to: list[str]
     reached_from: list[str]
     interruption: bool
+    removable: bool  # nothing leads here: not the start, no command's, no choice's target
 
 
 def _bubbles(bubbles: Sequence[Bubble]) -> list[BubbleField]:
@@ -132,7 +133,8 @@ def card(flow: Flow, name: str, reached_from: list[str] | None = None) -> Card:
         leads_to=_targets_in_order(flow, name),
         reached_from=reached_from if reached_from is not None else [
             n for n in order(flow) if name in targets(flow, n)],
-        interruption=state.interruption)
+        interruption=state.interruption,
+        removable=removable(flow, name))
 
 
 # ---------------------------------------------------------------------- editing
@@ -240,3 +242,94 @@ def _choice_edits(doc: YamlDocument, name: str, ask: dict[str, Any], edit: CardE
 def _lines(words: str) -> str:
     """A textarea's words as the file keeps them: LF line ends, no trailing blanks."""
     return "\n".join(line.rstrip() for line in words.replace("\r\n", "\n").strip().split("\n"))
+
+
+def add_state(text: str, *, question: str, choices: list[ChoiceEdit], from_state: str,
+              entry_label: str) -> tuple[str, str]:
+    """The flow file with a new question and a new choice of `from_state` that leads to it (a
+    question nothing leads to would be unreachable); returns (text, the new state's name)."""
+    doc = YamlDocument(text)
+    states: dict[str, Any] = doc.plain(("states",))
+    if from_state not in states or not (states[from_state].get("ask") or {}):
+        raise CardError("the question to come from asks nothing")
+    name = identifier(question, set(states), "question")
+    taken: set[Any] = set()
+    made = []
+    for c in choices:
+        if not c.label.strip():
+            continue
+        value = identifier(c.label, taken, "choice")
+        taken.add(value)
+        made.append({"label": c.label.strip(), "value": value,
+                     **({"next": c.next} if c.next else {})})
+    doc.set(("states", name), {"ask": {"text": [{"text": _lines(question)}], "choices": made}})
+    entry = _entry(states[from_state], entry_label, name)
+    path = ("states", from_state, "ask", "choices")
+    now = states[from_state]["ask"].get("choices") or []
+    if now:
+        doc.insert(path, len(now), entry)
+    else:
+        doc.set(path, [entry])
+    return doc.text, name
+
+
+def _entry(state: dict[str, Any], label: str, target: str) -> dict[str, Any]:
+    ask = state.get("ask") or {}
+    taken = {c.get("value") for c in ask.get("choices") or []} | \
+        {(ask.get("done") or {}).get("value")}
+    return {"label": label.strip(), "value": identifier(label, taken, "choice"), "next": target}
+
+
+def remove_state(text: str, flow: Flow, name: str) -> str:
+    """The flow file without the question `name` and the choices that lead to it; refused when
+    anything else leads there (the start, a command, a question's own `next`)."""
+    if not removable(flow, name):
+        raise CardError("something other than a choice leads here")
+    doc = YamlDocument(text)
+    for source, indexes in _leading_choices(flow, name).items():
+        for i in sorted(indexes, reverse=True):
+            doc.remove(("states", source, "ask", "choices", i))
+    doc.remove(("states", name))
+    return doc.text
+
+
+def _leading_choices(flow: Flow, name: str) -> dict[str, list[int]]:
+    found: dict[str, list[int]] = {}
+    for source, state in flow.states.items():
+        if source != name and state.ask:
+            hits = [i for i, c in enumerate(state.ask.choices) if c.next == name]
+            if hits:
+                found[source] = hits
+    return found
+
+
+def leading_choices(flow: Flow, name: str) -> list[tuple[str, str]]:
+    """(question, label) of each choice that leads to `name`: they go with it."""
+    found = []
+    for source, hits in _leading_choices(flow, name).items():
+        ask = flow.states[source].ask
+        if ask is not None:
+            found += [(source, ask.choices[i].label) for i in hits]
+    return found
+
+
+def removable(flow: Flow, name: str) -> bool:
+    """Only choices lead here: not the start, no command's target, no question's `next`,
+    free text, 「選び終わった」 or typed answer."""
+    if name == flow.start or any(name in (g.target, g.target_if_consented)
+                                 for g in flow.globals.values()):
+        return False
+    for source, state in flow.states.items():
+        if source == name:
+            continue
+        ask = state.ask
+        others = [state.free_text.next if state.free_text else None]
+        if ask:
+            others += [ask.next, ask.done.next if ask.done else None,
+                       ask.areas.next if ask.areas else None]
+            if ask.typed:
+                others += [ask.typed.several,
+                           ask.typed.unknown.next if ask.typed.unknown else None]
+        if name in others:
+            return False
+    return True

@@ -41,9 +41,18 @@ router = APIRouter(prefix="/console/admin", include_in_schema=False)
 FLOW = "flows/intake.yaml"
 PLACES = "places.yaml"
 RESOURCES = "resources.yaml"
+FOLLOWUPS = "followups.yaml"
+# The follow-up rules the product sends (bot/journey/followups.py), in an officer's words.
+FOLLOWUP_LABELS = {
+    "intake_stalled": "受付の途中で止まった人へ",
+    "not_picked_up": "相談員につないだのに、まだ誰も担当していない人へ",
+    "after_close": "相談が終わってしばらくたった人へ（その後のようす）",
+    "monitoring": "支援計画の見直しの日に（本人が望んだときだけ）",
+}
 DAYS = [("mon", "月"), ("tue", "火"), ("wed", "水"), ("thu", "木"), ("fri", "金"),
         ("sat", "土"), ("sun", "日")]
 NEW_TEAM = "__new__"
+NEW_CHOICES = 3  # a new question's first choices (more are added on its card)
 FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the language files are long
 
 
@@ -103,28 +112,38 @@ def _flow(text: str) -> Flow | None:
         return None
 
 
-def _flow_or_fix(request: Request, me: Counsellor, files: dict[str, str]) -> Flow:
-    flow = _flow(files[FLOW])
-    if flow is None:  # hand-edited YAML that does not read: the YAML view shows where
-        raise HTTPException(status_code=409, detail="fix the flow's YAML first")
-    return flow
+def _unreadable(request: Request, me: Counsellor, files: dict[str, str]) -> HTMLResponse:
+    """The draft's flow was hand-edited into YAML that is not a flow: the cards cannot be
+    shown; the problems are, and the YAML view shows their lines."""
+    page = _page(request, "admin_flow.html", me=me, cards=[], unreadable=True, file=FLOW,
+                 kept={}, refused=False, new_choices=0,
+                 problems=[_explained(p) for p in _problems(files)])
+    page.status_code = 409
+    return page
 
 
 @router.get("/flow/")
 def flow_cards(request: Request, me: Admin) -> HTMLResponse:
     files = _files(request, me)
-    flow = _flow_or_fix(request, me, files)
+    flow = _flow(files[FLOW])
+    if flow is None:
+        return _unreadable(request, me, files)
     return _page(request, "admin_flow.html", me=me, cards=cards.cards(flow), flow=flow,
-                 problems=[_explained(p) for p in _problems(files)], file=FLOW)
+                 problems=[_explained(p) for p in _problems(files)], file=FLOW, kept={},
+                 refused=False, new_choices=NEW_CHOICES,
+                 saved=request.query_params.get("saved") == "1")
 
 
 @router.get("/flow/{state}")
 def flow_card(request: Request, state: str, me: Admin) -> HTMLResponse:
     files = _files(request, me)
-    flow = _flow_or_fix(request, me, files)
+    flow = _flow(files[FLOW])
+    if flow is None:
+        return _unreadable(request, me, files)
     if state not in flow.states:
         raise HTTPException(status_code=404)
-    return _card_page(request, me, flow, state, [],
+    refused = [STILL_LED_TO] if request.query_params.get("refused") == "led_to" else []
+    return _card_page(request, me, flow, state, refused,
                       saved=request.query_params.get("saved") == "1")
 
 
@@ -135,9 +154,10 @@ def _card_page(request: Request, me: Counsellor, flow: Flow, name: str,
     card = cards.card(flow, name)
     # A bubble a language has no words for reaches its residents in Japanese: say so.
     translators = [(p.name_ja, Translator(p)) for p in host(request).content.languages.values()]
-    untranslated = {b.text: [name for name, tr in translators if not tr.has(b.text)]
+    untranslated = {b.text: [language for language, tr in translators if not tr.has(b.text)]
                     for b in [*card.say, *card.ask_text]}
     page = _page(request, "admin_flow_card.html", me=me, card=card, untranslated=untranslated,
+                 leading=cards.leading_choices(flow, name),
                  summaries=summaries, problems=problems, saved=saved, max_label=MAX_LABEL,
                  max_text=MAX_TEXT_UTF16, file=FLOW)
     page.status_code = status_code
@@ -174,7 +194,9 @@ def _card_edit(form: FormData, card: cards.Card) -> cards.CardEdit:
 @router.post("/flow/{state}", dependencies=[CsrfChecked])
 async def save_card(request: Request, state: str, me: Admin) -> Response:
     files = _files(request, me)
-    flow = _flow_or_fix(request, me, files)
+    flow = _flow(files[FLOW])
+    if flow is None:
+        return _unreadable(request, me, files)
     name = state
     if name not in flow.states:
         raise HTTPException(status_code=404)
@@ -190,6 +212,58 @@ async def save_card(request: Request, state: str, me: Admin) -> Response:
         shown = edited if edited is not None and name in edited.states else flow
         return _card_page(request, me, shown, name, problems, status_code=422)
     return RedirectResponse(f"/console/admin/flow/{name}?saved=1#card", status_code=303)
+
+
+STILL_LED_TO = Explained(
+    "この質問は、最初の質問か、いつでも出るボタンの行き先か、ほかの質問の「次」になっているため、"
+    "消せません。",
+    "something other than a choice leads to this state")
+
+
+@router.post("/flow", dependencies=[CsrfChecked])
+async def add_question(request: Request, me: Admin) -> Response:
+    """A new question, with the choice of an existing question that leads to it."""
+    form = await request.form()
+    files = _files(request, me)
+    flow = _flow(files[FLOW])
+    if flow is None:
+        return _unreadable(request, me, files)
+    kept = {k: str(v) for k, v in form.items() if k != "csrf"}
+    try:
+        text, name = cards.add_state(
+            files[FLOW], question=_words(form, "question"),
+            choices=[cards.ChoiceEdit(_words(form, f"new-{i}-label"), _words(form, f"new-{i}-next"))
+                     for i in range(NEW_CHOICES)],
+            from_state=_words(form, "from_state"), entry_label=_words(form, "entry_label"))
+    except (cards.CardError, EditError):
+        problems = [MOVED]
+    else:
+        problems = _save_checked(request, me, {FLOW: text})
+        if not problems:
+            return RedirectResponse(f"/console/admin/flow/{name}?saved=1", status_code=303)
+    page = _page(request, "admin_flow.html", me=me, cards=cards.cards(flow), flow=flow,
+                 problems=problems, refused=True, kept=kept, file=FLOW,
+                 new_choices=NEW_CHOICES)
+    page.status_code = 422
+    return page
+
+
+@router.post("/flow/{state}/remove", dependencies=[CsrfChecked])
+def remove_question(request: Request, state: str, me: Admin) -> Response:
+    files = _files(request, me)
+    flow = _flow(files[FLOW])
+    if flow is None:
+        return _unreadable(request, me, files)
+    if state not in flow.states:
+        raise HTTPException(status_code=404)
+    try:
+        text = cards.remove_state(files[FLOW], flow, state)
+    except cards.CardError:  # the card says why, as after any refused action
+        return RedirectResponse(f"/console/admin/flow/{state}?refused=led_to", status_code=303)
+    problems = _save_checked(request, me, {FLOW: text})
+    if problems:
+        return _card_page(request, me, flow, state, problems, status_code=422)
+    return RedirectResponse("/console/admin/flow/?saved=1", status_code=303)
 
 
 # ---------------------------------------------------------------------- towns and teams
@@ -403,3 +477,49 @@ async def add_hotline(request: Request, me: Admin) -> Response:
 
     return await _table_edit(request, me, RESOURCES, "/console/admin/hotlines/",
                              _hotlines_page, edit)
+
+
+# ---------------------------------------------------------------------- follow-ups
+
+
+def _followups_page(request: Request, me: Counsellor, problems: list[Explained] | None = None,
+                    status_code: int = 200, kept: dict[str, str] | None = None) -> HTMLResponse:
+    data = YamlDocument(_files(request, me)[FOLLOWUPS]).plain()
+    page = _page(request, "admin_followups.html", me=me, quiet=data.get("quiet_hours") or {},
+                 rules=data.get("rules") or {}, labels=FOLLOWUP_LABELS, problems=problems or [],
+                 saved=request.query_params.get("saved") == "1", kept=kept or {},
+                 max_text=MAX_TEXT_UTF16, file=FOLLOWUPS)
+    page.status_code = status_code
+    return page
+
+
+@router.get("/followups/")
+def followups(request: Request, me: Admin) -> HTMLResponse:
+    return _followups_page(request, me)
+
+
+@router.post("/followups", dependencies=[CsrfChecked])
+async def save_followups(request: Request, me: Admin) -> Response:
+    """The hours nothing is sent in, and each rule's wait and words."""
+
+    def edit(doc: YamlDocument, form: FormData) -> None:
+        doc.set(("quiet_hours",), {"start": _words(form, "quiet-start"),
+                                   "end": _words(form, "quiet-end")})
+        for key, rule in (doc.plain(("rules",)) or {}).items():
+            hours = _words(form, f"{key}-hours")
+            if hours:
+                try:
+                    number: float | str = float(hours)
+                except ValueError:
+                    number = hours  # refused by the check, with its reason
+                doc.set(("rules", key, "after_hours"),
+                        int(number) if isinstance(number, float) and number.is_integer()
+                        else number)
+            words = form.get(f"{key}-text")
+            if words is not None and str(words).strip() != str(rule.get("text", "")).strip():
+                doc.set(("rules", key, "text"), "\n".join(
+                    line.rstrip() for line in str(words).replace("\r\n", "\n").strip()
+                    .split("\n")))
+
+    return await _table_edit(request, me, FOLLOWUPS, "/console/admin/followups/",
+                             _followups_page, edit)

@@ -77,3 +77,24 @@ def test_ids_come_from_the_reading_and_are_free() -> None:
     assert identifier("フードバンク", set(), "choice") == "fu_dobanku"
     assert identifier("相談", set(), "choice") == "choice"
     assert identifier("はい", {"hai", "hai_2"}, "choice") == "hai_3"
+
+
+def test_a_question_goes_with_the_choices_that_lead_to_it_and_only_then() -> None:
+    assert not cards.removable(FLOW, "welcome")  # the start
+    assert not cards.removable(FLOW, "areas")  # the `next` of 「ご相談は、どなたのことですか」
+    assert cards.removable(FLOW, "declined")
+    assert cards.leading_choices(FLOW, "declined") == [("consent_counsel", "同意しない")]
+    text = cards.remove_state(TEXT, FLOW, "declined")
+    flow = yaml.safe_load(text)
+    assert "declined" not in flow["states"]
+    assert [c["value"] for c in flow["states"]["consent_counsel"]["ask"]["choices"]] == ["agree"]
+    with pytest.raises(cards.CardError):
+        cards.remove_state(TEXT, FLOW, "areas")
+
+    added, name = cards.add_state(TEXT, question="ほかにもありますか。", from_state="info",
+                                  entry_label="ほかのこと",
+                                  choices=[cards.ChoiceEdit("はい", "trouble")])
+    assert name == "hokanimoarimasuka"
+    again = Flow.model_validate(yaml.safe_load(added))
+    assert cards.leading_choices(again, name) == [("info", "ほかのこと")]
+    assert cards.remove_state(added, again, name) == TEXT

@@ -237,3 +237,88 @@ def test_counsellors_reach_no_form(fresh_live: LiveApp) -> None:
     for path in ("/console/admin/flow/", "/console/admin/flow/welcome",
                  "/console/admin/places/", "/console/admin/hotlines/"):
         assert sato.get(path).status_code == 403
+
+
+def test_a_flow_broken_by_hand_is_explained_instead_of_carded(fresh_live: LiveApp) -> None:
+    admin = logged_in(fresh_live, "admin")
+    broken = published(fresh_live, FLOW).replace("states:\n", "states: [\n", 1)
+    assert admin.post(f"/console/admin/files/{FLOW}", data={
+        "text": broken, "csrf": csrf_of(admin, "/console/admin/")}).status_code == 303
+    for path in ("/console/admin/flow/", "/console/admin/flow/welcome"):
+        answer = admin.get(path)
+        assert answer.status_code == 409
+        assert "カードとして読めない形になっています" in answer.text
+        assert f'href="/console/admin/files/{FLOW}"' in answer.text
+
+
+def test_follow_ups_wait_words_and_quiet_hours(fresh_live: LiveApp) -> None:
+    live = fresh_live
+    admin = logged_in(live, "admin")
+    before = published(live, "followups.yaml")
+    page = admin.get("/console/admin/followups/").text
+    assert "受付の途中で止まった人へ" in page
+    token = csrf_of(admin, "/console/admin/")
+    bad = admin.post("/console/admin/followups", data={
+        "csrf": token, "quiet-start": "21:00", "quiet-end": "08:00", "intake_stalled-hours": "0"})
+    assert bad.status_code == 422 and "0より大きい数" in bad.text
+    assert drafted(live, "followups.yaml") is None
+    answer = admin.post("/console/admin/followups", data={
+        "csrf": token, "quiet-start": "21:00", "quiet-end": "07:30", "intake_stalled-hours": "48",
+        "not_picked_up-text": "お待たせしています。あなたのご相談は、ちゃんと届いています。"})
+    assert answer.status_code == 303
+    after = drafted(live, "followups.yaml")
+    assert after is not None
+    removed, added = changed_lines(before, after)
+    # The text stays a literal block (`text: |-` unchanged): its two lines become one.
+    assert added == ['quiet_hours: {start: "21:00", end: "07:30"}',
+                     "    after_hours: 48",
+                     "      お待たせしています。あなたのご相談は、ちゃんと届いています。"]
+    assert removed == ['quiet_hours: {start: "21:00", end: "08:00"}',
+                       "    after_hours: 24",
+                       "      お待たせしていて、ごめんなさい。"
+                       "あなたのご相談は、ちゃんと届いています。",
+                       "      相談員から順番にお返事します。急ぐときは「緊急」と送ると、"
+                       "電話番号をお知らせします。"]
+    assert [line for line in before.splitlines() if "#" in line] == \
+        [line for line in after.splitlines() if "#" in line]
+
+
+def test_a_question_is_added_with_its_way_in_and_removed_once_nothing_leads_there(
+        fresh_live: LiveApp) -> None:
+    live = fresh_live
+    admin = logged_in(live, "admin")
+    token = csrf_of(admin, "/console/admin/")
+    question = {"csrf": token, "question": "ほかにも気になることはありますか。",
+                "from_state": "info", "entry_label": "ほかのこと"}
+    # Without a choice the new question would be a dead end: refused, the words kept.
+    dead = admin.post("/console/admin/flow", data=question)
+    assert dead.status_code == 422 and "行き止まり" in dead.text
+    assert "ほかにも気になることはありますか。</textarea>" in dead.text
+    assert drafted(live, FLOW) is None
+
+    added = admin.post("/console/admin/flow", data={
+        **question, "new-0-label": "はい", "new-0-next": "trouble",
+        "new-1-label": "いいえ", "new-1-next": "welcome"})
+    assert added.status_code == 303
+    name = added.headers["location"].split("/")[-1].split("?")[0]
+    flow = yaml.safe_load(drafted(live, FLOW) or "")
+    assert flow["states"][name]["ask"] == {
+        "text": [{"text": "ほかにも気になることはありますか。"}],
+        "choices": [{"label": "はい", "value": "hai", "next": "trouble"},
+                    {"label": "いいえ", "value": "iie", "next": "welcome"}]}
+    assert flow["states"]["info"]["ask"]["choices"][-1] == {
+        "label": "ほかのこと", "value": "hokanokoto", "next": name}
+
+    # Removing it takes the choice that leads there with it: the flow is as it was.
+    assert "info の「ほかのこと」" in admin.get(f"/console/admin/flow/{name}").text
+    removed = admin.post(f"/console/admin/flow/{name}/remove", data={"csrf": token})
+    assert removed.status_code == 303
+    after = drafted(live, FLOW)
+    assert after == published(live, FLOW)
+
+    # Where more than a choice leads (`areas` is the `next` of the question `who`): refused,
+    # and the card says why.
+    page = admin.post("/console/admin/flow/areas/remove", data={"csrf": token},
+                      follow_redirects=True)
+    assert "消せません" in page.text
+    assert drafted(live, FLOW) == after
