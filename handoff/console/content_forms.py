@@ -269,6 +269,17 @@ def remove_question(request: Request, state: str, me: Admin) -> Response:
 # ---------------------------------------------------------------------- towns and teams
 
 
+def _form_page(request: Request, me: Counsellor, template: str, file: str,
+               problems: list[Explained] | None, status_code: int, kept: dict[str, str] | None,
+               **context: Any) -> HTMLResponse:
+    """A table form's page: its file's problems (refused edits), the saved notice and the
+    officer's words kept after a refusal."""
+    page = _page(request, template, me=me, file=file, problems=problems or [], kept=kept or {},
+                 saved=request.query_params.get("saved") == "1", **context)
+    page.status_code = status_code
+    return page
+
+
 def _places_page(request: Request, me: Counsellor, problems: list[Explained] | None = None,
                  status_code: int = 200, kept: dict[str, str] | None = None) -> HTMLResponse:
     data = YamlDocument(_files(request, me)[PLACES]).plain()
@@ -276,14 +287,11 @@ def _places_page(request: Request, me: Counsellor, problems: list[Explained] | N
     # The agencies other teams already name: their translations exist, so a new team may name
     # them at once (a new agency's name needs one in every language before it is served).
     agencies = list(dict.fromkeys(a for t in teams for a in t.get("share_with") or []))
-    page = _page(request, "admin_places.html", me=me, teams=teams, agencies=agencies,
-                 municipalities=data.get("municipalities") or [],
-                 areas=data.get("areas") or [], days=DAYS, problems=problems or [],
-                 saved=request.query_params.get("saved") == "1", kept=kept or {},
-                 kept_days=[d for d, _ in DAYS if f"team-day-{d}" in (kept or {})],
-                 file=PLACES, new_team=NEW_TEAM)
-    page.status_code = status_code
-    return page
+    return _form_page(request, me, "admin_places.html", PLACES, problems, status_code, kept,
+                      teams=teams, agencies=agencies, areas=data.get("areas") or [],
+                      municipalities=data.get("municipalities") or [], days=DAYS,
+                      kept_days=[d for d, _ in DAYS if f"team-day-{d}" in (kept or {})],
+                      new_team=NEW_TEAM)
 
 
 @router.get("/places/")
@@ -395,12 +403,9 @@ def _hotlines_page(request: Request, me: Counsellor, problems: list[Explained] |
     content = host(request).content
     categories = {c.category: c.label for c in content.lexicon.categories}
     languages = {code: pack.name_ja for code, pack in content.languages.items()}
-    page = _page(request, "admin_hotlines.html", me=me, hotlines=data.get("hotlines") or [],
-                 languages=languages, translated=TRANSLATED,
-                 categories=categories, problems=problems or [], kept=kept or {},
-                 saved=request.query_params.get("saved") == "1", file=RESOURCES)
-    page.status_code = status_code
-    return page
+    return _form_page(request, me, "admin_hotlines.html", RESOURCES, problems, status_code,
+                      kept, hotlines=data.get("hotlines") or [], languages=languages,
+                      translated=TRANSLATED, categories=categories)
 
 
 @router.get("/hotlines/")
@@ -485,12 +490,9 @@ async def add_hotline(request: Request, me: Admin) -> Response:
 def _followups_page(request: Request, me: Counsellor, problems: list[Explained] | None = None,
                     status_code: int = 200, kept: dict[str, str] | None = None) -> HTMLResponse:
     data = YamlDocument(_files(request, me)[FOLLOWUPS]).plain()
-    page = _page(request, "admin_followups.html", me=me, quiet=data.get("quiet_hours") or {},
-                 rules=data.get("rules") or {}, labels=FOLLOWUP_LABELS, problems=problems or [],
-                 saved=request.query_params.get("saved") == "1", kept=kept or {},
-                 max_text=MAX_TEXT_UTF16, file=FOLLOWUPS)
-    page.status_code = status_code
-    return page
+    return _form_page(request, me, "admin_followups.html", FOLLOWUPS, problems, status_code,
+                      kept, quiet=data.get("quiet_hours") or {}, rules=data.get("rules") or {},
+                      labels=FOLLOWUP_LABELS, max_text=MAX_TEXT_UTF16)
 
 
 @router.get("/followups/")
