@@ -5,6 +5,7 @@ features that pushed it."""
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Mapping, Set
 from dataclasses import dataclass
@@ -17,6 +18,14 @@ from bot.nlp.levels import Level
 
 HEADS = (Level.CONCERN, Level.HIGH, Level.IMMINENT)
 FORMAT = 2  # 1 stored a mapping per head; 2 the features once and weights in order
+# The training's name (bot/nlp/train.py): change it when training changes. It is part of a
+# model's version, which is found here so that a process serving a stored model never imports
+# the learning library (seconds at every start).
+TRAINER = "lr-3head-v2"
+
+
+def model_version(corpus_digest: str) -> str:
+    return hashlib.sha256(f"{corpus_digest}\0{TRAINER}\0{FORMAT}".encode()).hexdigest()[:12]
 
 
 @dataclass(frozen=True)

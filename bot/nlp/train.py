@@ -8,7 +8,6 @@ The result is plain data (`RiskModel.to_data()`), never a pickle.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -20,10 +19,9 @@ from sklearn.model_selection import GroupKFold
 from bot.nlp.corpus import Corpus, Example
 from bot.nlp.features import features
 from bot.nlp.levels import Level
-from bot.nlp.model import FORMAT, HEADS, Head, RiskModel
+from bot.nlp.model import HEADS, TRAINER, Head, RiskModel, model_version
 from bot.nlp.prepare import prepare
 
-TRAINER = "lr-3head-v2"  # change when training changes: it is part of the model's version
 C = 4.0
 MIN_DF = 2
 # Recall each head must reach on writers it did not learn from; and the grey band's floor.
@@ -153,11 +151,7 @@ def train(examples: Sequence[Example], *, found: Sequence[set[str]] | None = Non
                      frozenset(f for h in heads for f in h.weights), meta)
 
 
-def model_version(corpus: Corpus) -> str:
-    return hashlib.sha256(f"{corpus.digest}\0{TRAINER}\0{FORMAT}".encode()).hexdigest()[:12]
-
-
 def train_corpus(corpus: Corpus) -> RiskModel:
-    model = train(corpus.examples, version=model_version(corpus))
+    model = train(corpus.examples, version=model_version(corpus.digest))
     # Round-trip through data, so the served model is exactly what a release stores.
     return RiskModel.from_data(model.to_data())

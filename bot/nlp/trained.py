@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.nlp.corpus import Corpus
-from bot.nlp.model import RiskModel
+from bot.nlp.model import RiskModel, model_version
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +33,7 @@ def cache_dir() -> Path:
 
 
 def version_of(corpus: Corpus) -> str:
-    from bot.nlp.train import model_version
-
-    return model_version(corpus)
+    return model_version(corpus.digest)
 
 
 def remember(data: dict[str, Any] | None) -> None:
