@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 
-from prometheus_client import Counter, Histogram, disable_created_metrics
+from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
 
 from bot.db.models import InboxStatus, OutboxStatus
 
@@ -54,6 +54,10 @@ OUTBOX_FAILED = Counter(
     "Outbox rows given up (rejected by LINE, or out of attempts).", ["via"])
 FOLLOWUPS_QUEUED = Counter(
     "tsunagu_followups_queued_total", "Due follow-ups written to the outbox.")
+WORKER_PROCESS_READY = Gauge(
+    "tsunagu_worker_process_ready",
+    "With TSUNAGU_WORKER_PROCESS: 1 while the worker child runs, 0 while it starts or is "
+    "replaced (events wait in the inbox meanwhile). Always 0 in other processes.")
 
 WEBHOOK_OUTCOMES = ("accepted", "duplicate")
 REJECT_REASONS = ("bad_signature", "malformed", "too_large")

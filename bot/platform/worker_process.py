@@ -8,7 +8,9 @@ acknowledges (and serves the console); the child does everything else.
 The two talk over a pipe, in short text messages:
 - web -> worker: "wake:inbox" (events stored), "wake:outbox" (a counsellor's reply queued),
   "change:<topic>" (e.g. content_releases: an administrator published);
-- worker -> web: "change:commit" after each of its commits (SQLite: it wakes the console's live
+- worker -> web: "ready" once its work runs (until then, and while a dead one is replaced,
+  events wait in the inbox and /metrics shows tsunagu_worker_process_ready 0);
+  "change:commit" after each of its commits (SQLite: it wakes the console's live
   pages as a commit of the web process itself does; PostgreSQL's NOTIFY does this anyway), and
   every second "metrics:<json>", its counters' totals, which the web's /metrics shows.
 The child dies with its parent: the kernel kills it (Linux), and it exits when the pipe closes,
@@ -42,6 +44,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STOP = "stop"
+READY = "ready"
 STOP_SECONDS = 20.0
 METRICS_SECONDS = 1.0
 RESTART_SECONDS = 1.0
@@ -111,7 +114,10 @@ class WorkerProcess:
 
         def on_message(message: str) -> None:
             kind, _, rest = message.partition(":")
-            if kind == "change":
+            if message == READY:
+                log.info("worker process %s ready", self.process.pid)
+                metrics.WORKER_PROCESS_READY.set(1)
+            elif kind == "change":
                 runtime.changes.changed(rest)
             elif kind == "metrics":
                 with contextlib.suppress(ValueError, AttributeError):
@@ -120,6 +126,7 @@ class WorkerProcess:
         def on_closed() -> None:
             if self.stopping:
                 return
+            metrics.WORKER_PROCESS_READY.set(0)
             log.error("the worker process ended (exit code %s); starting another",
                       self.process.poll())
             loop.call_later(RESTART_SECONDS, restart)
@@ -139,6 +146,7 @@ class WorkerProcess:
 
     def stop(self) -> None:
         self.stopping = True
+        metrics.WORKER_PROCESS_READY.set(0)
         self.link_.sock.setblocking(True)
         self.link_.send(STOP)
         try:
@@ -150,6 +158,7 @@ class WorkerProcess:
 
 
 def _spawn(settings: Settings) -> tuple[subprocess.Popen[bytes], Link]:
+    metrics.WORKER_PROCESS_READY.set(0)  # until it says so
     ours, theirs = socket.socketpair()
     # A fresh interpreter (not fork: the parent has threads and a running loop); the settings
     # go over stdin, never on a command line or in a file.
@@ -208,7 +217,7 @@ async def _work(settings: Settings, link: Link) -> None:
     link.listen(on_message, lambda: os._exit(0))
     async with lifecycle.running(runtime, background=True) as tasks:
         tasks.append(asyncio.create_task(_report_metrics(link)))
-        log.info("worker process ready")
+        link.send(READY)
         try:
             await stopped.wait()
         finally:

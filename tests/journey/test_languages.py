@@ -217,9 +217,13 @@ def test_the_rich_menu_is_in_the_language_the_resident_chose(live: LiveApp) -> N
     tap_value(r, "language")
     tap_value(r, "en")
     wait_for(lambda: shown_menu(live, r) == made["en"])
-    with live.session() as s:
-        link = s.get(RichMenuLink, r.user_id)
-        assert link is not None and link.language == "en" and not link.due
+
+    def recorded() -> RichMenuLink | None:  # settled once LINE has answered the link
+        with live.session() as s:
+            link = s.get(RichMenuLink, r.user_id)
+            return link if link is not None and not link.due else None
+
+    assert wait_for(recorded).language == "en"
 
     tap_value(r, "language")
     tap_value(r, "ja")  # standard Japanese: back to the default
