@@ -115,7 +115,7 @@ class WorkerProcess:
         def on_message(message: str) -> None:
             kind, _, rest = message.partition(":")
             if message == READY:
-                log.info("worker process %s ready", self.process.pid)
+                log.info("worker process ready (pid %s)", self.process.pid)
                 metrics.WORKER_PROCESS_READY.set(1)
             elif kind == "change":
                 runtime.changes.changed(rest)

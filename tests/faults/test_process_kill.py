@@ -28,7 +28,7 @@ from tests.live import SECRET, TOKEN, LiveApp, free_port, wait_for
 RESIDENTS = 40
 WORDS = ["はじめる", "家賃が払えなくて困っています", "自分のこと"]
 TSUNAGU = Path(sys.executable).parent / "tsunagu"
-READY = "worker process ready"  # what the worker child logs once it can process events
+READY = "worker process ready"  # logged by the web process when its worker child is ready
 
 
 class Server:
