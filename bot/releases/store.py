@@ -225,8 +225,8 @@ def draft_of(session: Session, author_id: int) -> ContentDraft | None:
     return session.scalars(select(ContentDraft).where(ContentDraft.author_id == author_id)).first()
 
 
-def save_to_draft(session: Session, author_id: int, name: str, text: str) -> ContentDraft:
-    """Keep one edited file in the author's draft (started from the newest release)."""
+def _started_draft(session: Session, author_id: int) -> ContentDraft:
+    """The author's draft, started from the newest release if they have none."""
     draft = draft_of(session, author_id)
     if draft is None:
         current = current_release(session)
@@ -235,10 +235,29 @@ def save_to_draft(session: Session, author_id: int, name: str, text: str) -> Con
         draft = ContentDraft(author_id=author_id, base_release_id=current.id,
                              files=dict(current.files))
         session.add(draft)
-    if name not in draft.files:
+    return draft
+
+
+def save_to_draft(session: Session, author_id: int, name: str, text: str, *,
+                  new_file: bool = False) -> ContentDraft:
+    """Keep one edited file in the author's draft (started from the newest release); with
+    `new_file`, one the release did not have (whether content may have it is the loader's
+    to say)."""
+    draft = _started_draft(session, author_id)
+    if name not in draft.files and not new_file:
         raise KeyError(name)
     # Browsers send CRLF from a textarea; keep the files as they are in git.
     draft.files = {**draft.files, name: text.replace("\r\n", "\n")}
+    session.flush()
+    return draft
+
+
+def remove_from_draft(session: Session, author_id: int, name: str) -> ContentDraft:
+    """Leave a file out of the author's draft (published, it is gone from the release)."""
+    draft = _started_draft(session, author_id)
+    if name not in draft.files:
+        raise KeyError(name)
+    draft.files = {n: text for n, text in draft.files.items() if n != name}
     session.flush()
     return draft
 

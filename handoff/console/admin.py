@@ -55,7 +55,9 @@ def draft_state(session: Session, me: Counsellor) -> dict[str, Any]:
         raise HTTPException(status_code=503, detail="no content release yet")
     draft = content_store.draft_of(session, me.id)
     files = draft.files if draft else current.files
-    changed = sorted(n for n in files if files[n] != current.files.get(n))
+    # Added, edited and removed files alike.
+    changed = sorted(n for n in {*files, *current.files}
+                     if files.get(n) != current.files.get(n))
     return {"current": current, "draft": draft, "files": files, "changed": changed,
             "stale": bool(draft and draft.base_release_id != current.id)}
 
@@ -114,7 +116,7 @@ def diff_page(request: Request, me: Admin) -> HTMLResponse:
         state = draft_state(session, me)
     current: ContentRelease = state["current"]
     diffs = [(name, list(difflib.unified_diff(
-        current.files.get(name, "").splitlines(), state["files"][name].splitlines(),
+        current.files.get(name, "").splitlines(), state["files"].get(name, "").splitlines(),
         fromfile=f"公開中 #{current.id} {name}", tofile=f"下書き {name}", lineterm="", n=2)))
         for name in state["changed"]]
     return _page(request, "admin_diff.html", me=me, diffs=diffs, current=current)
@@ -187,7 +189,7 @@ def _to_overview(code: str, *numbers: int) -> Response:
 # ---------------------------------------------------------------------- tools
 
 
-def _draft_content(request: Request, me: Counsellor) -> tuple[Content, bool]:
+def draft_content(request: Request, me: Counsellor) -> tuple[Content, bool]:
     """The draft as content if it is valid, else what is served."""
     with host(request).sessions() as session:
         state = draft_state(session, me)

@@ -10,8 +10,6 @@ field in Japanese and not saved. Diff, rehearsal, publishing and rollback stay w
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 import yaml
@@ -20,17 +18,26 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from bot.content.explain import Explained, explain
-from bot.content.files import ContentError
+from bot.content.explain import Explained
 from bot.content.flow import Flow
 from bot.content.ids import identifier
 from bot.content.languages import Translator
 from bot.content.yamledit import EditError, YamlDocument, append_to_last_list
 from bot.flows import cards
 from bot.line import MAX_LABEL, MAX_TEXT_UTF16
-from bot.releases import store as content_store
-from handoff import audit
-from handoff.console.admin import draft_state
+from handoff.console.form_saving import (
+    FAST_LOADER,
+    MOVED,
+    draft_files,
+    draft_problems,
+    explained,
+    form_page,
+    lines,
+    row_of,
+    save_checked,
+    table_edit,
+    words,
+)
 from handoff.console.host import host
 from handoff.console.security import Admin, CsrfChecked
 from handoff.console.views import _page
@@ -53,53 +60,6 @@ DAYS = [("mon", "月"), ("tue", "火"), ("wed", "水"), ("thu", "木"), ("fri", 
         ("sat", "土"), ("sun", "日")]
 NEW_TEAM = "__new__"
 NEW_CHOICES = 3  # a new question's first choices (more are added on its card)
-FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the language files are long
-
-
-def _files(request: Request, me: Counsellor) -> dict[str, str]:
-    with host(request).sessions() as session:
-        files: dict[str, str] = draft_state(session, me)["files"]
-    return files
-
-
-def _problems(files: dict[str, str]) -> list[tuple[str | None, str]]:
-    try:
-        content_store.load_files(files)
-    except ContentError as e:
-        return [(p.file, p.message) for p in e.problems]
-    return []
-
-
-def _explained(problem: tuple[str | None, str]) -> Explained:
-    file, message = problem
-    if file and file.startswith("languages/"):
-        file = "languages/*.yaml"  # the same gap in each language reads as one problem
-    return replace(explain(message), english=f"{file}: {message}" if file else message)
-
-
-def _save_checked(request: Request, me: Counsellor, edits: dict[str, str]) -> list[Explained]:
-    """Save the edited files in the draft unless they bring a problem the draft did not have;
-    else the new problems, explained, and nothing saved."""
-    with host(request).sessions() as session, session.begin():
-        files: dict[str, str] = draft_state(session, me)["files"]
-        edits = {name: text for name, text in edits.items() if files.get(name) != text}
-        if not edits:
-            return []
-        before = set(_problems(files))
-        new = list(dict.fromkeys(  # one sentence for the same gap in eight languages
-            _explained(p) for p in _problems({**files, **edits}) if p not in before))
-        if new:
-            return new
-        for name, text in edits.items():
-            content_store.save_to_draft(session, me.id, name, text)
-            audit.record(session=session, counsellor=me, action="content_edit", case_id=None,
-                         detail=f"{name} (form)")
-    return []
-
-
-# The file changed under the form (another tab, another administrator): nothing is saved.
-MOVED = Explained("この画面を開いたあとに、同じところが変わったようです。画面を開きなおしてから、"
-                  "もう一度入力してください。", "the form does not fit the file any more")
 
 
 # ---------------------------------------------------------------------- the intake as cards
@@ -117,26 +77,26 @@ def _unreadable(request: Request, me: Counsellor, files: dict[str, str]) -> HTML
     shown; the problems are, and the YAML view shows their lines."""
     page = _page(request, "admin_flow.html", me=me, cards=[], unreadable=True, file=FLOW,
                  kept={}, refused=False, new_choices=0,
-                 problems=[_explained(p) for p in _problems(files)])
+                 problems=[explained(p) for p in draft_problems(files)])
     page.status_code = 409
     return page
 
 
 @router.get("/flow/")
 def flow_cards(request: Request, me: Admin) -> HTMLResponse:
-    files = _files(request, me)
+    files = draft_files(request, me)
     flow = _flow(files[FLOW])
     if flow is None:
         return _unreadable(request, me, files)
     return _page(request, "admin_flow.html", me=me, cards=cards.cards(flow), flow=flow,
-                 problems=[_explained(p) for p in _problems(files)], file=FLOW, kept={},
+                 problems=[explained(p) for p in draft_problems(files)], file=FLOW, kept={},
                  refused=False, new_choices=NEW_CHOICES,
                  saved=request.query_params.get("saved") == "1")
 
 
 @router.get("/flow/{state}")
 def flow_card(request: Request, state: str, me: Admin) -> HTMLResponse:
-    files = _files(request, me)
+    files = draft_files(request, me)
     flow = _flow(files[FLOW])
     if flow is None:
         return _unreadable(request, me, files)
@@ -193,7 +153,7 @@ def _card_edit(form: FormData, card: cards.Card) -> cards.CardEdit:
 
 @router.post("/flow/{state}", dependencies=[CsrfChecked])
 async def save_card(request: Request, state: str, me: Admin) -> Response:
-    files = _files(request, me)
+    files = draft_files(request, me)
     flow = _flow(files[FLOW])
     if flow is None:
         return _unreadable(request, me, files)
@@ -205,7 +165,7 @@ async def save_card(request: Request, state: str, me: Admin) -> Response:
         text = cards.apply(files[FLOW], name, _card_edit(form, cards.card(flow, name)))
     except (cards.CardError, EditError):
         return _card_page(request, me, flow, name, [MOVED], status_code=409)
-    problems = _save_checked(request, me, {FLOW: text})
+    problems = save_checked(request, me, {FLOW: text})
     if problems:
         # Shown as the officer left it, where the edited flow still reads as a flow.
         edited = _flow(text)
@@ -224,21 +184,21 @@ STILL_LED_TO = Explained(
 async def add_question(request: Request, me: Admin) -> Response:
     """A new question, with the choice of an existing question that leads to it."""
     form = await request.form()
-    files = _files(request, me)
+    files = draft_files(request, me)
     flow = _flow(files[FLOW])
     if flow is None:
         return _unreadable(request, me, files)
     kept = {k: str(v) for k, v in form.items() if k != "csrf"}
     try:
         text, name = cards.add_state(
-            files[FLOW], question=_words(form, "question"),
-            choices=[cards.ChoiceEdit(_words(form, f"new-{i}-label"), _words(form, f"new-{i}-next"))
+            files[FLOW], question=words(form, "question"),
+            choices=[cards.ChoiceEdit(words(form, f"new-{i}-label"), words(form, f"new-{i}-next"))
                      for i in range(NEW_CHOICES)],
-            from_state=_words(form, "from_state"), entry_label=_words(form, "entry_label"))
+            from_state=words(form, "from_state"), entry_label=words(form, "entry_label"))
     except (cards.CardError, EditError):
         problems = [MOVED]
     else:
-        problems = _save_checked(request, me, {FLOW: text})
+        problems = save_checked(request, me, {FLOW: text})
         if not problems:
             return RedirectResponse(f"/console/admin/flow/{name}?saved=1", status_code=303)
     page = _page(request, "admin_flow.html", me=me, cards=cards.cards(flow), flow=flow,
@@ -250,7 +210,7 @@ async def add_question(request: Request, me: Admin) -> Response:
 
 @router.post("/flow/{state}/remove", dependencies=[CsrfChecked])
 def remove_question(request: Request, state: str, me: Admin) -> Response:
-    files = _files(request, me)
+    files = draft_files(request, me)
     flow = _flow(files[FLOW])
     if flow is None:
         return _unreadable(request, me, files)
@@ -260,7 +220,7 @@ def remove_question(request: Request, state: str, me: Admin) -> Response:
         text = cards.remove_state(files[FLOW], flow, state)
     except cards.CardError:  # the card says why, as after any refused action
         return RedirectResponse(f"/console/admin/flow/{state}?refused=led_to", status_code=303)
-    problems = _save_checked(request, me, {FLOW: text})
+    problems = save_checked(request, me, {FLOW: text})
     if problems:
         return _card_page(request, me, flow, state, problems, status_code=422)
     return RedirectResponse("/console/admin/flow/?saved=1", status_code=303)
@@ -269,25 +229,14 @@ def remove_question(request: Request, state: str, me: Admin) -> Response:
 # ---------------------------------------------------------------------- towns and teams
 
 
-def _form_page(request: Request, me: Counsellor, template: str, file: str,
-               problems: list[Explained] | None, status_code: int, kept: dict[str, str] | None,
-               **context: Any) -> HTMLResponse:
-    """A table form's page: its file's problems (refused edits), the saved notice and the
-    officer's words kept after a refusal."""
-    page = _page(request, template, me=me, file=file, problems=problems or [], kept=kept or {},
-                 saved=request.query_params.get("saved") == "1", **context)
-    page.status_code = status_code
-    return page
-
-
 def _places_page(request: Request, me: Counsellor, problems: list[Explained] | None = None,
                  status_code: int = 200, kept: dict[str, str] | None = None) -> HTMLResponse:
-    data = YamlDocument(_files(request, me)[PLACES]).plain()
+    data = YamlDocument(draft_files(request, me)[PLACES]).plain()
     teams = data.get("teams") or []
     # The agencies other teams already name: their translations exist, so a new team may name
     # them at once (a new agency's name needs one in every language before it is served).
     agencies = list(dict.fromkeys(a for t in teams for a in t.get("share_with") or []))
-    return _form_page(request, me, "admin_places.html", PLACES, problems, status_code, kept,
+    return form_page(request, me, "admin_places.html", PLACES, problems, status_code, kept,
                       teams=teams, agencies=agencies, areas=data.get("areas") or [],
                       municipalities=data.get("municipalities") or [], days=DAYS,
                       kept_days=[d for d, _ in DAYS if f"team-day-{d}" in (kept or {})],
@@ -305,53 +254,16 @@ def _hours(form: FormData, prefix: str) -> dict[str, Any]:
             "close": str(form.get(f"{prefix}close") or "")}
 
 
-def _words(form: FormData, key: str) -> str:
-    return str(form.get(key) or "").strip()
-
-
-def _lines(form: FormData, key: str) -> list[str]:
-    return [line.strip() for line in _words(form, key).splitlines() if line.strip()]
-
-
-Page = Callable[..., HTMLResponse]
-
-
-async def _table_edit(request: Request, me: Counsellor, name: str, where: str, page: Page,
-                      edit: Callable[[YamlDocument, FormData], dict[str, str] | None]
-                      ) -> Response:
-    """One row's form applied to the draft's `name` (and the files `edit` returns, such as
-    translations), checked, and saved or shown refused with the officer's words kept."""
-    form = await request.form()
-    doc = YamlDocument(_files(request, me)[name])
-    kept = {k: str(v) for k, v in form.items() if k != "csrf"}
-    try:
-        others = edit(doc, form) or {}
-    except EditError:
-        return page(request, me, [MOVED], 409, kept)
-    problems = _save_checked(request, me, {name: doc.text, **others})
-    if problems:
-        return page(request, me, problems, 422, kept)
-    return RedirectResponse(f"{where}?saved=1", status_code=303)
-
-
-def _row(doc: YamlDocument, key: str, index: int) -> dict[str, Any]:
-    rows = doc.plain((key,)) or []
-    if not 0 <= index < len(rows):
-        raise HTTPException(status_code=404)
-    row: dict[str, Any] = rows[index]
-    return row
-
-
 @router.post("/places/teams/{index}", dependencies=[CsrfChecked])
 async def save_team(request: Request, index: int, me: Admin) -> Response:
     """A team's name and weekly hours."""
 
     def edit(doc: YamlDocument, form: FormData) -> None:
-        _row(doc, "teams", index)
-        doc.set(("teams", index, "name"), _words(form, "name"))
+        row_of(doc, "teams", index)
+        doc.set(("teams", index, "name"), words(form, "name"))
         doc.set(("teams", index, "hours"), _hours(form, ""))
 
-    return await _table_edit(request, me, PLACES, "/console/admin/places/", _places_page, edit)
+    return await table_edit(request, me, PLACES, "/console/admin/places/", _places_page, edit)
 
 
 @router.post("/places/municipalities/{index}", dependencies=[CsrfChecked])
@@ -359,15 +271,15 @@ async def save_municipality(request: Request, index: int, me: Admin) -> Response
     """A town's name, reading, team, area and the office named first."""
 
     def edit(doc: YamlDocument, form: FormData) -> None:
-        town = _row(doc, "municipalities", index)
+        town = row_of(doc, "municipalities", index)
         for key in ("name", "kana", "team", "area", "first_contact"):
-            value = _words(form, key)
+            value = words(form, key)
             if value or key == "name":
                 doc.set(("municipalities", index, key), value)
             elif key in town:
                 doc.remove(("municipalities", index, key))
 
-    return await _table_edit(request, me, PLACES, "/console/admin/places/", _places_page, edit)
+    return await table_edit(request, me, PLACES, "/console/admin/places/", _places_page, edit)
 
 
 @router.post("/places/municipalities", dependencies=[CsrfChecked])
@@ -377,21 +289,21 @@ async def add_municipality(request: Request, me: Admin) -> Response:
     def edit(doc: YamlDocument, form: FormData) -> None:
         data = doc.plain()
         towns, teams = data.get("municipalities") or [], data.get("teams") or []
-        name, kana, team = _words(form, "name"), _words(form, "kana"), _words(form, "team")
+        name, kana, team = words(form, "name"), words(form, "kana"), words(form, "team")
         if team == NEW_TEAM:
             team = identifier(kana or name, {t.get("id") for t in teams}, "team")
             doc.insert(("teams",), len(teams), {
-                "id": team, "name": _words(form, "team_name"), "hours": _hours(form, "team-"),
-                "share_with": [*map(str, form.getlist("share")), *_lines(form, "share_with")]})
+                "id": team, "name": words(form, "team_name"), "hours": _hours(form, "team-"),
+                "share_with": [*map(str, form.getlist("share")), *lines(form, "share_with")]})
         town: dict[str, Any] = {
             "id": identifier(kana or name, {m.get("id") for m in towns}, "town"), "name": name}
-        for key, value in (("kana", kana), ("team", team), ("area", _words(form, "area")),
-                           ("first_contact", _words(form, "first_contact"))):
+        for key, value in (("kana", kana), ("team", team), ("area", words(form, "area")),
+                           ("first_contact", words(form, "first_contact"))):
             if value:
                 town[key] = value
         doc.insert(("municipalities",), len(towns), town)
 
-    return await _table_edit(request, me, PLACES, "/console/admin/places/", _places_page, edit)
+    return await table_edit(request, me, PLACES, "/console/admin/places/", _places_page, edit)
 
 
 # ---------------------------------------------------------------------- emergency numbers
@@ -399,11 +311,11 @@ async def add_municipality(request: Request, me: Admin) -> Response:
 
 def _hotlines_page(request: Request, me: Counsellor, problems: list[Explained] | None = None,
                    status_code: int = 200, kept: dict[str, str] | None = None) -> HTMLResponse:
-    data = YamlDocument(_files(request, me)[RESOURCES]).plain()
+    data = YamlDocument(draft_files(request, me)[RESOURCES]).plain()
     content = host(request).content
     categories = {c.category: c.label for c in content.lexicon.categories}
     languages = {code: pack.name_ja for code, pack in content.languages.items()}
-    return _form_page(request, me, "admin_hotlines.html", RESOURCES, problems, status_code,
+    return form_page(request, me, "admin_hotlines.html", RESOURCES, problems, status_code,
                       kept, hotlines=data.get("hotlines") or [], languages=languages,
                       translated=TRANSLATED, categories=categories)
 
@@ -418,12 +330,12 @@ def _hotline(form: FormData, old: dict[str, Any]) -> dict[str, Any]:
     like its languages, are kept)."""
     entry = dict(old)
     for key in ("label", "tel", "hours", "note"):
-        value = _words(form, key)
+        value = words(form, key)
         if value:
             entry[key] = value
         else:
             entry.pop(key, None)
-    free = _words(form, "free")
+    free = words(form, "free")
     if free in ("true", "false"):
         entry["free"] = free == "true"
     else:
@@ -439,10 +351,10 @@ def _hotline(form: FormData, old: dict[str, Any]) -> dict[str, Any]:
 @router.post("/hotlines/{index}", dependencies=[CsrfChecked])
 async def save_hotline(request: Request, index: int, me: Admin) -> Response:
     def edit(doc: YamlDocument, form: FormData) -> dict[str, str]:
-        doc.set(("hotlines", index), _hotline(form, _row(doc, "hotlines", index)))
-        return _translations(request, me, form, {k: _words(form, k) for k in TRANSLATED})
+        doc.set(("hotlines", index), _hotline(form, row_of(doc, "hotlines", index)))
+        return _translations(request, me, form, {k: words(form, k) for k in TRANSLATED})
 
-    return await _table_edit(request, me, RESOURCES, "/console/admin/hotlines/",
+    return await table_edit(request, me, RESOURCES, "/console/admin/hotlines/",
                              _hotlines_page, edit)
 
 
@@ -453,7 +365,7 @@ def _translations(request: Request, me: Counsellor, form: FormData,
                   japanese: dict[str, str]) -> dict[str, str]:
     """The language files with the form's translations (`tr-<code>-<field>`) of the new
     Japanese words added: the safety texts are served in every language or not at all."""
-    files = _files(request, me)
+    files = draft_files(request, me)
     edited = {}
     for code in host(request).content.languages:
         name = f"languages/{code}.yaml"
@@ -461,9 +373,9 @@ def _translations(request: Request, me: Counsellor, form: FormData,
             continue
         pack = yaml.load(files[name], Loader=FAST_LOADER) or {}
         known = {t.get("ja") for t in pack.get("texts") or []}
-        new = [{"ja": words, "text": _words(form, f"tr-{code}-{key}")}
-               for key, words in japanese.items()
-               if words and words not in known and _words(form, f"tr-{code}-{key}")]
+        new = [{"ja": source, "text": words(form, f"tr-{code}-{key}")}
+               for key, source in japanese.items()
+               if source and source not in known and words(form, f"tr-{code}-{key}")]
         if new:
             edited[name] = append_to_last_list(files[name], "texts", new)
     return edited
@@ -473,14 +385,14 @@ def _translations(request: Request, me: Counsellor, form: FormData,
 async def add_hotline(request: Request, me: Admin) -> Response:
     def edit(doc: YamlDocument, form: FormData) -> dict[str, str]:
         numbers = doc.plain(("hotlines",)) or []
-        entry = _hotline(form, {"id": identifier(_words(form, "label"),
+        entry = _hotline(form, {"id": identifier(words(form, "label"),
                                                  {h.get("id") for h in numbers}, "hotline")})
         # The fields in the order the file's other numbers write them.
         order = ["id", "label", "tel", "hours", "free", "note", "categories", "general"]
         doc.insert(("hotlines",), len(numbers), {k: entry[k] for k in order if k in entry})
-        return _translations(request, me, form, {k: _words(form, k) for k in TRANSLATED})
+        return _translations(request, me, form, {k: words(form, k) for k in TRANSLATED})
 
-    return await _table_edit(request, me, RESOURCES, "/console/admin/hotlines/",
+    return await table_edit(request, me, RESOURCES, "/console/admin/hotlines/",
                              _hotlines_page, edit)
 
 
@@ -489,8 +401,8 @@ async def add_hotline(request: Request, me: Admin) -> Response:
 
 def _followups_page(request: Request, me: Counsellor, problems: list[Explained] | None = None,
                     status_code: int = 200, kept: dict[str, str] | None = None) -> HTMLResponse:
-    data = YamlDocument(_files(request, me)[FOLLOWUPS]).plain()
-    return _form_page(request, me, "admin_followups.html", FOLLOWUPS, problems, status_code,
+    data = YamlDocument(draft_files(request, me)[FOLLOWUPS]).plain()
+    return form_page(request, me, "admin_followups.html", FOLLOWUPS, problems, status_code,
                       kept, quiet=data.get("quiet_hours") or {}, rules=data.get("rules") or {},
                       labels=FOLLOWUP_LABELS, max_text=MAX_TEXT_UTF16)
 
@@ -505,10 +417,10 @@ async def save_followups(request: Request, me: Admin) -> Response:
     """The hours nothing is sent in, and each rule's wait and words."""
 
     def edit(doc: YamlDocument, form: FormData) -> None:
-        doc.set(("quiet_hours",), {"start": _words(form, "quiet-start"),
-                                   "end": _words(form, "quiet-end")})
+        doc.set(("quiet_hours",), {"start": words(form, "quiet-start"),
+                                   "end": words(form, "quiet-end")})
         for key, rule in (doc.plain(("rules",)) or {}).items():
-            hours = _words(form, f"{key}-hours")
+            hours = words(form, f"{key}-hours")
             if hours:
                 try:
                     number: float | str = float(hours)
@@ -517,11 +429,11 @@ async def save_followups(request: Request, me: Admin) -> Response:
                 doc.set(("rules", key, "after_hours"),
                         int(number) if isinstance(number, float) and number.is_integer()
                         else number)
-            words = form.get(f"{key}-text")
-            if words is not None and str(words).strip() != str(rule.get("text", "")).strip():
+            typed = form.get(f"{key}-text")
+            if typed is not None and str(typed).strip() != str(rule.get("text", "")).strip():
                 doc.set(("rules", key, "text"), "\n".join(
-                    line.rstrip() for line in str(words).replace("\r\n", "\n").strip()
+                    line.rstrip() for line in str(typed).replace("\r\n", "\n").strip()
                     .split("\n")))
 
-    return await _table_edit(request, me, FOLLOWUPS, "/console/admin/followups/",
+    return await table_edit(request, me, FOLLOWUPS, "/console/admin/followups/",
                              _followups_page, edit)

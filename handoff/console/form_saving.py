@@ -1,0 +1,129 @@
+"""Saving a form's edit to the administrator's draft, checked first (content_forms.py and
+risk_forms.py): the loader's problems the edit would bring are explained in Japanese and
+nothing is saved; the officer's words are kept for the page that shows the refusal."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import yaml
+from fastapi import HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import FormData
+
+from bot.content.explain import Explained, explain
+from bot.content.files import ContentError
+from bot.content.yamledit import EditError, YamlDocument
+from bot.releases import store as content_store
+from handoff import audit
+from handoff.console.admin import draft_state
+from handoff.console.host import host
+from handoff.console.views import _page
+from handoff.models import Counsellor
+
+FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # for long files read, not edited
+
+
+def draft_files(request: Request, me: Counsellor) -> dict[str, str]:
+    with host(request).sessions() as session:
+        files: dict[str, str] = draft_state(session, me)["files"]
+    return files
+
+
+def draft_problems(files: dict[str, str]) -> list[tuple[str | None, str]]:
+    try:
+        content_store.load_files(files)
+    except ContentError as e:
+        return [(p.file, p.message) for p in e.problems]
+    return []
+
+
+def explained(problem: tuple[str | None, str]) -> Explained:
+    file, message = problem
+    if file and file.startswith("languages/"):
+        file = "languages/*.yaml"  # the same gap in each language reads as one problem
+    return replace(explain(message), english=f"{file}: {message}" if file else message)
+
+
+def save_checked(request: Request, me: Counsellor,
+                 edits: dict[str, str | None]) -> list[Explained]:
+    """Save the edited files in the draft (None: the file is removed; a new name: added)
+    unless they bring a problem the draft did not have; else the new problems, explained, and
+    nothing saved."""
+    with host(request).sessions() as session, session.begin():
+        files: dict[str, str] = draft_state(session, me)["files"]
+        edits = {name: text for name, text in edits.items() if files.get(name) != text}
+        if not edits:
+            return []
+        edited = {name: text for name, text in {**files, **edits}.items() if text is not None}
+        before = set(draft_problems(files))
+        new = list(dict.fromkeys(  # one sentence for the same gap in eight languages
+            explained(p) for p in draft_problems(edited) if p not in before))
+        if new:
+            return new
+        for name, text in edits.items():
+            if text is None:
+                content_store.remove_from_draft(session, me.id, name)
+                how = "form, removed"
+            else:
+                content_store.save_to_draft(session, me.id, name, text,
+                                            new_file=name not in files)
+                how = "form" if name in files else "form, added"
+            audit.record(session=session, counsellor=me, action="content_edit", case_id=None,
+                         detail=f"{name} ({how})")
+    return []
+
+
+# The file changed under the form (another tab, another administrator): nothing is saved.
+MOVED = Explained("この画面を開いたあとに、同じところが変わったようです。画面を開きなおしてから、"
+                  "もう一度入力してください。", "the form does not fit the file any more")
+
+
+def form_page(request: Request, me: Counsellor, template: str, file: str,
+               problems: list[Explained] | None, status_code: int, kept: dict[str, str] | None,
+               **context: Any) -> HTMLResponse:
+    """A table form's page: its file's problems (refused edits), the saved notice and the
+    officer's words kept after a refusal."""
+    page = _page(request, template, me=me, file=file, problems=problems or [], kept=kept or {},
+                 saved=request.query_params.get("saved") == "1", **context)
+    page.status_code = status_code
+    return page
+
+
+def words(form: FormData, key: str) -> str:
+    return str(form.get(key) or "").strip()
+
+
+def lines(form: FormData, key: str) -> list[str]:
+    return [line.strip() for line in words(form, key).splitlines() if line.strip()]
+
+
+Page = Callable[..., HTMLResponse]
+
+
+async def table_edit(request: Request, me: Counsellor, name: str, where: str, page: Page,
+                      edit: Callable[[YamlDocument, FormData], dict[str, str] | None]
+                      ) -> Response:
+    """One row's form applied to the draft's `name` (and the files `edit` returns, such as
+    translations), checked, and saved or shown refused with the officer's words kept."""
+    form = await request.form()
+    doc = YamlDocument(draft_files(request, me)[name])
+    kept = {k: str(v) for k, v in form.items() if k != "csrf"}
+    try:
+        others = edit(doc, form) or {}
+    except EditError:
+        return page(request, me, [MOVED], 409, kept)
+    problems = save_checked(request, me, {name: doc.text, **others})
+    if problems:
+        return page(request, me, problems, 422, kept)
+    return RedirectResponse(f"{where}?saved=1", status_code=303)
+
+
+def row_of(doc: YamlDocument, key: str, index: int) -> dict[str, Any]:
+    rows = doc.plain((key,)) or []
+    if not 0 <= index < len(rows):
+        raise HTTPException(status_code=404)
+    row: dict[str, Any] = rows[index]
+    return row
