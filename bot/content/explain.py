@@ -20,10 +20,12 @@ class Explained:
     english: str  # the loader's own words, for a developer
     state: str | None = None  # the flow state it is about, if any
     choice: str | None = None  # the choice's value, if any
+    rule: str | None = None  # the risk rule's id, if any
 
 
 _STATE = re.compile(r"^state '(?P<state>[^']+)': (?P<rest>.*)$", re.S)
 _CHOICE = re.compile(r"^choice '(?P<choice>[^']+)'")
+_RULE = re.compile(r"^rule (?P<rule>[a-z0-9_.]+): (?P<rest>.*)$", re.S)
 
 # (pattern of the English message, its Japanese). Named groups fill the Japanese.
 _RULES: list[tuple[re.Pattern[str], str]] = [(re.compile(p, re.S), j) for p, j in [
@@ -68,6 +70,23 @@ _RULES: list[tuple[re.Pattern[str], str]] = [(re.compile(p, re.S), j) for p, j i
      "同意や安全にかかわる文「\\g<source>」に、ほかのことば（英語・やさしい日本語など）の訳が"
      "ありません。相談者が選べるどのことばでも読めるように、訳を言語のファイルに足すまでは公開"
      "できません。すでに訳のある言い方（一覧から選べるもの）を使うこともできます。"),
+    (r"^positive example '(?P<text>.*)' does not match",
+     "例文「\\g<text>」は、この決まりで見つけたい言い方のはずですが、いまの決まりでは見つかりません。"
+     "言葉（辞書の形）を足すか、例文を直してください。"),
+    (r"^negative example '(?P<text>.*)' matches",
+     "例文「\\g<text>」は、見つけてはいけない言い方のはずですが、この決まりで見つかってしまいます。"
+     "言葉のすき間を狭めるか、例文を直してください。"),
+    (r"^give `lemmas` or `pattern`",
+     "見つける言葉がありません。言葉の並びを1行以上入れてください。"),
+    (r"^id already used in",
+     "同じ名前（id）の決まりがほかのファイルにもあります。別の名前にしてください。"),
+    (r"^category (?P<category>\S+) is also defined in",
+     "危険の種類「\\g<category>」は、ほかのファイルにもあります。別の種類の名前にしてください。"),
+    (r"combination (?P<id>\S+): unknown category (?P<category>\S+)",
+     "組み合わせ「\\g<id>」が、危険の種類「\\g<category>」を使っています。この種類を消すには、"
+     "先に組み合わせ（リスク語彙の修飾語・組み合わせ）から外してください。"),
+    (r"Input should be 'concern', 'high', 'imminent' or 'signal'",
+     "危険の度合いを一覧から選んでください。"),
     (r"Input should be a valid number|Input should be greater than 0",
      "0より大きい数を入れてください。"),
     (r"List should have at least 1 item",
@@ -88,6 +107,8 @@ _RULES: list[tuple[re.Pattern[str], str]] = [(re.compile(p, re.S), j) for p, j i
      "地域を選んでください（地域が決めてあるときは、どの市町村もどこかの地域に入ります）。"),
     (r"municipality names twice: (?P<names>.*)",
      "同じ名前の市町村（\\g<names>）が2つあります。"),
+    (r"no number for the risk category '[^']+' \((?P<label>[^)]*)\)",
+     "危険の種類「\\g<label>」のときに案内する緊急の連絡先がありません。ひとつ以上選んでください。"),
     (r"unknown risk category|no number for the risk category",
      "危険の種類と電話番号の組み合わせに問題があります。"
      "どの危険の種類にも、案内する番号がひとつ以上いります。"),
@@ -102,16 +123,18 @@ GENERAL = "この変更には問題があります（詳しくは「開発者向
 
 
 def explain(message: str) -> Explained:
-    state = choice = None
+    state = choice = rule = None
     rest = message
-    found = _STATE.match(message)
+    found = _STATE.match(message) or _RULE.match(message)
     if found:
-        state, rest = found["state"], found["rest"]
+        rest = found["rest"]
+        state, rule = (found["state"], None) if "state" in found.groupdict() else \
+            (None, found["rule"])
     chosen = _CHOICE.match(rest)
     if chosen:
         choice = chosen["choice"]
     for pattern, japanese in _RULES:
         match = pattern.search(rest)
         if match:
-            return Explained(match.expand(japanese), message, state, choice)
-    return Explained(GENERAL, message, state, choice)
+            return Explained(match.expand(japanese), message, state, choice, rule)
+    return Explained(GENERAL, message, state, choice, rule)

@@ -96,3 +96,16 @@ def readings(text: str) -> list[Prepared]:
 def _prepared(script: Script, text: str, read_as: str | None) -> Prepared:
     norm = normalise(text)
     return Prepared(script, norm, to_hiragana(norm.text), tokenize(norm.text), read_as)
+
+
+def dictionary_form(word: str) -> str:
+    """The lemma the analyser reads a single word as (米びつ → 米櫃, パチンコ → ぱちんこ), for
+    rules written by people who do not know unidic's lemmas; words read as several stay as
+    written (the rule's examples say whether they match)."""
+    tokens = prepare(word).tokens
+    return tokens[0].lemma if len(tokens) == 1 else word
+
+
+def lemmas_of(text: str) -> list[str]:
+    """How the analyser reads a sentence, word by word, in the lemmas rules are written in."""
+    return [t.lemma for t in prepare(text).tokens]

@@ -23,6 +23,7 @@ from handoff.console.middleware import ConsoleOnly
 from handoff.console.referral_sources import router as referral_sources_router
 from handoff.console.referral_views import router as referral_router
 from handoff.console.rehearsal import router as rehearsal_router
+from handoff.console.risk_forms import router as risk_forms_router
 from handoff.console.search_views import router as search_router
 from handoff.console.security import ConsoleAuth, HashingGate, LoginRequired
 from handoff.console.support_views import router as support_router
@@ -63,4 +64,5 @@ def mount_console(app: FastAPI, settings: Settings) -> None:
     app.include_router(floor_router)
     app.include_router(search_router)
     app.include_router(content_forms_router)
+    app.include_router(risk_forms_router)
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")

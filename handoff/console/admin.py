@@ -203,7 +203,7 @@ def draft_content(request: Request, me: Counsellor) -> tuple[Content, bool]:
 
 @router.get("/lexicon")
 def lexicon_box(request: Request, me: Admin, text: str = "") -> HTMLResponse:
-    content, from_draft = _draft_content(request, me)
+    content, from_draft = draft_content(request, me)
     analyzer = analyzer_for(content.lexicon, content.risk_model)
     result = analyzer.analyze(text) if text.strip() else None
     labels = {c.category: c.label for c in content.lexicon.categories}
@@ -213,7 +213,7 @@ def lexicon_box(request: Request, me: Admin, text: str = "") -> HTMLResponse:
 
 @router.get("/diagram")
 def diagram(request: Request, me: Admin, flow: str = "intake") -> HTMLResponse:
-    content, from_draft = _draft_content(request, me)
+    content, from_draft = draft_content(request, me)
     if flow not in content.flows:
         raise HTTPException(status_code=404)
     # The intake's states open their cards in the form editor (content_forms.py).

@@ -32,3 +32,17 @@ def test_a_problem_without_japanese_still_shows_with_its_english() -> None:
     odd = explain("state 'x': something new the loader says")
     assert odd.japanese == GENERAL
     assert odd.english == "state 'x': something new the loader says"
+
+
+def test_a_rule_whose_examples_disagree_is_explained_at_the_rule() -> None:
+    missed = explain("rule nf.x: positive example '米びつが空です' does not match")
+    assert missed.rule == "nf.x" and missed.state is None
+    assert "例文「米びつが空です」は、この決まりで見つけたい言い方のはず" in missed.japanese
+    found = explain("rule nf.x: negative example '米びつを買った' matches")
+    assert found.rule == "nf.x" and "見つけてはいけない言い方のはず" in found.japanese
+    assert "見つける言葉がありません" in explain("rule nf.x: give `lemmas` or `pattern`").japanese
+    assert "組み合わせ「combo.ideation_with_plan」" in explain(
+        "combination combo.ideation_with_plan: unknown category plan_means").japanese
+    assert "「ギャンブルの借金」のときに案内する緊急の連絡先がありません" in explain(
+        "hotlines: no number for the risk category 'gyanburu' (ギャンブルの借金): name it in "
+        "the categories of at least one number").japanese

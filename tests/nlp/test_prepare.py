@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.nlp import Level
-from bot.nlp.prepare import readings, script_of, to_kana
+from bot.nlp.prepare import dictionary_form, lemmas_of, readings, script_of, to_kana
 from tests.nlp.helpers import rules_alone
 
 
@@ -44,3 +44,13 @@ def test_an_ambiguous_romaji_message_is_read_both_ways_and_as_written() -> None:
 ])
 def test_the_rules_read_romaji_and_english(text: str, level: Level) -> None:
     assert rules_alone().analyze(text).level == level
+
+
+def test_words_are_read_as_the_rules_are_written() -> None:
+    # What an officer types in a rule form, and the lemma the analyser compares it with.
+    assert dictionary_form("米びつ") == "米櫃"
+    assert dictionary_form("パチンコ") == "ぱちんこ"  # katakana folded, as messages are
+    assert dictionary_form("借金") == "借金"
+    assert dictionary_form("死にたい") == "死にたい"  # two words: kept as written
+    assert lemmas_of("米びつが空です") == ["米櫃", "が", "空", "です"]
+

@@ -39,6 +39,7 @@ from handoff.console.floor_views import router as floor_router
 from handoff.console.referral_sources import router as referral_sources_router
 from handoff.console.referral_views import router as referral_router
 from handoff.console.rehearsal import router as rehearsal_router
+from handoff.console.risk_forms import router as risk_forms_router
 from handoff.console.search_views import router as search_router
 from handoff.console.support_views import router as support_router
 from handoff.console.views import router as desk_router
@@ -75,7 +76,7 @@ from tests.live import (
 FLOW = "flows/intake.yaml"
 ROUTERS = [desk_router, dashboard_router, admin_router, rehearsal_router, presence_router,
            alerts_router, support_router, referral_router, referral_sources_router,
-           floor_router, search_router, content_forms_router]
+           floor_router, search_router, content_forms_router, risk_forms_router]
 
 PUBLIC, COUNSELLOR, SUPERVISOR, ADMIN = "public", "counsellor", "supervisor", "admin"
 RANK = {PUBLIC: 0, COUNSELLOR: 1, SUPERVISOR: 2, ADMIN: 3}
@@ -157,6 +158,13 @@ ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/console/admin/hotlines"): ADMIN,
     ("GET", "/console/admin/followups/"): ADMIN,
     ("POST", "/console/admin/followups"): ADMIN,
+    ("GET", "/console/admin/risk/"): ADMIN,
+    ("GET", "/console/admin/risk/{category}"): ADMIN,
+    ("POST", "/console/admin/risk/{category}"): ADMIN,
+    ("POST", "/console/admin/risk/{category}/rules/{index}"): ADMIN,
+    ("POST", "/console/admin/risk/{category}/rules"): ADMIN,
+    ("POST", "/console/admin/risk"): ADMIN,
+    ("POST", "/console/admin/risk/{category}/remove"): ADMIN,
     ("GET", "/console/admin/diff"): ADMIN,
     ("GET", "/console/admin/lexicon"): ADMIN,
     ("GET", "/console/admin/diagram"): ADMIN,
@@ -238,6 +246,18 @@ def form_for(key: tuple[str, str], ids: dict[str, Any]) -> dict[str, str]:
                                      "intake_stalled-hours": "48"},
         "/console/admin/hotlines": {"label": "よりそいホットライン", "tel": "0120-279-338",
                                     "hours": "24時間", "categories": "isolation"},
+        "/console/admin/risk/{category}": {"label": "食料がない", "third_party": "keep"},
+        "/console/admin/risk/{category}/rules/{index}": {
+            "level": "high", "lemmas": "食べる、食う\n物、もの\nが、も\n無い、ない", "gap": "2",
+            "positive": "今日食べるものがない", "negative": "食べるものがないわけじゃない"},
+        "/console/admin/risk/{category}/rules": {
+            "name": "こめびつ", "level": "high", "lemmas": "米びつ\n空", "gap": "2",
+            "positive": "米びつが空です", "negative": "米びつを買った"},
+        "/console/admin/risk": {
+            "label": "ギャンブルの借金", "name": "ぎゃんぶる", "level": "concern",
+            "lemmas": "パチンコ\n借金", "gap": "3", "positive": "パチンコで借金がある",
+            "negative": "パチンコに行った", "hotlines": "yorisoi"},
+        "/console/admin/risk/{category}/remove": {},
         "/console/admin/risk-reviews/{review_id}/add": {"text": "言い換えた文", "level": "high"},
         "/console/admin/risk-reviews/{review_id}/dismiss": {},
         "/console/admin/publish": {"reason": "確認"},
@@ -304,7 +324,7 @@ def open_case(live: LiveApp) -> dict[str, Any]:
         return {"case_id": case_id, "elsewhere_id": urgent.id, "alert_id": alert.id,
                 "release_id": release.id, "source_id": "tax",
                 "name": FLOW, "flow_text": release.files[FLOW], "assessment_id": assessment.id,
-                "state": "welcome", "index": 0,
+                "state": "welcome", "index": 0, "category": "no_food",
                 "review_id": review.id, "referral_id": referral.id, "sato_id": sato.id}
 
 
