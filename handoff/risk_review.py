@@ -102,12 +102,13 @@ def add_paraphrase(*, session: Session, review_id: int, admin: Counsellor, text:
 _ID = re.compile(r"^\s*- id: review-(\d+)", re.MULTILINE)
 
 
-def append_entry(yaml_text: str, *, text: str, level: str) -> str:
+def append_entry(yaml_text: str, *, text: str, level: str,
+                 kind: str = "paraphrase of a review") -> str:
     """The file with one more message at the end; the comments and entries above are kept
     as they were, so the draft's diff is the new entry alone."""
     number = max((int(n) for n in _ID.findall(yaml_text)), default=0) + 1
     entry = yaml.safe_dump([{"id": f"review-{number:04d}", "text": text, "level": level,
-                             "labels": [level], "lang": "ja", "kind": "paraphrase of a review"}],
+                             "labels": [level], "lang": "ja", "kind": kind}],
                            allow_unicode=True, sort_keys=False, width=1000)
     body = yaml_text.rstrip("\n")
     if body.endswith("messages: []"):

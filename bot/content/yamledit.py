@@ -384,6 +384,52 @@ def append_to_last_list(text: str, key: str, items: list[Any]) -> str:
     return new
 
 
+def set_entry_field(text: str, key: str, entry_id: str, field: str, value: Any) -> str:
+    """`text` with `field` of the entry `- id: <entry_id>` in the top-level list `key` set to
+    `value` (a corpus message relabelled in a file of 3,000 lines). Only that field's lines are
+    written again; the result is read back and must hold exactly the old data with that one
+    change, else `YamlDocument` does it. Raises KeyError for an id the list does not have."""
+    data = _read(text)
+    rows = data.get(key) if isinstance(data, dict) else None
+    index = next((i for i, row in enumerate(rows or []) if isinstance(row, dict)
+                  and str(row.get("id")) == entry_id), None)
+    if rows is None or index is None:
+        raise KeyError(entry_id)
+    expected = {**data, key: [*rows[:index], {**rows[index], field: value}, *rows[index + 1:]]}
+    lines = text.splitlines(keepends=True)
+    pattern = re.compile(rf"^(\s*)- id: ['\"]?{re.escape(entry_id)}['\"]?\s*(#.*)?$")
+    start = next((i for i, line in enumerate(lines) if pattern.match(line.rstrip("\n"))), None)
+    if start is not None:
+        dash = len(pattern.match(lines[start].rstrip("\n")).group(1))  # type: ignore[union-attr]
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].strip()
+                    and _indent(lines[i]) <= dash), len(lines))
+        at = next((i for i in range(start + 1, end)
+                   if lines[i].startswith(" " * (dash + 2) + field + ":")), None)
+        out = io.StringIO()
+        yaml.safe_dump({field: value}, out, allow_unicode=True, sort_keys=False,
+                       width=NO_FOLD, default_flow_style=True if isinstance(value, list)
+                       else None)
+        new_lines = ["" if not line else " " * (dash + 2) + line + "\n"
+                     for line in out.getvalue().rstrip("\n").split("\n")]
+        if at is None:  # a field the entry did not have goes at its end
+            last = max(i for i in range(start, end) if lines[i].strip())
+            lines[last + 1:last + 1] = new_lines
+        else:
+            after = next((i for i in range(at + 1, end) if lines[i].strip()
+                          and _indent(lines[i]) <= dash + 2), end)
+            lines[at:after] = new_lines
+        new = "".join(lines)
+        if _read(new) == expected:
+            return new
+    document = YamlDocument(text)
+    document.set((key, index, field), value)
+    return document.text
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
 def _extend_slowly(text: str, key: str, items: list[Any]) -> str:
     document = YamlDocument(text)
     for item in items:

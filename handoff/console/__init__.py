@@ -16,6 +16,7 @@ from bot.settings import Settings
 from handoff.console.admin import router as admin_router
 from handoff.console.alerts import router as alerts_router
 from handoff.console.content_forms import router as content_forms_router
+from handoff.console.corpus_forms import router as corpus_forms_router
 from handoff.console.dashboard import router as dashboard_router
 from handoff.console.desk import router as desk_status_router
 from handoff.console.floor_views import router as floor_router
@@ -65,4 +66,5 @@ def mount_console(app: FastAPI, settings: Settings) -> None:
     app.include_router(search_router)
     app.include_router(content_forms_router)
     app.include_router(risk_forms_router)
+    app.include_router(corpus_forms_router)
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")

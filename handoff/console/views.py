@@ -106,7 +106,8 @@ AUDIT_LABEL = {
     "account_disabled": "アカウントを無効にした",
     "sessions_revoked": "ログイン中の画面をすべて終了した",
     "demo_accounts": "デモのアカウントを作った", "content_edit": "コンテンツの下書きを編集した",
-    "content_preview": "下書きを試した", "content_publish": "コンテンツを公開した",
+    "content_evaluate": "下書きの判定の成績を計算した", "content_preview": "下書きを試した",
+    "content_publish": "コンテンツを公開した",
     "content_discard": "下書きを破棄した", "content_rollback": "以前の版に戻した",
 }
 REFERRAL_LABEL = {"asked": "相談者の返事を待っています", "agreed": "同意あり",

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.content.yamledit import EditError, YamlDocument, append_to_last_list
+from bot.content.yamledit import EditError, YamlDocument, append_to_last_list, set_entry_field
 
 CONTENT = Path(__file__).resolve().parents[2] / "content"
 
@@ -189,3 +189,36 @@ def test_texts_appended_to_a_language_file_are_written_like_the_others() -> None
     extended = append_to_last_list(places, "municipalities", [town])
     assert yaml.safe_load(extended)["municipalities"][-1] == town
     assert changed(places, extended) == ([], ["  - {id: sakura, name: さくら町}"])
+
+
+CORPUS = """# A writer's file: comments stay.
+writer: w01
+persona: test
+messages:
+- id: w01-0001
+  text: もう食べるものがない
+  level: high
+  labels: [high, high]
+  lang: ja
+- id: w01-0002
+  bubbles:
+  - でんきが
+  - とまった
+  level: concern
+  labels: [concern, high]
+"""
+
+
+def test_one_field_of_one_corpus_message_is_rewritten() -> None:
+    relabelled = set_entry_field(CORPUS, "messages", "w01-0001", "level", "imminent")
+    assert relabelled == CORPUS.replace("  level: high\n", "  level: imminent\n")
+    written = set_entry_field(CORPUS, "messages", "w01-0001", "text", "二行の\n文")
+    assert "  text: |-\n    二行の\n    文\n  level: high" in written
+    assert yaml.safe_load(written)["messages"][0]["text"] == "二行の\n文"
+    bubbles = set_entry_field(CORPUS, "messages", "w01-0002", "bubbles", ["電気が", "止まった"])
+    assert yaml.safe_load(bubbles)["messages"][1]["bubbles"] == ["電気が", "止まった"]
+    assert bubbles.startswith("# A writer's file: comments stay.\n")
+    added = set_entry_field(CORPUS, "messages", "w01-0002", "kind", "electricity")
+    assert added.endswith("  labels: [concern, high]\n  kind: electricity\n")
+    with pytest.raises(KeyError):
+        set_entry_field(CORPUS, "messages", "w01-9999", "level", "none")

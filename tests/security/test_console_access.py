@@ -33,6 +33,7 @@ from bot.settings import Settings
 from handoff.console.admin import router as admin_router
 from handoff.console.alerts import router as alerts_router
 from handoff.console.content_forms import router as content_forms_router
+from handoff.console.corpus_forms import router as corpus_forms_router
 from handoff.console.dashboard import router as dashboard_router
 from handoff.console.desk import router as presence_router
 from handoff.console.floor_views import router as floor_router
@@ -76,7 +77,8 @@ from tests.live import (
 FLOW = "flows/intake.yaml"
 ROUTERS = [desk_router, dashboard_router, admin_router, rehearsal_router, presence_router,
            alerts_router, support_router, referral_router, referral_sources_router,
-           floor_router, search_router, content_forms_router, risk_forms_router]
+           floor_router, search_router, content_forms_router, risk_forms_router,
+           corpus_forms_router]
 
 PUBLIC, COUNSELLOR, SUPERVISOR, ADMIN = "public", "counsellor", "supervisor", "admin"
 RANK = {PUBLIC: 0, COUNSELLOR: 1, SUPERVISOR: 2, ADMIN: 3}
@@ -165,6 +167,11 @@ ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/console/admin/risk/{category}/rules"): ADMIN,
     ("POST", "/console/admin/risk"): ADMIN,
     ("POST", "/console/admin/risk/{category}/remove"): ADMIN,
+    ("GET", "/console/admin/corpus/"): ADMIN,
+    ("POST", "/console/admin/corpus/messages/{message_id}"): ADMIN,
+    ("POST", "/console/admin/corpus/messages"): ADMIN,
+    ("POST", "/console/admin/corpus/evaluate"): ADMIN,
+    ("GET", "/console/admin/corpus/evaluation"): ADMIN,
     ("GET", "/console/admin/diff"): ADMIN,
     ("GET", "/console/admin/lexicon"): ADMIN,
     ("GET", "/console/admin/diagram"): ADMIN,
@@ -258,6 +265,9 @@ def form_for(key: tuple[str, str], ids: dict[str, Any]) -> dict[str, str]:
             "lemmas": "パチンコ\n借金", "gap": "3", "positive": "パチンコで借金がある",
             "negative": "パチンコに行った", "hotlines": "yorisoi"},
         "/console/admin/risk/{category}/remove": {},
+        "/console/admin/corpus/messages/{message_id}": {"words": "つかれた", "level": "concern"},
+        "/console/admin/corpus/messages": {"words": "もう何日も食べていない", "level": "high"},
+        "/console/admin/corpus/evaluate": {},
         "/console/admin/risk-reviews/{review_id}/add": {"text": "言い換えた文", "level": "high"},
         "/console/admin/risk-reviews/{review_id}/dismiss": {},
         "/console/admin/publish": {"reason": "確認"},
@@ -324,7 +334,7 @@ def open_case(live: LiveApp) -> dict[str, Any]:
         return {"case_id": case_id, "elsewhere_id": urgent.id, "alert_id": alert.id,
                 "release_id": release.id, "source_id": "tax",
                 "name": FLOW, "flow_text": release.files[FLOW], "assessment_id": assessment.id,
-                "state": "welcome", "index": 0, "category": "no_food",
+                "state": "welcome", "index": 0, "category": "no_food", "message_id": "w01-0001",
                 "review_id": review.id, "referral_id": referral.id, "sato_id": sato.id}
 
 
