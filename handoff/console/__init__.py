@@ -20,10 +20,12 @@ from handoff.console.corpus_forms import router as corpus_forms_router
 from handoff.console.dashboard import router as dashboard_router
 from handoff.console.desk import router as desk_status_router
 from handoff.console.floor_views import router as floor_router
+from handoff.console.message_forms import router as message_forms_router
 from handoff.console.middleware import ConsoleOnly
 from handoff.console.referral_sources import router as referral_sources_router
 from handoff.console.referral_views import router as referral_router
 from handoff.console.rehearsal import router as rehearsal_router
+from handoff.console.reply_forms import router as reply_forms_router
 from handoff.console.risk_forms import router as risk_forms_router
 from handoff.console.search_views import router as search_router
 from handoff.console.security import ConsoleAuth, HashingGate, LoginRequired
@@ -67,4 +69,6 @@ def mount_console(app: FastAPI, settings: Settings) -> None:
     app.include_router(content_forms_router)
     app.include_router(risk_forms_router)
     app.include_router(corpus_forms_router)
+    app.include_router(reply_forms_router)
+    app.include_router(message_forms_router)
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")

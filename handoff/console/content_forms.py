@@ -22,13 +22,13 @@ from bot.content.explain import Explained
 from bot.content.flow import Flow
 from bot.content.ids import identifier
 from bot.content.languages import Translator
-from bot.content.yamledit import EditError, YamlDocument, append_to_last_list
+from bot.content.yamledit import EditError, YamlDocument
 from bot.flows import cards
 from bot.line import MAX_LABEL, MAX_TEXT_UTF16
 from handoff.console.form_saving import (
-    FAST_LOADER,
     MOVED,
     draft_files,
+    draft_languages,
     draft_problems,
     explained,
     form_page,
@@ -36,6 +36,7 @@ from handoff.console.form_saving import (
     row_of,
     save_checked,
     table_edit,
+    translations_added,
     words,
 )
 from handoff.console.host import host
@@ -315,9 +316,12 @@ def _hotlines_page(request: Request, me: Counsellor, problems: list[Explained] |
     content = host(request).content
     categories = {c.category: c.label for c in content.lexicon.categories}
     languages = {code: pack.name_ja for code, pack in content.languages.items()}
+    packs = draft_languages(request, me)
     return form_page(request, me, "admin_hotlines.html", RESOURCES, problems, status_code,
-                      kept, hotlines=data.get("hotlines") or [], languages=languages,
-                      translated=TRANSLATED, categories=categories)
+                     kept, hotlines=data.get("hotlines") or [], languages=languages,
+                     translated=TRANSLATED, categories=categories,
+                     self_help=data.get("self_help") or [], max_self_help=MAX_SELF_HELP,
+                     translators={code: Translator(pack) for code, pack in packs.items()})
 
 
 @router.get("/hotlines/")
@@ -352,33 +356,13 @@ def _hotline(form: FormData, old: dict[str, Any]) -> dict[str, Any]:
 async def save_hotline(request: Request, index: int, me: Admin) -> Response:
     def edit(doc: YamlDocument, form: FormData) -> dict[str, str]:
         doc.set(("hotlines", index), _hotline(form, row_of(doc, "hotlines", index)))
-        return _translations(request, me, form, {k: words(form, k) for k in TRANSLATED})
+        return translations_added(request, me, form, {k: words(form, k) for k in TRANSLATED})
 
     return await table_edit(request, me, RESOURCES, "/console/admin/hotlines/",
                              _hotlines_page, edit)
 
 
 TRANSLATED = ("label", "hours", "note")  # a number's words the resident reads
-
-
-def _translations(request: Request, me: Counsellor, form: FormData,
-                  japanese: dict[str, str]) -> dict[str, str]:
-    """The language files with the form's translations (`tr-<code>-<field>`) of the new
-    Japanese words added: the safety texts are served in every language or not at all."""
-    files = draft_files(request, me)
-    edited = {}
-    for code in host(request).content.languages:
-        name = f"languages/{code}.yaml"
-        if name not in files:
-            continue
-        pack = yaml.load(files[name], Loader=FAST_LOADER) or {}
-        known = {t.get("ja") for t in pack.get("texts") or []}
-        new = [{"ja": source, "text": words(form, f"tr-{code}-{key}")}
-               for key, source in japanese.items()
-               if source and source not in known and words(form, f"tr-{code}-{key}")]
-        if new:
-            edited[name] = append_to_last_list(files[name], "texts", new)
-    return edited
 
 
 @router.post("/hotlines", dependencies=[CsrfChecked])
@@ -390,10 +374,57 @@ async def add_hotline(request: Request, me: Admin) -> Response:
         # The fields in the order the file's other numbers write them.
         order = ["id", "label", "tel", "hours", "free", "note", "categories", "general"]
         doc.insert(("hotlines",), len(numbers), {k: entry[k] for k in order if k in entry})
-        return _translations(request, me, form, {k: words(form, k) for k in TRANSLATED})
+        return translations_added(request, me, form, {k: words(form, k) for k in TRANSLATED})
 
     return await table_edit(request, me, RESOURCES, "/console/admin/hotlines/",
                              _hotlines_page, edit)
+
+
+SELF_HELP_TRANSLATED = ("label", "text")
+MAX_SELF_HELP = 5  # one carousel's worth (bot/content/schema.py Resources.self_help)
+
+
+def _self_help(form: FormData, old: dict[str, Any]) -> dict[str, Any]:
+    entry = {**old, "label": words(form, "label"), "text": words(form, "text")}
+    url = words(form, "url")
+    if url:
+        entry["url"] = url
+    else:
+        entry.pop("url", None)
+    return {k: entry[k] for k in ["label", "text", "url", *entry] if k in entry}
+
+
+@router.post("/self-help/{index}", dependencies=[CsrfChecked])
+async def save_self_help(request: Request, index: int, me: Admin) -> Response:
+    """Help a resident can use alone while waiting: its words, its page, or gone."""
+
+    def edit(doc: YamlDocument, form: FormData) -> dict[str, str]:
+        old = row_of(doc, "self_help", index)
+        if form.get("remove"):
+            doc.remove(("self_help", index))
+            return {}
+        doc.set(("self_help", index), _self_help(form, old))
+        return translations_added(request, me, form,
+                                  {k: words(form, k) for k in SELF_HELP_TRANSLATED})
+
+    return await table_edit(request, me, RESOURCES, "/console/admin/hotlines/#self-help",
+                            _hotlines_page, edit)
+
+
+@router.post("/self-help", dependencies=[CsrfChecked])
+async def add_self_help(request: Request, me: Admin) -> Response:
+    def edit(doc: YamlDocument, form: FormData) -> dict[str, str]:
+        rows = doc.plain(("self_help",))
+        entry = _self_help(form, {})
+        if rows is None:
+            doc.set(("self_help",), [entry])
+        else:
+            doc.insert(("self_help",), len(rows), entry)
+        return translations_added(request, me, form,
+                                  {k: words(form, k) for k in SELF_HELP_TRANSLATED})
+
+    return await table_edit(request, me, RESOURCES, "/console/admin/hotlines/#self-help",
+                            _hotlines_page, edit)
 
 
 # ---------------------------------------------------------------------- follow-ups

@@ -4,6 +4,7 @@ nothing is saved; the officer's words are kept for the page that shows the refus
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -15,7 +16,8 @@ from starlette.datastructures import FormData
 
 from bot.content.explain import Explained, explain
 from bot.content.files import ContentError
-from bot.content.yamledit import EditError, YamlDocument
+from bot.content.languages import LanguagePack
+from bot.content.yamledit import EditError, YamlDocument, append_to_last_list
 from bot.releases import store as content_store
 from handoff import audit
 from handoff.console.admin import draft_state
@@ -118,7 +120,9 @@ async def table_edit(request: Request, me: Counsellor, name: str, where: str, pa
     problems = save_checked(request, me, {name: doc.text, **others})
     if problems:
         return page(request, me, problems, 422, kept)
-    return RedirectResponse(f"{where}?saved=1", status_code=303)
+    path, _, anchor = where.partition("#")
+    saved = f"{path}{'&' if '?' in path else '?'}saved=1{'#' + anchor if anchor else ''}"
+    return RedirectResponse(saved, status_code=303)
 
 
 def row_of(doc: YamlDocument, key: str, index: int) -> dict[str, Any]:
@@ -127,3 +131,33 @@ def row_of(doc: YamlDocument, key: str, index: int) -> dict[str, Any]:
         raise HTTPException(status_code=404)
     row: dict[str, Any] = rows[index]
     return row
+
+
+def translations_added(request: Request, me: Counsellor, form: FormData,
+                  japanese: dict[str, str]) -> dict[str, str]:
+    """The language files with the form's translations (`tr-<code>-<key>`) of the new
+    Japanese words (`japanese`, by key) added: the safety texts are served in every language
+    or not at all."""
+    files = draft_files(request, me)
+    edited = {}
+    for code in host(request).content.languages:
+        name = f"languages/{code}.yaml"
+        if name not in files:
+            continue
+        pack = yaml.load(files[name], Loader=FAST_LOADER) or {}
+        known = {t.get("ja") for t in pack.get("texts") or []}
+        new = [{"ja": source, "text": words(form, f"tr-{code}-{key}")}
+               for key, source in japanese.items()
+               if source and source not in known and words(form, f"tr-{code}-{key}")]
+        if new:
+            edited[name] = append_to_last_list(files[name], "texts", new)
+    return edited
+
+
+def draft_languages(request: Request, me: Counsellor) -> dict[str, LanguagePack]:
+    """The draft's language packs (so translations added a moment ago count), or the served
+    ones while the draft has problems."""
+    with contextlib.suppress(ContentError):
+        return content_store.load_files(draft_files(request, me)).languages
+    return host(request).content.languages
+

@@ -5,6 +5,7 @@ that would leave a dead end or an unreachable question is refused in Japanese an
 from __future__ import annotations
 
 import difflib
+from html import unescape
 from typing import Any
 
 import httpx
@@ -322,3 +323,54 @@ def test_a_question_is_added_with_its_way_in_and_removed_once_nothing_leads_ther
                       follow_redirects=True)
     assert "消せません" in page.text
     assert drafted(live, FLOW) == after
+
+
+def test_a_renamed_number_and_self_help_come_with_their_translations(fresh_live: LiveApp) -> None:
+    live = fresh_live
+    admin = logged_in(live, "admin")
+    token = csrf_of(admin, "/console/admin/")
+    codes = sorted(live.runtime.content.languages)
+    page = admin.get("/console/admin/hotlines/")
+    # Each number shows its words' translations as a hint (never sent as they are: a changed
+    # Japanese needs its own).
+    english = yaml.safe_load(published(live, "languages/en.yaml"))["texts"]
+    police_en = next(t["text"] for t in english if t["ja"] == "警察")
+    assert f'placeholder="{police_en}"' in unescape(page.text)
+    resources = yaml.safe_load(published(live, "resources.yaml"))
+    police = next(i for i, h in enumerate(resources["hotlines"]) if h["id"] == "police")
+    row = {"csrf": token, **{k: v for k, v in resources["hotlines"][police].items()
+                             if k in ("label", "tel", "hours", "note")},
+           "categories": resources["hotlines"][police]["categories"], "general": "1"}
+    renamed = {**row, "label": "警察（事件・事故・暴力）"}
+    refused = admin.post(f"/console/admin/hotlines/{police}", data=renamed)
+    assert refused.status_code == 422
+    assert "訳を言語のファイルに足すまでは公開できません" in refused.text
+    saved = admin.post(f"/console/admin/hotlines/{police}", data={
+        **renamed, **{f"tr-{code}-label": f"police in {code}" for code in codes}})
+    assert saved.status_code == 303, unescape(saved.text)[:2000]
+    after = yaml.safe_load(drafted(live, "resources.yaml") or "")
+    assert after["hotlines"][police]["label"] == "警察（事件・事故・暴力）"
+
+    # Help to use alone: added with its translations, refused with a bad page, removed.
+    help_ = {"csrf": token, "which": "help", "label": "フードバンクみどり",
+             "text": "食べものを無料で受け取れます。", "url": "https://example.org/food"}
+    saved = admin.post("/console/admin/self-help", data={
+        **help_, **{f"tr-{code}-{f}": f"{f} in {code}" for code in codes
+                    for f in ("label", "text")}})
+    assert saved.status_code == 303
+    assert saved.headers["location"] == "/console/admin/hotlines/?saved=1#self-help"
+    helps = yaml.safe_load(drafted(live, "resources.yaml") or "")["self_help"]
+    assert helps[-1] == {"label": "フードバンクみどり", "text": "食べものを無料で受け取れます。",
+                         "url": "https://example.org/food"}
+    english = yaml.safe_load(drafted(live, "languages/en.yaml") or "")["texts"]
+    assert english[-2:] == [{"ja": "フードバンクみどり", "text": "label in en"},
+                            {"ja": "食べものを無料で受け取れます。", "text": "text in en"}]
+    index = len(helps) - 1
+    bad = admin.post(f"/console/admin/self-help/{index}",
+                     data={**help_, "url": "http://example.org/food"})
+    assert bad.status_code == 422  # a page residents open is https only
+    assert "https:// で始まるものだけが使えます" in bad.text
+    removed = admin.post(f"/console/admin/self-help/{index}",
+                         data={**help_, "remove": "1"})
+    assert removed.status_code == 303
+    assert len(yaml.safe_load(drafted(live, "resources.yaml") or "")["self_help"]) == index

@@ -37,9 +37,11 @@ from handoff.console.corpus_forms import router as corpus_forms_router
 from handoff.console.dashboard import router as dashboard_router
 from handoff.console.desk import router as presence_router
 from handoff.console.floor_views import router as floor_router
+from handoff.console.message_forms import router as message_forms_router
 from handoff.console.referral_sources import router as referral_sources_router
 from handoff.console.referral_views import router as referral_router
 from handoff.console.rehearsal import router as rehearsal_router
+from handoff.console.reply_forms import router as reply_forms_router
 from handoff.console.risk_forms import router as risk_forms_router
 from handoff.console.search_views import router as search_router
 from handoff.console.support_views import router as support_router
@@ -78,7 +80,7 @@ FLOW = "flows/intake.yaml"
 ROUTERS = [desk_router, dashboard_router, admin_router, rehearsal_router, presence_router,
            alerts_router, support_router, referral_router, referral_sources_router,
            floor_router, search_router, content_forms_router, risk_forms_router,
-           corpus_forms_router]
+           corpus_forms_router, reply_forms_router, message_forms_router]
 
 PUBLIC, COUNSELLOR, SUPERVISOR, ADMIN = "public", "counsellor", "supervisor", "admin"
 RANK = {PUBLIC: 0, COUNSELLOR: 1, SUPERVISOR: 2, ADMIN: 3}
@@ -167,6 +169,13 @@ ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/console/admin/risk/{category}/rules"): ADMIN,
     ("POST", "/console/admin/risk"): ADMIN,
     ("POST", "/console/admin/risk/{category}/remove"): ADMIN,
+    ("POST", "/console/admin/self-help/{index}"): ADMIN,
+    ("POST", "/console/admin/self-help"): ADMIN,
+    ("GET", "/console/admin/messages/"): ADMIN,
+    ("POST", "/console/admin/messages/{section}"): ADMIN,
+    ("GET", "/console/admin/replies/"): ADMIN,
+    ("POST", "/console/admin/replies/{index}"): ADMIN,
+    ("POST", "/console/admin/replies"): ADMIN,
     ("GET", "/console/admin/corpus/"): ADMIN,
     ("POST", "/console/admin/corpus/messages/{message_id}"): ADMIN,
     ("POST", "/console/admin/corpus/messages"): ADMIN,
@@ -268,6 +277,15 @@ def form_for(key: tuple[str, str], ids: dict[str, Any]) -> dict[str, str]:
         "/console/admin/corpus/messages/{message_id}": {"words": "つかれた", "level": "concern"},
         "/console/admin/corpus/messages": {"words": "もう何日も食べていない", "level": "high"},
         "/console/admin/corpus/evaluate": {},
+        "/console/admin/replies/{index}": {"title": "あいさつ",
+                                           "text-ja": "こんにちは。{name}です。"},
+        "/console/admin/replies": {"title": "お礼", "text-ja": "ありがとうございます。"},
+        "/console/admin/self-help/{index}": {
+            "label": "まもろうよ こころ（厚生労働省）", "text": "相談窓口を探せます。",
+            "url": "https://www.mhlw.go.jp/mamorouyokokoro/"},
+        "/console/admin/self-help": {"label": "フードバンク", "text": "食べものを受け取れます。"},
+        "/console/admin/messages/{section}": {
+            "t:wait_keep_writing": "待っているあいだも、書いてください。"},
         "/console/admin/risk-reviews/{review_id}/add": {"text": "言い換えた文", "level": "high"},
         "/console/admin/risk-reviews/{review_id}/dismiss": {},
         "/console/admin/publish": {"reason": "確認"},
@@ -334,7 +352,8 @@ def open_case(live: LiveApp) -> dict[str, Any]:
         return {"case_id": case_id, "elsewhere_id": urgent.id, "alert_id": alert.id,
                 "release_id": release.id, "source_id": "tax",
                 "name": FLOW, "flow_text": release.files[FLOW], "assessment_id": assessment.id,
-                "state": "welcome", "index": 0, "category": "no_food", "message_id": "w01-0001",
+                "state": "welcome", "index": 0, "category": "no_food",
+                "message_id": "w01-0001", "section": "wait",
                 "review_id": review.id, "referral_id": referral.id, "sato_id": sato.id}
 
 
