@@ -105,6 +105,11 @@ _RULES: list[tuple[re.Pattern[str], str]] = [(re.compile(p, re.S), j) for p, j i
      "使えない文字があります（半角の英小文字・数字・_ だけが使えます）。"),
     (r"close must be after open",
      "終わりの時刻は、始まりの時刻より後にしてください。"),
+    (r"routing (?P<key>\S+): unknown programme (?P<programme>[^;\s]+)",
+     "制度「\\g<programme>」が、困りごとごとの案内（\\g<key>）でまだ使われています。"
+     "先に、案内の表でその制度のチェックを外してください。"),
+    (r"a purpose is 1 to 60 characters",
+     "何のためにつなぐか（目的）は、1行に1つ、60字までで書いてください。"),
     (r"unknown team '?(?P<team>[^'\s;]+)",
      "「\\g<team>」というチームはありません。一覧から選んでください。"),
     (r"unknown area",

@@ -29,6 +29,7 @@ from handoff.console.reply_forms import router as reply_forms_router
 from handoff.console.risk_forms import router as risk_forms_router
 from handoff.console.search_views import router as search_router
 from handoff.console.security import ConsoleAuth, HashingGate, LoginRequired
+from handoff.console.support_forms import router as support_forms_router
 from handoff.console.support_views import router as support_router
 from handoff.console.views import HERE, router
 from handoff.logins import LoginLimits
@@ -71,4 +72,5 @@ def mount_console(app: FastAPI, settings: Settings) -> None:
     app.include_router(corpus_forms_router)
     app.include_router(reply_forms_router)
     app.include_router(message_forms_router)
+    app.include_router(support_forms_router)
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")

@@ -44,6 +44,7 @@ from handoff.console.rehearsal import router as rehearsal_router
 from handoff.console.reply_forms import router as reply_forms_router
 from handoff.console.risk_forms import router as risk_forms_router
 from handoff.console.search_views import router as search_router
+from handoff.console.support_forms import router as support_forms_router
 from handoff.console.support_views import router as support_router
 from handoff.console.views import router as desk_router
 from handoff.models import (
@@ -80,7 +81,8 @@ FLOW = "flows/intake.yaml"
 ROUTERS = [desk_router, dashboard_router, admin_router, rehearsal_router, presence_router,
            alerts_router, support_router, referral_router, referral_sources_router,
            floor_router, search_router, content_forms_router, risk_forms_router,
-           corpus_forms_router, reply_forms_router, message_forms_router]
+           corpus_forms_router, reply_forms_router, message_forms_router,
+           support_forms_router]
 
 PUBLIC, COUNSELLOR, SUPERVISOR, ADMIN = "public", "counsellor", "supervisor", "admin"
 RANK = {PUBLIC: 0, COUNSELLOR: 1, SUPERVISOR: 2, ADMIN: 3}
@@ -171,6 +173,12 @@ ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/console/admin/risk/{category}/remove"): ADMIN,
     ("POST", "/console/admin/self-help/{index}"): ADMIN,
     ("POST", "/console/admin/self-help"): ADMIN,
+    ("GET", "/console/admin/support/"): ADMIN,
+    ("POST", "/console/admin/support/programmes/{programme}"): ADMIN,
+    ("POST", "/console/admin/support/programmes"): ADMIN,
+    ("POST", "/console/admin/support/routing"): ADMIN,
+    ("POST", "/console/admin/support/destinations/{index}"): ADMIN,
+    ("POST", "/console/admin/support/destinations"): ADMIN,
     ("GET", "/console/admin/messages/"): ADMIN,
     ("POST", "/console/admin/messages/{section}"): ADMIN,
     ("GET", "/console/admin/replies/"): ADMIN,
@@ -284,6 +292,14 @@ def form_for(key: tuple[str, str], ids: dict[str, Any]) -> dict[str, str]:
             "label": "まもろうよ こころ（厚生労働省）", "text": "相談窓口を探せます。",
             "url": "https://www.mhlw.go.jp/mamorouyokokoro/"},
         "/console/admin/self-help": {"label": "フードバンク", "text": "食べものを受け取れます。"},
+        "/console/admin/support/programmes/{programme}": {"name": "フードバンク"},
+        "/console/admin/support/programmes": {"name": "こども食堂", "kana": "こどもしょくどう"},
+        "/console/admin/support/routing": {"always": "jiritsu"},
+        "/console/admin/support/destinations/{index}": {
+            "name": "福祉事務所（生活保護の相談）", "purposes": "生活保護の申請について相談する",
+            "local-midori": "みどり市 福祉課", "needs": "name", "welfare": "1"},
+        "/console/admin/support/destinations": {"name": "フードバンク",
+                                                "purposes": "食料を受け取る"},
         "/console/admin/messages/{section}": {
             "t:wait_keep_writing": "待っているあいだも、書いてください。"},
         "/console/admin/risk-reviews/{review_id}/add": {"text": "言い換えた文", "level": "high"},
@@ -353,7 +369,7 @@ def open_case(live: LiveApp) -> dict[str, Any]:
                 "release_id": release.id, "source_id": "tax",
                 "name": FLOW, "flow_text": release.files[FLOW], "assessment_id": assessment.id,
                 "state": "welcome", "index": 0, "category": "no_food",
-                "message_id": "w01-0001", "section": "wait",
+                "message_id": "w01-0001", "section": "wait", "programme": "foodbank",
                 "review_id": review.id, "referral_id": referral.id, "sato_id": sato.id}
 
 
