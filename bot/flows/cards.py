@@ -160,6 +160,7 @@ class CardEdit:
     new_choice: ChoiceEdit | None = None
     move: tuple[int, int] | None = None  # (choice index, -1 up or +1 down)
     free_next: str | None = None  # None: unchanged
+    done: ChoiceEdit | None = None  # a multi-select's 「選び終わった」; None: unchanged
 
 
 class CardError(ValueError):
@@ -176,6 +177,13 @@ def apply(text: str, name: str, edit: CardEdit) -> str:
         _bubble_edits(doc, ("states", name, "ask", "text"), ask.get("text") or [],
                       edit.ask_text, edit.new_ask_text)
     _choice_edits(doc, name, ask, edit)
+    if edit.done is not None and ask.get("done"):
+        path = ("states", name, "ask", "done")
+        doc.set((*path, "label"), edit.done.label.strip())
+        if edit.done.next:
+            doc.set((*path, "next"), edit.done.next)
+        elif "next" in ask["done"]:
+            doc.remove((*path, "next"))
     if edit.free_next is not None and "free_text" in state:
         path = ("states", name, "free_text", "next")
         if edit.free_next:

@@ -149,7 +149,10 @@ def _card_edit(form: FormData, card: cards.Card) -> cards.CardEdit:
                                   bool(form.get(f"choice-{c.index}-remove")))
                  for c in card.choices],
         new_choice=cards.ChoiceEdit(text("choice-new-label"), text("choice-new-next")),
-        move=move, free_next=free if card.takes_free_text else None)
+        move=move, free_next=free if card.takes_free_text else None,
+        done=cards.ChoiceEdit(text("done-label", card.done.label),
+                              text("done-next", card.done.next or ""))
+        if card.done is not None and form.get("done-label") is not None else None)
 
 
 @router.post("/flow/{state}", dependencies=[CsrfChecked])

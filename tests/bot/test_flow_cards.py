@@ -98,3 +98,15 @@ def test_a_question_goes_with_the_choices_that_lead_to_it_and_only_then() -> Non
     again = Flow.model_validate(yaml.safe_load(added))
     assert cards.leading_choices(again, name) == [("info", "ほかのこと")]
     assert cards.remove_state(added, again, name) == TEXT
+
+
+def test_a_multi_selects_done_button_is_relabelled_and_retargeted() -> None:
+    card = cards.card(FLOW, "areas")
+    assert card.multi and card.done is not None and card.done.label == "選び終わった"
+    edit = cards.CardEdit(done=cards.ChoiceEdit("これで全部", "municipality"))
+    assert changed(cards.apply(TEXT, "areas", edit)) == (
+        ["      done: {label: 選び終わった, value: done, next: urgency}"],
+        ["      done: {label: これで全部, value: done, next: municipality}"])
+    # Unchanged words leave the file as it was.
+    same = cards.CardEdit(done=cards.ChoiceEdit("選び終わった", "urgency"))
+    assert cards.apply(TEXT, "areas", same) == TEXT

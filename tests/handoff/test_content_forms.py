@@ -374,3 +374,18 @@ def test_a_renamed_number_and_self_help_come_with_their_translations(fresh_live:
                          data={**help_, "remove": "1"})
     assert removed.status_code == 303
     assert len(yaml.safe_load(drafted(live, "resources.yaml") or "")["self_help"]) == index
+
+
+def test_a_multi_selects_done_button_is_edited_on_its_card(fresh_live: LiveApp) -> None:
+    live = fresh_live
+    admin = logged_in(live, "admin")
+    form = card_form(admin, "areas")
+    assert form["done-label"] == "選び終わった" and form["done-next"] == "urgency"
+    too_long = "ぜんぶ選んだので、つぎの質問へ進みます。おねがいします"
+    refused = admin.post("/console/admin/flow/areas", data={**form, "done-label": too_long})
+    assert refused.status_code == 422
+    assert f"ボタンの文字「{too_long}」が長すぎます" in refused.text
+    assert admin.post("/console/admin/flow/areas",
+                      data={**form, "done-label": "これで全部"}).status_code == 303
+    flow = yaml.safe_load(drafted(live, FLOW) or "")
+    assert flow["states"]["areas"]["ask"]["done"]["label"] == "これで全部"
