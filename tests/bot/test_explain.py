@@ -3,6 +3,8 @@ when a problem has no Japanese yet."""
 
 from __future__ import annotations
 
+import pytest
+
 from bot.content.explain import GENERAL, explain
 
 
@@ -46,3 +48,22 @@ def test_a_rule_whose_examples_disagree_is_explained_at_the_rule() -> None:
     assert "「ギャンブルの借金」のときに案内する緊急の連絡先がありません" in explain(
         "hotlines: no number for the risk category 'gyanburu' (ギャンブルの借金): name it in "
         "the categories of at least one number").japanese
+
+
+@pytest.mark.parametrize("message", [
+    "closures.0: Value error, 'to' must not be before 'from'",
+    "risk_high: Value error, 1 to 5 bubbles",
+    "trouble: Value error, each bubble needs 1 to 5000 characters",
+    "offer: Value error, an offer needs offer_yes and offer_no",
+    "texts: Value error, translated twice: 相談する",
+    "dangers.1.categories.0: 'violence' is already in the danger 'injury'",
+    "dangers.1.first.0: unknown number 'nightline' (hotlines: police, ambulance)",
+    "hotlines: no number has `general: true`: the 「緊急」 button shows those",
+    "municipalities.2: Value error, municipality sakura: give its `team`, or the `office` to name",
+    "risk_imminent_by_danger.fire: no danger 'fire' in resources.yaml (dangers: injury)",
+    "replies.0.texts: Value error, ja: a lone '{' or '}'",
+    "richmenu.areas.0: Value error, a tile either posts back (postback) or sends words (text)",
+    "routing life_areas: unknown programme foodbank",
+])
+def test_rarer_loader_messages_have_japanese_too(message: str) -> None:
+    assert explain(message).japanese != GENERAL
