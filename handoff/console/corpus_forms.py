@@ -19,6 +19,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import yaml
 from fastapi import APIRouter, HTTPException, Request
@@ -101,8 +102,8 @@ def corpus(request: Request, me: Admin) -> HTMLResponse:
 def _back(request: Request, anchor: str = "") -> str:
     """The list the officer was on (its filters), with the saved notice."""
     keep = {k: v for k, v in request.query_params.items() if k in ("writer", "level", "q",
-                                                                     "offset")}
-    query = "&".join(f"{k}={v}" for k, v in keep.items())
+                                                                     "offset") and v}
+    query = urlencode(keep)
     return f"/console/admin/corpus/?saved=1{'&' + query if query else ''}{anchor}"
 
 

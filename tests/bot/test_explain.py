@@ -64,6 +64,8 @@ def test_a_rule_whose_examples_disagree_is_explained_at_the_rule() -> None:
     "replies.0.texts: Value error, ja: a lone '{' or '}'",
     "richmenu.areas.0: Value error, a tile either posts back (postback) or sends words (text)",
     "routing life_areas: unknown programme foodbank",
+    "rules.3.gap: Input should be a valid integer, unable to parse string as an integer",
+    "rules.3.gap: Input should be less than or equal to 5",
 ])
 def test_rarer_loader_messages_have_japanese_too(message: str) -> None:
     assert explain(message).japanese != GENERAL

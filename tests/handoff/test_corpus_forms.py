@@ -83,11 +83,17 @@ def test_messages_are_found_corrected_and_added(fresh_live: LiveApp) -> None:
     harmless = next(m for m in w02 if m["level"] == "none" and "text" in m)
     csrf = csrf_of(admin, "/console/admin/")
     saved = admin.post(f"/console/admin/corpus/messages/{harmless['id']}",
-                       params={"writer": "w02"},
+                       params={"writer": "w02", "q": "", "offset": "0"},
                        data={"csrf": csrf, "words": harmless["text"], "level": "imminent"})
     assert saved.status_code == 303
     assert saved.headers["location"] == (
-        f"/console/admin/corpus/?saved=1&writer=w02#m-{harmless['id']}")
+        f"/console/admin/corpus/?saved=1&writer=w02&offset=0#m-{harmless['id']}")
+    # Words searched for come back as they were typed.
+    searched = admin.post(f"/console/admin/corpus/messages/{harmless['id']}",
+                          params={"q": "家賃 & 食費"},
+                          data={"csrf": csrf, "words": harmless["text"], "level": "imminent"})
+    assert searched.headers["location"].startswith(
+        "/console/admin/corpus/?saved=1&q=%E5%AE%B6%E8%B3%83+%26+")
     before = published_file(live, "risk/corpus/w02.yaml")
     after = draft_file(live, "risk/corpus/w02.yaml")
     assert after is not None
