@@ -10,6 +10,7 @@ field in Japanese and not saved. Diff, rehearsal, publishing and rollback stay w
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import yaml
@@ -258,14 +259,54 @@ def _hours(form: FormData, prefix: str) -> dict[str, Any]:
             "close": str(form.get(f"{prefix}close") or "")}
 
 
+def _closures(form: FormData, old: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The days a team is closed (年末年始): each kept, changed or removed, and one new."""
+
+    def closure(prefix: str) -> dict[str, Any] | None:
+        start, end = words(form, f"{prefix}-from"), words(form, f"{prefix}-to") or \
+            words(form, f"{prefix}-from")
+        if not start or form.get(f"{prefix}-remove"):
+            return None
+        entry: dict[str, Any] = {"from": _day(start), "to": _day(end)}
+        if words(form, f"{prefix}-note"):
+            entry["note"] = words(form, f"{prefix}-note")
+        return entry
+
+    if form.get("closure-new-from") is None and not any(
+            form.get(f"closure-{i}-from") is not None for i in range(len(old))):
+        return old  # a form without the closures (an older page)
+    found = [closure(f"closure-{i}") for i in range(len(old))] + [closure("closure-new")]
+    return [c for c in found if c is not None]
+
+
+def _day(words_: str) -> date | str:
+    """A date input's value as a date (YAML writes it unquoted, as the files do); anything
+    else is left for the check to refuse."""
+    try:
+        return date.fromisoformat(words_)
+    except ValueError:
+        return words_
+
+
 @router.post("/places/teams/{index}", dependencies=[CsrfChecked])
 async def save_team(request: Request, index: int, me: Admin) -> Response:
-    """A team's name and weekly hours."""
+    """A team's name, weekly hours, national holidays and the days it is closed."""
 
     def edit(doc: YamlDocument, form: FormData) -> None:
-        row_of(doc, "teams", index)
+        team = row_of(doc, "teams", index)
         doc.set(("teams", index, "name"), words(form, "name"))
         doc.set(("teams", index, "hours"), _hours(form, ""))
+        if form.get("holidays-shown") is not None:  # the form had the holiday box
+            if form.get("open_on_holidays"):
+                doc.set(("teams", index, "open_on_holidays"), True)
+            elif "open_on_holidays" in team:
+                doc.remove(("teams", index, "open_on_holidays"))
+        closures = _closures(form, team.get("closures") or [])
+        if closures != (team.get("closures") or []):
+            if closures:
+                doc.set(("teams", index, "closures"), closures)
+            else:
+                doc.remove(("teams", index, "closures"))
 
     return await table_edit(request, me, PLACES, "/console/admin/places/", _places_page, edit)
 

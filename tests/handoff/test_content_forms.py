@@ -389,3 +389,33 @@ def test_a_multi_selects_done_button_is_edited_on_its_card(fresh_live: LiveApp) 
                       data={**form, "done-label": "これで全部"}).status_code == 303
     flow = yaml.safe_load(drafted(live, FLOW) or "")
     assert flow["states"]["areas"]["ask"]["done"]["label"] == "これで全部"
+
+
+def test_a_team_closes_for_the_new_year_and_opens_on_holidays(fresh_live: LiveApp) -> None:
+    live = fresh_live
+    admin = logged_in(live, "admin")
+    token = csrf_of(admin, "/console/admin/")
+    places = yaml.safe_load(published(live, "places.yaml"))
+    team = places["teams"][0]
+    row = {"csrf": token, "name": team["name"], "open": team["hours"]["open"],
+           "close": team["hours"]["close"], **{f"day-{d}": "1" for d in team["hours"]["days"]},
+           "holidays-shown": "1"}
+    saved = admin.post("/console/admin/places/teams/0", data={
+        **row, "open_on_holidays": "1", "closure-new-from": "2026-12-29",
+        "closure-new-to": "2027-01-03", "closure-new-note": "年末年始"})
+    assert saved.status_code == 303
+    after = yaml.safe_load(drafted(live, "places.yaml") or "")["teams"][0]
+    assert after["open_on_holidays"] is True
+    assert [{k: str(v) for k, v in c.items()} for c in after["closures"]] == [
+        {"from": "2026-12-29", "to": "2027-01-03", "note": "年末年始"}]
+    # Backwards: refused in Japanese, nothing saved.
+    refused = admin.post("/console/admin/places/teams/0", data={
+        **row, "closure-0-from": "2026-12-29", "closure-0-to": "2027-01-03",
+        "closure-new-from": "2027-05-06", "closure-new-to": "2027-05-03"})
+    assert refused.status_code == 422
+    assert "休みの終わりの日は、始まりの日より後にしてください" in refused.text
+    # Removed again, and holidays closed: the team is as published.
+    assert admin.post("/console/admin/places/teams/0", data={
+        **row, "closure-0-from": "2026-12-29", "closure-0-to": "2027-01-03",
+        "closure-0-remove": "1"}).status_code == 303
+    assert drafted(live, "places.yaml") == published(live, "places.yaml")
