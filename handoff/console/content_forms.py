@@ -84,12 +84,25 @@ def _unreadable(request: Request, me: Counsellor, files: dict[str, str]) -> HTML
     return page
 
 
-@router.get("/flow/")
-def flow_cards(request: Request, me: Admin) -> HTMLResponse:
+def _draft_flow(request: Request, me: Counsellor,
+                state: str | None = None) -> tuple[dict[str, str], Flow] | HTMLResponse:
+    """The draft's files and intake; the page that explains an unreadable flow instead; 404
+    for a `state` the flow does not have."""
     files = draft_files(request, me)
     flow = _flow(files[FLOW])
     if flow is None:
         return _unreadable(request, me, files)
+    if state is not None and state not in flow.states:
+        raise HTTPException(status_code=404)
+    return files, flow
+
+
+@router.get("/flow/")
+def flow_cards(request: Request, me: Admin) -> HTMLResponse:
+    found = _draft_flow(request, me)
+    if isinstance(found, HTMLResponse):
+        return found
+    files, flow = found
     return _page(request, "admin_flow.html", me=me, cards=cards.cards(flow), flow=flow,
                  problems=[explained(p) for p in draft_problems(files)], file=FLOW, kept={},
                  refused=False, new_choices=NEW_CHOICES,
@@ -98,12 +111,10 @@ def flow_cards(request: Request, me: Admin) -> HTMLResponse:
 
 @router.get("/flow/{state}")
 def flow_card(request: Request, state: str, me: Admin) -> HTMLResponse:
-    files = draft_files(request, me)
-    flow = _flow(files[FLOW])
-    if flow is None:
-        return _unreadable(request, me, files)
-    if state not in flow.states:
-        raise HTTPException(status_code=404)
+    found = _draft_flow(request, me, state)
+    if isinstance(found, HTMLResponse):
+        return found
+    _, flow = found
     refused = [STILL_LED_TO] if request.query_params.get("refused") == "led_to" else []
     return _card_page(request, me, flow, state, refused,
                       saved=request.query_params.get("saved") == "1")
@@ -158,13 +169,11 @@ def _card_edit(form: FormData, card: cards.Card) -> cards.CardEdit:
 
 @router.post("/flow/{state}", dependencies=[CsrfChecked])
 async def save_card(request: Request, state: str, me: Admin) -> Response:
-    files = draft_files(request, me)
-    flow = _flow(files[FLOW])
-    if flow is None:
-        return _unreadable(request, me, files)
+    found = _draft_flow(request, me, state)
+    if isinstance(found, HTMLResponse):
+        return found
+    files, flow = found
     name = state
-    if name not in flow.states:
-        raise HTTPException(status_code=404)
     form = await request.form()
     try:
         text = cards.apply(files[FLOW], name, _card_edit(form, cards.card(flow, name)))
@@ -189,10 +198,10 @@ STILL_LED_TO = Explained(
 async def add_question(request: Request, me: Admin) -> Response:
     """A new question, with the choice of an existing question that leads to it."""
     form = await request.form()
-    files = draft_files(request, me)
-    flow = _flow(files[FLOW])
-    if flow is None:
-        return _unreadable(request, me, files)
+    found = _draft_flow(request, me)
+    if isinstance(found, HTMLResponse):
+        return found
+    files, flow = found
     kept = {k: str(v) for k, v in form.items() if k != "csrf"}
     try:
         text, name = cards.add_state(
@@ -215,12 +224,10 @@ async def add_question(request: Request, me: Admin) -> Response:
 
 @router.post("/flow/{state}/remove", dependencies=[CsrfChecked])
 def remove_question(request: Request, state: str, me: Admin) -> Response:
-    files = draft_files(request, me)
-    flow = _flow(files[FLOW])
-    if flow is None:
-        return _unreadable(request, me, files)
-    if state not in flow.states:
-        raise HTTPException(status_code=404)
+    found = _draft_flow(request, me, state)
+    if isinstance(found, HTMLResponse):
+        return found
+    files, flow = found
     try:
         text = cards.remove_state(files[FLOW], flow, state)
     except cards.CardError:  # the card says why, as after any refused action
@@ -356,11 +363,12 @@ async def add_municipality(request: Request, me: Admin) -> Response:
 
 def _hotlines_page(request: Request, me: Counsellor, problems: list[Explained] | None = None,
                    status_code: int = 200, kept: dict[str, str] | None = None) -> HTMLResponse:
-    data = YamlDocument(draft_files(request, me)[RESOURCES]).plain()
+    files = draft_files(request, me)
+    data = YamlDocument(files[RESOURCES]).plain()
     content = host(request).content
     categories = {c.category: c.label for c in content.lexicon.categories}
     languages = {code: pack.name_ja for code, pack in content.languages.items()}
-    packs = draft_languages(request, me)
+    packs = draft_languages(request, files)
     return form_page(request, me, "admin_hotlines.html", RESOURCES, problems, status_code,
                      kept, hotlines=data.get("hotlines") or [], languages=languages,
                      translated=TRANSLATED, categories=categories,

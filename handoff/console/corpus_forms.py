@@ -43,15 +43,14 @@ from handoff.console.form_saving import (
 )
 from handoff.console.host import host
 from handoff.console.security import Admin, CsrfChecked
-from handoff.console.views import _page
+from handoff.console.views import RISK_LABEL, _page
 from handoff.models import Counsellor
 from handoff.risk_review import REVIEW_FILE, append_entry
 
 router = APIRouter(prefix="/console/admin", include_in_schema=False)
 
 CORPUS = "risk/corpus/"
-LEVELS = [("imminent", "差し迫った危険"), ("high", "高い"), ("concern", "気がかり"),
-          ("none", "なし")]
+LEVELS = list(RISK_LABEL.items())  # the words the console uses for levels everywhere
 PAGE = 50
 
 
@@ -66,10 +65,30 @@ class Message:
     labels: list[str]
 
 
+# The corpus files' messages by their digest: reading ten files of 3,000 lines takes half a
+# second, and every page of the list and every save asks again for the same draft.
+_read: dict[str, list[Message]] = {}
+_read_lock = threading.Lock()
+
+
 def _messages(files: dict[str, str]) -> list[Message]:
+    corpus = {n: t for n, t in files.items() if n.startswith(CORPUS) and n.endswith(".yaml")}
+    key = content_store.digest(corpus)
+    with _read_lock:
+        known = _read.get(key)
+    if known is None:
+        known = _parse_messages(corpus)
+        with _read_lock:
+            if len(_read) >= 4:
+                _read.pop(next(iter(_read)))
+            _read[key] = known
+    return known
+
+
+def _parse_messages(corpus: dict[str, str]) -> list[Message]:
     found = []
-    for name in sorted(n for n in files if n.startswith(CORPUS) and n.endswith(".yaml")):
-        data = yaml.load(files[name], Loader=FAST_LOADER) or {}
+    for name in sorted(corpus):
+        data = yaml.load(corpus[name], Loader=FAST_LOADER) or {}
         for m in data.get("messages") or []:
             bubbles = m.get("bubbles") is not None
             found.append(Message(name, str(m.get("id")), str(data.get("writer", "")),
@@ -90,7 +109,7 @@ def _corpus_page(request: Request, me: Counsellor, problems: list[Explained] | N
     return form_page(request, me, "admin_corpus.html", REVIEW_FILE, problems, status_code,
                      kept, messages=shown[offset:offset + PAGE], found=len(shown),
                      offset=offset, page=PAGE, writers=sorted({m.writer for m in every}),
-                     writer=writer, level=level, q=text, levels=LEVELS, level_names=dict(LEVELS),
+                     writer=writer, level=level, q=text, levels=LEVELS, level_names=RISK_LABEL,
                      counts=counts, total=len(every))
 
 
@@ -196,11 +215,9 @@ EVALUATIONS = Evaluations()
 def _evaluate(files: dict[str, str]) -> Evaluation:
     content = content_store.load_files(files)
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        for name, text in files.items():
-            if name.startswith(CORPUS):
-                (root / Path(name).name).write_text(text, encoding="utf-8")
-        corpus = load_corpus(root)
+        content_store.write_directory(
+            {n: t for n, t in files.items() if n.startswith(CORPUS)}, Path(tmp))
+        corpus = load_corpus(Path(tmp) / CORPUS)
     return leave_one_writer_out(content.lexicon, corpus)
 
 
@@ -229,7 +246,7 @@ def compare_figures(published: Figures, draft: Figures) -> list[Row]:
             Row("危険のない文を「高い」以上にしてしまった割合",
                 pct(published.false_alarms), pct(draft.false_alarms),
                 draft.false_alarms > published.false_alarms)]
-    names = dict(LEVELS)
+    names = RISK_LABEL
     for level in sorted(Level, reverse=True):
         rows.append(Row(f"「{names[level.label]}」の文をその度合いと判定した割合",
                         pct(published.recall(level)), pct(draft.recall(level)),
@@ -274,7 +291,7 @@ def evaluation(request: Request, me: Admin) -> HTMLResponse:
                                                                      >= Level.HIGH)][:30]
     page = _page(request, "admin_corpus_evaluation.html", me=me, started=started, done=done,
                  failed=failed, rows=rows, changed=lost, same=published == draft,
-                 level_names=dict(LEVELS))
+                 level_names=RISK_LABEL)
     if started and not done and not failed:
         page.headers["Refresh"] = "3"  # the page asks again until the figures are there
     return page

@@ -29,8 +29,14 @@ FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # for long files re
 
 
 def draft_files(request: Request, me: Counsellor) -> dict[str, str]:
-    with host(request).sessions() as session:
-        files: dict[str, str] = draft_state(session, me)["files"]
+    """The administrator's draft (or the release), read once a request: a form's page, its
+    edit and its translations all read the same files (megabytes, with the corpus); a save
+    forgets them (save_checked). Read only: never changed in place."""
+    files: dict[str, str] | None = getattr(request.state, "draft_files", None)
+    if files is None:
+        with host(request).sessions() as session:
+            files = draft_state(session, me)["files"]
+        request.state.draft_files = files
     return files
 
 
@@ -75,6 +81,7 @@ def save_checked(request: Request, me: Counsellor,
                 how = "form" if name in files else "form, added"
             audit.record(session=session, counsellor=me, action="content_edit", case_id=None,
                          detail=f"{name} ({how})")
+    request.state.draft_files = None  # saved: the next read sees the edit
     return []
 
 
@@ -125,8 +132,9 @@ async def table_edit(request: Request, me: Counsellor, name: str, where: str, pa
     return RedirectResponse(saved, status_code=303)
 
 
-def row_of(doc: YamlDocument, key: str, index: int) -> dict[str, Any]:
-    rows = doc.plain((key,)) or []
+def row_of(doc: YamlDocument, key: str | tuple[str, ...], index: int) -> dict[str, Any]:
+    """Row `index` of the list at `key` (a top-level key or a path); 404 if there is none."""
+    rows = doc.plain((key,) if isinstance(key, str) else key) or []
     if not 0 <= index < len(rows):
         raise HTTPException(status_code=404)
     row: dict[str, Any] = rows[index]
@@ -154,10 +162,10 @@ def translations_added(request: Request, me: Counsellor, form: FormData,
     return edited
 
 
-def draft_languages(request: Request, me: Counsellor) -> dict[str, LanguagePack]:
-    """The draft's language packs (so translations added a moment ago count), or the served
-    ones while the draft has problems."""
+def draft_languages(request: Request, files: dict[str, str]) -> dict[str, LanguagePack]:
+    """The language packs of the draft's `files` (so translations added a moment ago count),
+    or the served ones while the draft has problems."""
     with contextlib.suppress(ContentError):
-        return content_store.load_files(draft_files(request, me)).languages
+        return content_store.load_files(files).languages
     return host(request).content.languages
 

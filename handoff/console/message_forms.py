@@ -112,7 +112,7 @@ def _page_of(request: Request, me: Counsellor, problems: list[Explained] | None 
              status_code: int = 200, kept: dict[str, str] | None = None) -> HTMLResponse:
     files = draft_files(request, me)
     data = YamlDocument(files[MESSAGES]).plain()
-    packs = draft_languages(request, me)
+    packs = draft_languages(request, files)
     translators = {code: (pack.name_ja, Translator(pack)) for code, pack in packs.items()}
     sections = [(section, title, _units(data, keys)) for section, title, keys in SECTIONS]
     return form_page(request, me, "admin_messages.html", MESSAGES, problems, status_code, kept,

@@ -36,13 +36,15 @@ from handoff.console.form_saving import (
     words,
 )
 from handoff.console.security import Admin, CsrfChecked
+from handoff.console.views import RISK_LABEL
 from handoff.models import Counsellor
 
 router = APIRouter(prefix="/console/admin", include_in_schema=False)
 
 RISK_DIR = "risk/"
 RESOURCES = "resources.yaml"
-LEVELS = [("imminent", "差し迫った危険"), ("high", "高い"), ("concern", "気がかり"),
+# A rule's levels: the console's words for them, and `signal` (no level of its own).
+LEVELS = [*((k, v) for k, v in RISK_LABEL.items() if k != "none"),
           ("signal", "合図（ほかの危険と重なったときだけ効く）")]
 # Someone else's words or a past state: lower the level one step, or keep it.
 HOW_OTHERS = [("lower", "一段下げる"), ("keep", "下げない")]
@@ -50,14 +52,17 @@ _ALTERNATIVES = re.compile(r"[、,，/／\s]+")
 
 
 def _is_category_file(name: str) -> bool:
-    return (name.startswith(RISK_DIR) and name.endswith(".yaml") and "/" not in name[5:]
+    return (name.startswith(RISK_DIR) and name.endswith(".yaml") and "/" not in name[len(RISK_DIR):]
             and name != RISK_DIR + MODIFIERS_FILE)
 
 
-def _categories(files: dict[str, str]) -> dict[str, tuple[str, dict[str, Any]]]:
+Categories = dict[str, tuple[str, dict[str, Any]]]  # category -> (its file, its data)
+
+
+def _categories(files: dict[str, str]) -> Categories:
     """category -> (its file, its data), in file order; a file that does not read is left to
     the overview's problems and the YAML view."""
-    found: dict[str, tuple[str, dict[str, Any]]] = {}
+    found: Categories = {}
     for name in sorted(n for n in files if _is_category_file(n)):
         try:
             data = yaml.load(files[name], Loader=FAST_LOADER)
@@ -68,11 +73,10 @@ def _categories(files: dict[str, str]) -> dict[str, tuple[str, dict[str, Any]]]:
     return found
 
 
-def _file_of(request: Request, me: Counsellor, category: str) -> str:
-    found = _categories(draft_files(request, me)).get(category)
-    if found is None:
+def _file_of(found: Categories, category: str) -> str:
+    if category not in found:
         raise HTTPException(status_code=404)
-    return found[0]
+    return found[category][0]
 
 
 def _positions(text: str) -> list[list[str]]:
@@ -159,16 +163,18 @@ def risk_category(request: Request, category: str, me: Admin, text: str = "") ->
 
 
 async def _edit(request: Request, me: Counsellor, category: str, where: str,
-                edit: Callable[[YamlDocument, FormData], None]) -> Response:
-    """Apply `edit(doc, form)` to the category's file, check it and save it, or show the
-    page refused with the officer's words kept in the form they came from (`where`, also
-    the anchor the saved page opens at)."""
-    name = _file_of(request, me, category)
+                edit: Callable[[YamlDocument, FormData, Categories], None]) -> Response:
+    """Apply `edit(doc, form, every category)` to the category's file, check it and save it,
+    or show the page refused with the officer's words kept in the form they came from
+    (`where`, also the anchor the saved page opens at)."""
+    files = draft_files(request, me)
+    found = _categories(files)
+    name = _file_of(found, category)
     form = await request.form()
-    doc = YamlDocument(draft_files(request, me)[name])
+    doc = YamlDocument(files[name])
     kept = {k: str(v) for k, v in form.items() if k != "csrf"}
     try:
-        edit(doc, form)
+        edit(doc, form, found)
     except EditError:
         return _category_page(request, me, category, [MOVED], 409, kept, kept_for=where)
     problems = save_checked(request, me, {name: doc.text})
@@ -183,7 +189,7 @@ async def save_category(request: Request, category: str, me: Admin) -> Response:
     """The danger's name as counsellors read it, and how another's words or a past state
     count."""
 
-    def edit(doc: YamlDocument, form: FormData) -> None:
+    def edit(doc: YamlDocument, form: FormData, _: Categories) -> None:
         doc.set(("label",), words(form, "label"))
         for key in ("third_party", "past"):
             value = words(form, key)
@@ -195,7 +201,7 @@ async def save_category(request: Request, category: str, me: Admin) -> Response:
 
 @router.post("/risk/{category}/rules/{index}", dependencies=[CsrfChecked])
 async def save_rule(request: Request, category: str, index: int, me: Admin) -> Response:
-    def edit(doc: YamlDocument, form: FormData) -> None:
+    def edit(doc: YamlDocument, form: FormData, _: Categories) -> None:
         old = row_of(doc, "rules", index)
         if form.get("remove"):
             doc.remove(("rules", index))
@@ -207,19 +213,19 @@ async def save_rule(request: Request, category: str, index: int, me: Admin) -> R
 
 @router.post("/risk/{category}/rules", dependencies=[CsrfChecked])
 async def add_rule(request: Request, category: str, me: Admin) -> Response:
-    def edit(doc: YamlDocument, form: FormData) -> None:
+    def edit(doc: YamlDocument, form: FormData, found: Categories) -> None:
         rules = doc.plain(("rules",)) or []
-        rule_id = _new_rule_id(request, me, category, words(form, "name"))
+        rule_id = _new_rule_id(found, category, words(form, "name"))
         doc.insert(("rules",), len(rules), _rule(form, {"id": rule_id}))
 
     return await _edit(request, me, category, "add-rule", edit)
 
 
-def _new_rule_id(request: Request, me: Counsellor, category: str, name: str) -> str:
+def _new_rule_id(found: Categories, category: str, name: str) -> str:
     """`<category>.<words>`: unique across every file (the loader refuses a rule id twice)."""
     prefix = category + "."
     taken = {str(r.get("id", "")).removeprefix(prefix)
-             for _, data in _categories(draft_files(request, me)).values()
+             for _, data in found.values()
              for r in data.get("rules") or [] if isinstance(r, dict)}
     return prefix + identifier(name, taken, "rule")
 
@@ -275,8 +281,9 @@ async def add_category(request: Request, me: Admin) -> Response:
 def remove_category(request: Request, category: str, me: Admin) -> Response:
     """The danger and its file, and its name in the numbers and dangers that list it;
     refused while a combination of dangers (modifiers.yaml) still names it."""
-    name = _file_of(request, me, category)
-    numbers = YamlDocument(draft_files(request, me)[RESOURCES])
+    files = draft_files(request, me)
+    name = _file_of(_categories(files), category)
+    numbers = YamlDocument(files[RESOURCES])
     # A number kept for this danger alone would be left offered for nothing: the officer
     # decides about it first, in the numbers' form.
     alone = [h.get("label", h.get("id")) for h in numbers.plain(("hotlines",)) or []

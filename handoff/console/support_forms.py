@@ -22,6 +22,7 @@ from handoff.console.form_saving import (
     draft_languages,
     form_page,
     lines,
+    row_of,
     table_edit,
     translations_added,
     words,
@@ -32,6 +33,7 @@ from handoff.models import Counsellor
 router = APIRouter(prefix="/console/admin", include_in_schema=False)
 
 PLACES = "places.yaml"
+DESTINATIONS = ("referrals", "destinations")
 WHERE = "/console/admin/support/"
 # The intake's answers (bot/flows: life areas and urgent needs), in an officer's words.
 TROUBLES = {
@@ -46,8 +48,9 @@ NEEDS = [("name", "名前"), ("phone", "電話番号")]
 
 def _page_of(request: Request, me: Counsellor, problems: list[Explained] | None = None,
              status_code: int = 200, kept: dict[str, str] | None = None) -> HTMLResponse:
-    data = YamlDocument(draft_files(request, me)[PLACES]).plain()
-    packs = draft_languages(request, me)
+    files = draft_files(request, me)
+    data = YamlDocument(files[PLACES]).plain()
+    packs = draft_languages(request, files)
     routing = data.get("routing") or {}
     rows = [(group, key, label, (routing.get(group) or {}).get(key) or [])
             for group, labels in TROUBLES.items() for key, label in labels.items()]
@@ -151,30 +154,22 @@ def _consent_words(form: FormData, teams: list[str]) -> dict[str, str]:
 async def save_destination(request: Request, index: int, me: Admin) -> Response:
     def edit(doc: YamlDocument, form: FormData) -> dict[str, str]:
         teams = [t["id"] for t in doc.plain(("teams",)) or []]
-        old = _destination_row(doc, index)
-        doc.set(("referrals", "destinations", index), _destination(form, old, teams))
+        old = row_of(doc, DESTINATIONS, index)
+        doc.set((*DESTINATIONS, index), _destination(form, old, teams))
         return translations_added(request, me, form, _consent_words(form, teams))
 
     return await table_edit(request, me, PLACES, f"{WHERE}#destination-{index}", _page_of,
                             edit)
 
 
-def _destination_row(doc: YamlDocument, index: int) -> dict[str, Any]:
-    rows = (doc.plain(("referrals",)) or {}).get("destinations") or []
-    if not 0 <= index < len(rows):
-        raise HTTPException(status_code=404)
-    row: dict[str, Any] = rows[index]
-    return row
-
-
 @router.post("/support/destinations", dependencies=[CsrfChecked])
 async def add_destination(request: Request, me: Admin) -> Response:
     def edit(doc: YamlDocument, form: FormData) -> dict[str, str]:
         teams = [t["id"] for t in doc.plain(("teams",)) or []]
-        rows = (doc.plain(("referrals",)) or {}).get("destinations") or []
+        rows = doc.plain(DESTINATIONS) or []
         new_id = identifier(words(form, "kana") or words(form, "name"),
                             {r.get("id") for r in rows}, "service")
-        doc.insert(("referrals", "destinations"), len(rows),
+        doc.insert(DESTINATIONS, len(rows),
                    _destination(form, {"id": new_id}, teams))
         return translations_added(request, me, form, _consent_words(form, teams))
 
