@@ -26,6 +26,7 @@ from handoff import audit, indicators
 from handoff.console.host import host
 from handoff.console.security import Supervisor
 from handoff.console.views import (
+    FOLLOWUP_KIND_LABEL,
     OUTCOME_LABEL,
     PRIORITY_LABEL,
     RISK_LABEL,
@@ -54,10 +55,7 @@ router = APIRouter(prefix="/console/outcomes", include_in_schema=False)
 DEFAULT_DAYS = 30
 MAX_DAYS = 366  # a year of daily bars is the most one page can show legibly
 STATUS_LABEL = {"open": "担当待ち", "claimed": "対応中", "closed": "終了"}
-FOLLOWUP_LABEL = {"intake_stalled": "受付の途中で止まった方へのリマインド",
-                  "not_picked_up": "担当が決まるまでのお知らせ",
-                  "after_close": "終了後の様子うかがい", "manual": "相談員が予定したもの",
-                  "all": "合計"}
+FOLLOWUP_LABEL = {**FOLLOWUP_KIND_LABEL, "all": "合計"}
 NOT_GIVEN_LABEL = "答えていない・一覧にない"
 NO_SOURCE_LABEL = "記録なし（不明）"
 WEEKDAYS = "月火水木金土日"

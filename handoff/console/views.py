@@ -81,6 +81,22 @@ OUTCOME_LABEL = {Outcome.PLAN: "継続支援・プラン（以前の記録）",
                  Outcome.REFERRED: "他機関へつないだ", Outcome.RETURNED: "ボットに戻した",
                  Outcome.WITHDRAWN: "相談者が同意を取り消した"}
 RISK_LABEL = {"imminent": "差し迫った危険", "high": "高い", "concern": "気がかり", "none": "なし"}
+# A follow-up on the case page: which message, what became of it and why, never a code.
+FOLLOWUP_KIND_LABEL = {"intake_stalled": "受付の途中で止まった方へのリマインド",
+                       "not_picked_up": "担当が決まるまでのお知らせ",
+                       "after_close": "終了後の様子うかがい",
+                       "monitoring": "支援計画の見直しの日のお知らせ",
+                       "manual": "相談員が予定したもの"}
+FOLLOWUP_STATE_LABEL = {"scheduled": "予定", "sent": "送信済み", "cancelled": "取り消し"}
+FOLLOWUP_REASON_LABEL = {"picked_up": "相談員が担当したため",
+                         "closed": "相談を終えたため",
+                         "supported": "継続支援に入ったため",
+                         "plan": "支援計画の見直し日が変わったか、本人が望まなくなったため",
+                         "case_forbids": "この相談には送らない設定のため",
+                         "blocked": "相談者がブロックしたため",
+                         "answered": "相談者が続きを書いたため",
+                         "consent_withdrawn": "相談者が同意を取り消したため",
+                         "no_conversation": "会話の記録が消えていたため"}
 # The audit log in the words of the people who read it (the code stays beside it, small).
 AUDIT_LABEL = {
     "view": "相談を開いた", "view_transcript": "トークを見た（表示中の更新）", "claim": "担当した",
@@ -462,6 +478,8 @@ def _case_context(request: Request, shown: Shown, me: Counsellor) -> dict[str, A
             if conversation else [],
             "held_words": lambda reason, until: contact_view.held_words(reason, until, zone),
             "followups": [(f, f.due_at.astimezone(zone)) for f in planned],
+            "followup_kind": FOLLOWUP_KIND_LABEL, "followup_state": FOLLOWUP_STATE_LABEL,
+            "followup_reason": FOLLOWUP_REASON_LABEL,
             "colleagues": colleagues, "teams": places.teams, "team_names": team_names,
             "may_transfer": found.status != CaseStatus.CLOSED and not shown.sealed and (
                 supervising or found.claimed_by == me.id),

@@ -279,6 +279,9 @@ def test_a_counsellor_can_forbid_follow_ups_for_a_case(live: LiveApp) -> None:
               data={"csrf": token, "allowed": "false"})
     page = sato.get(f"/console/cases/{case_id}").text
     assert 'id="followups-off"' in page and 'id="add-followup"' not in page
+    # What became of the planned message, in words: never the code case_forbids.
+    assert "担当が決まるまでのお知らせ・取り消し（この相談には送らない設定のため）" in page
+    assert "case_forbids" not in page
     refused = sato.post(f"/console/cases/{case_id}/followups",
                         data={"csrf": token, "when": "2099-12-01T10:00", "words": "x"},
                         follow_redirects=True)
@@ -352,6 +355,25 @@ def test_every_audited_action_has_words_for_the_log() -> None:
         written |= set(re.findall(r'"(account_[a-z]+)"', source))
     assert len(written) > 30  # the search found the code's actions
     assert sorted(written - set(AUDIT_LABEL)) == []
+
+
+def test_every_follow_up_reason_has_words_for_the_case_page() -> None:
+    """The case page says why a follow-up was not sent: a reason the code records without
+    words would show as a bare English code."""
+    from pathlib import Path
+
+    from handoff.console.views import FOLLOWUP_REASON_LABEL
+
+    root = Path(__file__).resolve().parents[2]
+    written = set()
+    for path in [*root.joinpath("handoff").rglob("*.py"), *root.joinpath("bot").rglob("*.py")]:
+        source = path.read_text(encoding="utf-8")
+        written |= set(re.findall(r'followups\.cancel\([^)]*?reason="([a-z_]+)"', source))
+    source = root.joinpath("handoff", "followups.py").read_text(encoding="utf-8")
+    written |= set(re.findall(r'return "([a-z_]+)"', source))  # _blocked_reason
+    written |= set(re.findall(r'"([a-z_]+)" if', source))  # dispatch_due's own
+    assert {"picked_up", "blocked", "no_conversation"} <= written  # the search found them
+    assert sorted(written - set(FOLLOWUP_REASON_LABEL)) == []
 
 
 def test_the_talk_shows_the_buttons_the_resident_tapped(live: LiveApp) -> None:
