@@ -49,7 +49,8 @@
   list.setAttribute("role", "listbox");
   list.setAttribute("aria-label", "返信に入れる文の候補");
   list.hidden = true;
-  words.insertAdjacentElement("afterend", list);
+  // Above the box, a line of its own: beside it, the list would squeeze what is being typed.
+  words.insertAdjacentElement("beforebegin", list);
   words.setAttribute("aria-autocomplete", "list");
   words.setAttribute("aria-controls", list.id);
   words.setAttribute("aria-expanded", "false");
