@@ -36,6 +36,10 @@ def configure_logging(level: str) -> None:
     # Ids, states and counts only: modules never log message text or secrets.
     logging.basicConfig(level=level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if logging.getLogger().level > logging.DEBUG:
+        # Two lines per job every 30 s would bury what an operator looks for; a failing or
+        # missed run is still logged (error, warning).
+        logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
 
 
 def build_runtime(settings: Settings) -> Runtime:
