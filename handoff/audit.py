@@ -4,12 +4,15 @@ every account event: logins (failed ones too), back-offs, logouts and `tsunagu u
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, aliased
 
 from handoff.models import AuditEntry, Counsellor
+
+# A list shown again within this time (a live page refreshing) is not another row per case.
+LIST_VIEW_GAP = timedelta(minutes=10)
 
 
 def record(*, session: Session, counsellor: Counsellor, action: str, case_id: int | None,
@@ -30,15 +33,16 @@ def record_unless_recent(*, session: Session, counsellor: Counsellor, action: st
 
 
 def record_list_view(*, session: Session, counsellor: Counsellor, action: str,
-                     case_ids: Collection[int], since: datetime) -> None:
-    """A list that shows cases (the floor, a search) is a view of each of them, as the case
-    page is: one row per case, unless this counsellor's same view of it is recent (a page
-    refreshing live is not thousands of rows). Two statements, whatever the list's length."""
+                     case_ids: Collection[int], now: datetime) -> None:
+    """A list that shows cases (the queue, the caseload, the floor, a search) is a view of
+    each of them, as the case page is: one row per case, unless this counsellor's same view
+    of it is recent (a page refreshing live is not thousands of rows). Two statements,
+    whatever the list's length."""
     if not case_ids:
         return
     recent = set(session.scalars(select(AuditEntry.case_id).where(
         AuditEntry.counsellor_id == counsellor.id, AuditEntry.action == action,
-        AuditEntry.case_id.in_(case_ids), AuditEntry.at >= since)))
+        AuditEntry.case_id.in_(case_ids), AuditEntry.at >= now - LIST_VIEW_GAP)))
     session.add_all([AuditEntry(counsellor_id=counsellor.id, action=action, case_id=case_id)
                      for case_id in dict.fromkeys(case_ids) if case_id not in recent])
 
@@ -55,16 +59,24 @@ def record_account_event(*, session: Session, actor: Counsellor | str, action: s
         action=action, case_id=None, detail=(detail or None) and detail[:200]))
 
 
+# Rows a list or a live page writes by itself: many, and each one only "it was on screen".
+LIST_ACTIONS = ("queue_view", "caseload_view", "floor_view", "search_view", "view_transcript")
+
+
 def recent(*, session: Session, limit: int = 200,
-           where: ColumnElement[bool] | None = None) -> list[tuple[AuditEntry, str]]:
-    """The newest entries (of those `where` selects) with who did it: the counsellor's display
-    name, else the actor; an account event names its account after an arrow (「佐藤 → 鈴木」)."""
+           where: ColumnElement[bool] | None = None,
+           before_id: int | None = None) -> list[tuple[AuditEntry, str]]:
+    """The newest entries (of those `where` selects; older than `before_id`, a page further
+    back) with who did it: the counsellor's display name, else the actor; an account event
+    names its account after an arrow (「佐藤 → 鈴木」)."""
     account = aliased(Counsellor)
     stmt = (select(AuditEntry, Counsellor.display_name, account.display_name)
             .outerjoin(Counsellor, Counsellor.id == AuditEntry.counsellor_id)
             .outerjoin(account, account.id == AuditEntry.account_id))
     if where is not None:
         stmt = stmt.where(where)
+    if before_id is not None:
+        stmt = stmt.where(AuditEntry.id < before_id)
     rows = session.execute(stmt.order_by(AuditEntry.id.desc()).limit(limit))
     entries: list[tuple[AuditEntry, str]] = []
     for entry, name, about in rows:

@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from bot.settings import Settings
 from handoff.console.admin import router as admin_router
 from handoff.console.alerts import router as alerts_router
+from handoff.console.audit_views import router as audit_router
 from handoff.console.content_forms import router as content_forms_router
 from handoff.console.corpus_forms import router as corpus_forms_router
 from handoff.console.dashboard import router as dashboard_router
@@ -58,6 +59,7 @@ def mount_console(app: FastAPI, settings: Settings) -> None:
 
     app.include_router(router)
     app.include_router(support_router)
+    app.include_router(audit_router)
     app.include_router(referral_router)
     app.include_router(dashboard_router)
     app.include_router(desk_status_router)

@@ -22,7 +22,6 @@ from handoff.models import Case, CaseStatus, Counsellor, sees_every_team
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
-LIST_AUDIT_GAP = timedelta(minutes=10)
 MAX_CAPACITY = 20
 
 
@@ -45,7 +44,7 @@ def _floor(request: Request, me: Counsellor) -> dict[str, Any]:
         chats = floor.chats(session=session, visible=access.visible(me, now), team_id=team)
         audit.record_list_view(session=session, counsellor=me, action="floor_view",
                                case_ids=[c.case_id for c in chats],
-                               since=now - LIST_AUDIT_GAP)
+                               now=now)
     return {"me": me, "team": team, "people": people, "chats": chats,
             "teams": [t for t in places.teams if access.may_list_team(me, t.id)],
             "team_names": {t.id: t.name for t in places.teams},

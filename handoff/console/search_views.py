@@ -3,8 +3,6 @@ pseudonym. Every case a list shows is recorded as a view, as opening it would be
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
@@ -17,7 +15,6 @@ from handoff.models import Outcome
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
-LIST_AUDIT_GAP = timedelta(minutes=10)
 
 
 @router.get("/search")
@@ -39,7 +36,7 @@ def search_page(request: Request, me: CurrentCounsellor) -> HTMLResponse:
                                   case_ids=[c.id for c in found.cases])
         audit.record_list_view(session=session, counsellor=me, action="search_view",
                                case_ids=[c.id for c in found.cases],
-                               since=now - LIST_AUDIT_GAP)
+                               now=now)
     paging = {k: v for k, v in query.items() if k != "page"}
     return _page(request, "search.html", me=me, filters=filters, found=found,
                  unread=new_words, error=error, japan=zone, paging=paging,

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.db.models import utcnow
-from handoff import access, support
+from handoff import access, audit, support
 from handoff.casework import CaseworkError
 from handoff.console import notices
 from handoff.console.host import host
@@ -112,8 +112,9 @@ def caseload(request: Request, me: CurrentCounsellor, since: str = "",
     except ValueError:
         start, end = today - timedelta(days=30), today
     zone = host(request).content.followups.zone()
-    with host(request).sessions() as session:
-        visible = access.visible(me, utcnow())
+    now = utcnow()
+    with host(request).sessions() as session, session.begin():
+        visible = access.visible(me, now)
         mine = list(session.execute(
             select(Case, SupportPlan).outerjoin(SupportPlan, (SupportPlan.case_id == Case.id)
                                                 & SupportPlan.ended_at.is_(None))
@@ -132,6 +133,9 @@ def caseload(request: Request, me: CurrentCounsellor, since: str = "",
                                                                  datetime.min.time(),
                                                                  tzinfo=zone))
             .order_by(Case.closed_at.desc()).limit(500)))
+        audit.record_list_view(session=session, counsellor=me, action="caseload_view",
+                               case_ids=[c.id for c, _ in mine] + [d.case.id for d in due]
+                               + [c.id for c in closed], now=now)
     return _page(request, "caseload.html", me=me, mine=mine, due=due, closed=closed,
                  names=names, today=today, since=start.isoformat(), until=end.isoformat(),
                  supported=Outcome.SUPPORTED, zone=zone)

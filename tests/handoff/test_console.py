@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 
 from bot.db.models import Conversation, utcnow
 from bot.flows.routing import TOKYO
+from handoff.console import audit_views
 from handoff.console.admin import router as admin_router
 from handoff.console.dashboard import router as dashboard_router
 from handoff.console.views import router as console_router
@@ -49,7 +50,7 @@ def pseudonym_of(live: LiveApp, case_id: int) -> str:
 
 def test_every_console_page_requires_login(live: LiveApp) -> None:
     # Every console router the app includes: desk, dashboard, administration.
-    routers = [console_router, dashboard_router, admin_router]
+    routers = [console_router, audit_views.router, dashboard_router, admin_router]
     routes = [r for router in routers for r in router.routes
               if r.path != "/console/login"]  # type: ignore[attr-defined]
     assert len(routes) >= 9 + 10
@@ -355,6 +356,77 @@ def test_every_audited_action_has_words_for_the_log() -> None:
         written |= set(re.findall(r'"(account_[a-z]+)"', source))
     assert len(written) > 30  # the search found the code's actions
     assert sorted(written - set(AUDIT_LABEL)) == []
+
+
+def test_the_queue_and_the_caseload_record_each_case_they_show(live: LiveApp) -> None:
+    """Lists are views of the cases they show (pseudonym, urgency, troubles), as the case page
+    is; a page that refreshes itself is one row per case and ten minutes, not one a refresh."""
+    _, case_id = resident_with_case(live)
+    suzuki = logged_in(live, "suzuki")
+
+    def rows(action: str) -> int:
+        with live.session() as s:
+            return len(s.scalars(select(AuditEntry).where(
+                AuditEntry.case_id == case_id, AuditEntry.action == action)).all())
+
+    assert case_id and pseudonym_of(live, case_id) in suzuki.get("/console/").text
+    suzuki.get("/console/fragments/queue")
+    assert rows("queue_view") == 1
+    assert rows("caseload_view") == 0
+    token = csrf_of(suzuki, f"/console/cases/{case_id}")
+    suzuki.post(f"/console/cases/{case_id}/claim", data={"csrf": token})
+    assert pseudonym_of(live, case_id) in suzuki.get("/console/caseload").text
+    assert rows("caseload_view") == 1
+
+
+def test_the_audit_log_is_filtered_by_case_person_kind_and_day(
+        live: LiveApp, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Who looked at this case, and what did this person do: answered by filters. The rows
+    lists write by themselves are kept out of the way unless asked for."""
+    r, case_id = resident_with_case(live)
+    sato = logged_in(live, "sato")
+    sato.get("/console/")  # a queue_view of the case
+    token = csrf_of(sato, f"/console/cases/{case_id}")
+    sato.post(f"/console/cases/{case_id}/claim", data={"csrf": token})
+    sato.post(f"/console/cases/{case_id}/reply", data={"csrf": token, "words": "こんばんは"})
+    with live.session() as s:
+        sato_id = s.scalars(select(Counsellor.id).where(Counsellor.username == "sato")).one()
+    boss = logged_in(live, "boss")
+
+    def shown(**query: str) -> list[tuple[str, str]]:
+        page = boss.get("/console/audit", params=query)
+        assert page.status_code == 200
+        table = page.text[page.text.index('id="audit-log"'):]
+        return re.findall(r'<small class="hint">([a-z_]+)</small></td>\s*<td>(?:<a href='
+                          r'"/console/cases/\d+">#(\d+)</a>)?', table)
+
+    acts = shown(case=str(case_id))
+    assert {case for _, case in acts} == {str(case_id)}
+    assert {"view", "claim", "reply"} <= {action for action, _ in acts}
+    assert "queue_view" not in {action for action, _ in acts}
+    assert ("queue_view", str(case_id)) in shown(case=str(case_id), kind="lists")
+    assert {a for a, _ in shown(case=str(case_id), kind="all")} >= {"queue_view", "reply"}
+    # Another counsellor's rows are not 佐藤's.
+    by_sato = shown(who=str(sato_id), kind="all")
+    assert by_sato and ("reply", str(case_id)) in by_sato
+    assert shown(who=str(sato_id), case=str(case_id), since="2000-01-01",
+                 until="2000-01-02") == []
+    today = datetime.now(TOKYO).date().isoformat()
+    assert ("reply", str(case_id)) in shown(case=str(case_id), since=today, until=today)
+    unread = boss.get("/console/audit", params={"case": "十二", "kind": "x"})
+    assert unread.status_code == 200 and "相談の番号は数字で入れてください" in unread.text
+
+    # A page of the newest rows, then the ones before them.
+    monkeypatch.setattr(audit_views, "PAGE", 2)
+    first = boss.get("/console/audit", params={"case": str(case_id)}).text
+    older = re.search(r'href="(/console/audit\?[^"]+)" id="audit-older"', first)
+    assert older, "no link to the older rows"
+    second = boss.get(older.group(1).replace("&amp;", "&")).text
+    assert f"case={case_id}" in older.group(1)
+    first_rows = re.findall(r"<tr><td>([0-9: -]+)</td>", first)
+    second_rows = re.findall(r"<tr><td>([0-9: -]+)</td>", second)
+    assert len(first_rows) == 2 and second_rows and max(second_rows) <= min(first_rows)
+    assert r.user_id not in first + second
 
 
 def test_every_follow_up_reason_has_words_for_the_case_page() -> None:

@@ -32,6 +32,7 @@ from bot.platform.app import create_app
 from bot.settings import Settings
 from handoff.console.admin import router as admin_router
 from handoff.console.alerts import router as alerts_router
+from handoff.console.audit_views import router as audit_router
 from handoff.console.content_forms import router as content_forms_router
 from handoff.console.corpus_forms import router as corpus_forms_router
 from handoff.console.dashboard import router as dashboard_router
@@ -78,8 +79,8 @@ from tests.live import (
 )
 
 FLOW = "flows/intake.yaml"
-ROUTERS = [desk_router, dashboard_router, admin_router, rehearsal_router, presence_router,
-           alerts_router, support_router, referral_router, referral_sources_router,
+ROUTERS = [desk_router, audit_router, dashboard_router, admin_router, rehearsal_router,
+           presence_router, alerts_router, support_router, referral_router, referral_sources_router,
            floor_router, search_router, content_forms_router, risk_forms_router,
            corpus_forms_router, reply_forms_router, message_forms_router,
            support_forms_router]

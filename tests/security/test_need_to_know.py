@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.db.models import Conversation
-from handoff.models import AuditEntry, Case, CaseStatus, Role
+from bot.flows.routing import TOKYO
+from handoff.models import AuditEntry, Case, CaseAccessGrant, CaseStatus, Role
 from tests.live import (
     LiveApp,
     Resident,
@@ -125,11 +126,17 @@ def test_break_glass_is_explicit_audited_and_shown_to_the_owning_team(live: Live
     assert any(a == "break_glass" and "team pref" in d for a, d in actions)
     assert ("view", "break-glass") in actions
     assert ("view_transcript", "break-glass") in actions
+    # Listed in another team's queue by pseudonym alone: the opening is what is recorded.
+    assert ("queue_view", "") not in actions
 
-    # The owning team sees who crossed into their case, and why.
+    # The owning team sees who crossed into their case, why and when (in Japan time).
     owner = logged_in(live, "pref1")
-    assert reason in owner.get("/console/").text
-    assert reason in owner.get(f"/console/cases/{case_id}").text
+    with live.session() as s:
+        granted = s.scalars(select(CaseAccessGrant.granted_at).where(
+            CaseAccessGrant.case_id == case_id)).one()
+    when = granted.astimezone(TOKYO).strftime("%m/%d %H:%M")
+    for page in (owner.get("/console/").text, owner.get(f"/console/cases/{case_id}").text):
+        assert f"{when}　" in page and reason in page and " UTC" not in page
     # An id that is not another team's urgent case cannot be broken into.
     _, calm = resident_with_case(live)
     other_token = csrf_of(owner, "/console/")
