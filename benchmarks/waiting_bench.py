@@ -293,9 +293,7 @@ def run(options: argparse.Namespace, sessions: sessionmaker[Session], library: F
             for event in (line_events.follow_event(r.user),
                           line_events.text_event(r.user, "人と話したい"),
                           line_events.postback_event(r.user, choice_data("consent_counsel",
-                                                                         "agree")),
-                          line_events.postback_event(r.user, choice_data("consent_share",
-                                                                         "no_share"))):
+                                                                         "agree"))):
                 send(sessions, library, {**event, "timestamp": clock.ms()})
                 if r.urgent and event["type"] == "follow":
                     # What the intake's 「今夜寝る場所がない」 records: the case opens urgent.

@@ -227,7 +227,6 @@ def resident_with_case(live: LiveApp) -> tuple[Resident, int]:
     r.wait_messages(4)
     r.say("人と話したい")
     r.say("同意する")
-    r.say("共有しない")
     wait_for(r.all_sent)
     return r, case_of(live, r)
 

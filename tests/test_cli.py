@@ -153,13 +153,13 @@ def test_content_validate_names_file_state_and_problem(tmp_path: Path) -> None:
     content = tmp_path / "content"
     shutil.copytree(DEFAULT_CONTENT_DIR, content)
     flow = content / "flows" / "intake.yaml"
-    flow.write_text(flow.read_text().replace("next: consent_share", "next: consent_shar"))
+    flow.write_text(flow.read_text().replace("next: declined,", "next: declind,"))
     result = subprocess.run([TSUNAGU, "content", "validate", str(content)], env=clean_env(),
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
-    assert "content/flows/intake.yaml: state 'consent_counsel': choice 'agree': unknown " \
-           "target state 'consent_shar'" in result.stderr
-    assert "state 'consent_share': unreachable" in result.stderr
+    assert "content/flows/intake.yaml: state 'consent_counsel': choice 'decline': unknown " \
+           "target state 'declind'" in result.stderr
+    assert "state 'declined': unreachable" in result.stderr
 
 
 def test_content_validate_refuses_numbers_that_cannot_be_called(tmp_path: Path) -> None:
@@ -199,7 +199,7 @@ def test_content_diagram_prints_mermaid(tmp_path: Path) -> None:
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("---") and "stateDiagram-v2" in result.stdout
-    assert "consent_counsel --> consent_share: choose__agree" in result.stdout
+    assert "consent_counsel --> handoff: choose__agree" in result.stdout
     assert "人と話したい → consent_counsel" in result.stdout
 
 

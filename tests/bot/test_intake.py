@@ -52,8 +52,9 @@ def test_the_whole_intake_opens_a_routed_case(live: LiveApp) -> None:
     r = Resident(live)
     walk_to_consent(r)
     assert cases_of(live, r) == []  # nothing handed to people before consent
-    assert "関係機関" in texts(r.tap("同意する"))
-    answer = texts(r.tap("共有してよい"))
+    # One yes, to a counsellor reading the talk; sharing is asked per referral, as said here.
+    assert "そのつど、どこに・何のために伝えるか" in texts(r.bot_messages())
+    answer = texts(r.tap("同意する"))
     assert "相談員におつなぎしました" in answer and "相談員がいる時間" in answer
 
     [case] = cases_of(live, r)
@@ -63,7 +64,7 @@ def test_the_whole_intake_opens_a_routed_case(live: LiveApp) -> None:
     assert {"ichiji", "jukyo", "shuro", "hellowork", "jiritsu"} <= set(case.programmes)
     assert case.answers["trouble"] == "仕事がなくなって、家賃が払えません"
     assert case.answers["age_band"] == "forties"
-    assert case.consent["counsellor"]["granted"] and case.consent["share"]["granted"]
+    assert case.consent["counsellor"]["granted"] and "share" not in case.consent
     assert case.pseudonym.startswith("相談者 ")
 
     assert "相談員にお伝えします" in texts(r.say("今夜どこに泊まればいいですか"))
@@ -94,7 +95,6 @@ def test_a_typed_town_served_elsewhere_opens_a_case_for_the_prefecture(live: Liv
     r.tap("このLINEで")
     r.tap("平日の夜")
     r.tap("同意する")
-    r.tap("共有しない")
     [case] = cases_of(live, r)
     assert case.team_id == "pref" and case.municipality == "hanasaki"
     with live.session() as s:
@@ -124,7 +124,6 @@ def test_declining_consent_is_never_a_dead_end(live: LiveApp) -> None:
     assert conversation_of(live, r).consent["counsellor"]["granted"] is False
     assert "同意いただけますか" in texts(r.tap("相談員に相談したい"))
     r.tap("同意する")
-    r.tap("共有しない")
     [case] = cases_of(live, r)
     assert case.consent["counsellor"]["granted"] and "share" not in case.consent
 
@@ -133,7 +132,6 @@ def test_withdrawing_consent_stops_and_schedules_deletion(live: LiveApp) -> None
     r = Resident(live)
     walk_to_consent(r)
     r.tap("同意する")
-    r.tap("共有しない")
     answer = texts(r.say("同意を取り消す"))
     assert "同意を取り消しました" in answer and "90日" in answer
     conv = conversation_of(live, r)
@@ -164,7 +162,6 @@ def test_anyone_already_consented_goes_straight_to_a_person(live: LiveApp) -> No
     r = Resident(live)
     walk_to_consent(r)
     r.tap("同意する")
-    r.tap("共有しない")
     r.say("緊急")
     assert "おつなぎしました" in texts(r.say("だれか人と話したいです"))
     assert len(cases_of(live, r)) == 1  # the same case, not a second one

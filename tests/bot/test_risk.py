@@ -158,7 +158,6 @@ def test_high_risk_raises_an_open_case_and_a_later_case_starts_high(live: LiveAp
     r = Resident(live)
     put_in_state(live, r, "consent_counsel")
     r.say("同意する")
-    r.say("共有しない")
     case = the_case(live, r)
     assert case is not None and case.priority == Priority.NORMAL
     r.say(HIGH)

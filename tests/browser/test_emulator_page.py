@@ -70,9 +70,9 @@ def test_resident_walks_the_intake_to_a_counsellor(fresh_live: LiveApp, page: Pa
     expect(last_bot(page)).to_contain_text("時間帯", timeout=10_000)
     tap(page, "いつでも")
     expect(last_bot(page)).to_contain_text("同意いただけますか", timeout=10_000)
+    # No blanket sharing question: each referral asks its own, and this says so first.
+    expect(page.locator("#log")).to_contain_text("そのつど、どこに・何のために伝えるか")
     tap(page, "同意する")
-    expect(last_bot(page)).to_contain_text("共有に", timeout=10_000)
-    tap(page, "共有しない")
     expect(page.locator("#log")).to_contain_text("相談員におつなぎしました", timeout=10_000)
 
     page.fill("#text", "よろしくお願いします")

@@ -29,7 +29,6 @@ AGE = {**PLACE, "age_band": "thirties"}
 CONTACT = {**AGE, "contact_method": "line"}
 ALL_ANSWERS = {**CONTACT, "contact_time": "weekday_day"}
 COUNSELLOR = {"counsellor": True}
-BOTH = {"counsellor": True, "share": True}
 
 # A dialogue in each state of the intake, as a resident would have got there.
 DIALOGUES: dict[str, Dialogue] = {
@@ -50,34 +49,34 @@ DIALOGUES: dict[str, Dialogue] = {
     "contact": Dialogue("contact", dict(AGE)),
     "contact_time": Dialogue("contact_time", dict(CONTACT)),
     "consent_counsel": Dialogue("consent_counsel", dict(ALL_ANSWERS)),
-    "consent_share": Dialogue("consent_share", dict(ALL_ANSWERS), dict(COUNSELLOR)),
-    "handoff": Dialogue("handoff", dict(ALL_ANSWERS), dict(BOTH)),
+    "handoff": Dialogue("handoff", dict(ALL_ANSWERS), dict(COUNSELLOR)),
     "declined": Dialogue("declined", dict(ALL_ANSWERS), {"counsellor": False}),
     "emergency": Dialogue("emergency", {**AREAS, RETURN_TO: "urgency"}),
     "paused": Dialogue("paused", {**WHO, RETURN_TO: "areas"}),
     "withdrawn": Dialogue("withdrawn", dict(ALL_ANSWERS), {"counsellor": False, "share": False}),
-    "waiting": Dialogue("waiting", dict(ALL_ANSWERS), dict(BOTH)),
-    "gave_up": Dialogue("gave_up", {**ALL_ANSWERS, RETURN_TO: "handoff"}, dict(BOTH)),
-    "callback": Dialogue("callback", dict(ALL_ANSWERS), dict(BOTH)),
+    "waiting": Dialogue("waiting", dict(ALL_ANSWERS), dict(COUNSELLOR)),
+    "gave_up": Dialogue("gave_up", {**ALL_ANSWERS, RETURN_TO: "handoff"}, dict(COUNSELLOR)),
+    "callback": Dialogue("callback", dict(ALL_ANSWERS), dict(COUNSELLOR)),
     "callback_phone_ok": Dialogue("callback_phone_ok",
                                   {**ALL_ANSWERS, "callback_window": "weekday_evening"},
-                                  dict(BOTH)),
+                                  dict(COUNSELLOR)),
     "callback_phone": Dialogue("callback_phone", {**ALL_ANSWERS,
                                                   "callback_window": "weekday_evening",
                                                   "callback_phone_ok": "share_phone"},
-                               dict(BOTH)),
-    "callback_line": Dialogue("callback_line", dict(ALL_ANSWERS), dict(BOTH)),
-    "callback_done": Dialogue("callback_done", dict(ALL_ANSWERS), dict(BOTH)),
+                               dict(COUNSELLOR)),
+    "callback_line": Dialogue("callback_line", dict(ALL_ANSWERS), dict(COUNSELLOR)),
+    "callback_done": Dialogue("callback_done", dict(ALL_ANSWERS), dict(COUNSELLOR)),
     "language": Dialogue("language", {**WHO, RETURN_TO: "areas"}),
-    "contact_rules": Dialogue("contact_rules", {**ALL_ANSWERS, RETURN_TO: "handoff"}, dict(BOTH)),
+    "contact_rules": Dialogue("contact_rules", {**ALL_ANSWERS, RETURN_TO: "handoff"},
+                              dict(COUNSELLOR)),
     "contact_neutral": Dialogue("contact_neutral", {**ALL_ANSWERS, RETURN_TO: "handoff",
-                                                    "contact_silent": "yes"}, dict(BOTH)),
+                                                    "contact_silent": "yes"}, dict(COUNSELLOR)),
     "contact_hours": Dialogue("contact_hours", {**ALL_ANSWERS, RETURN_TO: "handoff",
                                                 "contact_silent": "yes",
-                                                "contact_neutral": "no"}, dict(BOTH)),
+                                                "contact_neutral": "no"}, dict(COUNSELLOR)),
     "contact_saved": Dialogue("contact_saved", {**ALL_ANSWERS, RETURN_TO: "handoff"},
-                              dict(BOTH)),
-    "quick_exit": Dialogue("quick_exit", {**ALL_ANSWERS, RETURN_TO: "handoff"}, dict(BOTH)),
+                              dict(COUNSELLOR)),
+    "quick_exit": Dialogue("quick_exit", {**ALL_ANSWERS, RETURN_TO: "handoff"}, dict(COUNSELLOR)),
 }
 
 

@@ -111,7 +111,6 @@ HAPPY_PATH = [
     ("tap", "このLINEで"),
     ("tap", "平日の昼"),
     ("tap", "同意する"),
-    ("tap", "共有してよい"),
 ]
 
 
@@ -145,12 +144,19 @@ def test_happy_path_records_the_answers(runner: FlowRunner) -> None:
     }
 
 
-def test_happy_path_grants_both_consent_scopes(runner: FlowRunner) -> None:
+def test_happy_path_asks_one_consent_and_no_blanket_sharing(runner: FlowRunner) -> None:
+    """A counsellor may read the talk: that is the one yes the intake asks. Sharing with
+    another agency is asked for each referral, naming it and the purpose, and this says so
+    before the resident answers."""
     chat = Chat(runner)
     seen = walk_to_handoff(chat)
-    assert chat.consent == {"counsellor": True, "share": True}
+    assert chat.consent == {"counsellor": True}
     assert [i for i in seen if isinstance(i, it.SetConsent)] == [
-        it.SetConsent("counsellor", True), it.SetConsent("share", True)]
+        it.SetConsent("counsellor", True)]
+    asked = chat_in(runner, "contact_time")
+    step = asked.tap("平日の昼")
+    assert asked.state == "consent_counsel"
+    assert any("そのつど、どこに・何のために伝えるか" in t for t in texts_of(step))
 
 
 def test_happy_path_opens_the_case_once_on_arrival(runner: FlowRunner) -> None:
@@ -172,9 +178,9 @@ def test_handoff_names_the_team_and_its_hours(runner: FlowRunner) -> None:
     assert kinds[kinds.index(it.OpenCase):] == [it.OpenCase, it.TellWait]
 
 
-def test_declining_to_share_still_hands_off(runner: FlowRunner) -> None:
-    chat = chat_in(runner, "consent_share")
-    step = chat.tap("共有しない")
+def test_agreeing_hands_off_at_once(runner: FlowRunner) -> None:
+    chat = chat_in(runner, "consent_counsel")
+    step = chat.tap("同意する")
     assert chat.state == "handoff" and chat.consent == {"counsellor": True}
     assert it.OpenCase() in step.intents
 

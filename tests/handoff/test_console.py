@@ -459,13 +459,12 @@ def test_the_talk_shows_the_buttons_the_resident_tapped(live: LiveApp) -> None:
     r.tap("自分のこと")
     r.say("人と話したい")
     r.tap("同意する")
-    r.tap("共有しない")
     wait_for(r.all_sent)
     page = logged_in(live, "sato").get(f"/console/cases/{case_of(live, r)}").text
     talk = page[page.index('<ol class="transcript">'):]
     tapped = re.findall(r'<span class="tapped">ボタンで答えた</span><span class="text">([^<]+)<',
                         talk)
-    assert tapped == ["はじめる", "うまく言えない", "自分のこと", "同意する", "共有しない"]
+    assert tapped == ["はじめる", "うまく言えない", "自分のこと", "同意する"]
     assert "人と話したい" in talk  # typed words stay as they were, unmarked
     assert "unknown" not in page
     assert "ご自身の言葉ではなく「うまく言えない」を選びました" in page

@@ -122,8 +122,8 @@ def test_choices_are_added_reordered_and_a_dead_end_is_refused(fresh_live: LiveA
     assert "開発者向けの説明" in refused.text and "no choices" in refused.text
     assert drafted(live, FLOW) == moved
 
-    # 「同意しない」 sent on to the next consent question: nothing would lead to `declined`.
-    form = card_form(admin, "consent_counsel", **{"choice-1-next": "consent_share"})
+    # 「同意しない」 sent on to the handoff: nothing would lead to `declined`.
+    form = card_form(admin, "consent_counsel", **{"choice-1-next": "handoff"})
     refused = admin.post("/console/admin/flow/consent_counsel", data=form)
     assert refused.status_code == 422
     assert "どこからも進めなくなります" in refused.text

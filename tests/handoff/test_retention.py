@@ -49,7 +49,6 @@ def test_withdrawn_data_is_erased_after_the_retention_period(fresh_live: LiveApp
     r.say(WORDS)
     r.say("人と話したい")
     r.tap("同意する")
-    r.tap("共有しない")
     r.say(LATER)
     with live.session() as s:
         case = s.scalars(select(Case)).one()

@@ -31,7 +31,6 @@ def to_case(r: Resident) -> None:
     """From wherever the intake is, ask for a person and agree: a case opens."""
     r.say("人と話したい")
     r.say("同意する")
-    r.say("共有しない")
     wait_for(r.all_sent)
 
 

@@ -57,7 +57,7 @@ def test_an_ordinary_text_message_stays_within_its_statement_budget(database_url
     lock = 1 if engine.dialect.name == "postgresql" else 0
     to_the_case = per_message[-3:]
     assert max(to_the_case) <= ORDINARY + lock, per_message
-    handoff = per_message.pop(INTAKE.index("共有してよい") - 1)  # per_message starts at i = 2
+    handoff = per_message.pop(INTAKE.index("同意する") - 1)  # per_message starts at i = 2
     assert handoff <= OPENING_A_CASE + TELLING_THE_WAIT + lock, per_message
     assert sorted(per_message)[-2] <= ORDINARY + 1 + lock, per_message
     assert max(per_message) <= OPENING_A_CASE + lock, per_message

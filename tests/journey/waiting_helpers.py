@@ -74,8 +74,8 @@ def to_handoff(r: Resident) -> list[dict[str, Any]]:
     r.send(r.follow())
     r.wait_messages(4)
     r.say("人と話したい")
-    r.tap("同意する")  # buttons, as most people answer: typed words are read for risk too
-    return r.tap("共有しない")
+    # Buttons, as most people answer: typed words are read for risk too.
+    return r.tap("同意する")
 
 
 def case_of(live: LiveApp, r: Resident) -> Case:

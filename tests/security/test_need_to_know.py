@@ -270,7 +270,6 @@ def test_a_resident_who_chose_a_neighbouring_desk_is_not_read_at_home(
     r.tap(next(label for label in desks if label.startswith("県社協")))
     r.say("人と話したい")
     r.tap("同意する")
-    r.tap("共有しない")
     wait_for(r.all_sent)
     with live.session() as s:
         case = s.scalars(select(Case).join(Conversation).where(
