@@ -143,13 +143,16 @@ def test_the_header_sets_presence_with_the_sessions_token(live: LiveApp) -> None
     sato = logged_in(live, "sato")
     page = sato.get("/console/").text
     assert pressed(page) == [("off", "終了")]
+    # Signed in but still 終了: the queue says so, and why it matters to residents.
+    assert 'id="presence-off"' in page and "対応可能" in page
     token = csrf_of(sato, "/console/")
     assert sato.post("/console/desk/presence",
                      data={"presence": "available", "back": "/console/"}).status_code == 403
     done = sato.post("/console/desk/presence", data={
         "presence": "available", "back": "/console/outcomes?x=1", "csrf": token})
     assert done.status_code == 303 and done.headers["location"] == "/console/outcomes?x=1"
-    assert pressed(sato.get("/console/").text) == [("available", "対応可能")]
+    on_duty = sato.get("/console/").text
+    assert pressed(on_duty) == [("available", "対応可能")] and 'id="presence-off"' not in on_duty
     # Back to this site's console only.
     elsewhere = sato.post("/console/desk/presence", data={
         "presence": "away", "back": "//example.com/console/", "csrf": token})
@@ -175,7 +178,8 @@ def test_roles_see_the_control_and_the_alert_they_need(live: LiveApp) -> None:
     assert boss["presence"]["shown"] in ("off", "available", "away")
     assert boss["alert"]["count"] >= 0
     lead = logged_in(live, "lead")
-    assert pressed(lead.get("/console/").text) == []  # not counted on: no control
+    seen = lead.get("/console/").text
+    assert pressed(seen) == [] and 'id="presence-off"' not in seen  # not counted on
     status = lead.get("/console/desk/status").json()
     assert status["presence"] is None and status["alert"] is not None
 
