@@ -497,6 +497,7 @@ def _case_context(request: Request, shown: Shown, me: Counsellor) -> dict[str, A
             "programmes": [places.programmes.get(p, p) for p in found.programmes],
             "mine": found.claimed_by == me.id and found.status == CaseStatus.CLAIMED,
             # A supervisor reading a colleague's chat: read-only, and may whisper to them.
+            "may_read_audit": supervising,
             "may_whisper": supervising and not shown.sealed and found.status ==
             CaseStatus.CLAIMED and found.claimed_by not in (None, me.id),
             "waited": _waited(found.opened_at), "shown": shown, "broken": broken,

@@ -416,6 +416,11 @@ def test_the_audit_log_is_filtered_by_case_person_kind_and_day(
     unread = boss.get("/console/audit", params={"case": "十二", "kind": "x"})
     assert unread.status_code == 200 and "相談の番号は数字で入れてください" in unread.text
 
+    # The case page leads a supervisor there; a counsellor has no such link.
+    assert f'href="/console/audit?case={case_id}&amp;kind=all"' in boss.get(
+        f"/console/cases/{case_id}").text
+    assert 'id="case-audit"' not in sato.get(f"/console/cases/{case_id}").text
+
     # A page of the newest rows, then the ones before them.
     monkeypatch.setattr(audit_views, "PAGE", 2)
     first = boss.get("/console/audit", params={"case": str(case_id)}).text
