@@ -72,6 +72,9 @@ async def alerts_stream(request: Request, me: CurrentCounsellor) -> EventSourceR
     async def events() -> AsyncIterator[dict[str, str]]:
         seen = feed.version
         last = await run_in_threadpool(_fingerprint, request, me)
+        # An alert raised before this baseline but after the page's banner was drawn would
+        # otherwise wait for the next change: the page fetches the banner once more now.
+        yield {"event": "ready", "data": last}
         while not await request.is_disconnected():
             seen = await feed.wait(seen, fallback)
             await asyncio.sleep(0.1)  # a burst of commits settles into one refresh

@@ -388,6 +388,9 @@ async def stream(request: Request, me: CurrentCounsellor,
     async def events() -> AsyncIterator[dict[str, str]]:
         seen = feed.version
         last = await run_in_threadpool(_fingerprint, request, me, case)
+        # What changed between the page's render and this baseline would otherwise wait for
+        # the next change: the page fetches its part once more now (and after a reconnect).
+        yield {"event": "ready", "data": last}
         while not await request.is_disconnected():
             seen = await feed.wait(seen, fallback)
             await asyncio.sleep(0.1)  # let a burst of commits settle into one page refresh

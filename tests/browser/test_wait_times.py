@@ -52,7 +52,9 @@ def test_waits_tick_on_an_open_page_and_long_ones_read_in_hours_and_days(
     assert "1497分" not in page.content()
 
     # Without a reload, the page's own clock moves a time on (it ticks every 15 seconds):
-    # this case reaches 2時間6分 three seconds from now.
+    # this case reaches 2時間6分 three seconds from now. (After the stream's first refresh,
+    # which would redraw the list with the server's times.)
+    expect(page.locator("#live[data-synced]")).to_have_count(1)
     page.evaluate("window.notReloaded = true")
     mine.evaluate("el => { el.dataset.since = String(Date.now() - (126 * 60 - 3) * 1000); }")
     expect(mine).to_have_text("2時間6分", timeout=20_000)

@@ -361,18 +361,24 @@ def test_the_alert_stream_hears_of_an_acknowledgement_from_any_process(
                 client.stream("GET", "/console/alerts/stream", timeout=None) as stream:
             lines = stream.aiter_lines()
 
-            async def next_event() -> str:
+            async def next_event() -> tuple[str, str]:
+                kind = ""
                 while True:
                     line = await asyncio.wait_for(anext(lines), 10)
-                    if line.startswith("data:"):
-                        return line
+                    if line.startswith("event:"):
+                        kind = line.split(":", 1)[1].strip()
+                    elif line.startswith("data:"):
+                        return kind, line
 
-            await asyncio.sleep(0.3)  # the stream has read its first state
+            # The stream says when it has read its first state: the page fetches then.
+            assert (await next_event())[0] == "ready"
             token = csrf_of(colleague, "/console/")
             answer = await asyncio.to_thread(
                 colleague.post, f"/console/alerts/{alert_id}/ack", data={"csrf": token})
             assert answer.status_code == 303
-            heard.append(await next_event())
+            kind, data = await next_event()
+            assert kind == "changed"
+            heard.append(data)
         return heard
 
     [event] = asyncio.run(watch())

@@ -81,7 +81,8 @@ def test_the_queue_page_hears_of_a_new_case_from_any_process(apps: list[LiveApp]
                     if line.startswith("event:"):
                         return line.split(":", 1)[1].strip()
 
-            await asyncio.sleep(0.3)  # the stream has read its first fingerprint
+            # The stream says when it has read its first fingerprint: the page fetches then.
+            assert await next_event() == "ready"
             for n in (1, 2):
                 await asyncio.to_thread(_open_case, writer, "U" + str(n) * 32)
                 heard.append(await next_event())

@@ -165,7 +165,8 @@
       refresh();
       if (others) others.postMessage("changed");
     });
-    source.addEventListener("open", refresh);  // also after a reconnect: nothing missed
+    // Once the stream has read its baseline, also after a reconnect: nothing missed between.
+    source.addEventListener("ready", refresh);
   };
   const others = window.BroadcastChannel ? new BroadcastChannel("tsunagu-alerts") : null;
   if (others && navigator.locks) {

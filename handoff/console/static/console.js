@@ -36,6 +36,7 @@
       const response = await fetch(url, { credentials: "same-origin" });
       if (response.ok) {
         live.innerHTML = await response.text();
+        live.dataset.synced = "";  // in step with the server since the stream's baseline
         unseen = !onScreen;
         toLatest();
         showCount();
@@ -49,6 +50,9 @@
     }
   };
   source.addEventListener("changed", refresh);
+  // Sent once the stream has read its baseline (also after a reconnect): words that arrived
+  // between this page's render and then are fetched now, not at the next change.
+  source.addEventListener("ready", refresh);
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible" && unseen) refresh();
   });
