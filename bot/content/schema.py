@@ -398,7 +398,9 @@ class Team(BaseModel):
     id: str = Field(pattern=r"^[a-z0-9_]+$")
     name: str = Field(min_length=1, max_length=60)
     hours: Hours
-    share_with: list[str] = Field(min_length=1)
+    # Agencies a text may name as {share_with}. The shipped texts do not: the intake asks no
+    # blanket sharing question, each referral names its own recipient (referrals.destinations).
+    share_with: list[str] = Field(default_factory=list)
     # National holidays (祝日, from the calendar): closed unless the desk says it opens.
     open_on_holidays: bool = False
     closures: list[Closure] = Field(default_factory=list)

@@ -33,7 +33,6 @@ from handoff.console.form_saving import (
     draft_problems,
     explained,
     form_page,
-    lines,
     row_of,
     save_checked,
     table_edit,
@@ -245,11 +244,8 @@ def _places_page(request: Request, me: Counsellor, problems: list[Explained] | N
                  status_code: int = 200, kept: dict[str, str] | None = None) -> HTMLResponse:
     data = YamlDocument(draft_files(request, me)[PLACES]).plain()
     teams = data.get("teams") or []
-    # The agencies other teams already name: their translations exist, so a new team may name
-    # them at once (a new agency's name needs one in every language before it is served).
-    agencies = list(dict.fromkeys(a for t in teams for a in t.get("share_with") or []))
     return form_page(request, me, "admin_places.html", PLACES, problems, status_code, kept,
-                      teams=teams, agencies=agencies, areas=data.get("areas") or [],
+                      teams=teams, areas=data.get("areas") or [],
                       municipalities=data.get("municipalities") or [], days=DAYS,
                       kept_days=[d for d, _ in DAYS if f"team-day-{d}" in (kept or {})],
                       new_team=NEW_TEAM)
@@ -345,8 +341,7 @@ async def add_municipality(request: Request, me: Admin) -> Response:
         if team == NEW_TEAM:
             team = identifier(kana or name, {t.get("id") for t in teams}, "team")
             doc.insert(("teams",), len(teams), {
-                "id": team, "name": words(form, "team_name"), "hours": _hours(form, "team-"),
-                "share_with": [*map(str, form.getlist("share")), *lines(form, "share_with")]})
+                "id": team, "name": words(form, "team_name"), "hours": _hours(form, "team-")})
         town: dict[str, Any] = {
             "id": identifier(kana or name, {m.get("id") for m in towns}, "town"), "name": name}
         for key, value in (("kana", kana), ("team", team), ("area", words(form, "area")),

@@ -146,8 +146,7 @@ def test_a_town_with_a_new_team_and_its_hours(fresh_live: LiveApp) -> None:
     token = csrf_of(admin, "/console/admin/")
     town = {"csrf": token, "name": "さくら町", "kana": "さくらまち", "area": "east",
             "team": "__new__", "team_name": "さくら町 くらし相談", "team-day-mon": "1",
-            "team-day-thu": "1", "team-open": "09:00", "team-close": "16:00",
-            "share": ["県 福祉事務所", "ハローワーク"]}
+            "team-day-thu": "1", "team-open": "09:00", "team-close": "16:00"}
     # Without hours' days the team is refused, and the officer's words stay in the form.
     refused = admin.post("/console/admin/places/municipalities",
                          data={k: v for k, v in town.items() if not k.startswith("team-day")})
@@ -165,17 +164,13 @@ def test_a_town_with_a_new_team_and_its_hours(fresh_live: LiveApp) -> None:
         "  - id: sakuramachi",
         "    name: さくら町 くらし相談",
         '    hours: {days: [mon, thu], open: "09:00", close: "16:00"}',
-        "    share_with: [県 福祉事務所, ハローワーク]",
         "  - {id: sakuramachi, name: さくら町, kana: さくらまち, team: sakuramachi, area: east}"]
     assert [line for line in before.splitlines() if "#" in line] == \
         [line for line in after.splitlines() if "#" in line]
 
-    # An agency no language has a name for yet cannot be named in the consent to share.
-    untranslated = admin.post("/console/admin/places/municipalities", data={
-        **town, "name": "ふじ町", "kana": "ふじまち", "share_with": "ふじ町 福祉課"})
-    assert untranslated.status_code == 422
-    assert untranslated.text.count("訳を言語のファイルに足すまでは公開できません") == 1
-    assert drafted(live, "places.yaml") == after
+    # No agencies to list for a new team: no consent names them any more (each referral
+    # asks for its own recipient), so the form does not ask an officer for them.
+    assert 'id="team-share"' not in admin.get("/console/admin/places/").text
 
     # A team's hours edited in its row: one line changes.
     page = admin.get("/console/admin/places/").text
