@@ -5,8 +5,7 @@ before: a supervisor their own team's cases and people, a lead or an administrat
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from typing import Any
+from datetime import date, datetime, time, timedelta, tzinfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
@@ -68,7 +67,7 @@ def parse(query: dict[str, str]) -> tuple[Filters, list[str]]:
     return filters, problems
 
 
-def _where(filters: Filters, zone: Any) -> list[ColumnElement[bool]]:
+def _where(filters: Filters, zone: tzinfo) -> list[ColumnElement[bool]]:
     clauses: list[ColumnElement[bool]] = []
     if filters.case is not None:
         clauses.append(AuditEntry.case_id == filters.case)

@@ -177,7 +177,9 @@ def _page(request: Request, name: str, **context: Any) -> HTMLResponse:
     return templates.TemplateResponse(request, name, {
         "csrf": csrf_token(request), "labels": {
             "priority": PRIORITY_LABEL, "outcome": OUTCOME_LABEL, "risk": RISK_LABEL,
-            "referral": REFERRAL_LABEL, "sent_how": SENT_HOW_LABEL},
+            "referral": REFERRAL_LABEL, "sent_how": SENT_HOW_LABEL,
+            "followup_kind": FOLLOWUP_KIND_LABEL, "followup_state": FOLLOWUP_STATE_LABEL,
+            "followup_reason": FOLLOWUP_REASON_LABEL},
         "answer": answer_labels(host(request)), **context})
 
 
@@ -485,8 +487,6 @@ def _case_context(request: Request, shown: Shown, me: Counsellor) -> dict[str, A
             if conversation else [],
             "held_words": lambda reason, until: contact_view.held_words(reason, until, zone),
             "followups": [(f, f.due_at.astimezone(zone)) for f in planned],
-            "followup_kind": FOLLOWUP_KIND_LABEL, "followup_state": FOLLOWUP_STATE_LABEL,
-            "followup_reason": FOLLOWUP_REASON_LABEL,
             "colleagues": colleagues, "teams": places.teams, "team_names": team_names,
             "may_transfer": found.status != CaseStatus.CLOSED and not shown.sealed and (
                 supervising or found.claimed_by == me.id),
